@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+
+.PHONY: run test lint migrations-check pytest test-e2e install clean-data bench
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the embedded PostgreSQL and Celery (filesystem broker), migrate, seed, serve web + worker + beat.
+run: install
+	$(PY) bin/run_all.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+migrations-check: install
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+pytest: install
+	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
+
+## Browser tests in Debian's chromium (installed by .ci/run).
+test-e2e: install
+	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
+
+test: lint migrations-check pytest
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_roles(sender: AppConfig, **kwargs: object) -> None:
+    from accounts.services import roles_sync
+
+    roles_sync(verbosity=0)
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+
+    def ready(self) -> None:
+        # Roles reference permissions of every app, so they are (re)built after each migrate.
+        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="accounts.sync_roles")

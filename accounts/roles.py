@@ -1,0 +1,32 @@
+"""Staff roles are groups with permissions; this module is their single definition."""
+
+from __future__ import annotations
+
+CURATOR = "curator"
+APPROVER = "approver"
+COMPLIANCE_OFFICER = "compliance_officer"
+OPERATIONS = "operations"
+
+# role -> (app_label, codename) pairs. Custom permissions are declared on the models' Meta.
+ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    CURATOR: [],
+    APPROVER: [],
+    COMPLIANCE_OFFICER: [],
+    OPERATIONS: [
+        ("ledger", "view_asset"),
+        ("ledger", "view_ledgeraccount"),
+        ("ledger", "view_journalentry"),
+        ("ledger", "view_posting"),
+        ("ledger", "post_deposit"),
+    ],
+}
+ROLES = list(ROLE_PERMISSIONS)
+
+
+def user_has_role(user: object, role: str) -> bool:
+    """True for an active staff user in the role's group (superusers hold every role)."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return bool(getattr(user, "is_staff", False)) and user.groups.filter(name=role).exists()  # type: ignore[attr-defined]

@@ -1,0 +1,11 @@
+"""Tests: PostgreSQL from DATABASE_URL (CI) or the embedded server; never SQLite."""
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A distinct test database per concurrent run (TEST_DATABASE_NAME) keeps parallel runs apart.
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_earn")}  # noqa: F405
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"money": "100000/min", "auth": "100000/min"}  # noqa: F405
+CELERY_TASK_ALWAYS_EAGER = False

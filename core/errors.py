@@ -1,0 +1,40 @@
+"""One error family for the whole service: a code, a human message, an HTTP status, a field."""
+
+from __future__ import annotations
+
+
+class ApplicationError(Exception):
+    """A domain refusal. The API renders it as {"code", "detail", "field"} with `status`."""
+
+    status = 400
+    default_code = "INVALID"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
+                 status: int | None = None, extra: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = str(message)
+        self.code = code or self.default_code
+        self.field = field
+        self.extra = extra or {}
+        if status is not None:
+            self.status = status
+
+
+class ValidationFailed(ApplicationError):
+    status = 400
+    default_code = "INVALID"
+
+
+class NotFound(ApplicationError):
+    status = 404
+    default_code = "NOT_FOUND"
+
+
+class PermissionDenied(ApplicationError):
+    status = 403
+    default_code = "PERMISSION_DENIED"
+
+
+class Conflict(ApplicationError):
+    status = 409
+    default_code = "CONFLICT"

@@ -1,0 +1,46 @@
+"""Money helpers with no Django import: Decimals only, never floats."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+MAX_DIGITS = 38
+DECIMAL_PLACES = 18
+EXACT = Decimal(1).scaleb(-DECIMAL_PLACES)  # 1e-18, the resolution of NUMERIC(38,18)
+
+
+def to_decimal(value: object) -> Decimal:
+    """Build a Decimal from a string, int or Decimal; floats are refused (they are not exact)."""
+    if isinstance(value, (bool, float)):
+        raise TypeError("money must not be a float or bool")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, (int, str)):
+        try:
+            result = Decimal(value)
+        except InvalidOperation as exc:
+            raise ValueError(f"not a number: {value!r}") from exc
+    else:
+        raise TypeError(f"unsupported money type: {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError("money must be finite")
+    return result
+
+
+def quantum(scale: int) -> Decimal:
+    """The smallest unit of an asset with `scale` decimals (8 → 0.00000001)."""
+    return Decimal(1).scaleb(-scale)
+
+
+def floor_to_scale(amount: Decimal, scale: int) -> Decimal:
+    """Round towards zero to the asset's scale (never pays out more than was earned)."""
+    return amount.quantize(quantum(scale), rounding=ROUND_DOWN)
+
+
+def is_multiple_of_scale(amount: Decimal, scale: int) -> bool:
+    return amount == floor_to_scale(amount, scale)
+
+
+def exact18(amount: Decimal) -> Decimal:
+    """Quantize to 18 decimal places, the stored precision, rounding down."""
+    return amount.quantize(EXACT, rounding=ROUND_DOWN)

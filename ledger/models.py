@@ -1,0 +1,149 @@
+"""The double-entry ledger: assets, accounts, journal entries and their postings.
+
+Sign convention: an account's balance is credits minus debits. Customer accounts (what the
+exchange owes its customers) are credit-normal and may never go below zero; platform accounts
+such as `external` and `yield_expense` go negative as money flows out of them.
+Only `ledger.services` writes these tables; PostgreSQL refuses UPDATE/DELETE of entries and postings.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.money import DECIMAL_PLACES, MAX_DIGITS
+
+
+def MoneyField(**kwargs: object) -> models.DecimalField:  # noqa: N802 - reads like a field class
+    """NUMERIC(38,18), the one money column type."""
+    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)  # type: ignore[arg-type]
+
+
+class Asset(models.Model):
+    code = models.CharField(_("code"), max_length=16, primary_key=True)
+    name = models.CharField(_("name"), max_length=64)
+    scale = models.PositiveSmallIntegerField(_("scale"), help_text=_("decimal places of the smallest unit"))
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(scale__lte=18), name="asset_scale_max_18"),
+            models.CheckConstraint(condition=models.Q(code__regex=r"^[A-Z0-9]{2,16}$"), name="asset_code_format"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class AccountKind(models.TextChoices):
+    # customer-owned
+    AVAILABLE = "available", _("Available")
+    EARN = "earn", _("Earn (principal)")
+    ACCRUED = "accrued", _("Accrued interest")
+    PENDING = "pending", _("Pending redemption")
+    POOL_SHARE = "pool_share", _("Pool share")
+    # platform-owned
+    EXTERNAL = "external", _("External (exchange wallet)")
+    YIELD_EXPENSE = "yield_expense", _("Yield expense")
+    PENALTY_INCOME = "penalty_income", _("Penalty income")
+    FEE_INCOME = "fee_income", _("Fee income")
+    REWARDS = "rewards", _("Rewards")
+    POOL_RESERVE = "pool_reserve", _("Pool reserve")
+
+
+USER_KINDS = frozenset({AccountKind.AVAILABLE, AccountKind.EARN, AccountKind.ACCRUED, AccountKind.PENDING,
+                        AccountKind.POOL_SHARE})
+PLATFORM_KINDS = frozenset(set(AccountKind) - USER_KINDS)
+
+
+class LedgerAccount(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="ledger_accounts")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="accounts")
+    kind = models.CharField(max_length=16, choices=AccountKind.choices)
+    balance = MoneyField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        permissions = [("post_deposit", "Can credit deposits to customers")]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "asset", "kind"], nulls_distinct=False,
+                                    name="ledgeraccount_owner_asset_kind_unique"),
+            models.UniqueConstraint(fields=["id", "asset"], name="ledgeraccount_id_asset_unique"),
+            models.CheckConstraint(condition=models.Q(owner__isnull=True) | models.Q(balance__gte=0),
+                                   name="ledgeraccount_user_balance_non_negative"),
+            models.CheckConstraint(
+                condition=(models.Q(owner__isnull=True, kind__in=sorted(k.value for k in PLATFORM_KINDS))
+                           | models.Q(owner__isnull=False, kind__in=sorted(k.value for k in USER_KINDS))),
+                name="ledgeraccount_kind_matches_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.owner_id or "platform"
+        return f"{who}:{self.asset_id}:{self.kind}"
+
+
+class EntryKind(models.TextChoices):
+    DEPOSIT = "deposit", _("Deposit")
+    WITHDRAWAL = "withdrawal", _("Withdrawal")
+    SUBSCRIPTION = "subscription", _("Subscription")
+    REDEMPTION = "redemption", _("Redemption")
+    SETTLEMENT = "settlement", _("Settlement")
+    ACCRUAL = "accrual", _("Interest accrual")
+    INTEREST_PAYOUT = "interest_payout", _("Interest payout")
+    PENALTY = "penalty", _("Early-redemption penalty")
+    POOL_DEPOSIT = "pool_deposit", _("Pool deposit")
+    POOL_REDEMPTION = "pool_redemption", _("Pool redemption")
+    FEE = "fee", _("Pool fee")
+    REWARD = "reward", _("Reward")
+    TRANSFER = "transfer", _("Transfer")
+    REVERSAL = "reversal", _("Reversal")
+
+
+class JournalEntry(models.Model):
+    kind = models.CharField(max_length=24, choices=EntryKind.choices)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    fingerprint = models.CharField(max_length=64, help_text=_("sha256 of the entry's content"))
+    reference = models.CharField(max_length=200, blank=True, db_index=True)
+    memo = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "journal entries"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.idempotency_key}"
+
+
+class Side(models.TextChoices):
+    DEBIT = "D", _("Debit")
+    CREDIT = "C", _("Credit")
+
+
+class Posting(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    side = models.CharField(max_length=1, choices=Side.choices)
+    amount = MoneyField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "created_at"], name="posting_account_time_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="posting_amount_positive"),
+            models.CheckConstraint(condition=models.Q(side__in=["D", "C"]), name="posting_side_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.amount} {self.asset_id} → {self.account_id}"
+
+    @property
+    def signed_amount(self):  # type: ignore[no-untyped-def]
+        return self.amount if self.side == Side.CREDIT else -self.amount

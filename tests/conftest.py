@@ -1,0 +1,54 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from ledger import services as ledger
+from tests.factories import AssetFactory, UserFactory
+
+STANDARD_ASSETS = [("BTC", "Bitcoin", 8), ("ETH", "Ether", 8), ("USDT", "Tether USD", 8),
+                   ("USDC", "USD Coin", 8), ("HKD", "Hong Kong dollar", 2), ("USD", "US dollar", 2)]
+
+
+@pytest.fixture
+def assets(db):
+    return {code: AssetFactory(code=code, name=name, scale=scale) for code, name, scale in STANDARD_ASSETS}
+
+
+@pytest.fixture
+def user_factory(db):
+    return UserFactory
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(email="alice@hk.example", country="HK", display_name="Alice")
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def customer_client(customer):
+    client = APIClient()
+    client.force_authenticate(customer)
+    return client
+
+
+@pytest.fixture
+def fund():
+    """Credit a user's available balance through the ledger: fund(user, "USDT", "1000")."""
+    counter = {"n": 0}
+
+    def _fund(user, asset: str, amount: str | Decimal):
+        counter["n"] += 1
+        return ledger.deposit_credit(user_id=user.pk, asset=asset, amount=Decimal(str(amount)),
+                                     reference=f"test-fund-{user.pk}-{asset}-{counter['n']}")
+
+    return _fund
