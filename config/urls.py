@@ -8,5 +8,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("ledger.urls")),
+    path("api/v1/", include("earn.urls")),
+    path("api/v1/", include("compliance.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -1,0 +1,3 @@
+"""API views (placeholder until implemented)."""
+
+urlpatterns: list = []
