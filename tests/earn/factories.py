@@ -1,0 +1,95 @@
+"""Earn test factories: staff users in roles and ready-to-use live products."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from accounts.models import User
+from compliance.models import Disclosure, DisclosureStatus
+from compliance.services.disclosures import disclosure_content_hash
+from earn.models import Product, ProductStatus, ProductTerms, RateTier, TermsStatus
+from tests.factories import AssetFactory, UserFactory
+
+# A date before any test clock, so the terms are in force whatever day a test travels to.
+FACTORY_EFFECTIVE_FROM = dt.date(2020, 1, 1)
+
+PRODUCT_FIELDS = {"name_en", "name_zh_hant", "strategy", "risk_rating", "venue", "chain", "contract_address",
+                  "audit_reports", "tvl_usd", "yield_source", "risk_rationale", "reviewer_notes", "sold_amount"}
+TERMS_FIELDS = {"effective_from", "term_days", "day_count_basis", "payout", "min_amount", "max_amount",
+                "per_user_cap", "total_cap", "window_start", "window_end", "early_redemption", "penalty_apr",
+                "redemption_modes", "auto_renew_allowed"}
+
+FACTORY_STATEMENTS = [
+    {"key": "no_deposit_protection", "en": "Earn products are not bank deposits and are not protected.",
+     "zh-hant": "賺幣產品並非銀行存款，不受存款保障。"},
+    {"key": "rates_can_change", "en": "Rates can change.", "zh-hant": "利率可能會變動。"},
+]
+
+
+def staff_user(role: str | None = None, *, email: str | None = None, **fields: object) -> User:
+    """A staff user, optionally in one role group (groups are created by roles_sync after migrate)."""
+    user = UserFactory(is_staff=True, **({"email": email} if email else {}), **fields)
+    if role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+def _d(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def live_product(asset: str = "USDT", term_type: str = "demand",
+                 tiers: Sequence[tuple[object, object, object]] | None = None, *,
+                 drafted_by: User | None = None, approved_by: User | None = None,
+                 statements: Sequence[dict] | None = None, **terms: object) -> Product:
+    """A live product with approved terms v1 (+ tiers) and a current disclosure v1, maker ≠ checker.
+
+    `tiers` are (lower, upper or None, apr) with apr as a fraction ("0.05" = 5 %). Keyword arguments
+    naming Product fields go to the product, the rest to the terms; `total_cap` goes to both.
+    The product carries `.terms` and `.disclosure` for convenience.
+    """
+    unknown = set(terms) - PRODUCT_FIELDS - TERMS_FIELDS
+    if unknown:
+        raise TypeError(f"unknown live_product fields: {sorted(unknown)}")
+    code = asset.upper()
+    AssetFactory(code=code, scale=2 if code in {"HKD", "USD"} else 8)
+    maker = drafted_by or staff_user("curator")
+    checker = approved_by or staff_user("approver")
+    now = timezone.now()
+    product_kw = {k: v for k, v in terms.items() if k in PRODUCT_FIELDS}
+    terms_kw = {k: v for k, v in terms.items() if k in TERMS_FIELDS}
+    product_kw.setdefault("name_en", f"{code} {'Flexible' if term_type == 'demand' else 'Fixed'}")
+    product_kw.setdefault("name_zh_hant", f"{code} {'活期' if term_type == 'demand' else '定期'}")
+    product_kw.setdefault("risk_rating", 2)
+    fixed = term_type == "fixed"
+    terms_kw.setdefault("effective_from", FACTORY_EFFECTIVE_FROM)
+    terms_kw.setdefault("term_days", 30 if fixed else None)
+    terms_kw.setdefault("min_amount", Decimal("0.00000001") if code not in {"HKD", "USD"} else Decimal("0.01"))
+    terms_kw.setdefault("redemption_modes", [] if fixed else ["fast", "standard"])
+    for money in ("min_amount", "max_amount", "per_user_cap", "total_cap", "penalty_apr"):
+        if money in terms_kw:
+            terms_kw[money] = _d(terms_kw[money])
+    product = Product.objects.create(asset_id=code, term_type=term_type, status=ProductStatus.LIVE,
+                                     total_cap=terms_kw.get("total_cap"), drafted_by=maker, approved_by=checker,
+                                     approved_at=now, **product_kw)
+    product_terms = ProductTerms.objects.create(product=product, version=1, status=TermsStatus.APPROVED,
+                                                drafted_by=maker, approved_by=checker, approved_at=now, **terms_kw)
+    for lower, upper, apr in tiers or [(0, None, "0.05")]:
+        RateTier.objects.create(terms=product_terms, lower=_d(lower), upper=_d(upper), apr=_d(apr))
+    stmts = [dict(s) for s in (statements if statements is not None else FACTORY_STATEMENTS)]
+    body_en = f"Risk disclosure for {product.name_en}. The English version prevails."
+    body_zh = f"{product.name_zh_hant}風險披露。中英文版本如有歧義，以英文版本為準。"
+    disclosure = Disclosure.objects.create(
+        product=product, version=1, status=DisclosureStatus.CURRENT, body_en=body_en, body_zh_hant=body_zh,
+        risk_statements=stmts,
+        sha256=disclosure_content_hash(body_en=body_en, body_zh_hant=body_zh, risk_statements=stmts),
+        author=maker, approved_by=checker, approved_at=now,
+    )
+    product.terms = product_terms  # type: ignore[attr-defined]
+    product.disclosure = disclosure  # type: ignore[attr-defined]
+    return product
