@@ -82,3 +82,44 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"
+
+
+class Acknowledgement(models.Model):
+    """A customer's acknowledgement of one disclosure version: what was shown, and when, from where."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acknowledgements")
+    product = models.ForeignKey("earn.Product", on_delete=models.PROTECT, related_name="acknowledgements")
+    disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="acknowledgements")
+    disclosure_version = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    statements = models.JSONField(help_text=_("keys of the risk statements ticked"))
+    language = models.CharField(max_length=8)
+    accepted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["user", "product", "-accepted_at"], name="ack_user_product_idx")]
+
+    def __str__(self) -> str:
+        return f"ack {self.user_id} {self.product_id} v{self.disclosure_version}"
+
+
+class Refusal(models.Model):
+    """A refused subscription (or other money move), kept for the compliance reports."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refusals")
+    product = models.ForeignKey("earn.Product", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="refusals")
+    action = models.CharField(max_length=32, default="subscribe")
+    amount = models.DecimalField(max_digits=38, decimal_places=18, null=True, blank=True)
+    codes = models.JSONField()
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"refusal {self.user_id} {self.codes}"

@@ -1,5 +1,15 @@
 """Earn models, one module per concern; import them from here."""
 
+from earn.models.positions import (
+    Accrual,
+    AccrualRun,
+    Position,
+    PositionChange,
+    PositionStatus,
+    Redemption,
+    RedemptionStatus,
+    Subscription,
+)
 from earn.models.products import (
     EarlyRedemption,
     PayoutMode,
@@ -14,14 +24,22 @@ from earn.models.products import (
 )
 
 __all__ = [
+    "Accrual",
+    "AccrualRun",
     "EarlyRedemption",
     "PayoutMode",
+    "Position",
+    "PositionChange",
+    "PositionStatus",
     "Product",
     "ProductStatus",
     "ProductTerms",
     "RateTier",
+    "Redemption",
     "RedemptionMode",
+    "RedemptionStatus",
     "Strategy",
+    "Subscription",
     "TermType",
     "TermsStatus",
 ]
