@@ -1,0 +1,21 @@
+"""Compliance refusals and their reason codes (API.md)."""
+
+from __future__ import annotations
+
+from core.errors import ApplicationError, Conflict
+
+NO_ACK = "NO_ACK"
+ACK_OUTDATED = "ACK_OUTDATED"
+ASSESSMENT_REQUIRED = "ASSESSMENT_REQUIRED"
+ASSESSMENT_FAILED = "ASSESSMENT_FAILED"
+COOLING_OFF = "COOLING_OFF"
+EXPOSURE_LIMIT = "EXPOSURE_LIMIT"
+JURISDICTION_RESTRICTED = "JURISDICTION_RESTRICTED"
+
+
+class AcknowledgementInvalid(ApplicationError):
+    default_code = "ACK_INVALID"
+
+
+class AcknowledgementOutdated(Conflict):
+    default_code = ACK_OUTDATED

@@ -1,0 +1,66 @@
+"""Recording a customer's acknowledgement of a product's current disclosure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from compliance.audit import audit_record
+from compliance.errors import AcknowledgementInvalid, AcknowledgementOutdated
+from compliance.models import Acknowledgement, Disclosure, DisclosureStatus, Refusal
+from core.errors import NotFound
+
+LANGUAGES = ("en", "zh-hant")
+
+
+@transaction.atomic
+def acknowledgement_create(*, user: Any, product_id: int, disclosure_version: int, statements: Sequence[str],
+                           language: str, ip_address: str | None = None, user_agent: str = "") -> Acknowledgement:
+    """Acknowledge the current disclosure; every risk statement must be ticked, the version current."""
+    disclosure = (Disclosure.objects.select_for_update()
+                  .filter(product_id=product_id, status=DisclosureStatus.CURRENT).first())
+    if disclosure is None:
+        raise NotFound(_("This product has no current disclosure."), field="product")
+    if disclosure_version != disclosure.version:
+        raise AcknowledgementOutdated(
+            _("Disclosure version %(given)s is not the current version %(current)s; please read the current one.")
+            % {"given": disclosure_version, "current": disclosure.version},
+            field="disclosure_version", extra={"current_version": disclosure.version},
+        )
+    if language not in LANGUAGES:
+        raise AcknowledgementInvalid(_("Language must be one of: en, zh-hant."), field="language")
+    required = [s["key"] for s in disclosure.risk_statements]
+    given = list(dict.fromkeys(statements))
+    unknown = sorted(set(given) - set(required))
+    if unknown:
+        raise AcknowledgementInvalid(_("Unknown risk statements: %(keys)s") % {"keys": ", ".join(unknown)},
+                                     field="statements")
+    missing = [key for key in required if key not in given]
+    if missing:
+        raise AcknowledgementInvalid(
+            _("Every risk statement must be ticked; missing: %(keys)s") % {"keys": ", ".join(missing)},
+            field="statements", extra={"missing": missing},
+        )
+    ack = Acknowledgement.objects.create(
+        user=user, product_id=product_id, disclosure=disclosure, disclosure_version=disclosure.version,
+        sha256=disclosure.sha256, statements=required, language=language, ip_address=ip_address,
+        user_agent=(user_agent or "")[:500],
+    )
+    audit_record(actor=user, action="acknowledgement.create", obj=ack,
+                 after={"product": product_id, "disclosure": disclosure.pk, "version": disclosure.version,
+                        "sha256": disclosure.sha256, "language": language, "ip": ip_address})
+    return ack
+
+
+def refusal_record(*, user: Any, product_id: int | None, amount: Any, codes: Sequence[str], detail: str = "",
+                   action: str = "subscribe") -> Refusal:
+    """Store a refusal in its own transaction (the refused operation itself was rolled back)."""
+    with transaction.atomic():
+        refusal = Refusal.objects.create(user=user, product_id=product_id, amount=amount, codes=list(codes),
+                                         detail=detail[:500], action=action)
+        audit_record(actor=user, action=f"refusal.{action}", obj=refusal,
+                     after={"product": product_id, "amount": amount, "codes": list(codes)})
+    return refusal

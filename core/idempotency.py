@@ -1,0 +1,67 @@
+"""Idempotency-Key handling for money-moving requests.
+
+The record is inserted in the same transaction as the operation it guards. A concurrent request
+with the same key waits on the unique index until the first commits, then replays its answer; if
+the first fails, nothing was kept and the second runs afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import ApplicationError, Conflict
+from core.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 200
+
+
+class IdempotencyKeyMissing(ApplicationError):
+    default_code = "IDEMPOTENCY_KEY_REQUIRED"
+
+
+class IdempotencyKeyReused(Conflict):
+    default_code = "IDEMPOTENCY_KEY_REUSED"
+
+
+def request_hash(scope: str, payload: Any) -> str:
+    body = json.dumps([scope, payload], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def idempotent(*, user: Any, key: str | None, scope: str, payload: Any,
+               action: Callable[[], tuple[int, Any]]) -> tuple[int, Any, bool]:
+    """Run `action` once per (user, key); returns (status, body, replayed)."""
+    if not key or not key.strip():
+        raise IdempotencyKeyMissing(_("The Idempotency-Key header is required for this request."),
+                                    field="Idempotency-Key")
+    if len(key) > MAX_KEY_LENGTH:
+        raise ApplicationError(_("The Idempotency-Key header is too long (200 characters at most)."),
+                               code="IDEMPOTENCY_KEY_INVALID", field="Idempotency-Key")
+    digest = request_hash(scope, payload)
+    with transaction.atomic(durable=True):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO core_idempotencyrecord (user_id, key, scope, request_hash, created_at)
+                VALUES (%s, %s, %s, %s, %s)
+                ON CONFLICT (user_id, key) DO NOTHING RETURNING id
+                """,
+                [user.pk, key, scope, digest, timezone.now()],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            record = IdempotencyRecord.objects.get(user=user, key=key)
+            if record.request_hash != digest:
+                raise IdempotencyKeyReused(
+                    _("This Idempotency-Key was already used for a different request."), field="Idempotency-Key")
+            return record.response_status or 200, record.response_body, True
+        status, body = action()
+        IdempotencyRecord.objects.filter(pk=row[0]).update(response_status=status, response_body=body)
+        return status, body, False

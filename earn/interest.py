@@ -1,0 +1,56 @@
+"""Interest arithmetic with no Django import: marginal tiers, day-count basis, rounding with carry.
+
+All inputs are Decimals; results are exact to 18 decimal places (NUMERIC(38,18)), rounded down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from core.money import exact18, floor_to_scale
+
+
+@dataclass(frozen=True)
+class Tier:
+    """APR `apr` on the part of the base in [lower, upper); upper None = unbounded."""
+
+    lower: Decimal
+    upper: Decimal | None
+    apr: Decimal
+
+
+def yearly_interest(base: Decimal, tiers: Sequence[Tier]) -> Decimal:
+    """Marginal tiers: 7 with bands 0–5 @ 5 %, 5–10 @ 3 % earns 5×5 % + 2×3 %."""
+    total = Decimal(0)
+    for tier in sorted(tiers, key=lambda t: t.lower):
+        if base <= tier.lower:
+            break
+        top = base if tier.upper is None else min(base, tier.upper)
+        total += (top - tier.lower) * tier.apr
+    return total
+
+
+def blended_apr(base: Decimal, tiers: Sequence[Tier]) -> Decimal:
+    """The single APR that gives the same yearly interest on `base` (for display and records)."""
+    if base <= 0:
+        return tiers[0].apr if tiers else Decimal(0)
+    return exact18(yearly_interest(base, tiers) / base)
+
+
+def daily_exact(base: Decimal, tiers: Sequence[Tier], basis: int) -> Decimal:
+    """exact(D) = yearly interest / basis, to 18 dp (rounded down)."""
+    return exact18(yearly_interest(base, tiers) / Decimal(basis))
+
+
+def post_with_carry(exact: Decimal, carry: Decimal, scale: int) -> tuple[Decimal, Decimal]:
+    """posted = floor_to_scale(exact + carry); new carry = exact + carry − posted. Nothing is lost."""
+    owed = exact + carry
+    posted = floor_to_scale(owed, scale)
+    return posted, owed - posted
+
+
+def simple_interest(principal: Decimal, apr: Decimal, days: int, basis: int) -> Decimal:
+    """Simple interest for `days` at `apr`, exact to 18 dp."""
+    return exact18(principal * apr * Decimal(days) / Decimal(basis))
