@@ -9,10 +9,23 @@ OPERATIONS = "operations"
 
 # role -> (app_label, codename) pairs. Custom permissions are declared on the models' Meta.
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
-    CURATOR: [],
-    APPROVER: [],
-    COMPLIANCE_OFFICER: [],
+    CURATOR: [
+        ("earn", "add_product"), ("earn", "change_product"), ("earn", "view_product"), ("earn", "submit_product"),
+        ("earn", "add_productterms"), ("earn", "change_productterms"), ("earn", "view_productterms"),
+        ("earn", "add_ratetier"), ("earn", "change_ratetier"), ("earn", "delete_ratetier"), ("earn", "view_ratetier"),
+        ("compliance", "add_disclosure"), ("compliance", "change_disclosure"), ("compliance", "view_disclosure"),
+    ],
+    APPROVER: [
+        ("earn", "view_product"), ("earn", "approve_product"), ("earn", "view_productterms"),
+        ("earn", "view_ratetier"), ("compliance", "view_disclosure"), ("compliance", "approve_disclosure"),
+    ],
+    COMPLIANCE_OFFICER: [
+        ("earn", "view_product"), ("earn", "view_productterms"), ("earn", "view_ratetier"),
+        ("compliance", "view_disclosure"), ("compliance", "approve_disclosure"), ("compliance", "view_auditevent"),
+    ],
     OPERATIONS: [
+        ("earn", "view_product"), ("earn", "operate_product"), ("earn", "view_productterms"),
+        ("earn", "view_ratetier"), ("compliance", "view_disclosure"),
         ("ledger", "view_asset"),
         ("ledger", "view_ledgeraccount"),
         ("ledger", "view_journalentry"),
