@@ -1,3 +1,59 @@
-"""API views (placeholder until implemented)."""
+"""Customer compliance API: acknowledgements and what still blocks a subscription."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from compliance.gate import blocking_codes_many
+from compliance.services.acknowledgements import acknowledgement_create
+from earn.models import Product, ProductStatus
+
+
+class AcknowledgementCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        disclosure_version = serializers.IntegerField(min_value=1)
+        statements = serializers.ListField(child=serializers.CharField(max_length=100), max_length=100)
+        language = serializers.ChoiceField(choices=["en", "zh-hant"], default="en")
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        disclosure_version = serializers.IntegerField()
+        sha256 = serializers.CharField()
+        accepted_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, operation_id="acknowledgement_create")
+    def post(self, request: Request, product_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        ack = acknowledgement_create(
+            user=request.user, product_id=product_id, disclosure_version=v["disclosure_version"],
+            statements=v["statements"], language=v["language"], ip_address=request.META.get("REMOTE_ADDR"),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+        return Response(self.OutputSerializer(ack).data, status=201)
+
+
+class ComplianceStatusApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        product = serializers.IntegerField()
+        blocking = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(responses=OutputSerializer(many=True), operation_id="compliance_status")
+    def get(self, request: Request) -> Response:
+        products = list(Product.objects.filter(status=ProductStatus.LIVE).order_by("id"))
+        codes = blocking_codes_many(request.user, products)
+        return Response(self.OutputSerializer([{"product": p.pk, "blocking": codes[p.pk]} for p in products],
+                                              many=True).data)
+
+
+urlpatterns = [
+    path("products/<int:product_id>/acknowledgements", AcknowledgementCreateApi.as_view(),
+         name="acknowledgement-create"),
+    path("compliance/status", ComplianceStatusApi.as_view(), name="compliance-status"),
+]

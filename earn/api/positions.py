@@ -1,3 +1,292 @@
-"""API views (placeholder until implemented)."""
+"""Customer API: subscription preview and subscribe, positions, accruals, redemptions."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.urls import path
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from core.errors import NotFound
+from earn.models import Accrual, Position, Product, Redemption, Subscription
+from earn.services import redemptions as redemption_services
+from earn.services import subscriptions as subscription_services
+
+IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
+                                      description="Unique per money-moving request; a replay returns the first answer.")
+
+
+def _amount_text(value: Decimal | None, scale: int) -> str | None:
+    """Amounts as strings at the asset's scale ("1000.00000000")."""
+    return None if value is None else format(value.quantize(Decimal(1).scaleb(-scale)), "f")
+
+
+class MoneyThrottle(ScopedRateThrottle):
+    scope_attr = "throttle_scope"
+
+
+class SubscriptionPreviewApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        product = serializers.IntegerField(min_value=1)
+        amount = serializers.CharField(max_length=64)
+
+    class OutputSerializer(serializers.Serializer):
+        product = serializers.IntegerField()
+        amount = serializers.CharField()
+        value_date = serializers.DateField()
+        maturity_date = serializers.DateField(allow_null=True)
+        apr = serializers.CharField()
+        apy = serializers.CharField()
+        est_daily_interest = serializers.CharField()
+        est_total_interest = serializers.CharField(allow_null=True)
+        blocking = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, operation_id="subscription_preview")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = _product_or_404(data.validated_data["product"])
+        quote = subscription_services.subscription_quote(user=request.user, product=product,
+                                                         amount=data.validated_data["amount"])
+        scale = product.asset.scale
+        return Response(self.OutputSerializer({
+            "product": product.pk, "amount": _amount_text(quote.amount, scale), "value_date": quote.value_date,
+            "maturity_date": quote.maturity_date, "apr": format(quote.apr.normalize(), "f"),
+            "apy": format(quote.apy.normalize(), "f"),
+            "est_daily_interest": _amount_text(quote.est_daily_interest, scale),
+            "est_total_interest": _amount_text(quote.est_total_interest, scale), "blocking": quote.blocking,
+        }).data)
+
+
+def _product_or_404(product_id: int) -> Product:
+    product = Product.objects.select_related("asset").filter(pk=product_id).first()
+    if product is None:
+        raise NotFound(_("No such product."), field="product")
+    return product
+
+
+class SubscriptionCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [MoneyThrottle]
+    throttle_scope = "money"
+
+    class InputSerializer(serializers.Serializer):
+        product = serializers.IntegerField(min_value=1)
+        amount = serializers.CharField(max_length=64)
+        auto_renew = serializers.BooleanField(default=False)
+
+    class OutputSerializer(serializers.ModelSerializer):
+        amount = serializers.SerializerMethodField()
+
+        class Meta:
+            model = Subscription
+            fields = ["id", "position", "product", "amount", "value_date", "maturity_date", "created_at"]
+
+        def get_amount(self, obj: Subscription) -> str | None:
+            return _amount_text(obj.amount, obj.product.asset.scale)
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, parameters=[IDEMPOTENCY_HEADER],
+                   operation_id="subscription_create")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        status, body, replayed = subscription_services.subscription_submit(
+            user=request.user, product_id=v["product"], amount=v["amount"], auto_renew=v["auto_renew"],
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            render=lambda sub: dict(self.OutputSerializer(sub).data),
+        )
+        response = Response(body, status=status)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+def positions_with_interest(user):  # type: ignore[no-untyped-def]
+    """The user's positions with paid and unpaid interest summed in the same query."""
+    zero = Value(Decimal(0), output_field=DecimalField(max_digits=38, decimal_places=18))
+
+    def total(condition: Q):  # type: ignore[no-untyped-def]
+        sums = (Accrual.objects.filter(condition, position=OuterRef("pk")).order_by().values("position")
+                .annotate(t=Sum("posted")).values("t"))
+        return Coalesce(Subquery(sums), zero)
+
+    return (Position.objects.filter(user=user).select_related("product", "asset")
+            .annotate(paid_interest=total(Q(paid_out=True) & ~Q(payout="compound")),
+                      accrued_interest=total(Q(paid_out=False))))
+
+
+class PositionOutputSerializer(serializers.ModelSerializer):
+    principal = serializers.SerializerMethodField()
+    accrued = serializers.SerializerMethodField()
+    paid_interest = serializers.SerializerMethodField()
+    product_name = serializers.SerializerMethodField()
+    asset = serializers.CharField(source="asset_id")
+
+    class Meta:
+        model = Position
+        fields = ["id", "product", "product_name", "asset", "term_type", "principal", "accrued", "paid_interest",
+                  "status", "value_date", "maturity_date", "auto_renew", "auto_compound", "created_at"]
+
+    def get_principal(self, obj: Position) -> str | None:
+        return _amount_text(obj.principal, obj.asset.scale)
+
+    def get_accrued(self, obj: Position) -> str | None:
+        return _amount_text(getattr(obj, "accrued_interest", Decimal(0)), obj.asset.scale)
+
+    def get_paid_interest(self, obj: Position) -> str | None:
+        return _amount_text(getattr(obj, "paid_interest", Decimal(0)), obj.asset.scale)
+
+    def get_product_name(self, obj: Position) -> str:
+        language = getattr(self.context.get("request"), "LANGUAGE_CODE", "en") if self.context else "en"
+        return obj.product.name_for(language or "en")
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+class PositionListApi(ListAPIView):
+    serializer_class = PositionOutputSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        queryset = positions_with_interest(self.request.user)
+        status = self.request.query_params.get("status")
+        return queryset.filter(status=status) if status else queryset
+
+
+class PositionDetailApi(APIView):
+    class PatchSerializer(serializers.Serializer):
+        auto_renew = serializers.BooleanField()
+
+    def _get(self, request: Request, position_id: int) -> Position:
+        position = positions_with_interest(request.user).filter(pk=position_id).first()
+        if position is None:
+            raise NotFound(_("No such position."), field="position")
+        return position
+
+    @extend_schema(responses=PositionOutputSerializer, operation_id="position_retrieve")
+    def get(self, request: Request, position_id: int) -> Response:
+        return Response(PositionOutputSerializer(self._get(request, position_id), context={"request": request}).data)
+
+    @extend_schema(request=PatchSerializer, responses=PositionOutputSerializer, operation_id="position_update")
+    def patch(self, request: Request, position_id: int) -> Response:
+        data = self.PatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        redemption_services.position_set_auto_renew(user=request.user, position_id=position_id,
+                                                    auto_renew=data.validated_data["auto_renew"])
+        return Response(PositionOutputSerializer(self._get(request, position_id), context={"request": request}).data)
+
+
+class AccrualOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Accrual
+        fields = ["date", "base", "apr", "exact", "posted", "carry", "payout", "paid_out"]
+
+
+class OldestFirstByDate(CursorPagination):
+    ordering = "date"
+    page_size = 100
+    max_page_size = 1000
+    page_size_query_param = "page_size"
+
+
+class PositionAccrualsApi(ListAPIView):
+    serializer_class = AccrualOutputSerializer
+    pagination_class = OldestFirstByDate
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        position_id = self.kwargs["position_id"]
+        if not Position.objects.filter(pk=position_id, user=self.request.user).exists():
+            raise NotFound(_("No such position."), field="position")
+        return Accrual.objects.filter(position_id=position_id)
+
+
+class RedemptionInputSerializer(serializers.Serializer):
+    amount = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    mode = serializers.ChoiceField(choices=["fast", "standard"], default="fast")
+
+
+class RedemptionOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Redemption
+        fields = ["id", "position", "amount", "payout", "forfeited", "mode", "early", "status", "settles_at",
+                  "created_at"]
+
+
+class RedemptionCreateApi(APIView):
+    throttle_classes = [MoneyThrottle]
+    throttle_scope = "money"
+
+    @extend_schema(request=RedemptionInputSerializer, responses={201: RedemptionOutputSerializer},
+                   parameters=[IDEMPOTENCY_HEADER], operation_id="redemption_create")
+    def post(self, request: Request, position_id: int) -> Response:
+        data = RedemptionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not Position.objects.filter(pk=position_id, user=request.user).exists():
+            raise NotFound(_("No such position."), field="position")
+        status, body, replayed = redemption_services.redemption_submit(
+            user=request.user, position_id=position_id, amount=data.validated_data.get("amount") or None,
+            mode=data.validated_data["mode"], idempotency_key=request.headers.get("Idempotency-Key"),
+            render=lambda redemption: dict(RedemptionOutputSerializer(redemption).data),
+        )
+        response = Response(body, status=status)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class RedemptionPreviewApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        amount = serializers.CharField()
+        payout = serializers.CharField()
+        forfeited = serializers.CharField()
+        early = serializers.BooleanField()
+        mode = serializers.CharField()
+        settles_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(request=RedemptionInputSerializer, responses=OutputSerializer, operation_id="redemption_preview")
+    def post(self, request: Request, position_id: int) -> Response:
+        data = RedemptionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        position = (Position.objects.select_related("product__asset", "terms")
+                    .filter(pk=position_id, user=request.user).first())
+        if position is None:
+            raise NotFound(_("No such position."), field="position")
+        plan = redemption_services.redemption_plan(position=position, amount=data.validated_data.get("amount") or None,
+                                                   mode=data.validated_data["mode"])
+        scale = position.product.asset.scale
+        return Response(self.OutputSerializer({"amount": _amount_text(plan.amount, scale),
+                                               "payout": _amount_text(plan.payout, scale),
+                                               "forfeited": _amount_text(plan.forfeited, scale),
+                                               "early": plan.early, "mode": plan.mode,
+                                               "settles_at": plan.settles_at}).data)
+
+
+urlpatterns = [
+    path("subscriptions/preview", SubscriptionPreviewApi.as_view(), name="subscription-preview"),
+    path("subscriptions", SubscriptionCreateApi.as_view(), name="subscription-create"),
+    path("positions", PositionListApi.as_view(), name="position-list"),
+    path("positions/<int:position_id>", PositionDetailApi.as_view(), name="position-detail"),
+    path("positions/<int:position_id>/accruals", PositionAccrualsApi.as_view(), name="position-accruals"),
+    path("positions/<int:position_id>/redemptions", RedemptionCreateApi.as_view(), name="redemption-create"),
+    path("positions/<int:position_id>/redemptions/preview", RedemptionPreviewApi.as_view(),
+         name="redemption-preview"),
+]

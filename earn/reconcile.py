@@ -1,0 +1,71 @@
+"""Earn's reconciliation checks, registered with the ledger's `reconcile`.
+
+Each is one set-based query returning only mismatching rows.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+CHECKS = {
+    "earn_principal": """
+        WITH pos AS (SELECT user_id, asset_id, sum(principal) AS total FROM earn_position
+                      WHERE status = 'active' GROUP BY 1, 2),
+             acc AS (SELECT owner_id AS user_id, asset_id, balance AS total FROM ledger_ledgeraccount
+                      WHERE kind = 'earn')
+        SELECT coalesce(pos.user_id, acc.user_id), coalesce(pos.asset_id, acc.asset_id),
+               coalesce(pos.total, 0), coalesce(acc.total, 0)
+          FROM pos FULL JOIN acc ON acc.user_id = pos.user_id AND acc.asset_id = pos.asset_id
+         WHERE coalesce(pos.total, 0) <> coalesce(acc.total, 0)""",
+    "earn_pending": """
+        WITH red AS (SELECT p.user_id, p.asset_id, sum(r.payout) AS total FROM earn_redemption r
+                       JOIN earn_position p ON p.id = r.position_id WHERE r.status = 'pending' GROUP BY 1, 2),
+             acc AS (SELECT owner_id AS user_id, asset_id, balance AS total FROM ledger_ledgeraccount
+                      WHERE kind = 'pending')
+        SELECT coalesce(red.user_id, acc.user_id), coalesce(red.asset_id, acc.asset_id),
+               coalesce(red.total, 0), coalesce(acc.total, 0)
+          FROM red FULL JOIN acc ON acc.user_id = red.user_id AND acc.asset_id = red.asset_id
+         WHERE coalesce(red.total, 0) <> coalesce(acc.total, 0)""",
+    "earn_accrued": """
+        WITH acr AS (SELECT p.user_id, p.asset_id, sum(a.posted) AS total FROM earn_accrual a
+                       JOIN earn_position p ON p.id = a.position_id WHERE NOT a.paid_out GROUP BY 1, 2),
+             acc AS (SELECT owner_id AS user_id, asset_id, balance AS total FROM ledger_ledgeraccount
+                      WHERE kind = 'accrued')
+        SELECT coalesce(acr.user_id, acc.user_id), coalesce(acr.asset_id, acc.asset_id),
+               coalesce(acr.total, 0), coalesce(acc.total, 0)
+          FROM acr FULL JOIN acc ON acc.user_id = acr.user_id AND acc.asset_id = acr.asset_id
+         WHERE coalesce(acr.total, 0) <> coalesce(acc.total, 0)""",
+    "earn_sold": """
+        SELECT pr.id, pr.asset_id, coalesce(sum(p.principal), 0), pr.sold_amount FROM earn_product pr
+          LEFT JOIN earn_position p ON p.product_id = pr.id AND p.status = 'active'
+         GROUP BY pr.id HAVING coalesce(sum(p.principal), 0) <> pr.sold_amount""",
+    "earn_position_changes": """
+        SELECT p.id, p.asset_id, coalesce(sum(c.amount), 0), p.principal FROM earn_position p
+          LEFT JOIN earn_positionchange c ON c.position_id = p.id
+         GROUP BY p.id HAVING coalesce(sum(c.amount), 0) <> p.principal""",
+}
+
+LABELS = {
+    "earn_principal": "user {0} {1}: active principal {2} ≠ earn account {3}",
+    "earn_pending": "user {0} {1}: pending redemptions {2} ≠ pending account {3}",
+    "earn_accrued": "user {0} {1}: unpaid accruals {2} ≠ accrued account {3}",
+    "earn_sold": "product {0} ({1}): active principal {2} ≠ sold amount {3}",
+    "earn_position_changes": "position {0} ({1}): sum of changes {2} ≠ principal {3}",
+}
+
+
+def _make_check(name: str):  # type: ignore[no-untyped-def]
+    def check() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(CHECKS[name])
+            return [LABELS[name].format(*row) for row in cursor.fetchall()]
+
+    check.__name__ = name
+    return check
+
+
+def register() -> None:
+    from ledger.reconcile import register_check
+
+    for name in CHECKS:
+        register_check(name, _make_check(name))
