@@ -1,16 +1,264 @@
-"""Writes for risk disclosures: draft, approve (maker ≠ checker), reject."""
+"""Writes for risk disclosures: draft a version, edit a draft, approve (maker ≠ checker), reject.
+
+A version's content is frozen once approved; approving a new version supersedes the current one
+(kept forever), so acknowledgements always point at exactly what was shown.
+Lock order: the product row first (as every earn service does), then disclosure rows.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-def disclosure_content_hash(*, body_en: str, body_zh_hant: str, risk_statements: Sequence[dict[str, Any]]) -> str:
+from compliance.audit import audit_record
+from compliance.models import AuditEvent, Disclosure, DisclosureStatus
+from core.errors import Conflict, PermissionDenied, ValidationFailed
+from earn.models import Product, ProductStatus, Strategy, TermType
+
+
+class InvalidTransition(Conflict):
+    default_code = "INVALID_TRANSITION"
+
+
+class MakerCheckerViolation(PermissionDenied):
+    default_code = "MAKER_CHECKER"
+
+
+class InvalidDisclosure(ValidationFailed):
+    default_code = "INVALID_DISCLOSURE"
+
+
+# The clause appended to each body unless it is already there, word for word.
+PREVAILING_CLAUSE_EN = ("This disclosure is given in English and Traditional Chinese. If the two versions differ, "
+                        "the English version prevails.")
+PREVAILING_CLAUSE_ZH_HANT = "本披露文件以英文及繁體中文提供。兩個版本如有任何歧義或不一致，概以英文版本為準。"
+
+# Statements every disclosure of a matching product carries (compliance-approved wording).
+STANDARD_RISKS: dict[str, dict[str, str]] = {
+    "impermanent_loss": {
+        "en": "Impermanent loss: your assets sit in a liquidity pool whose mix shifts as prices move. If one "
+              "asset's price changes against the other, you may withdraw less value than if you had simply held "
+              "them, and the loss becomes permanent when you redeem.",
+        "zh-hant": "無常損失：您的資產存放於流動性池中，池內資產比例會隨價格變動而調整。若其中一種資產相對另一種"
+                   "資產的價格出現變動，您贖回時取得的價值可能低於單純持有該等資產的價值，而該損失會在贖回時成為"
+                   "永久損失。",
+    },
+    "smart_contract": {
+        "en": "Smart-contract and counterparty risk: the yield depends on third-party protocols, smart contracts "
+              "or borrowers. A software flaw, an exploit, an oracle failure or a counterparty default could cause "
+              "the partial or total loss of your assets.",
+        "zh-hant": "智能合約及交易對手風險：收益依賴第三方協議、智能合約或借款人。軟件漏洞、遭受攻擊、預言機失效或"
+                   "交易對手違約，均可能導致您部分或全部資產損失。",
+    },
+    "lock_up": {
+        "en": "Lock-up: your assets are locked for the whole term. You may not be able to redeem early, and where "
+              "early redemption is allowed you may lose interest or pay a penalty.",
+        "zh-hant": "鎖定期：您的資產在整個產品期限內均被鎖定。您可能無法提前贖回；即使容許提前贖回，您亦可能損失"
+                   "利息或須支付罰息。",
+    },
+    "no_deposit_protection": {
+        "en": "No deposit protection: this product is not a bank deposit and is not protected by the Hong Kong "
+              "Deposit Protection Scheme or any other deposit insurance or investor compensation scheme.",
+        "zh-hant": "不受存款保障：本產品並非銀行存款，不受香港存款保障計劃或任何其他存款保險或投資者賠償計劃保障。",
+    },
+    "rates_can_change": {
+        "en": "Rates can change: the APR shown is not guaranteed. Rates of flexible products, and of new "
+              "subscriptions and renewals of fixed-term products, may change at any time; past rates do not "
+              "indicate future returns.",
+        "zh-hant": "利率可能變動：所示年化利率並無保證。活期產品的利率，以及定期產品新認購及續期所適用的利率，"
+                   "均可隨時變動；過往利率並不代表未來回報。",
+    },
+}
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+def standard_risk_keys(product: Product) -> list[str]:
+    """Which standard statements apply: impermanent loss for liquidity mining, lock-up for fixed terms."""
+    keys = []
+    if product.strategy == Strategy.LIQUIDITY_MINING:
+        keys.append("impermanent_loss")
+    keys.append("smart_contract")
+    if product.term_type == TermType.FIXED:
+        keys.append("lock_up")
+    keys += ["no_deposit_protection", "rates_can_change"]
+    return keys
+
+
+def standard_risk_statements(product: Product) -> list[dict[str, str]]:
+    return [{"key": key, **STANDARD_RISKS[key]} for key in standard_risk_keys(product)]
+
+
+def disclosure_content_hash(*, body_en: str, body_zh_hant: str, risk_statements: Sequence[Mapping[str, Any]]) -> str:
     """sha256 of the canonical content (both bodies and every statement), stable across key order."""
     payload = {"body_en": body_en, "body_zh_hant": body_zh_hant,
                "risk_statements": [{"key": s["key"], "en": s["en"], "zh-hant": s["zh-hant"]} for s in risk_statements]}
     body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _with_clause(body: str, clause: str) -> str:
+    body = (body or "").strip()
+    return body if clause in body else f"{body}\n\n{clause}"
+
+
+def _content(product: Product, body_en: str, body_zh_hant: str,
+             risk_statements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Bodies with the prevailing-language clause, own statements first, then the standard ones."""
+    if not (body_en or "").strip():
+        raise InvalidDisclosure(_("The English text is required."), field="body_en")
+    if not (body_zh_hant or "").strip():
+        raise InvalidDisclosure(_("The Traditional Chinese text is required."), field="body_zh_hant")
+    standard = standard_risk_statements(product)
+    standard_keys = {s["key"] for s in standard}
+    own: list[dict[str, str]] = []
+    for index, item in enumerate(risk_statements or []):
+        if not isinstance(item, Mapping):
+            raise InvalidDisclosure(_("Each risk statement is {key, en, zh-hant}."), field=f"risk_statements.{index}")
+        key = str(item.get("key", "")).strip()
+        en, zh = str(item.get("en", "")).strip(), str(item.get("zh-hant", item.get("zh_hant", ""))).strip()
+        if not KEY_PATTERN.match(key):
+            raise InvalidDisclosure(_("A statement key is lower-case letters, digits and underscores."),
+                                    field=f"risk_statements.{index}.key")
+        if not en or not zh:
+            raise InvalidDisclosure(_("Each risk statement needs English and Traditional Chinese text."),
+                                    field=f"risk_statements.{index}")
+        if key in standard_keys:
+            raise InvalidDisclosure(_("“%(key)s” is a standard statement and is added automatically.") % {"key": key},
+                                    field=f"risk_statements.{index}.key")
+        if key in {s["key"] for s in own}:
+            raise InvalidDisclosure(_("Statement keys must be unique."), field=f"risk_statements.{index}.key")
+        own.append({"key": key, "en": en, "zh-hant": zh})
+    statements = own + standard
+    body_en = _with_clause(body_en, PREVAILING_CLAUSE_EN)
+    body_zh_hant = _with_clause(body_zh_hant, PREVAILING_CLAUSE_ZH_HANT)
+    return {"body_en": body_en, "body_zh_hant": body_zh_hant, "risk_statements": statements,
+            "sha256": disclosure_content_hash(body_en=body_en, body_zh_hant=body_zh_hant, risk_statements=statements)}
+
+
+def _authors(disclosure: Disclosure) -> set[int]:
+    """The author on the row plus everyone who drafted or edited this version (from the audit trail)."""
+    return {disclosure.author_id} | set(AuditEvent.objects.filter(
+        object_type=disclosure._meta.label_lower, object_id=str(disclosure.pk),
+        action__in=["disclosure.draft", "disclosure.update"], actor__isnull=False).values_list("actor_id", flat=True))
+
+
+def _require(actor: Any, perm: str) -> None:
+    if not (getattr(actor, "is_active", False) and getattr(actor, "is_staff", False) and actor.has_perm(perm)):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def _lock_product(product_id: int) -> Product:
+    return Product.objects.select_for_update(of=("self",)).get(pk=product_id)
+
+
+def _own_statements(disclosure: Disclosure, product: Product) -> list[dict[str, Any]]:
+    standard = set(standard_risk_keys(product))
+    return [s for s in disclosure.risk_statements if s["key"] not in standard]
+
+
+@transaction.atomic
+def disclosure_draft(*, actor: Any, product: Product | int, body_en: str, body_zh_hant: str,
+                     risk_statements: Sequence[Mapping[str, Any]] = ()) -> Disclosure:
+    """A new draft version (the next number) of a product's disclosure; standard risks are added."""
+    _require(actor, "compliance.add_disclosure")
+    product = _lock_product(product if isinstance(product, int) else product.pk)
+    if product.status == ProductStatus.CLOSED:
+        raise InvalidTransition(_("A closed product gets no new disclosure."),
+                                extra={"status": product.status, "action": "draft_disclosure"})
+    content = _content(product, body_en, body_zh_hant, risk_statements)
+    version = (Disclosure.objects.filter(product=product).aggregate(v=Max("version"))["v"] or 0) + 1
+    disclosure = Disclosure.objects.create(product=product, version=version, status=DisclosureStatus.DRAFT,
+                                           author=actor, **content)
+    audit_record(actor=actor, action="disclosure.draft", obj=disclosure, before=None,
+                 after={"product": product.pk, "version": version, "sha256": disclosure.sha256,
+                        "statements": [s["key"] for s in disclosure.risk_statements]})
+    return disclosure
+
+
+@transaction.atomic
+def disclosure_update(*, actor: Any, disclosure: Disclosure | int, body_en: str | None = None,
+                      body_zh_hant: str | None = None,
+                      risk_statements: Sequence[Mapping[str, Any]] | None = None) -> Disclosure:
+    """Edit a draft; the editor becomes its author (and so may not approve it)."""
+    _require(actor, "compliance.change_disclosure")
+    pk = disclosure if isinstance(disclosure, int) else disclosure.pk
+    product = _lock_product(Disclosure.objects.values_list("product_id", flat=True).get(pk=pk))
+    disclosure = Disclosure.objects.select_for_update().get(pk=pk)
+    if disclosure.status != DisclosureStatus.DRAFT:
+        raise InvalidTransition(_("Only a draft disclosure can be edited; draft a new version instead."),
+                                extra={"status": disclosure.status, "action": "edit_disclosure"})
+    before = {"sha256": disclosure.sha256, "author": disclosure.author_id}
+    content = _content(
+        product,
+        disclosure.body_en if body_en is None else body_en,
+        disclosure.body_zh_hant if body_zh_hant is None else body_zh_hant,
+        _own_statements(disclosure, product) if risk_statements is None else risk_statements,
+    )
+    for name, value in content.items():
+        setattr(disclosure, name, value)
+    disclosure.author = actor
+    disclosure.save()
+    audit_record(actor=actor, action="disclosure.update", obj=disclosure, before=before,
+                 after={"sha256": disclosure.sha256, "author": actor.pk})
+    return disclosure
+
+
+@transaction.atomic
+def disclosure_approve(*, actor: Any, disclosure: Disclosure | int) -> Disclosure:
+    """draft → current by someone other than the author; the previous current version is superseded."""
+    _require(actor, "compliance.approve_disclosure")
+    pk = disclosure if isinstance(disclosure, int) else disclosure.pk
+    product = _lock_product(Disclosure.objects.values_list("product_id", flat=True).get(pk=pk))
+    disclosure = Disclosure.objects.select_for_update().get(pk=pk)
+    if disclosure.status != DisclosureStatus.DRAFT:
+        raise InvalidTransition(_("Only a draft disclosure can be approved."),
+                                extra={"status": disclosure.status, "action": "approve_disclosure"})
+    if actor.pk in _authors(disclosure):
+        raise MakerCheckerViolation(_("The author of a disclosure cannot approve it."))
+    previous = Disclosure.objects.select_for_update().filter(product=product, status=DisclosureStatus.CURRENT).first()
+    if previous is not None:
+        # Superseded first: PostgreSQL allows one current version per product.
+        previous.status = DisclosureStatus.SUPERSEDED
+        previous.save(update_fields=["status"])
+        audit_record(actor=actor, action="disclosure.supersede", obj=previous,
+                     before={"status": DisclosureStatus.CURRENT},
+                     after={"status": DisclosureStatus.SUPERSEDED, "superseded_by": disclosure.pk})
+    disclosure.status = DisclosureStatus.CURRENT
+    disclosure.approved_by = actor
+    disclosure.approved_at = timezone.now()
+    disclosure.save(update_fields=["status", "approved_by", "approved_at"])
+    audit_record(actor=actor, action="disclosure.approve", obj=disclosure,
+                 before={"status": DisclosureStatus.DRAFT},
+                 after={"status": DisclosureStatus.CURRENT, "author": disclosure.author_id,
+                        "sha256": disclosure.sha256, "supersedes": previous.pk if previous else None})
+    return disclosure
+
+
+@transaction.atomic
+def disclosure_reject(*, actor: Any, disclosure: Disclosure | int, reason: str) -> Disclosure:
+    """draft → rejected with a reason (by someone other than the author)."""
+    _require(actor, "compliance.approve_disclosure")
+    if not (reason or "").strip():
+        raise ValidationFailed(_("Give a reason for the rejection."), field="reason")
+    pk = disclosure if isinstance(disclosure, int) else disclosure.pk
+    _lock_product(Disclosure.objects.values_list("product_id", flat=True).get(pk=pk))
+    disclosure = Disclosure.objects.select_for_update().get(pk=pk)
+    if disclosure.status != DisclosureStatus.DRAFT:
+        raise InvalidTransition(_("Only a draft disclosure can be rejected."),
+                                extra={"status": disclosure.status, "action": "reject_disclosure"})
+    if actor.pk in _authors(disclosure):
+        raise MakerCheckerViolation(_("The author of a disclosure cannot review it."))
+    disclosure.status = DisclosureStatus.REJECTED
+    disclosure.rejection_reason = reason.strip()
+    disclosure.save(update_fields=["status", "rejection_reason"])
+    audit_record(actor=actor, action="disclosure.reject", obj=disclosure, before={"status": DisclosureStatus.DRAFT},
+                 after={"status": DisclosureStatus.REJECTED, "reason": disclosure.rejection_reason})
+    return disclosure

@@ -93,3 +93,69 @@ def live_product(asset: str = "USDT", term_type: str = "demand",
     product.terms = product_terms  # type: ignore[attr-defined]
     product.disclosure = disclosure  # type: ignore[attr-defined]
     return product
+
+
+# --- Curation helpers: go through the services, so audit events and checks are real ----------------
+
+class Staff:
+    """One staff user per role, plus a second curator and a customer."""
+
+    def __init__(self) -> None:
+        from accounts import roles
+
+        self.curator = staff_user(roles.CURATOR, email="curator@test.example")
+        self.curator2 = staff_user(roles.CURATOR, email="curator2@test.example")
+        self.approver = staff_user(roles.APPROVER, email="approver@test.example")
+        self.approver2 = staff_user(roles.APPROVER, email="approver2@test.example")
+        self.compliance = staff_user(roles.COMPLIANCE_OFFICER, email="compliance@test.example")
+        self.operations = staff_user(roles.OPERATIONS, email="ops@test.example")
+        self.customer = UserFactory(email="customer@test.example")
+
+
+VETTING = {"venue": "Exchange treasury lending desk", "chain": "", "contract_address": "",
+           "yield_source": "Over-collateralised loans to institutional margin borrowers.",
+           "risk_rationale": "Short-dated, over-collateralised; counterparty limits apply."}
+
+
+def draft_product(actor: User, *, asset: str = "USDT", term_type: str = "demand",
+                  tiers: Sequence[tuple[object, object, object]] | None = None,
+                  terms: dict | None = None, **fields: object) -> Product:
+    """A draft product with complete vetting and terms v1 (pending), made by product_create."""
+    from earn.services.products import product_create
+
+    AssetFactory(code=asset, scale=8)
+    base_terms: dict = {"min_amount": "1", "total_cap": "1000000"}
+    if term_type == "fixed":
+        base_terms |= {"term_days": 30}
+    else:
+        base_terms |= {"redemption_modes": ["fast", "standard"]}
+    data = {"name_en": f"{asset} {term_type}", "name_zh_hant": f"{asset} 產品", "asset": asset,
+            "term_type": term_type, "strategy": "simple", "risk_rating": 2, **VETTING, **fields}
+    return product_create(actor=actor, terms=base_terms | (terms or {}),
+                          tiers=[(str(lo), None if hi is None else str(hi), str(apr))
+                                 for lo, hi, apr in (tiers or [(0, None, "0.05")])], **data)
+
+
+def product_in_status(status: str, staff: Staff, **kwargs: object) -> Product:
+    """Walk a product through the lifecycle with the services to `status`."""
+    from compliance.services.disclosures import disclosure_approve, disclosure_draft
+    from earn.services import products as svc
+
+    product = draft_product(staff.curator, **kwargs)  # type: ignore[arg-type]
+    path = ["draft", "in_review", "approved", "live", "paused", "closed"]
+    for step in path[1:path.index(status) + 1]:
+        if step == "in_review":
+            svc.product_submit(actor=staff.curator, product=product)
+        elif step == "approved":
+            svc.product_approve(actor=staff.approver, product=product)
+        elif step == "live":
+            disclosure = disclosure_draft(actor=staff.curator, product=product, body_en="Read this.",
+                                          body_zh_hant="請細閱。")
+            disclosure_approve(actor=staff.approver, disclosure=disclosure)
+            svc.product_go_live(actor=staff.operations, product=product)
+        elif step == "paused":
+            svc.product_pause(actor=staff.operations, product=product)
+        elif step == "closed":
+            svc.product_close(actor=staff.operations, product=product)
+    product.refresh_from_db()
+    return product

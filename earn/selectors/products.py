@@ -1,0 +1,181 @@
+"""Reads for products: terms in force, the customer catalogue, vetting completeness."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from compliance.models import Disclosure
+from compliance.selectors import disclosures_current_bulk
+from earn.apy import apy_for, as_fraction, as_percent
+from earn.models import Product, ProductStatus, ProductTerms, RateTier, Strategy, TermsStatus, TermType
+
+CUSTOMER_VISIBLE_STATUSES = (ProductStatus.LIVE, ProductStatus.PAUSED)
+
+
+def _with_tiers(queryset: QuerySet[ProductTerms]) -> QuerySet[ProductTerms]:
+    return queryset.prefetch_related(Prefetch("tiers", queryset=RateTier.objects.order_by("lower")))
+
+
+def terms_in_force(product: Product | int, on_date: dt.date) -> ProductTerms | None:
+    """The approved terms version with the latest `effective_from` <= `on_date` (tiers prefetched).
+
+    Two approved versions effective the same day: the later version wins.
+    """
+    product_id = product if isinstance(product, int) else product.pk
+    qs = ProductTerms.objects.filter(product_id=product_id, status=TermsStatus.APPROVED, effective_from__lte=on_date)
+    return _with_tiers(qs.order_by("-effective_from", "-version"))[:1].first()
+
+
+def terms_in_force_bulk(product_ids: Iterable[int], on_date: dt.date) -> dict[int, ProductTerms]:
+    """{product_id: terms in force on `on_date`} for many products in two queries (terms, tiers)."""
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    qs = (ProductTerms.objects.filter(product_id__in=ids, status=TermsStatus.APPROVED, effective_from__lte=on_date)
+          .order_by("product_id", "-effective_from", "-version").distinct("product_id"))
+    return {t.product_id: t for t in _with_tiers(qs)}
+
+
+def terms_pending(product: Product | int) -> ProductTerms | None:
+    """The terms version awaiting approval, if any (at most one at a time)."""
+    product_id = product if isinstance(product, int) else product.pk
+    return _with_tiers(ProductTerms.objects.filter(product_id=product_id, status=TermsStatus.PENDING)).first()
+
+
+def terms_latest(product: Product | int) -> ProductTerms | None:
+    """The newest terms version whatever its status (a starting point for the next proposal)."""
+    product_id = product if isinstance(product, int) else product.pk
+    return _with_tiers(ProductTerms.objects.filter(product_id=product_id).order_by("-version"))[:1].first()
+
+
+def user_principal_by_product(user: Any, product_ids: Iterable[int]) -> dict[int, Decimal]:
+    """{product_id: the user's principal in it}. Hook for the positions side; zeros until it is wired."""
+    return {pid: Decimal(0) for pid in product_ids}
+
+
+# --- Vetting -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VettingItem:
+    key: str
+    label: str
+    done: bool
+    required: bool = True
+
+
+def vetting_checklist(product: Product) -> list[VettingItem]:
+    """What a reviewer needs before a product can be submitted; on-chain items only for DeFi strategies."""
+    on_chain = product.strategy == Strategy.LIQUIDITY_MINING
+    return [
+        VettingItem("venue", "Venue or protocol named", bool(product.venue.strip())),
+        VettingItem("yield_source", "How the yield is produced", bool(product.yield_source.strip())),
+        VettingItem("risk_rationale", "Reasons for the risk rating", bool(product.risk_rationale.strip())),
+        VettingItem("chain", "Chain", bool(product.chain.strip()), required=on_chain),
+        VettingItem("contract_address", "Contract address", bool(product.contract_address.strip()),
+                    required=on_chain),
+        VettingItem("audit_reports", "Audit reports (link and date)", bool(product.audit_reports), required=on_chain),
+        VettingItem("tvl_usd", "TVL (USD)", product.tvl_usd is not None, required=on_chain),
+    ]
+
+
+def vetting_missing(product: Product) -> list[str]:
+    return [item.key for item in vetting_checklist(product) if item.required and not item.done]
+
+
+# --- Customer catalogue --------------------------------------------------------------------------
+
+def catalogue_products(*, term_type: str | None = None, asset: str | None = None,
+                       statuses: Iterable[str] = (ProductStatus.LIVE,)) -> QuerySet[Product]:
+    """Products customers may see (live, paused read-only), filtered; ordered by id for cursors."""
+    wanted = [s for s in statuses if s in CUSTOMER_VISIBLE_STATUSES]
+    qs = Product.objects.filter(status__in=wanted)
+    if term_type:
+        qs = qs.filter(term_type=term_type)
+    if asset:
+        qs = qs.filter(asset_id=asset.upper())
+    return qs.order_by("id")
+
+
+def headline_rates(terms: ProductTerms, term_type: str) -> dict[str, Decimal]:
+    """APR of the first tier and its APY (compounding only for demand products)."""
+    tiers = list(terms.tiers.all())
+    apr = tiers[0].apr if tiers else Decimal(0)
+    compounding = term_type == TermType.DEMAND
+    return {"apr": apr, "apy": apy_for(apr, compounding=compounding), "compounding": compounding}
+
+
+def _left(cap: Decimal | None, used: Decimal) -> Decimal | None:
+    return None if cap is None else max(cap - used, Decimal(0))
+
+
+def catalogue_entry(product: Product, terms: ProductTerms | None, disclosure: Disclosure | None,
+                    principal: Decimal) -> dict[str, Any]:
+    """One product as customers see it (plain values; the API serialises them)."""
+    left_quota = _left(product.total_cap, product.sold_amount)
+    entry: dict[str, Any] = {
+        "id": product.pk, "name_en": product.name_en, "name_zh_hant": product.name_zh_hant,
+        "status": product.status, "subscribable": product.status == ProductStatus.LIVE,
+        "type": product.term_type, "strategy": product.strategy, "asset": product.asset_id,
+        "risk_rating": product.risk_rating, "total_cap": product.total_cap, "sold_amount": product.sold_amount,
+        "left_quota": left_quota, "pool": None,
+        "disclosure": (None if disclosure is None else
+                       {"id": disclosure.pk, "version": disclosure.version, "sha256": disclosure.sha256}),
+    }
+    if terms is None:
+        return {**entry, "terms_version": None}
+    rates = headline_rates(terms, product.term_type)
+    user_left = _left(terms.per_user_cap, principal)
+    if left_quota is not None:
+        user_left = left_quota if user_left is None else min(user_left, left_quota)
+    entry.update({
+        "terms_version": terms.version, "terms_id": terms.pk, "effective_from": terms.effective_from,
+        "term_days": terms.term_days, "day_count_basis": terms.day_count_basis,
+        "apr_tiers": [{"min": t.lower, "max": t.upper, "apr": t.apr} for t in terms.tiers.all()],
+        "apr": rates["apr"], "apy": as_fraction(rates["apy"]),
+        "apr_percent": as_percent(rates["apr"]), "apy_percent": as_percent(rates["apy"]),
+        "apy_compounding": "daily" if rates["compounding"] else "none",
+        "min_amount": terms.min_amount, "max_amount": terms.max_amount, "per_user_cap": terms.per_user_cap,
+        "user_left_quota": user_left,
+        "window": {"start": terms.window_start, "end": terms.window_end},
+        "payout": terms.payout,
+        "early_redemption": {"rule": terms.early_redemption, "penalty_apr": terms.penalty_apr},
+        "redemption_modes": list(terms.redemption_modes), "auto_renew_allowed": terms.auto_renew_allowed,
+    })
+    return entry
+
+
+def _upcoming_terms_bulk(product_ids: list[int], on_date: dt.date) -> dict[int, ProductTerms]:
+    qs = (ProductTerms.objects.filter(product_id__in=product_ids, status=TermsStatus.APPROVED,
+                                      effective_from__gt=on_date)
+          .order_by("product_id", "effective_from", "version").distinct("product_id"))
+    return {t.product_id: t for t in _with_tiers(qs)}
+
+
+def catalogue_entries(products: Iterable[Product], *, user: Any, on_date: dt.date | None = None) -> list[dict]:
+    """Catalogue entries for a page of products in a constant number of queries.
+
+    Terms are the version in force today; a product whose first terms start later shows those.
+    """
+    products = list(products)
+    ids = [p.pk for p in products]
+    day = on_date or timezone.now().date()
+    terms = terms_in_force_bulk(ids, day)
+    missing = [pid for pid in ids if pid not in terms]
+    if missing:
+        terms.update(_upcoming_terms_bulk(missing, day))
+    disclosures = disclosures_current_bulk(product_ids=ids)
+    principals = user_principal_by_product(user, ids)
+    return [catalogue_entry(p, terms.get(p.pk), disclosures.get(p.pk), principals.get(p.pk, Decimal(0)))
+            for p in products]
+
+
+def catalogue_product(*, product_id: int) -> Product | None:
+    """A single product if customers may see it."""
+    return Product.objects.filter(pk=product_id, status__in=CUSTOMER_VISIBLE_STATUSES).first()
