@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.apps import apps
+from django.contrib.auth import authenticate
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
+from accounts.errors import InvalidCredentials
+from accounts.models import User
 from accounts.roles import ROLE_PERMISSIONS
 
 
@@ -17,8 +25,39 @@ def roles_sync(*, verbosity: int = 0) -> dict[str, int]:
         create_permissions(app_config, verbosity=verbosity)
     counts = {}
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
+        group, _created = Group.objects.get_or_create(name=role)
         objs = [Permission.objects.get(content_type__app_label=app, codename=code) for app, code in perms]
         group.permissions.set(objs)
         counts[role] = len(objs)
     return counts
+
+
+def auth_token_obtain(*, request: HttpRequest | None, email: str, password: str, otp: str = "") -> Token:
+    """Check email + password and return the user's API token (created on first use).
+
+    `otp` is reserved for two-factor authentication: accepted and ignored until 2FA exists.
+    The same error for an unknown email, a wrong password and an inactive user, so the
+    answer does not reveal which accounts exist.
+    """
+    user = authenticate(request, email=email.strip().lower(), password=password)
+    if user is None:
+        raise InvalidCredentials(_("Unable to log in with the provided email and password."))
+    token, _created = Token.objects.get_or_create(user=user)
+    return token
+
+
+@transaction.atomic
+def user_ensure(*, email: str, password: str, country: str, display_name: str = "", language: str = "en",
+                is_staff: bool = False, is_superuser: bool = False, roles: Sequence[str] = ()) -> tuple[User, bool]:
+    """Get or create a user by email (existing users keep their password) and add them to `roles`.
+
+    Returns (user, created). Used by `seed_demo`; role groups must exist (see `roles_sync`).
+    """
+    user = User.objects.filter(email=email.lower()).first()
+    created = user is None
+    if user is None:
+        user = User.objects.create_user(email, password, country=country, display_name=display_name,
+                                        language=language, is_staff=is_staff, is_superuser=is_superuser)
+    if roles:
+        user.groups.add(*Group.objects.filter(name__in=roles))
+    return user, created

@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from accounts.api import AuthTokenObtainApi
+
+urlpatterns = [
+    path("auth/token", AuthTokenObtainApi.as_view(), name="auth-token"),
+]

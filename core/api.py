@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
-from rest_framework import exceptions, status
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q, QuerySet
+from django.http import Http404, StreamingHttpResponse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, renderers, serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ValidationFailed
+from core.money import DECIMAL_PLACES, MAX_DIGITS, floor_to_scale, to_decimal
 
 
 def _first_error(detail: Any, field: str | None = None) -> tuple[str | None, str, str]:
@@ -45,4 +61,242 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code = getattr(exc, "default_code", "error")
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         response.data = {"code": str(code).upper(), "detail": str(detail), "field": None}
+    return response
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Names nested serializers after their view: `AssetListApi.OutputSerializer` → `AssetListOutput`.
+
+    Every view declares its own `InputSerializer`/`OutputSerializer`; without the prefix they
+    would all be the one OpenAPI component "Output".
+    """
+
+    def get_serializer_name(self, serializer: serializers.Serializer, direction: str) -> str:
+        name = super().get_serializer_name(serializer, direction)
+        outer, _sep, _inner = type(serializer).__qualname__.rpartition(".")
+        if not outer:
+            return name
+        return outer.split(".")[-1].removesuffix("Api") + name
+
+
+# --- Fields shared by the apps' Input/Output serializers -------------------------------------------
+
+DECIMAL_STRING_SCHEMA = {"type": "string", "format": "decimal", "example": "1000.00000000"}
+
+
+@extend_schema_field(DECIMAL_STRING_SCHEMA)
+class MoneyInputField(serializers.Field):
+    """An amount given as a decimal string ("0.5"); floats are refused (JSON numbers are not exact)."""
+
+    default_error_messages = {
+        "invalid": _("Enter the amount as a decimal string, e.g. \"100.5\"."),
+        "not_positive": _("The amount must be greater than zero."),
+        "too_large": _("The amount is too large."),
+        "too_precise": _("The amount has more than %(places)s decimal places."),
+    }
+
+    def __init__(self, *, positive: bool = True, **kwargs: Any) -> None:
+        self.positive = positive
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, str):
+            data = data.strip()
+        try:
+            value = to_decimal(data)
+        except (TypeError, ValueError):
+            self.fail("invalid")
+        if self.positive and value <= 0:
+            self.fail("not_positive")
+        if value.adjusted() >= MAX_DIGITS - DECIMAL_PLACES:
+            self.fail("too_large")
+        if not value.is_zero() and value.normalize().as_tuple().exponent < -DECIMAL_PLACES:  # type: ignore[operator]
+            self.fail("too_precise", places=DECIMAL_PLACES)
+        return value
+
+    def to_representation(self, value: Decimal) -> str:
+        return format(value, "f")
+
+
+@extend_schema_field(DECIMAL_STRING_SCHEMA)
+class ScaledAmountField(serializers.Field):
+    """A stored amount shown as a decimal string at its asset's scale ("1000.00000000").
+
+    The scale is read from the same row: `scale_from` names the key or attribute holding it.
+    """
+
+    def __init__(self, *, scale_from: str = "scale", **kwargs: Any) -> None:
+        self.scale_from = scale_from
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> tuple[Decimal, int]:
+        value = super().get_attribute(instance)
+        scale = instance[self.scale_from] if isinstance(instance, dict) else getattr(instance, self.scale_from)
+        return value, scale
+
+    def to_representation(self, value: tuple[Decimal, int]) -> str:
+        amount, scale = value
+        return format(floor_to_scale(amount, scale), "f")
+
+
+@extend_schema_field({"type": "string", "format": "date", "example": "2026-01-31"})
+class DateBoundField(serializers.Field):
+    """One end of a date range: an ISO date (a whole UTC day) or an ISO date-time.
+
+    Returns an aware datetime to compare with `__gte` (start) or `__lt` (end): an end date D
+    becomes D+1 00:00 UTC, so `from=2026-01-01&to=2026-01-31` covers all of January.
+    """
+
+    default_error_messages = {"invalid": _("Enter an ISO 8601 date (YYYY-MM-DD) or date-time.")}
+
+    def __init__(self, *, end: bool = False, **kwargs: Any) -> None:
+        self.end = end
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> dt.datetime:
+        text = str(data).strip()
+        try:
+            if len(text) == 10:
+                day = dt.date.fromisoformat(text)
+                moment = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+                return moment + dt.timedelta(days=1) if self.end else moment
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            self.fail("invalid")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        # An end date-time is inclusive; one microsecond later makes it an exclusive bound too.
+        return moment + dt.timedelta(microseconds=1) if self.end else moment
+
+    def to_representation(self, value: dt.datetime) -> str:
+        return value.isoformat()
+
+
+# --- Pagination --------------------------------------------------------------------------------------
+
+
+class KeysetCursorPagination(CursorPagination):
+    """Cursor pagination on a unique ordering such as ("created_at", "id"), all ascending.
+
+    DRF's CursorPagination positions on the first field only and skips ties with an offset
+    (capped at 1000); this one compares the whole ordering tuple, so pages are exact however
+    many rows share a timestamp, and each page is one indexed query. The cursor is opaque.
+    """
+
+    ordering: tuple[str, ...] = ("created_at", "id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list:
+        self.request = request
+        self.base_url = request.build_absolute_uri()
+        self.page_size = self.get_page_size(request)
+        position, reverse = self._decode(request, queryset)
+        if position is not None:
+            queryset = queryset.filter(self._beyond(position, before=reverse))
+        order = [f"-{name}" for name in self.ordering] if reverse else list(self.ordering)
+        rows = list(queryset.order_by(*order)[: self.page_size + 1])
+        more = len(rows) > self.page_size
+        page = rows[: self.page_size]
+        if reverse:
+            page.reverse()
+        self.page = page
+        self.has_next = more if not reverse else position is not None
+        self.has_previous = more if reverse else position is not None
+        return page
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next or not self.page:
+            return None
+        return self._link(self._position(self.page[-1]), reverse=False)
+
+    def get_previous_link(self) -> str | None:
+        if not self.has_previous or not self.page:
+            return None
+        return self._link(self._position(self.page[0]), reverse=True)
+
+    def _position(self, row: Any) -> list[str]:
+        values = [row[name] if isinstance(row, dict) else getattr(row, name) for name in self.ordering]
+        return [value.isoformat() if isinstance(value, dt.datetime) else str(value) for value in values]
+
+    def _beyond(self, position: list[Any], *, before: bool) -> Q:
+        """Rows strictly after (or before) `position` in the ordering tuple."""
+        op = "lt" if before else "gt"
+        condition = Q()
+        for index, name in enumerate(self.ordering):
+            step = Q(**{f"{name}__{op}": position[index]})
+            for prior in range(index):
+                step &= Q(**{self.ordering[prior]: position[prior]})
+            condition |= step
+        return condition
+
+    def _link(self, position: list[str], *, reverse: bool) -> str:
+        raw = json.dumps({"p": position, "r": int(reverse)}, separators=(",", ":"))
+        token = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return replace_query_param(self.base_url, self.cursor_query_param, token)
+
+    def _decode(self, request: Request, queryset: QuerySet) -> tuple[list[Any] | None, bool]:
+        token = request.query_params.get(self.cursor_query_param)
+        if not token:
+            return None, False
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            cursor = json.loads(raw)
+            position, reverse = cursor["p"], bool(cursor["r"])
+            if not isinstance(position, list) or len(position) != len(self.ordering):
+                raise ValueError("cursor length")
+            model = queryset.model
+            values = [model._meta.get_field(name).to_python(value) for name, value in zip(self.ordering, position,
+                                                                                          strict=True)]
+        except (ValueError, TypeError, KeyError, DjangoValidationError, binascii.Error):
+            raise ValidationFailed(_("Invalid cursor."), code="INVALID_CURSOR", field=self.cursor_query_param) from None
+        return values, reverse
+
+
+# --- CSV ---------------------------------------------------------------------------------------------
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """Lets `?format=csv` (or Accept: text/csv) reach views that stream CSV themselves."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        # Views stream CSV with `csv_response`; what reaches a renderer is an error body.
+        return json.dumps(data).encode()
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for csv.writer into a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """Neutralise text that a spreadsheet would run as a formula (CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_response(*, filename: str, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> StreamingHttpResponse:
+    """Stream rows as CSV in constant memory (pass a `.iterator(chunk_size=...)` as `rows`)."""
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(list(header))
+        for row in rows:
+            yield writer.writerow([csv_safe(value) for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
     return response

@@ -1,0 +1,122 @@
+"""`manage.py seed_demo`: the demo data of `make run`; safe to run any number of times.
+
+Each step is a small function `step(out)` that creates what is missing and says what it did;
+later steps (products, disclosures, pools …) are added to `STEPS` in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import roles
+from accounts.selectors import user_ids_by_email
+from accounts.services import roles_sync, user_ensure
+from ledger import selectors as ledger_selectors
+from ledger import services as ledger
+from ledger.models import Asset
+
+# The demo password printed by bin/run_all.py: a demo convenience, not a secret.
+DEMO_PASSWORD = "demo-pass-2026"
+
+ASSETS = [
+    ("BTC", "Bitcoin", 8), ("ETH", "Ether", 8), ("USDT", "Tether USD", 8), ("USDC", "USD Coin", 8),
+    ("HKD", "Hong Kong dollar", 2), ("USD", "US dollar", 2),
+]
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    display_name: str
+    country: str
+    language: str = "en"
+    role: str | None = None
+    superuser: bool = False
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is not None or self.superuser
+
+
+CUSTOMERS = [
+    DemoUser("alice@hk.example", "Alice Chan", "HK"),
+    DemoUser("bob@gb.example", "Bob Smith", "GB"),
+    DemoUser("carol@us.example", "Carol Jones", "US"),  # a restricted country: refused at subscription
+    DemoUser("david@hk.example", "David Wong", "HK", language="zh-hant"),
+]
+STAFF = [
+    DemoUser("curator@earn.example", "Demo curator", "HK", role=roles.CURATOR),
+    DemoUser("approver@earn.example", "Demo approver", "HK", role=roles.APPROVER),
+    DemoUser("compliance@earn.example", "Demo compliance officer", "HK", role=roles.COMPLIANCE_OFFICER),
+    DemoUser("ops@earn.example", "Demo operations", "HK", role=roles.OPERATIONS),
+    DemoUser("admin@earn.example", "Demo administrator", "HK", superuser=True),
+]
+# Opening available balances, credited from the exchange wallet.
+FUNDING: dict[str, list[tuple[str, str]]] = {
+    "alice@hk.example": [("USDT", "10000"), ("BTC", "1.5"), ("ETH", "20"), ("HKD", "50000")],
+    "bob@gb.example": [("USDT", "5000"), ("USDC", "5000"), ("BTC", "0.5"), ("USD", "2000")],
+    "carol@us.example": [("USDT", "1000")],
+    "david@hk.example": [("USDT", "20000"), ("ETH", "5"), ("HKD", "100000")],
+}
+
+Out = Callable[[str], None]
+
+
+def seed_assets(out: Out) -> None:
+    # There is no ledger service for reference data yet; assets are created here directly.
+    created = [code for code, name, scale in ASSETS
+               if Asset.objects.get_or_create(code=code, defaults={"name": name, "scale": scale})[1]]
+    out(f"assets: created {', '.join(created)}" if created else "assets: all present")
+
+
+def seed_roles(out: Out) -> None:
+    counts = roles_sync()
+    out("roles: " + ", ".join(f"{role} ({n} permissions)" for role, n in counts.items()))
+
+
+def seed_users(out: Out) -> None:
+    for demo in CUSTOMERS + STAFF:
+        user, created = user_ensure(
+            email=demo.email, password=DEMO_PASSWORD, country=demo.country, display_name=demo.display_name,
+            language=demo.language, is_staff=demo.is_staff, is_superuser=demo.superuser,
+            roles=[demo.role] if demo.role else [],
+        )
+        what = "superuser" if demo.superuser else (demo.role or "customer")
+        out(f"user {demo.email} ({what}, {demo.country}): {'created' if created else 'exists'}")
+
+
+def seed_balances(out: Out) -> None:
+    ids = user_ids_by_email(emails=FUNDING)
+    for email, deposits in FUNDING.items():
+        for asset, amount in deposits:
+            # Deterministic reference: a re-run replays the deposit instead of paying twice.
+            reference = f"seed-demo:{email}:{asset}:{amount}"
+            existed = ledger_selectors.deposit_get(reference=reference) is not None
+            ledger.deposit_credit(user_id=ids[email], asset=asset, amount=Decimal(amount), reference=reference,
+                                  memo="demo opening balance")
+            out(f"deposit {amount} {asset} to {email}: {'already credited' if existed else 'credited'}")
+
+
+STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_balances]
+
+
+class Command(BaseCommand):
+    help = "Create the demo assets, users (password demo-pass-2026) and balances; idempotent."
+
+    def handle(self, *args: object, **options: object) -> None:
+        verbose = int(options.get("verbosity", 1)) >= 1  # type: ignore[call-overload]
+
+        def out(line: str) -> None:
+            if verbose:
+                self.stdout.write(f"  {line}")
+
+        for step in STEPS:
+            with transaction.atomic():
+                step(out)
+        if verbose:
+            self.stdout.write(self.style.SUCCESS(f"Demo data ready; every demo login uses {DEMO_PASSWORD}."))

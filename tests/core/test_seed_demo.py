@@ -1,0 +1,58 @@
+"""`manage.py seed_demo` creates the demo once and does nothing the second time."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from accounts.roles import OPERATIONS, user_has_role
+from core.management.commands.seed_demo import FUNDING
+from ledger.models import AccountKind, Asset, JournalEntry, LedgerAccount
+
+
+def _seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_assets_users_and_balances():
+    output = _seed()
+    assert dict(Asset.objects.values_list("code", "scale")) == {
+        "BTC": 8, "ETH": 8, "USDT": 8, "USDC": 8, "HKD": 2, "USD": 2}
+    alice = User.objects.get(email="alice@hk.example")
+    assert (alice.country, alice.display_name, alice.is_staff) == ("HK", "Alice Chan", False)
+    assert alice.check_password("demo-pass-2026")
+    assert User.objects.get(email="bob@gb.example").country == "GB"
+    assert User.objects.get(email="carol@us.example").country == "US"
+    assert User.objects.get(email="david@hk.example").language == "zh-hant"
+    ops = User.objects.get(email="ops@earn.example")
+    assert ops.is_staff and user_has_role(ops, OPERATIONS)
+    for email, role in [("curator@earn.example", "curator"), ("approver@earn.example", "approver"),
+                        ("compliance@earn.example", "compliance_officer")]:
+        staff = User.objects.get(email=email)
+        assert staff.is_staff and not staff.is_superuser
+        assert list(staff.groups.values_list("name", flat=True)) == [role]
+    admin = User.objects.get(email="admin@earn.example")
+    assert admin.is_superuser and admin.is_staff
+    available = LedgerAccount.objects.get(owner=alice, asset_id="USDT", kind=AccountKind.AVAILABLE)
+    assert available.balance == Decimal("10000")
+    assert "credited" in output and "demo-pass-2026" in output
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_changes_nothing():
+    _seed()
+    counts = (User.objects.count(), JournalEntry.objects.count(), Asset.objects.count())
+    balances = dict(LedgerAccount.objects.values_list("pk", "balance"))
+    output = _seed()
+    assert (User.objects.count(), JournalEntry.objects.count(), Asset.objects.count()) == counts
+    assert dict(LedgerAccount.objects.values_list("pk", "balance")) == balances
+    assert JournalEntry.objects.count() == sum(len(deposits) for deposits in FUNDING.values())
+    assert ": created" not in output
+    assert output.count(": already credited") == sum(len(deposits) for deposits in FUNDING.values())
