@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from accounts import roles
@@ -204,4 +206,4 @@ def test_every_state_change_is_audited_with_before_and_after(staff):
     assert events[2].actor_id == staff.approver.pk and events[2].after["drafted_by"] == staff.curator.pk
     assert events[0].after["terms"]["tiers"] == [{"lower": "0", "upper": None, "apr": "0.05"}]
     chain = list(AuditEvent.objects.order_by("sequence"))
-    assert all(b.prev_hash == a.hash for a, b in zip(chain, chain[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in pairwise(chain))
