@@ -129,6 +129,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "accrual-daily": {"task": "earn.tasks.accrual_task", "schedule": crontab(hour=0, minute=5)},
+    "settle-daily": {"task": "earn.tasks.settle_task", "schedule": crontab(hour=0, minute=30)},
+    "settle-hourly": {"task": "earn.tasks.settle_task", "schedule": crontab(minute=45)},
     "reconcile-daily": {"task": "ledger.tasks.reconcile_task", "schedule": crontab(hour=2, minute=0)},
 }
 
