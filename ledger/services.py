@@ -2,8 +2,8 @@
 
 `entries_post` writes any number of journal entries in a constant number of statements: the
 entries (ON CONFLICT on the idempotency key), their postings, and one balance UPDATE. Accounts are
-locked in ascending id order before any balance changes, so two concurrent postings touching the
-same accounts queue instead of deadlocking.
+locked in ascending id order first, then the idempotency keys are taken in sorted order, so two
+concurrent postings touching the same accounts or keys queue instead of deadlocking.
 
 Lock order across the service (see also earn): product rows, then position rows, then ledger
 accounts by ascending id.
@@ -116,13 +116,20 @@ def entries_post(specs: Sequence[EntrySpec]) -> list[JournalEntry]:
                                        % {"key": spec.idempotency_key})
         by_key[spec.idempotency_key] = spec
     now = timezone.now()
-    keys = list(by_key)
+    # Keys are inserted in sorted order: a unique-index insert waits on an uncommitted equal key,
+    # so two concurrent batches sharing keys in different orders would otherwise deadlock.
+    keys = sorted(by_key)
     with transaction.atomic(), connection.cursor() as cursor:
+        # Accounts first, then keys: a transaction that already holds these accounts and is about
+        # to post the same key must not find us holding the key while we wait for its accounts.
+        locked = _lock_accounts(cursor, by_key.values())
         cursor.execute(
             """
             INSERT INTO ledger_journalentry (kind, idempotency_key, fingerprint, reference, memo, created_at)
             SELECT k, key, f, r, m, %s
-              FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) AS t(k, key, f, r, m)
+              FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+                   WITH ORDINALITY AS t(k, key, f, r, m, n)
+             ORDER BY n
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING id, idempotency_key
             """,
@@ -139,12 +146,34 @@ def entries_post(specs: Sequence[EntrySpec]) -> list[JournalEntry]:
                     raise IdempotencyKeyReused(_("Idempotency key %(key)s was used for other content.")
                                                % {"key": key})
         if created:
-            _write_postings(cursor, [(created[k], by_key[k]) for k in keys if k in created], now)
+            _write_postings(cursor, [(created[k], by_key[k]) for k in keys if k in created], locked, now)
     entries = JournalEntry.objects.in_bulk(keys, field_name="idempotency_key")
     return [entries[spec.idempotency_key] for spec in specs]
 
 
-def _write_postings(cursor, created: list[tuple[int, EntrySpec]], now) -> None:  # type: ignore[no-untyped-def]
+def _lock_accounts(cursor, specs: Iterable[EntrySpec]) -> dict[int, tuple[int | None, Decimal]]:  # type: ignore[no-untyped-def]
+    """Lock every account the specs touch, in ascending id order; returns id -> (owner id, balance)."""
+    leg_assets: dict[int, set[str]] = defaultdict(set)
+    for spec in specs:
+        for leg in spec.legs:
+            leg_assets[leg.account_id].add(leg.asset)
+    cursor.execute(
+        "SELECT id, owner_id, asset_id, balance FROM ledger_ledgeraccount WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+        [sorted(leg_assets)],
+    )
+    rows = cursor.fetchall()
+    if len(rows) != len(leg_assets):
+        raise InvalidAmount(_("Unknown ledger account."), field="account")
+    for account_id, _owner_id, asset, _balance in rows:
+        # The database refuses this too (composite foreign key); here it becomes a domain error.
+        if leg_assets[account_id] != {asset}:
+            raise InvalidAmount(_("Ledger account %(account)s holds %(asset)s only.")
+                                % {"account": account_id, "asset": asset}, field="asset")
+    return {account_id: (owner_id, balance) for account_id, owner_id, _asset, balance in rows}
+
+
+def _write_postings(cursor, created: list[tuple[int, EntrySpec]],  # type: ignore[no-untyped-def]
+                    locked: dict[int, tuple[int | None, Decimal]], now) -> None:
     deltas: dict[int, Decimal] = defaultdict(Decimal)
     entry_ids, account_ids, assets, sides, amounts = [], [], [], [], []
     for entry_id, spec in created:
@@ -155,15 +184,9 @@ def _write_postings(cursor, created: list[tuple[int, EntrySpec]], now) -> None: 
             sides.append(leg.side)
             amounts.append(leg.amount)
             deltas[leg.account_id] += leg.signed
-    ordered = sorted(deltas)
-    cursor.execute(
-        "SELECT id, owner_id, balance FROM ledger_ledgeraccount WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-        [ordered],
-    )
-    locked = cursor.fetchall()
-    if len(locked) != len(ordered):
-        raise InvalidAmount(_("Unknown ledger account."), field="account")
-    for account_id, owner_id, balance in locked:
+    # The balances were read under FOR UPDATE in this transaction, so they are still current.
+    for account_id in sorted(deltas):
+        owner_id, balance = locked[account_id]
         if owner_id is not None and balance + deltas[account_id] < 0:
             raise InsufficientBalance(extra={"account": account_id})
     cursor.execute(
@@ -174,7 +197,7 @@ def _write_postings(cursor, created: list[tuple[int, EntrySpec]], now) -> None: 
         """,
         [now, entry_ids, account_ids, assets, sides, amounts],
     )
-    changed = [a for a in ordered if deltas[a] != 0]
+    changed = [a for a in sorted(deltas) if deltas[a] != 0]
     if changed:
         cursor.execute(
             """
