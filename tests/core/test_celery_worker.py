@@ -49,7 +49,7 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": database_url,
            "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - fixed arguments
+        process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
              "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
              "--hostname", f"{queue}@%h"],

@@ -1,0 +1,24 @@
+"""gunicorn settings for production (`gunicorn config.wsgi:application -c config/gunicorn.py`).
+
+Sync workers: requests are short and the ledger writes hold row locks, so a request is better
+queued than interleaved with green threads. Values can be tuned from the environment.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 9)))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))  # CSV exports stream; each chunk resets the clock
+graceful_timeout = 30  # finish in-flight requests on SIGTERM (rolling deploys)
+keepalive = 5  # behind a load balancer that keeps connections open
+max_requests = 1000  # recycle workers to bound slow memory growth …
+max_requests_jitter = 100  # … but not all at once
+worker_tmp_dir = "/dev/shm"  # noqa: S108 - heartbeat files in memory, off the (slow, overlay) disk
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+limit_request_line = 8190
+limit_request_fields = 100
