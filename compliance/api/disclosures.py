@@ -1,3 +1,165 @@
-"""API views (placeholder until implemented)."""
+"""Disclosure API: the customer's view of a product's current disclosure, and staff drafting/approval."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import roles
+from compliance.models import Disclosure
+from compliance.selectors import LANGUAGES, disclosure_current, disclosure_text
+from compliance.services import disclosures as services
+from core.errors import NotFound, ValidationFailed
+from earn.api.products import ANY_STAFF, staff_roles
+from earn.selectors.products import catalogue_product
+
+
+class StatementOutput(serializers.Serializer):
+    key = serializers.CharField()
+    text = serializers.CharField()
+
+
+class ProductDisclosureApi(APIView):
+    """The current approved disclosure of a live or paused product, in English or Traditional Chinese."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        product = serializers.IntegerField()
+        version = serializers.IntegerField()
+        language = serializers.ChoiceField(choices=LANGUAGES)
+        text = serializers.CharField()
+        risk_statements = StatementOutput(many=True, help_text="Each must be ticked to acknowledge.")
+        sha256 = serializers.CharField(help_text="sha256 of the canonical content of both languages.")
+        english_prevails = serializers.BooleanField()
+        prescribed_warnings = serializers.ListField(child=serializers.CharField())
+        approved_at = serializers.DateTimeField()
+
+    @extend_schema(parameters=[OpenApiParameter("lang", str, enum=list(LANGUAGES), required=False,
+                                                description="Defaults to the user's language.")],
+                   responses=OutputSerializer, tags=["products"], operation_id="product_disclosure")
+    def get(self, request: Request, product_id: int) -> Response:
+        lang = (request.query_params.get("lang") or getattr(request.user, "language", "") or "en").lower()
+        if lang not in LANGUAGES:
+            raise ValidationFailed(_("lang is en or zh-hant."), field="lang")
+        product = catalogue_product(product_id=product_id)
+        disclosure = disclosure_current(product_id=product.pk) if product else None
+        if disclosure is None:
+            raise NotFound(_("No current disclosure for this product."))
+        body = {"id": disclosure.pk, "product": product_id, "version": disclosure.version, "sha256": disclosure.sha256,
+                "english_prevails": True, "prescribed_warnings": [], "approved_at": disclosure.approved_at,
+                **disclosure_text(disclosure, language=lang)}
+        return Response(self.OutputSerializer(body).data)
+
+
+class StatementInput(serializers.Serializer):
+    key = serializers.RegexField(r"^[a-z][a-z0-9_]{1,63}$", help_text="snake_case, unique in the version")
+    en = serializers.CharField()
+    zh_hant = serializers.CharField()
+
+    def to_internal_value(self, data: Any) -> dict:
+        if isinstance(data, dict) and "zh-hant" in data:
+            data = {**data, "zh_hant": data["zh-hant"]}
+        value = super().to_internal_value(data)
+        return {"key": value["key"], "en": value["en"], "zh-hant": value["zh_hant"]}
+
+
+class StaffDisclosureOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    product = serializers.IntegerField(source="product_id")
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    body_en = serializers.CharField()
+    body_zh_hant = serializers.CharField()
+    risk_statements = serializers.JSONField()
+    sha256 = serializers.CharField()
+    author = serializers.EmailField(source="author.email")
+    approved_by = serializers.EmailField(source="approved_by.email", allow_null=True, default=None)
+    approved_at = serializers.DateTimeField(allow_null=True)
+    rejection_reason = serializers.CharField()
+
+
+def _staff_disclosure(disclosure_id: int) -> Disclosure:
+    disclosure = Disclosure.objects.select_related("author", "approved_by").filter(pk=disclosure_id).first()
+    if disclosure is None:
+        raise NotFound(_("No such disclosure."))
+    return disclosure
+
+
+class StaffDisclosureDraftApi(APIView):
+    """Draft the next disclosure version of a product; standard risk statements are added (curators)."""
+
+    permission_classes = [IsAuthenticated, staff_roles(roles.CURATOR)]
+
+    class InputSerializer(serializers.Serializer):
+        body_en = serializers.CharField()
+        body_zh_hant = serializers.CharField()
+        risk_statements = StatementInput(many=True, required=False)
+
+    @extend_schema(request=InputSerializer, responses={201: StaffDisclosureOutput}, tags=["staff"],
+                   operation_id="staff_disclosure_draft")
+    def post(self, request: Request, product_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        disclosure = services.disclosure_draft(actor=request.user, product=product_id, body_en=v["body_en"],
+                                               body_zh_hant=v["body_zh_hant"],
+                                               risk_statements=v.get("risk_statements", []))
+        return Response(StaffDisclosureOutput(_staff_disclosure(disclosure.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class StaffDisclosureDetailApi(APIView):
+    permission_classes = [IsAuthenticated, ANY_STAFF]
+
+    @extend_schema(responses=StaffDisclosureOutput, tags=["staff"], operation_id="staff_disclosure_detail")
+    def get(self, request: Request, disclosure_id: int) -> Response:
+        return Response(StaffDisclosureOutput(_staff_disclosure(disclosure_id)).data)
+
+
+class StaffDisclosureApproveApi(APIView):
+    """Approve a draft: it becomes current and supersedes the previous version (never its author)."""
+
+    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER, roles.COMPLIANCE_OFFICER)]
+
+    @extend_schema(request=None, responses=StaffDisclosureOutput, tags=["staff"],
+                   operation_id="staff_disclosure_approve")
+    def post(self, request: Request, disclosure_id: int) -> Response:
+        services.disclosure_approve(actor=request.user, disclosure=disclosure_id)
+        return Response(StaffDisclosureOutput(_staff_disclosure(disclosure_id)).data)
+
+
+class StaffDisclosureRejectApi(APIView):
+    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER, roles.COMPLIANCE_OFFICER)]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(request=InputSerializer, responses=StaffDisclosureOutput, tags=["staff"],
+                   operation_id="staff_disclosure_reject")
+    def post(self, request: Request, disclosure_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.disclosure_reject(actor=request.user, disclosure=disclosure_id,
+                                   reason=data.validated_data["reason"])
+        return Response(StaffDisclosureOutput(_staff_disclosure(disclosure_id)).data)
+
+
+urlpatterns = [
+    path("products/<int:product_id>/disclosure", ProductDisclosureApi.as_view(), name="product-disclosure"),
+    path("staff/products/<int:product_id>/disclosures", StaffDisclosureDraftApi.as_view(),
+         name="staff-disclosure-draft"),
+    path("staff/disclosures/<int:disclosure_id>", StaffDisclosureDetailApi.as_view(), name="staff-disclosure-detail"),
+    path("staff/disclosures/<int:disclosure_id>/approve", StaffDisclosureApproveApi.as_view(),
+         name="staff-disclosure-approve"),
+    path("staff/disclosures/<int:disclosure_id>/reject", StaffDisclosureRejectApi.as_view(),
+         name="staff-disclosure-reject"),
+]

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from compliance.audit import audit_record
 from compliance.models import AuditEvent, Disclosure, DisclosureStatus
-from core.errors import Conflict, PermissionDenied, ValidationFailed
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from earn.models import Product, ProductStatus, Strategy, TermType
 
 
@@ -156,7 +156,20 @@ def _require(actor: Any, perm: str) -> None:
 
 
 def _lock_product(product_id: int) -> Product:
-    return Product.objects.select_for_update(of=("self",)).get(pk=product_id)
+    product = Product.objects.select_for_update(of=("self",)).filter(pk=product_id).first()
+    if product is None:
+        raise NotFound(_("No such product."))
+    return product
+
+
+def _lock_disclosure(disclosure: Disclosure | int) -> tuple[Product, Disclosure]:
+    """Lock the product row, then the disclosure (the service-wide lock order)."""
+    pk = disclosure if isinstance(disclosure, int) else disclosure.pk
+    product_id = Disclosure.objects.filter(pk=pk).values_list("product_id", flat=True).first()
+    if product_id is None:
+        raise NotFound(_("No such disclosure."))
+    product = _lock_product(product_id)
+    return product, Disclosure.objects.select_for_update().get(pk=pk)
 
 
 def _own_statements(disclosure: Disclosure, product: Product) -> list[dict[str, Any]]:
@@ -189,9 +202,7 @@ def disclosure_update(*, actor: Any, disclosure: Disclosure | int, body_en: str 
                       risk_statements: Sequence[Mapping[str, Any]] | None = None) -> Disclosure:
     """Edit a draft; the editor becomes its author (and so may not approve it)."""
     _require(actor, "compliance.change_disclosure")
-    pk = disclosure if isinstance(disclosure, int) else disclosure.pk
-    product = _lock_product(Disclosure.objects.values_list("product_id", flat=True).get(pk=pk))
-    disclosure = Disclosure.objects.select_for_update().get(pk=pk)
+    product, disclosure = _lock_disclosure(disclosure)
     if disclosure.status != DisclosureStatus.DRAFT:
         raise InvalidTransition(_("Only a draft disclosure can be edited; draft a new version instead."),
                                 extra={"status": disclosure.status, "action": "edit_disclosure"})
@@ -215,9 +226,7 @@ def disclosure_update(*, actor: Any, disclosure: Disclosure | int, body_en: str 
 def disclosure_approve(*, actor: Any, disclosure: Disclosure | int) -> Disclosure:
     """draft → current by someone other than the author; the previous current version is superseded."""
     _require(actor, "compliance.approve_disclosure")
-    pk = disclosure if isinstance(disclosure, int) else disclosure.pk
-    product = _lock_product(Disclosure.objects.values_list("product_id", flat=True).get(pk=pk))
-    disclosure = Disclosure.objects.select_for_update().get(pk=pk)
+    product, disclosure = _lock_disclosure(disclosure)
     if disclosure.status != DisclosureStatus.DRAFT:
         raise InvalidTransition(_("Only a draft disclosure can be approved."),
                                 extra={"status": disclosure.status, "action": "approve_disclosure"})
@@ -248,9 +257,7 @@ def disclosure_reject(*, actor: Any, disclosure: Disclosure | int, reason: str) 
     _require(actor, "compliance.approve_disclosure")
     if not (reason or "").strip():
         raise ValidationFailed(_("Give a reason for the rejection."), field="reason")
-    pk = disclosure if isinstance(disclosure, int) else disclosure.pk
-    _lock_product(Disclosure.objects.values_list("product_id", flat=True).get(pk=pk))
-    disclosure = Disclosure.objects.select_for_update().get(pk=pk)
+    _product, disclosure = _lock_disclosure(disclosure)
     if disclosure.status != DisclosureStatus.DRAFT:
         raise InvalidTransition(_("Only a draft disclosure can be rejected."),
                                 extra={"status": disclosure.status, "action": "reject_disclosure"})

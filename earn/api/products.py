@@ -1,3 +1,546 @@
-"""API views (placeholder until implemented)."""
+"""Product API: the customer catalogue and the staff curation endpoints (thin: services do the work)."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import roles
+from accounts.roles import user_has_role
+from core.api import DECIMAL_STRING_SCHEMA, KeysetCursorPagination, MoneyInputField
+from core.errors import NotFound, ValidationFailed
+from earn.models import (
+    EarlyRedemption,
+    PayoutMode,
+    Product,
+    ProductStatus,
+    ProductTerms,
+    RedemptionMode,
+    Strategy,
+    TermType,
+)
+from earn.selectors import products as selectors
+from earn.services import products as services
+
+# --- Shared pieces --------------------------------------------------------------------------------
+
+
+def staff_roles(*allowed: str) -> type[BasePermission]:
+    """Allows active staff holding any of `allowed` roles (accounts.roles.user_has_role); others get 403."""
+
+    class AnyRole(BasePermission):
+        message = _("This action needs a staff role.")
+
+        def has_permission(self, request: Request, view: APIView) -> bool:
+            return any(user_has_role(request.user, role) for role in allowed)
+
+    AnyRole.__name__ = "AnyRole_" + "_".join(allowed)
+    return AnyRole
+
+
+ANY_STAFF = staff_roles(roles.CURATOR, roles.APPROVER, roles.COMPLIANCE_OFFICER, roles.OPERATIONS)
+
+
+def decimal_text(value: Decimal | None, scale: int | None = None) -> str | None:
+    """A Decimal as a string: at the asset's scale for amounts, without trailing zeros for rates."""
+    if value is None:
+        return None
+    if scale is not None:
+        return format(value.quantize(Decimal(1).scaleb(-scale)), "f")
+    return format(value.normalize(), "f") if value else "0"
+
+
+@extend_schema_field({**DECIMAL_STRING_SCHEMA, "nullable": True})
+class AmountField(serializers.Field):
+    """An amount at its asset's scale (the row carries `scale`); null stays null (no cap)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> tuple[Decimal | None, int]:
+        value = super().get_attribute(instance)
+        return value, instance["scale"] if isinstance(instance, dict) else instance.asset.scale
+
+    def to_representation(self, value: tuple[Decimal | None, int]) -> str | None:
+        return decimal_text(*value)
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "example": "0.06", "nullable": True})
+class RateField(serializers.Field):
+    """A rate as a fraction string ("0.06" = 6 %)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Decimal | None) -> str | None:
+        return decimal_text(value)
+
+
+class TierOutput(serializers.Serializer):
+    min = AmountField()
+    max = AmountField(allow_null=True)
+    apr = RateField()
+
+
+class DisclosureRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    sha256 = serializers.CharField()
+
+
+class WindowOutput(serializers.Serializer):
+    start = serializers.DateTimeField(allow_null=True)
+    end = serializers.DateTimeField(allow_null=True)
+
+
+class EarlyRedemptionOutput(serializers.Serializer):
+    rule = serializers.ChoiceField(choices=EarlyRedemption.choices)
+    penalty_apr = RateField(allow_null=True)
+
+
+# --- Customer catalogue ------------------------------------------------------------------------------
+
+
+class ProductOutput(serializers.Serializer):
+    """A product as customers see it. Rates are fractions; `apr_label`/`apy_label` are for display."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=ProductStatus.choices)
+    subscribable = serializers.BooleanField(help_text="False for paused products (read-only).")
+    type = serializers.ChoiceField(choices=TermType.choices)
+    strategy = serializers.ChoiceField(choices=Strategy.choices)
+    asset = serializers.CharField()
+    terms_version = serializers.IntegerField(allow_null=True)
+    effective_from = serializers.DateField(allow_null=True)
+    term_days = serializers.IntegerField(allow_null=True)
+    day_count_basis = serializers.IntegerField(allow_null=True)
+    apr_tiers = serializers.SerializerMethodField()
+    apr = RateField(help_text="Headline APR: the first tier's.")
+    apy = RateField(help_text="APY: (1 + APR/365)^365 − 1 for demand products; equal to the APR for fixed ones.")
+    apr_label = serializers.CharField()
+    apy_label = serializers.CharField()
+    apy_compounding = serializers.ChoiceField(choices=["daily", "none"])
+    min_amount = AmountField()
+    max_amount = AmountField()
+    per_user_cap = AmountField()
+    total_cap = AmountField()
+    left_quota = AmountField()
+    user_left_quota = AmountField()
+    window = WindowOutput(allow_null=True)
+    payout = serializers.ChoiceField(choices=PayoutMode.choices, allow_null=True)
+    early_redemption = EarlyRedemptionOutput(allow_null=True)
+    redemption_modes = serializers.ListField(child=serializers.ChoiceField(choices=RedemptionMode.choices))
+    auto_renew_allowed = serializers.BooleanField(allow_null=True)
+    risk_rating = serializers.IntegerField()
+    disclosure = DisclosureRefOutput(allow_null=True)
+    pool = serializers.JSONField(allow_null=True, help_text="Liquidity-mining pool; null until pools exist.")
+
+    def get_apr_tiers(self, entry: dict) -> list[dict]:
+        scale = entry["scale"]
+        return [{"min": decimal_text(t["min"], scale), "max": decimal_text(t["max"], scale),
+                 "apr": decimal_text(t["apr"])} for t in entry.get("apr_tiers", [])]
+
+
+def _for_output(entry: dict[str, Any], product: Product, language: str) -> dict[str, Any]:
+    """Fill display-only keys: the name in the caller's language, labelled rates, the asset's scale."""
+    out = {"apr_tiers": [], "apr": None, "apy": None, "window": None, "early_redemption": None,
+           "redemption_modes": [], "term_days": None, "day_count_basis": None, "payout": None,
+           "min_amount": None, "max_amount": None, "per_user_cap": None, "user_left_quota": None,
+           "auto_renew_allowed": None, "effective_from": None, "apy_compounding": "none", **entry}
+    out["name"] = product.name_for(language)
+    out["scale"] = product.asset.scale
+    out["apr_label"] = (_("%(rate)s%% APR") % {"rate": entry["apr_percent"]}) if out["apr"] is not None else ""
+    if out["apy"] is None:
+        out["apy_label"] = ""
+    elif out["apy_compounding"] == "daily":
+        out["apy_label"] = _("%(rate)s%% APY (compounded daily)") % {"rate": entry["apy_percent"]}
+    else:
+        out["apy_label"] = _("%(rate)s%% APY (simple, equal to APR)") % {"rate": entry["apy_percent"]}
+    return out
+
+
+def _language(request: Request) -> str:
+    return getattr(request, "LANGUAGE_CODE", None) or getattr(request.user, "language", "en") or "en"
+
+
+class ProductPagination(KeysetCursorPagination):
+    ordering = ("id",)
+    page_size = 50
+
+
+class ProductListApi(APIView):
+    """The catalogue: live products by default; paused ones (read-only) on request with status=paused."""
+
+    permission_classes = [IsAuthenticated]
+
+    class FilterSerializer(serializers.Serializer):
+        type = serializers.ChoiceField(choices=TermType.choices, required=False)
+        asset = serializers.CharField(required=False, max_length=16)
+        status = serializers.CharField(required=False, default=ProductStatus.LIVE,
+                                       help_text="live (default), paused, or both: live,paused")
+
+        def validate_status(self, value: str) -> list[str]:
+            wanted = [s.strip() for s in value.split(",") if s.strip()]
+            if not wanted or not set(wanted) <= set(selectors.CUSTOMER_VISIBLE_STATUSES):
+                raise serializers.ValidationError(_("Status is live, paused or live,paused."))
+            return wanted
+
+    @extend_schema(parameters=[FilterSerializer], responses=ProductOutput(many=True), tags=["products"],
+                   operation_id="product_list")
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        f = filters.validated_data
+        qs = selectors.catalogue_products(term_type=f.get("type"), asset=f.get("asset"),
+                                          statuses=f["status"]).select_related("asset")
+        paginator = ProductPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        entries = selectors.catalogue_entries(page, user=request.user)
+        language = _language(request)
+        data = ProductOutput([_for_output(e, p, language) for e, p in zip(entries, page, strict=True)],
+                             many=True).data
+        return paginator.get_paginated_response(data)
+
+
+class ProductDetailApi(APIView):
+    """One product's terms as customers see them (live or paused products only)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ProductOutput, tags=["products"], operation_id="product_detail")
+    def get(self, request: Request, product_id: int) -> Response:
+        product = selectors.catalogue_product(product_id=product_id)
+        if product is None:
+            raise NotFound(_("No such product."))
+        (entry,) = selectors.catalogue_entries([product], user=request.user)
+        return Response(ProductOutput(_for_output(entry, product, _language(request))).data)
+
+
+# --- Staff curation ---------------------------------------------------------------------------------
+
+
+class TierInput(serializers.Serializer):
+    lower = MoneyInputField(positive=False, default=Decimal(0))
+    upper = MoneyInputField(required=False, allow_null=True, default=None)
+    apr = MoneyInputField(positive=False, help_text="A fraction: 0.06 = 6 %.")
+
+
+class TermsInput(serializers.Serializer):
+    effective_from = serializers.DateField(required=False)
+    term_days = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    day_count_basis = serializers.ChoiceField(choices=[365, 360], required=False)
+    payout = serializers.ChoiceField(choices=PayoutMode.choices, required=False)
+    min_amount = MoneyInputField()
+    max_amount = MoneyInputField(required=False, allow_null=True)
+    per_user_cap = MoneyInputField(required=False, allow_null=True)
+    total_cap = MoneyInputField(required=False, allow_null=True)
+    window_start = serializers.DateTimeField(required=False, allow_null=True)
+    window_end = serializers.DateTimeField(required=False, allow_null=True)
+    early_redemption = serializers.ChoiceField(choices=EarlyRedemption.choices, required=False)
+    penalty_apr = MoneyInputField(positive=False, required=False, allow_null=True)
+    redemption_modes = serializers.ListField(child=serializers.ChoiceField(choices=RedemptionMode.choices),
+                                             required=False, max_length=2)
+    auto_renew_allowed = serializers.BooleanField(required=False)
+
+
+class AuditReportInput(serializers.Serializer):
+    url = serializers.URLField()
+    date = serializers.DateField()
+    auditor = serializers.CharField(required=False, allow_blank=True, max_length=120)
+
+
+class VettingInput(serializers.Serializer):
+    venue = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    chain = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    contract_address = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    audit_reports = AuditReportInput(many=True, required=False)
+    tvl_usd = MoneyInputField(positive=False, required=False, allow_null=True)
+    yield_source = serializers.CharField(required=False, allow_blank=True)
+    risk_rationale = serializers.CharField(required=False, allow_blank=True)
+    reviewer_notes = serializers.CharField(required=False, allow_blank=True)
+
+
+class TermsOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    effective_from = serializers.DateField()
+    term_days = serializers.IntegerField(allow_null=True)
+    day_count_basis = serializers.IntegerField()
+    payout = serializers.CharField()
+    min_amount = RateField()
+    max_amount = RateField(allow_null=True)
+    per_user_cap = RateField(allow_null=True)
+    total_cap = RateField(allow_null=True)
+    window_start = serializers.DateTimeField(allow_null=True)
+    window_end = serializers.DateTimeField(allow_null=True)
+    early_redemption = serializers.CharField()
+    penalty_apr = RateField(allow_null=True)
+    redemption_modes = serializers.ListField(child=serializers.CharField())
+    auto_renew_allowed = serializers.BooleanField()
+    tiers = serializers.SerializerMethodField()
+    drafted_by = serializers.EmailField(source="drafted_by.email")
+    approved_by = serializers.EmailField(source="approved_by.email", allow_null=True, default=None)
+    approved_at = serializers.DateTimeField(allow_null=True)
+    rejection_reason = serializers.CharField()
+
+    def get_tiers(self, terms: ProductTerms) -> list[dict]:
+        return [{"lower": decimal_text(t.lower), "upper": decimal_text(t.upper), "apr": decimal_text(t.apr)}
+                for t in terms.tiers.all()]
+
+
+class StaffProductOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    name_en = serializers.CharField()
+    name_zh_hant = serializers.CharField()
+    asset = serializers.CharField(source="asset_id")
+    term_type = serializers.CharField()
+    strategy = serializers.CharField()
+    risk_rating = serializers.IntegerField()
+    venue = serializers.CharField()
+    chain = serializers.CharField()
+    contract_address = serializers.CharField()
+    audit_reports = serializers.JSONField()
+    tvl_usd = RateField(allow_null=True)
+    yield_source = serializers.CharField()
+    risk_rationale = serializers.CharField()
+    reviewer_notes = serializers.CharField()
+    vetting_missing = serializers.SerializerMethodField()
+    total_cap = RateField(allow_null=True)
+    sold_amount = RateField()
+    drafted_by = serializers.EmailField(source="drafted_by.email")
+    approved_by = serializers.EmailField(source="approved_by.email", allow_null=True, default=None)
+    approved_at = serializers.DateTimeField(allow_null=True)
+    rejection_reason = serializers.CharField()
+    terms_versions = serializers.SerializerMethodField()
+
+    def get_vetting_missing(self, product: Product) -> list[str]:
+        return selectors.vetting_missing(product)
+
+    @extend_schema_field(TermsOutput(many=True))
+    def get_terms_versions(self, product: Product) -> list[dict]:
+        versions = product.terms_versions.select_related("drafted_by", "approved_by").prefetch_related("tiers")
+        return TermsOutput(versions.order_by("version"), many=True).data
+
+
+def _staff_product(product_id: int) -> Product:
+    product = Product.objects.select_related("drafted_by", "approved_by").filter(pk=product_id).first()
+    if product is None:
+        raise NotFound(_("No such product."))
+    return product
+
+
+class StaffProductCreateApi(APIView):
+    """Draft a product: identity, vetting data, terms v1 and its marginal APR tiers (curators)."""
+
+    permission_classes = [IsAuthenticated, staff_roles(roles.CURATOR)]
+
+    class InputSerializer(serializers.Serializer):
+        name_en = serializers.CharField(max_length=120)
+        name_zh_hant = serializers.CharField(max_length=120)
+        asset = serializers.CharField(max_length=16)
+        term_type = serializers.ChoiceField(choices=TermType.choices)
+        strategy = serializers.ChoiceField(choices=Strategy.choices, default=Strategy.SIMPLE)
+        risk_rating = serializers.IntegerField(min_value=1, max_value=5)
+        vetting = VettingInput(required=False)
+        terms = TermsInput()
+        tiers = TierInput(many=True, allow_empty=False)
+
+    @extend_schema(request=InputSerializer, responses={201: StaffProductOutput}, tags=["staff"],
+                   operation_id="staff_product_create")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        vetting = v.pop("vetting", {})
+        if "audit_reports" in vetting:
+            vetting["audit_reports"] = [{**r, "date": r["date"].isoformat()} for r in vetting["audit_reports"]]
+        product = services.product_create(actor=request.user, terms=v.pop("terms"), tiers=v.pop("tiers"),
+                                          **v, **vetting)
+        return Response(StaffProductOutput(_staff_product(product.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class StaffProductDetailApi(APIView):
+    """A product with its vetting data, checklist gaps and every terms version (any staff role)."""
+
+    permission_classes = [IsAuthenticated, ANY_STAFF]
+
+    @extend_schema(responses=StaffProductOutput, tags=["staff"], operation_id="staff_product_detail")
+    def get(self, request: Request, product_id: int) -> Response:
+        return Response(StaffProductOutput(_staff_product(product_id)).data)
+
+
+class _TransitionApi(APIView):
+    """Base for the lifecycle endpoints: one subclass per action."""
+
+    action = ""
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                       help_text="Required to reject; optional notes otherwise.")
+
+    def transition(self, request: Request, product_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.product_transition(actor=request.user, product=product_id, action=self.action,
+                                    reason=data.validated_data["reason"])
+        return Response(StaffProductOutput(_staff_product(product_id)).data)
+
+
+def _transition_schema(action: str, doc: str) -> Any:
+    return extend_schema(request=_TransitionApi.InputSerializer, responses=StaffProductOutput, tags=["staff"],
+                         operation_id=f"staff_product_{action}", description=doc)
+
+
+class StaffProductSubmitApi(_TransitionApi):
+    """draft → in_review (curators); the vetting checklist must be complete."""
+
+    action = "submit"
+    permission_classes = [IsAuthenticated, staff_roles(roles.CURATOR)]
+
+    @_transition_schema("submit", "draft → in_review")
+    def post(self, request: Request, product_id: int) -> Response:
+        return self.transition(request, product_id)
+
+
+class StaffProductApproveApi(_TransitionApi):
+    """in_review → approved (approvers; never the drafter or last editor)."""
+
+    action = "approve"
+    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER)]
+
+    @_transition_schema("approve", "in_review → approved; `reason` is kept as reviewer's notes")
+    def post(self, request: Request, product_id: int) -> Response:
+        return self.transition(request, product_id)
+
+
+class StaffProductRejectApi(_TransitionApi):
+    """in_review → draft with a reason (approvers)."""
+
+    action = "reject"
+    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER)]
+
+    @_transition_schema("reject", "in_review → draft; `reason` is required")
+    def post(self, request: Request, product_id: int) -> Response:
+        return self.transition(request, product_id)
+
+
+class StaffProductGoLiveApi(_TransitionApi):
+    """approved → live, or paused → live (resume); needs a current approved disclosure (operations)."""
+
+    action = "go_live"
+    permission_classes = [IsAuthenticated, staff_roles(roles.OPERATIONS)]
+
+    @_transition_schema("go_live", "approved|paused → live")
+    def post(self, request: Request, product_id: int) -> Response:
+        return self.transition(request, product_id)
+
+
+class StaffProductPauseApi(_TransitionApi):
+    action = "pause"
+    permission_classes = [IsAuthenticated, staff_roles(roles.OPERATIONS)]
+
+    @_transition_schema("pause", "live → paused")
+    def post(self, request: Request, product_id: int) -> Response:
+        return self.transition(request, product_id)
+
+
+class StaffProductCloseApi(_TransitionApi):
+    action = "close"
+    permission_classes = [IsAuthenticated, staff_roles(roles.OPERATIONS)]
+
+    @_transition_schema("close", "approved|live|paused → closed")
+    def post(self, request: Request, product_id: int) -> Response:
+        return self.transition(request, product_id)
+
+
+def _terms_of(product_id: int, version: int) -> ProductTerms:
+    terms = ProductTerms.objects.filter(product_id=product_id, version=version).first()
+    if terms is None:
+        raise NotFound(_("No such terms version."))
+    return terms
+
+
+def _terms_output(terms_id: int) -> dict:
+    terms = ProductTerms.objects.select_related("drafted_by", "approved_by").prefetch_related("tiers").get(pk=terms_id)
+    return TermsOutput(terms).data
+
+
+class StaffTermsProposeApi(APIView):
+    """A new terms version (pending) for an approved/live/paused product; it needs approval (curators)."""
+
+    permission_classes = [IsAuthenticated, staff_roles(roles.CURATOR)]
+
+    class InputSerializer(TermsInput):
+        tiers = TierInput(many=True, allow_empty=False)
+
+    @extend_schema(request=InputSerializer, responses={201: TermsOutput}, tags=["staff"],
+                   operation_id="staff_terms_propose")
+    def post(self, request: Request, product_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        tiers = v.pop("tiers")
+        terms = services.product_terms_propose(actor=request.user, product=product_id, terms=v, tiers=tiers)
+        return Response(_terms_output(terms.pk), status=status.HTTP_201_CREATED)
+
+
+class StaffTermsApproveApi(APIView):
+    """Approve a pending terms version (approvers; never its drafter)."""
+
+    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER)]
+
+    @extend_schema(request=None, responses=TermsOutput, tags=["staff"], operation_id="staff_terms_approve")
+    def post(self, request: Request, product_id: int, version: int) -> Response:
+        terms = services.product_terms_approve(actor=request.user, terms=_terms_of(product_id, version))
+        return Response(_terms_output(terms.pk))
+
+
+class StaffTermsRejectApi(APIView):
+    """Reject a pending terms version with a reason (approvers)."""
+
+    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER)]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses=TermsOutput, tags=["staff"], operation_id="staff_terms_reject")
+    def post(self, request: Request, product_id: int, version: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        if not data.is_valid():
+            raise ValidationFailed(str(_("Give a reason for the rejection.")), field="reason")
+        terms = services.product_terms_reject(actor=request.user, terms=_terms_of(product_id, version),
+                                              reason=data.validated_data["reason"])
+        return Response(_terms_output(terms.pk))
+
+
+urlpatterns = [
+    path("products", ProductListApi.as_view(), name="product-list"),
+    path("products/<int:product_id>", ProductDetailApi.as_view(), name="product-detail"),
+    path("staff/products", StaffProductCreateApi.as_view(), name="staff-product-create"),
+    path("staff/products/<int:product_id>", StaffProductDetailApi.as_view(), name="staff-product-detail"),
+    path("staff/products/<int:product_id>/submit", StaffProductSubmitApi.as_view(), name="staff-product-submit"),
+    path("staff/products/<int:product_id>/approve", StaffProductApproveApi.as_view(), name="staff-product-approve"),
+    path("staff/products/<int:product_id>/reject", StaffProductRejectApi.as_view(), name="staff-product-reject"),
+    path("staff/products/<int:product_id>/go-live", StaffProductGoLiveApi.as_view(), name="staff-product-go-live"),
+    path("staff/products/<int:product_id>/pause", StaffProductPauseApi.as_view(), name="staff-product-pause"),
+    path("staff/products/<int:product_id>/close", StaffProductCloseApi.as_view(), name="staff-product-close"),
+    path("staff/products/<int:product_id>/terms", StaffTermsProposeApi.as_view(), name="staff-terms-propose"),
+    path("staff/products/<int:product_id>/terms/<int:version>/approve", StaffTermsApproveApi.as_view(),
+         name="staff-terms-approve"),
+    path("staff/products/<int:product_id>/terms/<int:version>/reject", StaffTermsRejectApi.as_view(),
+         name="staff-terms-reject"),
+]

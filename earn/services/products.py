@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from compliance.audit import audit_record
 from compliance.models import AuditEvent
 from compliance.selectors import disclosure_current
-from core.errors import Conflict, PermissionDenied, ValidationFailed
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.money import is_multiple_of_scale, to_decimal
 from earn.apy import tier_schedule_errors
 from earn.models import (
@@ -114,7 +114,20 @@ def can_transition(actor: Any, action: str) -> bool:
 
 def _lock(product: Product | int) -> Product:
     pk = product if isinstance(product, int) else product.pk
-    return Product.objects.select_for_update(of=("self",)).get(pk=pk)
+    found = Product.objects.select_for_update(of=("self",)).filter(pk=pk).first()
+    if found is None:
+        raise NotFound(_("No such product."))
+    return found
+
+
+def _product_of_terms(terms: ProductTerms | int) -> tuple[Product, ProductTerms]:
+    """Lock the product, then the terms version (the service-wide lock order)."""
+    terms_id = terms if isinstance(terms, int) else terms.pk
+    product_id = ProductTerms.objects.filter(pk=terms_id).values_list("product_id", flat=True).first()
+    if product_id is None:
+        raise NotFound(_("No such terms version."))
+    product = _lock(product_id)
+    return product, ProductTerms.objects.select_for_update().get(pk=terms_id)
 
 
 def makers_of(obj: Product | ProductTerms, actions: Iterable[str]) -> set[int]:
@@ -393,10 +406,7 @@ def product_terms_update(*, actor: Any, terms: ProductTerms | int, data: Mapping
                          tiers: Sequence[TierInput] | None = None) -> ProductTerms:
     """Edit a pending terms version (not while its product is in review); the editor becomes its maker."""
     require_permission(actor, "earn.change_productterms")
-    terms_id = terms if isinstance(terms, int) else terms.pk
-    product_id = ProductTerms.objects.values_list("product_id", flat=True).get(pk=terms_id)
-    product = _lock(product_id)
-    version = ProductTerms.objects.select_for_update().get(pk=terms_id)
+    product, version = _product_of_terms(terms)
     if version.status != TermsStatus.PENDING or product.status in {ProductStatus.IN_REVIEW, ProductStatus.CLOSED}:
         raise InvalidTransition(_("Only pending terms of a product not in review can be edited."),
                                 extra={"status": version.status, "action": "edit_terms"})
@@ -446,9 +456,7 @@ def _approve_terms_version(version: ProductTerms, actor: Any, product: Product) 
 def product_terms_approve(*, actor: Any, terms: ProductTerms | int) -> ProductTerms:
     """Approve a new terms version of an approved/live/paused product (maker ≠ checker)."""
     require_permission(actor, "earn.approve_product")
-    terms_id = terms if isinstance(terms, int) else terms.pk
-    product = _lock(ProductTerms.objects.values_list("product_id", flat=True).get(pk=terms_id))
-    version = ProductTerms.objects.select_for_update().get(pk=terms_id)
+    product, version = _product_of_terms(terms)
     if version.status != TermsStatus.PENDING:
         raise InvalidTransition(_("Only pending terms can be approved."),
                                 extra={"status": version.status, "action": "approve_terms"})
@@ -473,9 +481,7 @@ def product_terms_reject(*, actor: Any, terms: ProductTerms | int, reason: str) 
     require_permission(actor, "earn.approve_product")
     if not (reason or "").strip():
         raise ValidationFailed(_("Give a reason for the rejection."), field="reason")
-    terms_id = terms if isinstance(terms, int) else terms.pk
-    product = _lock(ProductTerms.objects.values_list("product_id", flat=True).get(pk=terms_id))
-    version = ProductTerms.objects.select_for_update().get(pk=terms_id)
+    product, version = _product_of_terms(terms)
     if version.status != TermsStatus.PENDING or product.status not in TERMS_VERSIONED_STATUSES:
         raise InvalidTransition(_("Only pending terms of an approved product can be rejected here."),
                                 extra={"status": version.status, "action": "reject_terms"})
