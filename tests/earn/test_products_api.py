@@ -91,7 +91,8 @@ def test_full_lifecycle_through_the_api(staff):
     response = ops.post(f"/api/v1/staff/products/{pid}/go-live")
     assert response.status_code == 409 and response.json()["code"] == "NO_APPROVED_DISCLOSURE"
     did = curator.post(f"/api/v1/staff/products/{pid}/disclosures",
-                       {"body_en": "Your USDT is lent.", "body_zh_hant": "您的 USDT 將被借出。"}, format="json").json()["id"]
+                       {"body_en": "Your USDT is lent.", "body_zh_hant": "您的 USDT 將被借出。"},
+                       format="json").json()["id"]
     assert client_for(staff.compliance).post(f"/api/v1/staff/disclosures/{did}/approve").status_code == 200
     assert ops.post(f"/api/v1/staff/products/{pid}/go-live").json()["status"] == "live"
     response = ops.post(f"/api/v1/staff/products/{pid}/go-live")
