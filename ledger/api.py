@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import HttpResponseBase
@@ -31,6 +32,11 @@ from ledger.deposits import staff_deposit_credit
 from ledger.models import EntryKind
 
 CSV_CHUNK_SIZE = 2000
+
+
+def _iso(moment: dt.datetime) -> str:
+    """ISO 8601 in UTC with a Z, as the JSON answers write it."""
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 class AssetListApi(APIView):
@@ -128,7 +134,7 @@ class LedgerEntryListApi(APIView):
                                           asset=data.get("asset"), kind=data.get("kind"))
         if request.accepted_renderer.format == "csv":
             rows = (
-                (p["id"], p["entry_id"], p["created_at"].isoformat(), p["kind"], p["key"], p["reference"],
+                (p["id"], p["entry_id"], _iso(p["created_at"]), p["kind"], p["key"], p["reference"],
                  p["asset_code"], p["account_kind"], p["side"], format(floor_to_scale(p["amount"], p["scale"]), "f"))
                 for p in postings.iterator(chunk_size=CSV_CHUNK_SIZE)
             )

@@ -169,6 +169,7 @@ def test_csv_streams_every_row(customer, customer_client, assets, fund):
     assert header == ["id", "entry", "created_at", "kind", "key", "reference", "asset", "account", "side", "amount"]
     assert [r[-1] for r in rows] == ["1.00000000", "2.00000000", "3.00000000"]
     assert {r[3] for r in rows} == {"deposit"}
+    assert all(r[2].endswith("Z") for r in rows)
 
 
 def test_csv_neutralises_formulas(customer, customer_client, assets):
