@@ -1,7 +1,9 @@
 """gunicorn settings for production (`gunicorn config.wsgi:application -c config/gunicorn.py`).
 
-Sync workers: requests are short and the ledger writes hold row locks, so a request is better
-queued than interleaved with green threads. Values can be tuned from the environment.
+Threaded workers (gthread): a long streamed CSV export occupies one thread while the worker's main
+loop keeps sending heartbeats, so `timeout` restarts only a hung worker, never a slow download
+(a sync worker would be killed mid-stream after `timeout` seconds). Each thread holds its own
+database connection. Values can be tuned from the environment.
 """
 
 import multiprocessing
@@ -9,8 +11,9 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 9)))
-worker_class = "sync"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))  # CSV exports stream; each chunk resets the clock
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))  # a worker silent this long is restarted
 graceful_timeout = 30  # finish in-flight requests on SIGTERM (rolling deploys)
 keepalive = 5  # behind a load balancer that keeps connections open
 max_requests = 1000  # recycle workers to bound slow memory growth …
