@@ -100,6 +100,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.api.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    # How many proxies put an address in X-Forwarded-For before the app (throttling by client
+    # address); unset trusts the header as sent, 0 ignores it.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
     "DEFAULT_THROTTLE_RATES": {
         "money": env("THROTTLE_MONEY", default="60/min"),
         "auth": env("THROTTLE_AUTH", default="20/min"),
@@ -133,6 +136,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "settle-daily": {"task": "earn.tasks.settle_task", "schedule": crontab(hour=0, minute=30)},
     "settle-hourly": {"task": "earn.tasks.settle_task", "schedule": crontab(minute=45)},
     "reconcile-daily": {"task": "ledger.tasks.reconcile_task", "schedule": crontab(hour=2, minute=0)},
+}
+
+# The cache holds the API rate-limit counters: in Redis they are shared by every web process.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "earn"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 EARN_RESTRICTED_COUNTRIES = env.list("EARN_RESTRICTED_COUNTRIES", default=["US", "KP", "IR", "CU", "SY"])

@@ -9,3 +9,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_earn")}  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"money": "100000/min", "auth": "100000/min"}  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
+# Per-process cache: throttle counters of concurrent test runs must not meet in a shared Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
