@@ -1,0 +1,478 @@
+"""Admin console for curators, approvers, compliance officers and operations.
+
+Every write goes through `earn.services.products` (the same functions as the staff API), so the
+lifecycle, maker ≠ checker and audit events are identical. Actions are offered only to the roles
+holding their permission, and each one asks for confirmation on a page that shows who drafted
+the product, so an approver sees whose work they are checking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from compliance.models import Disclosure
+from core.errors import ApplicationError
+from earn.apy import apy_for, as_percent
+from earn.models import Product, ProductStatus, ProductTerms, RateTier, TermsStatus, TermType
+from earn.selectors.products import terms_pending, vetting_checklist, vetting_missing
+from earn.services import products as services
+
+PRODUCT_EDIT_FIELDS = [*services.PRODUCT_FIELDS, *services.VETTING_FIELDS]
+
+
+def tier_summary(terms: ProductTerms) -> str:
+    """"0 – 10000: 6 % · 10000 – ∞: 3 %" from prefetched tiers."""
+    parts = []
+    for tier in terms.tiers.all():
+        upper = "∞" if tier.upper is None else f"{tier.upper.normalize():f}"
+        parts.append(f"{tier.lower.normalize():f} – {upper}: {as_percent(tier.apr)} %")
+    return " · ".join(parts) or "—"
+
+
+def rates_text(terms: ProductTerms, term_type: str) -> str:
+    tiers = list(terms.tiers.all())
+    if not tiers:
+        return "—"
+    apr = tiers[0].apr
+    apy = apy_for(apr, compounding=term_type == TermType.DEMAND)
+    return str(_("%(apr)s %% APR / %(apy)s %% APY") % {"apr": as_percent(apr), "apy": as_percent(apy)})
+
+
+def run_confirmed(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, *, action: str,
+                  label: str, call: Callable[[Any, str], Any], needs_reason: bool = False,
+                  details: Callable[[Any], Sequence[tuple[str, Any]]] | None = None) -> HttpResponse | None:
+    """Show a confirmation page (with a reason box where needed); on confirm, run `call` per object.
+
+    Domain refusals become error messages; nothing half-done is left because each call is atomic.
+    """
+    objects = list(queryset)
+    back_to_change = request.POST.get("_return") == "change" and len(objects) == 1
+    if request.POST.get("confirm") == "yes":
+        reason = request.POST.get("reason", "").strip()
+        if needs_reason and not reason:
+            model_admin.message_user(request, _("Give a reason."), messages.ERROR)
+        else:
+            for obj in objects:
+                try:
+                    call(obj, reason)
+                except ApplicationError as exc:
+                    model_admin.message_user(request, f"{obj}: {exc.message} ({exc.code})", messages.ERROR)
+                else:
+                    model_admin.message_user(request, _("%(obj)s: %(label)s done.") % {"obj": obj, "label": label},
+                                             messages.SUCCESS)
+            if back_to_change:
+                opts = model_admin.model._meta
+                return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change",
+                                                    args=[objects[0].pk]))
+            return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Confirm: %(label)s") % {"label": label},
+        "opts": model_admin.model._meta,
+        "objects": [{"obj": obj, "details": details(obj) if details else []} for obj in objects],
+        "action": action,
+        "label": label,
+        "needs_reason": needs_reason,
+        "return_to": "change" if back_to_change else "",
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": model_admin.media,
+    }
+    return TemplateResponse(request, "admin/earn/confirm_action.html", context)
+
+
+# --- Product -------------------------------------------------------------------------------------
+
+
+class ProductForm(forms.ModelForm):
+    """Product and vetting fields, validated by the same rules as the service."""
+
+    class Meta:
+        model = Product
+        fields = PRODUCT_EDIT_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        try:
+            services._clean_product({k: v for k, v in data.items() if k in PRODUCT_EDIT_FIELDS},
+                                    partial=self.instance.pk is not None)
+        except ApplicationError as exc:
+            field = exc.field if exc.field in self.fields else None
+            self.add_error(field, exc.message)
+        return data
+
+
+class ProductTermsInline(admin.TabularInline):
+    """The rate schedule: every terms version with its tiers (edit or approve on the version's page)."""
+
+    model = ProductTerms
+    fields = ["version", "status", "effective_from", "schedule", "rates", "term_days", "min_amount", "total_cap",
+              "drafted_by", "approved_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = _("terms version")
+    verbose_name_plural = _("rate schedule (terms versions and APR tiers)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ProductTerms]:
+        return (super().get_queryset(request).select_related("drafted_by", "approved_by", "product")
+                .prefetch_related(Prefetch("tiers", queryset=RateTier.objects.order_by("lower"))).order_by("-version"))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("APR tiers"))
+    def schedule(self, terms: ProductTerms) -> str:
+        return tier_summary(terms)
+
+    @admin.display(description=_("headline APR / APY"))
+    def rates(self, terms: ProductTerms) -> str:
+        return rates_text(terms, terms.product.term_type)
+
+
+class DisclosureInline(admin.TabularInline):
+    model = Disclosure
+    fields = ["version", "status", "author", "approved_by", "approved_at", "short_hash"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("risk disclosure versions")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Disclosure]:
+        return super().get_queryset(request).select_related("author", "approved_by").order_by("-version")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="sha256")
+    def short_hash(self, disclosure: Disclosure) -> str:
+        return disclosure.sha256[:12] + "…"
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return list(ProductStatus.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    form = ProductForm
+    change_form_template = "admin/earn/product/change_form.html"
+    list_display = ["name_en", "asset", "term_type", "strategy", "status", "risk_rating", "headline",
+                    "drafted_by", "updated_at"]
+    list_filter = [StatusFilter, "term_type", "asset", "risk_rating", "strategy"]
+    list_select_related = ["asset", "drafted_by"]
+    search_fields = ["name_en", "name_zh_hant", "venue"]
+    inlines = [ProductTermsInline, DisclosureInline]
+    actions = ["submit_selected", "approve_selected", "reject_selected", "go_live_selected", "pause_selected",
+               "close_selected"]
+    review_fields = ["status", "vetting_checklist", "drafted_by", "approved_by", "approved_at", "rejection_reason",
+                     "total_cap", "sold_amount", "created_at", "updated_at"]
+    fieldsets = [
+        (_("Product"), {"fields": ["name_en", "name_zh_hant", "asset", "term_type", "strategy", "risk_rating"]}),
+        (_("Vetting"), {"fields": ["vetting_checklist", "venue", "chain", "contract_address", "audit_reports",
+                                   "tvl_usd", "yield_source", "risk_rationale", "reviewer_notes"]}),
+        (_("Review and counters"), {"fields": ["status", "drafted_by", "approved_by", "approved_at",
+                                               "rejection_reason", "total_cap", "sold_amount", "created_at",
+                                               "updated_at"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
+        approved = ProductTerms.objects.filter(status=TermsStatus.APPROVED).prefetch_related(
+            Prefetch("tiers", queryset=RateTier.objects.order_by("lower"))).order_by("-effective_from", "-version")
+        return super().get_queryset(request).prefetch_related(
+            Prefetch("terms_versions", queryset=approved, to_attr="approved_terms"))
+
+    def get_fieldsets(self, request: HttpRequest, obj: Product | None = None) -> Any:
+        if obj is None:  # add: no review data yet
+            return [(name, {"fields": [f for f in opts["fields"] if f in PRODUCT_EDIT_FIELDS]})
+                    for name, opts in self.fieldsets[:2]]
+        return self.fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> list[str]:
+        if obj is None:
+            return []
+        locked = obj.status != ProductStatus.DRAFT or not self.has_change_permission(request, obj)
+        return self.review_fields + (PRODUCT_EDIT_FIELDS if locked else [])
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # products are closed, never deleted (positions and audit refer to them)
+
+    def has_submit_permission(self, request: HttpRequest) -> bool:
+        return services.can_transition(request.user, "submit")
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return services.can_transition(request.user, "approve")
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return services.can_transition(request.user, "go_live")
+
+    @admin.display(description=_("APR / APY (in force)"))
+    def headline(self, product: Product) -> str:
+        today = timezone.now().date()
+        in_force = next((t for t in getattr(product, "approved_terms", []) if t.effective_from <= today), None)
+        return rates_text(in_force, product.term_type) if in_force else "—"
+
+    @admin.display(description=_("vetting checklist"))
+    def vetting_checklist(self, product: Product) -> str:
+        rows = format_html_join(
+            "", '<li style="list-style:none">{} {}{}</li>',
+            (("✅" if item.done else ("❌" if item.required else "◻️"), item.label,
+              "" if item.required else _(" (optional for this strategy)"))
+             for item in vetting_checklist(product)))
+        return format_html('<ul style="margin:0;padding:0">{}</ul>', rows)
+
+    # Writes go through the services.
+    def save_model(self, request: HttpRequest, obj: Product, form: forms.ModelForm, change: bool) -> None:
+        data = {f: form.cleaned_data[f] for f in PRODUCT_EDIT_FIELDS if f in form.cleaned_data}
+        if change:
+            changed = {f: data[f] for f in form.changed_data if f in data}
+            if changed:
+                services.product_update(actor=request.user, product=obj.pk, **changed)
+        else:
+            created = services.product_create(actor=request.user, **data)
+            obj.pk = created.pk
+        obj.refresh_from_db()
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: dict | None = None) -> HttpResponse:
+        extra_context = extra_context or {}
+        if object_id:
+            product = Product.objects.filter(pk=object_id).select_related("drafted_by").first()
+            if product is not None:
+                extra_context["workflow_buttons"] = self._buttons(request, product)
+                extra_context["drafted_by"] = product.drafted_by
+                extra_context["can_propose_terms"] = (
+                    request.user.has_perm("earn.add_productterms")
+                    and product.status in services.TERMS_VERSIONED_STATUSES | {ProductStatus.DRAFT}
+                    and terms_pending(product) is None)
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:  # a refusal at save time: nothing was written
+            self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def _buttons(self, request: HttpRequest, product: Product) -> list[dict[str, str]]:
+        buttons = []
+        labels = {"submit": _("Submit for review"), "approve": _("Approve"), "reject": _("Reject"),
+                  "go_live": _("Resume") if product.status == ProductStatus.PAUSED else _("Go live"),
+                  "pause": _("Pause"), "close": _("Close")}
+        for action, (sources, _target, _perm) in services.TRANSITIONS.items():
+            if product.status in sources and services.can_transition(request.user, action):
+                buttons.append({"action": f"{action}_selected", "label": labels[action]})
+        return buttons
+
+    # Lifecycle actions: each asks for confirmation, showing who drafted.
+    def _details(self, product: Product) -> list[tuple[str, Any]]:
+        pending = terms_pending(product)
+        rows: list[tuple[str, Any]] = [
+            (_("status"), product.get_status_display()),
+            (_("drafted or last edited by"), product.drafted_by),
+            (_("risk rating"), product.risk_rating),
+        ]
+        if pending is not None:
+            rows += [(_("terms under review"), f"v{pending.version}, {_('effective from')} {pending.effective_from}"),
+                     (_("APR tiers"), tier_summary(pending)),
+                     (_("terms drafted by"), pending.drafted_by)]
+        missing = vetting_missing(product)
+        rows.append((_("vetting"), _("missing: %(items)s") % {"items": ", ".join(missing)} if missing
+                     else _("complete")))
+        if product.rejection_reason:
+            rows.append((_("last rejection"), product.rejection_reason))
+        return rows
+
+    def _transition(self, request: HttpRequest, queryset: QuerySet, action: str, label: str,
+                    needs_reason: bool = False) -> HttpResponse | None:
+        return run_confirmed(
+            self, request, queryset.select_related("drafted_by"), action=f"{action}_selected", label=label,
+            needs_reason=needs_reason, details=self._details,
+            call=lambda product, reason: services.product_transition(actor=request.user, product=product.pk,
+                                                                     action=action, reason=reason))
+
+    @admin.action(description=_("Submit for review"), permissions=["submit"])
+    def submit_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._transition(request, queryset, "submit", str(_("submit for review")))
+
+    @admin.action(description=_("Approve"), permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._transition(request, queryset, "approve", str(_("approve")))
+
+    @admin.action(description=_("Reject (with reason)"), permissions=["approve"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._transition(request, queryset, "reject", str(_("reject")), needs_reason=True)
+
+    @admin.action(description=_("Go live / resume"), permissions=["operate"])
+    def go_live_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._transition(request, queryset, "go_live", str(_("go live")))
+
+    @admin.action(description=_("Pause"), permissions=["operate"])
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._transition(request, queryset, "pause", str(_("pause")))
+
+    @admin.action(description=_("Close"), permissions=["operate"])
+    def close_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._transition(request, queryset, "close", str(_("close")))
+
+
+# --- Terms versions ------------------------------------------------------------------------------
+
+
+class RateTierInline(admin.TabularInline):
+    model = RateTier
+    fields = ["lower", "upper", "apr"]
+    extra = 1
+    verbose_name = _("APR tier (marginal)")
+    verbose_name_plural = _("APR tiers (marginal; APR as a fraction, 0.06 = 6 %)")
+
+    def _editable(self, obj: ProductTerms | None) -> bool:
+        return obj is None or (obj.status == TermsStatus.PENDING
+                               and obj.product.status not in {ProductStatus.IN_REVIEW, ProductStatus.CLOSED})
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+class ProductTermsForm(forms.ModelForm):
+    class Meta:
+        model = ProductTerms
+        fields = ["product", *services.TERMS_FIELDS]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "product" in self.fields:
+            self.fields["product"].queryset = Product.objects.filter(
+                status__in=[*services.TERMS_VERSIONED_STATUSES, ProductStatus.DRAFT])
+        if "redemption_modes" in self.fields:
+            self.fields["redemption_modes"].help_text = _('A JSON list: ["fast", "standard"]')
+
+
+@admin.register(ProductTerms)
+class ProductTermsAdmin(admin.ModelAdmin):
+    """Terms versions: propose (new version), edit while pending, approve or reject (maker ≠ checker)."""
+
+    form = ProductTermsForm
+    inlines = [RateTierInline]
+    list_display = ["product", "version", "status", "effective_from", "schedule", "drafted_by", "approved_by"]
+    list_filter = ["status", "product__term_type", "product__asset"]
+    list_select_related = ["product", "drafted_by", "approved_by"]
+    search_fields = ["product__name_en"]
+    actions = ["approve_selected", "reject_selected"]
+    info_fields = ["version", "status", "drafted_by", "approved_by", "approved_at", "rejection_reason", "rates"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ProductTerms]:
+        return super().get_queryset(request).prefetch_related(
+            Prefetch("tiers", queryset=RateTier.objects.order_by("lower")))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ProductTerms | None = None) -> list[str]:
+        if obj is None:
+            return []
+        editable = (obj.status == TermsStatus.PENDING and self.has_change_permission(request, obj)
+                    and obj.product.status not in {ProductStatus.IN_REVIEW, ProductStatus.CLOSED})
+        return ["product", *self.info_fields, *([] if editable else services.TERMS_FIELDS)]
+
+    def get_fields(self, request: HttpRequest, obj: ProductTerms | None = None) -> list[str]:
+        return ["product", *services.TERMS_FIELDS] + (self.info_fields if obj else [])
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """Propose from the latest version: its values are the starting point."""
+        initial = super().get_changeform_initial_data(request)
+        product_id = request.GET.get("product")
+        latest = (ProductTerms.objects.filter(product_id=product_id).order_by("-version").first()
+                  if product_id and product_id.isdigit() else None)
+        if latest is not None:
+            initial.update({f: getattr(latest, f) for f in services.TERMS_FIELDS if f != "effective_from"})
+            initial["effective_from"] = timezone.now().date()
+        return initial
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("earn.approve_product")
+
+    @admin.display(description=_("APR tiers"))
+    def schedule(self, terms: ProductTerms) -> str:
+        return tier_summary(terms)
+
+    @admin.display(description=_("headline APR / APY"))
+    def rates(self, terms: ProductTerms) -> str:
+        return rates_text(terms, terms.product.term_type)
+
+    def save_model(self, request: HttpRequest, obj: ProductTerms, form: forms.ModelForm, change: bool) -> None:
+        """Nothing here: the version and its tiers are written together by the service in save_related."""
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Sequence[Any],
+                     change: bool) -> None:
+        tiers = [(f.cleaned_data["lower"], f.cleaned_data.get("upper"), f.cleaned_data["apr"])
+                 for formset in formsets for f in formset.forms
+                 if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("apr") is not None]
+        data = {f: form.cleaned_data[f] for f in services.TERMS_FIELDS if f in form.cleaned_data}
+        if change:
+            saved = services.product_terms_update(actor=request.user, terms=form.instance.pk, data=data, tiers=tiers)
+        else:
+            saved = services.product_terms_propose(actor=request.user, product=form.cleaned_data["product"],
+                                                   terms=data, tiers=tiers)
+        form.instance.pk = saved.pk
+        form.instance.refresh_from_db()
+
+    def construct_change_message(self, request: HttpRequest, form: forms.ModelForm, formsets: Any,
+                                 add: bool = False) -> list[dict]:
+        return [{"added": {}}] if add else [{"changed": {"fields": list(form.changed_data)}}]
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: dict | None = None) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def _details(self, terms: ProductTerms) -> list[tuple[str, Any]]:
+        return [(_("product"), terms.product), (_("effective from"), terms.effective_from),
+                (_("APR tiers"), tier_summary(terms)), (_("drafted or last edited by"), terms.drafted_by),
+                (_("total cap"), terms.total_cap)]
+
+    @admin.action(description=_("Approve terms version"), permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return run_confirmed(self, request, queryset.select_related("product", "drafted_by"),
+                             action="approve_selected", label=str(_("approve terms")), details=self._details,
+                             call=lambda t, _r: services.product_terms_approve(actor=request.user, terms=t.pk))
+
+    @admin.action(description=_("Reject terms version (with reason)"), permissions=["approve"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return run_confirmed(self, request, queryset.select_related("product", "drafted_by"),
+                             action="reject_selected", label=str(_("reject terms")), details=self._details,
+                             needs_reason=True,
+                             call=lambda t, r: services.product_terms_reject(actor=request.user, terms=t.pk,
+                                                                             reason=r))
