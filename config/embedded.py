@@ -30,9 +30,11 @@ def broker_folders() -> dict[str, str]:
     """Folders for kombu's filesystem transport, created on demand."""
     inbox = DATA_DIR / "broker" / "queue"
     processed = DATA_DIR / "broker" / "processed"
-    inbox.mkdir(parents=True, exist_ok=True)
-    processed.mkdir(parents=True, exist_ok=True)
+    control = DATA_DIR / "broker" / "control"
+    for folder in (inbox, processed, control):
+        folder.mkdir(parents=True, exist_ok=True)
     return {
+        "control_folder": str(control),
         "data_folder_in": str(inbox),
         "data_folder_out": str(inbox),
         "processed_folder": str(processed),

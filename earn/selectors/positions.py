@@ -9,13 +9,7 @@ from typing import Any
 from django.db.models import Q, Sum
 
 from earn.interest import Tier
-from earn.models import Accrual, Position, PositionChange, PositionStatus, Product, ProductTerms, TermsStatus
-
-
-def terms_in_force(product: Product, on_date: dt.date) -> ProductTerms | None:
-    """The approved terms version with the latest effective_from on or before `on_date`."""
-    return (ProductTerms.objects.filter(product=product, status=TermsStatus.APPROVED, effective_from__lte=on_date)
-            .order_by("-effective_from", "-version").prefetch_related("tiers").first())
+from earn.models import Accrual, Position, PositionChange, PositionStatus, Product, ProductTerms
 
 
 def tiers_of(terms: ProductTerms) -> list[Tier]:

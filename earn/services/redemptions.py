@@ -37,7 +37,8 @@ from earn.models import (
     RedemptionStatus,
     TermType,
 )
-from earn.selectors.positions import interest_totals, not_yet_earning, terms_in_force
+from earn.selectors.positions import interest_totals, not_yet_earning
+from earn.selectors.products import terms_in_force
 from earn.services.subscriptions import business_today, parse_amount
 from ledger import services as ledger
 from ledger.models import AccountKind, EntryKind

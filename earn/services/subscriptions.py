@@ -26,6 +26,7 @@ from core.errors import NotFound
 from core.idempotency import idempotent
 from core.money import floor_to_scale, to_decimal
 from earn import errors
+from earn.apy import apy_for
 from earn.interest import blended_apr, daily_exact
 from earn.models import (
     Position,
@@ -37,7 +38,8 @@ from earn.models import (
     Subscription,
     TermType,
 )
-from earn.selectors.positions import terms_in_force, tiers_of, user_principal
+from earn.selectors.positions import tiers_of, user_principal
+from earn.selectors.products import terms_in_force
 from ledger import services as ledger
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind
@@ -66,13 +68,6 @@ def parse_amount(value: Any, *, scale: int, field: str = "amount") -> Decimal:
         raise errors.InvalidAmount(_("Amount has more than %(scale)s decimal places.") % {"scale": scale},
                                    field=field)
     return amount
-
-
-def apy_for(apr: Decimal, *, compounding: bool) -> Decimal:
-    """APY = (1 + APR/365)^365 − 1 where interest compounds daily; else equal to the APR."""
-    if not compounding:
-        return apr
-    return ((1 + apr / 365) ** 365 - 1).quantize(Decimal("1e-10"))
 
 
 @dataclass(frozen=True)
