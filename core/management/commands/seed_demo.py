@@ -16,6 +16,7 @@ from django.db import transaction
 from accounts import roles
 from accounts.selectors import user_ids_by_email
 from accounts.services import roles_sync, user_ensure
+from earn.demo import seed_products
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.models import Asset
@@ -102,7 +103,7 @@ def seed_balances(out: Out) -> None:
             out(f"deposit {amount} {asset} to {email}: {'already credited' if existed else 'credited'}")
 
 
-STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_balances]
+STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_balances, seed_products]
 
 
 class Command(BaseCommand):
