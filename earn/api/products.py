@@ -175,6 +175,12 @@ def _language(request: Request) -> str:
     return getattr(request, "LANGUAGE_CODE", None) or getattr(request.user, "language", "en") or "en"
 
 
+class ProductPageOutput(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ProductOutput(many=True)
+
+
 class ProductPagination(KeysetCursorPagination):
     ordering = ("id",)
     page_size = 50
@@ -197,7 +203,7 @@ class ProductListApi(APIView):
                 raise serializers.ValidationError(_("Status is live, paused or live,paused."))
             return wanted
 
-    @extend_schema(parameters=[FilterSerializer], responses=ProductOutput(many=True), tags=["products"],
+    @extend_schema(parameters=[FilterSerializer], responses=ProductPageOutput, tags=["products"],
                    operation_id="product_list")
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
