@@ -8,13 +8,23 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from compliance.models import Disclosure
 from compliance.selectors import disclosures_current_bulk
 from earn.apy import apy_for, as_fraction, as_percent
-from earn.models import Product, ProductStatus, ProductTerms, RateTier, Strategy, TermsStatus, TermType
+from earn.models import (
+    Position,
+    PositionStatus,
+    Product,
+    ProductStatus,
+    ProductTerms,
+    RateTier,
+    Strategy,
+    TermsStatus,
+    TermType,
+)
 
 CUSTOMER_VISIBLE_STATUSES = (ProductStatus.LIVE, ProductStatus.PAUSED)
 
@@ -56,8 +66,14 @@ def terms_latest(product: Product | int) -> ProductTerms | None:
 
 
 def user_principal_by_product(user: Any, product_ids: Iterable[int]) -> dict[int, Decimal]:
-    """{product_id: the user's principal in it}. Hook for the positions side; zeros until it is wired."""
-    return {pid: Decimal(0) for pid in product_ids}
+    """{product_id: the user's active principal in it}, in one query."""
+    ids = list(product_ids)
+    totals = {pid: Decimal(0) for pid in ids}
+    if ids and getattr(user, "is_authenticated", False):
+        rows = (Position.objects.filter(user=user, product_id__in=ids, status=PositionStatus.ACTIVE)
+                .values("product_id").annotate(total=Sum("principal")).values_list("product_id", "total"))
+        totals.update({pid: total or Decimal(0) for pid, total in rows})
+    return totals
 
 
 # --- Vetting -----------------------------------------------------------------------------------

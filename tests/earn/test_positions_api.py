@@ -82,3 +82,16 @@ def test_detail_patch_and_early_redemption_through_the_api(holder):
         assert Decimal(done.json()["payout"]) == Decimal("100")
         closed = client.post(f"{url}/redemptions", {"mode": "fast"}, format="json", HTTP_IDEMPOTENCY_KEY="r2")
         assert (closed.status_code, closed.json()["code"]) == (409, "POSITION_CLOSED")
+
+
+def test_catalogue_user_left_quota_counts_the_users_principal(assets, fund):
+    product = live_product("USDT", per_user_cap="500", total_cap="10000")
+    user = UserFactory(country="HK")
+    fund(user, "USDT", "1000")
+    acknowledge(user, product)
+    subscription_create(user=user, product_id=product.pk, amount="200")
+    client = APIClient()
+    client.force_authenticate(user)
+    body = client.get(f"/api/v1/products/{product.pk}").json()
+    assert Decimal(body["user_left_quota"]) == Decimal("300")
+    assert Decimal(body["left_quota"]) == Decimal("9800")
