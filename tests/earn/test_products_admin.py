@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from compliance.models import AuditEvent, Disclosure, DisclosureStatus
+from compliance.services.disclosures import disclosure_draft
 from earn.models import Product, ProductStatus, ProductTerms, TermsStatus
 from tests.earn.factories import Staff, draft_product, live_product, product_in_status
 
@@ -225,3 +226,44 @@ def test_audit_trail_is_visible_to_compliance_only_and_read_only(staff):
     page = officer.get(f"/admin/compliance/auditevent/{event.pk}/change/")
     assert page.status_code == 200 and 'name="action"' not in page.content.decode()
     assert login(staff.curator).get("/admin/compliance/auditevent/").status_code == 403
+
+
+def test_editing_pending_terms_in_the_admin_goes_through_the_service(staff):
+    """The editor of a draft's terms becomes its maker; tiers are replaced as a whole."""
+    product = draft_product(staff.curator)
+    terms = product.terms_versions.get()
+    tier = terms.tiers.get()
+    client = login(staff.curator2)
+    url = f"/admin/earn/productterms/{terms.pk}/change/"
+    assert client.get(url).status_code == 200
+    response = client.post(url, {
+        "effective_from": str(terms.effective_from), "term_days": "", "day_count_basis": "365", "payout": "daily",
+        "min_amount": "2", "max_amount": "", "per_user_cap": "", "total_cap": "1000000",
+        "window_start_0": "", "window_start_1": "", "window_end_0": "", "window_end_1": "",
+        "early_redemption": "not_allowed", "penalty_apr": "", "redemption_modes": '["fast", "standard"]',
+        "auto_renew_allowed": "",
+        "tiers-TOTAL_FORMS": "2", "tiers-INITIAL_FORMS": "1",
+        "tiers-0-id": str(tier.pk), "tiers-0-terms": str(terms.pk), "tiers-0-lower": "0", "tiers-0-upper": "100",
+        "tiers-0-apr": "0.09",
+        "tiers-1-terms": str(terms.pk), "tiers-1-lower": "100", "tiers-1-upper": "", "tiers-1-apr": "0.04",
+    })
+    assert response.status_code == 302, response.content.decode()[:4000]
+    terms.refresh_from_db()
+    product.refresh_from_db()
+    assert terms.min_amount == 2 and terms.drafted_by == staff.curator2 and product.drafted_by == staff.curator2
+    assert [str(t.apr.normalize()) for t in terms.tiers.all()] == ["0.09", "0.04"]
+    assert AuditEvent.objects.filter(action="product_terms.update", object_id=str(terms.pk)).exists()
+
+
+def test_editing_a_draft_disclosure_in_the_admin(staff):
+    product = draft_product(staff.curator)
+    disclosure = disclosure_draft(actor=staff.curator, product=product, body_en="First.", body_zh_hant="第一版。")
+    client = login(staff.curator2)
+    url = f"/admin/compliance/disclosure/{disclosure.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    response = client.post(url, {"body_en": "Second.", "body_zh_hant": "第二版。", "risk_statements": "[]"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    disclosure.refresh_from_db()
+    assert disclosure.body_en.startswith("Second.") and disclosure.author == staff.curator2
+    assert disclosure.body_en.count("English version prevails") == 1
