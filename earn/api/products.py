@@ -172,7 +172,10 @@ def _for_output(entry: dict[str, Any], product: Product, language: str) -> dict[
 
 
 def _language(request: Request) -> str:
-    return getattr(request, "LANGUAGE_CODE", None) or getattr(request.user, "language", "en") or "en"
+    """?lang= first, then an explicit Accept-Language, then the user's own language."""
+    explicit = request.query_params.get("lang") or (
+        getattr(request, "LANGUAGE_CODE", None) if "HTTP_ACCEPT_LANGUAGE" in request.META else None)
+    return (explicit or getattr(request.user, "language", "") or "en").lower()
 
 
 class ProductPageOutput(serializers.Serializer):
@@ -196,6 +199,8 @@ class ProductListApi(APIView):
         asset = serializers.CharField(required=False, max_length=16)
         status = serializers.CharField(required=False, default=ProductStatus.LIVE,
                                        help_text="live (default), paused, or both: live,paused")
+        lang = serializers.ChoiceField(choices=["en", "zh-hant"], required=False,
+                                       help_text="Language of names; defaults to Accept-Language, then the user's.")
 
         def validate_status(self, value: str) -> list[str]:
             wanted = [s.strip() for s in value.split(",") if s.strip()]

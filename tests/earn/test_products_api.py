@@ -227,6 +227,10 @@ def test_names_follow_the_language(staff):
     client = client_for(staff.customer)
     assert client.get("/api/v1/products", HTTP_ACCEPT_LANGUAGE="zh-hant").json()["results"][0]["name"] == "USDT 活期"
     assert client.get("/api/v1/products").json()["results"][0]["name"] == "USDT Flexible"
+    staff.customer.language = "zh-hant"
+    staff.customer.save()
+    assert client.get("/api/v1/products").json()["results"][0]["name"] == "USDT 活期"
+    assert client.get("/api/v1/products?lang=en").json()["results"][0]["name"] == "USDT Flexible"
 
 
 def _list_queries(client):
