@@ -196,3 +196,40 @@ def test_balanced_raw_entry_is_accepted(usdt):
     raw_posting(entry_id, target, "C", "7")
     _set_constraints_immediate()
     assert Posting.objects.filter(entry_id=entry_id).count() == 2
+
+
+class TestChecksStayLinear:
+    """The triggers read only the rows of the entries being written, never the whole ledger.
+
+    Counted with pg_stat_xact_user_tables (rows this transaction read, per table), so the test
+    does not depend on timing. The first trigger bodies read every posting of the asset per entry
+    and every journal entry per INSERT: posting cost grew with the size of the ledger.
+    """
+
+    @staticmethod
+    def _rows_read() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)"
+                "  FROM pg_stat_xact_user_tables WHERE relname IN ('ledger_posting', 'ledger_journalentry')"
+            )
+            return dict(cursor.fetchall())
+
+    def test_posting_one_entry_reads_a_handful_of_rows(self, usdt):
+        fees = ledger.platform_account(asset="USDT", kind=AccountKind.FEE_INCOME)
+        ledger.entries_post([
+            ledger.EntrySpec(EntryKind.FEE, f"filler:{i}", [ledger.Leg.debit(usdt["external"], "0.01"),
+                                                            ledger.Leg.credit(fees, "0.01")])
+            for i in range(3000)
+        ])
+        _set_constraints_immediate()  # check the filler now, so only the entry below is counted
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        before = self._rows_read()
+        ledger.transfer(kind=EntryKind.SUBSCRIPTION, idempotency_key="sub:one", debit=usdt["available"],
+                        credit=usdt["earn"], amount=Decimal("1"))
+        _set_constraints_immediate()
+        after = self._rows_read()
+        read = {table: after.get(table, 0) - before.get(table, 0) for table in after}
+        assert read["ledger_posting"] < 20, read
+        assert read["ledger_journalentry"] < 20, read
