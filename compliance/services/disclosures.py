@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from compliance.audit import audit_record
 from compliance.models import AuditEvent, Disclosure, DisclosureStatus
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from earn.lock_objects import product_lock
 from earn.models import Product, ProductStatus, Strategy, TermType
 
 
@@ -156,10 +157,7 @@ def _require(actor: Any, perm: str) -> None:
 
 
 def _lock_product(product_id: int) -> Product:
-    product = Product.objects.select_for_update(of=("self",)).filter(pk=product_id).first()
-    if product is None:
-        raise NotFound(_("No such product."))
-    return product
+    return product_lock(product_id)
 
 
 def _lock_disclosure(disclosure: Disclosure | int) -> tuple[Product, Disclosure]:

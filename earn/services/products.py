@@ -24,6 +24,7 @@ from compliance.selectors import disclosure_current
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.money import is_multiple_of_scale, to_decimal
 from earn.apy import tier_schedule_errors
+from earn.lock_objects import product_lock
 from earn.models import (
     EarlyRedemption,
     PayoutMode,
@@ -113,11 +114,7 @@ def can_transition(actor: Any, action: str) -> bool:
 
 
 def _lock(product: Product | int) -> Product:
-    pk = product if isinstance(product, int) else product.pk
-    found = Product.objects.select_for_update(of=("self",)).filter(pk=pk).first()
-    if found is None:
-        raise NotFound(_("No such product."))
-    return found
+    return product_lock(product if isinstance(product, int) else product.pk)
 
 
 def _product_of_terms(terms: ProductTerms | int) -> tuple[Product, ProductTerms]:

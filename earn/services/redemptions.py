@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 
 from compliance.audit import audit_record
 from compliance.gate import blocking_codes
-from core.errors import NotFound
 from core.idempotency import idempotent
 from core.money import floor_to_scale
 from earn import errors
 from earn.interest import simple_interest
+from earn.lock_objects import position_lock
 from earn.models import (
     Accrual,
     AccrualRun,
@@ -120,20 +120,10 @@ def redemption_plan(*, position: Position, amount: Any | None, mode: str, now: d
                           _next_midnight(now) if mode == RedemptionMode.STANDARD else None)
 
 
-def _lock_position(*, user: Any, position_id: int) -> Position:
-    """Lock the product row, then the position row (the service-wide order)."""
-    product_id = Position.objects.filter(pk=position_id, user=user).values_list("product_id", flat=True).first()
-    if product_id is None:
-        raise NotFound(_("No such position."), field="position")
-    list(Product.objects.select_for_update().filter(pk=product_id).values_list("pk", flat=True))
-    return Position.objects.select_for_update(of=("self",)).select_related("product__asset", "terms").get(
-        pk=position_id)
-
-
 @transaction.atomic
 def redemption_create(*, user: Any, position_id: int, amount: Any | None, mode: str) -> Redemption:
     """Redeem (part of) a position: fast pays available now, standard via pending at the next settle."""
-    position = _lock_position(user=user, position_id=position_id)
+    position = position_lock(position_id, user=user)
     now = timezone.now()
     today = timezone.localtime(now, dt.UTC).date()
     plan = redemption_plan(position=position, amount=amount, mode=mode, now=now)
@@ -199,7 +189,7 @@ def redemption_submit(*, user: Any, position_id: int, amount: Any | None, mode: 
 
 @transaction.atomic
 def position_set_auto_renew(*, user: Any, position_id: int, auto_renew: bool) -> Position:
-    position = _lock_position(user=user, position_id=position_id)
+    position = position_lock(position_id, user=user)
     if auto_renew and (position.term_type != TermType.FIXED or not position.terms.auto_renew_allowed):
         raise errors.InvalidAmount(_("Auto-renew is not available for this position."), field="auto_renew")
     before = position.auto_renew
@@ -274,10 +264,7 @@ def _accrued_through(position: Position, day: dt.date) -> bool:
 
 @transaction.atomic
 def _mature(position_id: int, today: dt.date, now: dt.datetime) -> str:
-    product_id = Position.objects.values_list("product_id", flat=True).get(pk=position_id)
-    list(Product.objects.select_for_update().filter(pk=product_id).values_list("pk", flat=True))
-    position = (Position.objects.select_for_update(of=("self",)).select_related("product__asset", "terms", "user")
-                .get(pk=position_id))
+    position = position_lock(position_id)
     if position.status != PositionStatus.ACTIVE or position.maturity_date is None or position.maturity_date > today:
         return "skipped"
     last_day = position.maturity_date - dt.timedelta(days=1)
