@@ -26,7 +26,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import ApplicationError, ValidationFailed
-from core.money import DECIMAL_PLACES, MAX_DIGITS, floor_to_scale, to_decimal
+from core.money import DECIMAL_PLACES, MAX_DIGITS, decimal_text, to_decimal
 
 
 def _first_error(detail: Any, field: str | None = None) -> tuple[str | None, str, str]:
@@ -137,7 +137,7 @@ class ScaledAmountField(serializers.Field):
 
     def to_representation(self, value: tuple[Decimal, int]) -> str:
         amount, scale = value
-        return format(floor_to_scale(amount, scale), "f")
+        return decimal_text(amount, scale) or ""
 
 
 @extend_schema_field({"type": "string", "format": "date", "example": "2026-01-31"})

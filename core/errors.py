@@ -38,3 +38,27 @@ class PermissionDenied(ApplicationError):
 class Conflict(ApplicationError):
     status = 409
     default_code = "CONFLICT"
+
+
+class InvalidAmount(ApplicationError):
+    """An amount that is not a positive decimal at the asset's scale (ledger and earn alike)."""
+
+    default_code = "INVALID_AMOUNT"
+
+
+class IdempotencyKeyReused(Conflict):
+    """A known idempotency key (request header or ledger entry key) sent with other content."""
+
+    default_code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class InvalidTransition(Conflict):
+    """A lifecycle move the state machine does not allow (products, disclosures)."""
+
+    default_code = "INVALID_TRANSITION"
+
+
+class MakerCheckerViolation(PermissionDenied):
+    """The person who made or edited something may not approve it."""
+
+    default_code = "MAKER_CHECKER"

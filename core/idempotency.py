@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import ApplicationError, Conflict
+from core.errors import ApplicationError, IdempotencyKeyReused
 from core.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 200
@@ -24,10 +24,6 @@ MAX_KEY_LENGTH = 200
 
 class IdempotencyKeyMissing(ApplicationError):
     default_code = "IDEMPOTENCY_KEY_REQUIRED"
-
-
-class IdempotencyKeyReused(Conflict):
-    default_code = "IDEMPOTENCY_KEY_REUSED"
 
 
 def request_hash(scope: str, payload: Any) -> str:

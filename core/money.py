@@ -44,3 +44,13 @@ def is_multiple_of_scale(amount: Decimal, scale: int) -> bool:
 def exact18(amount: Decimal) -> Decimal:
     """Quantize to 18 decimal places, the stored precision, rounding down."""
     return amount.quantize(EXACT, rounding=ROUND_DOWN)
+
+
+def decimal_text(value: Decimal | None, scale: int | None = None) -> str | None:
+    """A Decimal as API text: amounts at the asset's scale ("1000.00000000", never rounded up),
+    rates without trailing zeros ("0.05")."""
+    if value is None:
+        return None
+    if scale is not None:
+        return format(floor_to_scale(value, scale), "f")
+    return format(value.normalize(), "f") if value else "0"

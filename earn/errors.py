@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, InvalidAmount
+
+__all__ = ["InvalidAmount", "RedemptionRefused", "SubscriptionRefused"]
 
 PRODUCT_NOT_LIVE = "PRODUCT_NOT_LIVE"
 OUTSIDE_WINDOW = "OUTSIDE_WINDOW"
@@ -38,6 +40,3 @@ class RedemptionRefused(ApplicationError):
     def __init__(self, message: str, *, code: str, field: str | None = None, status: int = 409) -> None:
         super().__init__(message, code=code, field=field, status=status)
 
-
-class InvalidAmount(ApplicationError):
-    default_code = "INVALID_AMOUNT"

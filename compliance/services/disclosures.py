@@ -20,17 +20,9 @@ from django.utils.translation import gettext as _
 
 from compliance.audit import audit_record
 from compliance.models import AuditEvent, Disclosure, DisclosureStatus
-from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.errors import InvalidTransition, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
 from earn.lock_objects import product_lock
 from earn.models import Product, ProductStatus, Strategy, TermType
-
-
-class InvalidTransition(Conflict):
-    default_code = "INVALID_TRANSITION"
-
-
-class MakerCheckerViolation(PermissionDenied):
-    default_code = "MAKER_CHECKER"
 
 
 class InvalidDisclosure(ValidationFailed):

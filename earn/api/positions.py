@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,21 +17,14 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.errors import NotFound
+from core.money import decimal_text
 from earn.models import Accrual, Position, Product, Redemption, Subscription
+from earn.selectors.positions import positions_with_interest
 from earn.services import redemptions as redemption_services
 from earn.services import subscriptions as subscription_services
 
 IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
                                       description="Unique per money-moving request; a replay returns the first answer.")
-
-
-def _amount_text(value: Decimal | None, scale: int) -> str | None:
-    """Amounts as strings at the asset's scale ("1000.00000000")."""
-    return None if value is None else format(value.quantize(Decimal(1).scaleb(-scale)), "f")
-
-
-class MoneyThrottle(ScopedRateThrottle):
-    scope_attr = "throttle_scope"
 
 
 class SubscriptionPreviewApi(APIView):
@@ -63,11 +54,11 @@ class SubscriptionPreviewApi(APIView):
                                                          amount=data.validated_data["amount"])
         scale = product.asset.scale
         return Response(self.OutputSerializer({
-            "product": product.pk, "amount": _amount_text(quote.amount, scale), "value_date": quote.value_date,
-            "maturity_date": quote.maturity_date, "apr": format(quote.apr.normalize(), "f"),
-            "apy": format(quote.apy.normalize(), "f"),
-            "est_daily_interest": _amount_text(quote.est_daily_interest, scale),
-            "est_total_interest": _amount_text(quote.est_total_interest, scale), "blocking": quote.blocking,
+            "product": product.pk, "amount": decimal_text(quote.amount, scale), "value_date": quote.value_date,
+            "maturity_date": quote.maturity_date, "apr": decimal_text(quote.apr),
+            "apy": decimal_text(quote.apy),
+            "est_daily_interest": decimal_text(quote.est_daily_interest, scale),
+            "est_total_interest": decimal_text(quote.est_total_interest, scale), "blocking": quote.blocking,
         }).data)
 
 
@@ -80,7 +71,7 @@ def _product_or_404(product_id: int) -> Product:
 
 class SubscriptionCreateApi(APIView):
     permission_classes = [IsAuthenticated]
-    throttle_classes = [MoneyThrottle]
+    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "money"
 
     class InputSerializer(serializers.Serializer):
@@ -96,7 +87,7 @@ class SubscriptionCreateApi(APIView):
             fields = ["id", "position", "product", "amount", "value_date", "maturity_date", "created_at"]
 
         def get_amount(self, obj: Subscription) -> str | None:
-            return _amount_text(obj.amount, obj.product.asset.scale)
+            return decimal_text(obj.amount, obj.product.asset.scale)
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, parameters=[IDEMPOTENCY_HEADER],
                    operation_id="subscription_create")
@@ -115,20 +106,6 @@ class SubscriptionCreateApi(APIView):
         return response
 
 
-def positions_with_interest(user):  # type: ignore[no-untyped-def]
-    """The user's positions with paid and unpaid interest summed in the same query."""
-    zero = Value(Decimal(0), output_field=DecimalField(max_digits=38, decimal_places=18))
-
-    def total(condition: Q):  # type: ignore[no-untyped-def]
-        sums = (Accrual.objects.filter(condition, position=OuterRef("pk")).order_by().values("position")
-                .annotate(t=Sum("posted")).values("t"))
-        return Coalesce(Subquery(sums), zero)
-
-    return (Position.objects.filter(user=user).select_related("product", "asset")
-            .annotate(paid_interest=total(Q(paid_out=True) & ~Q(payout="compound")),
-                      accrued_interest=total(Q(paid_out=False))))
-
-
 class PositionOutputSerializer(serializers.ModelSerializer):
     principal = serializers.SerializerMethodField()
     accrued = serializers.SerializerMethodField()
@@ -142,13 +119,13 @@ class PositionOutputSerializer(serializers.ModelSerializer):
                   "status", "value_date", "maturity_date", "auto_renew", "auto_compound", "created_at"]
 
     def get_principal(self, obj: Position) -> str | None:
-        return _amount_text(obj.principal, obj.asset.scale)
+        return decimal_text(obj.principal, obj.asset.scale)
 
     def get_accrued(self, obj: Position) -> str | None:
-        return _amount_text(getattr(obj, "accrued_interest", Decimal(0)), obj.asset.scale)
+        return decimal_text(getattr(obj, "accrued_interest", Decimal(0)), obj.asset.scale)
 
     def get_paid_interest(self, obj: Position) -> str | None:
-        return _amount_text(getattr(obj, "paid_interest", Decimal(0)), obj.asset.scale)
+        return decimal_text(getattr(obj, "paid_interest", Decimal(0)), obj.asset.scale)
 
     def get_product_name(self, obj: Position) -> str:
         language = getattr(self.context.get("request"), "LANGUAGE_CODE", "en") if self.context else "en"
@@ -232,7 +209,7 @@ class RedemptionOutputSerializer(serializers.ModelSerializer):
 
 
 class RedemptionCreateApi(APIView):
-    throttle_classes = [MoneyThrottle]
+    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "money"
 
     @extend_schema(request=RedemptionInputSerializer, responses={201: RedemptionOutputSerializer},
@@ -273,9 +250,9 @@ class RedemptionPreviewApi(APIView):
         plan = redemption_services.redemption_plan(position=position, amount=data.validated_data.get("amount") or None,
                                                    mode=data.validated_data["mode"])
         scale = position.product.asset.scale
-        return Response(self.OutputSerializer({"amount": _amount_text(plan.amount, scale),
-                                               "payout": _amount_text(plan.payout, scale),
-                                               "forfeited": _amount_text(plan.forfeited, scale),
+        return Response(self.OutputSerializer({"amount": decimal_text(plan.amount, scale),
+                                               "payout": decimal_text(plan.payout, scale),
+                                               "forfeited": decimal_text(plan.forfeited, scale),
                                                "early": plan.early, "mode": plan.mode,
                                                "settles_at": plan.settles_at}).data)
 

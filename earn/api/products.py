@@ -18,6 +18,7 @@ from accounts import roles
 from accounts.roles import user_has_role
 from core.api import DECIMAL_STRING_SCHEMA, KeysetCursorPagination, MoneyInputField
 from core.errors import NotFound, ValidationFailed
+from core.money import decimal_text
 from earn.models import (
     EarlyRedemption,
     PayoutMode,
@@ -48,15 +49,6 @@ def staff_roles(*allowed: str) -> type[BasePermission]:
 
 
 ANY_STAFF = staff_roles(roles.CURATOR, roles.APPROVER, roles.COMPLIANCE_OFFICER, roles.OPERATIONS)
-
-
-def decimal_text(value: Decimal | None, scale: int | None = None) -> str | None:
-    """A Decimal as a string: at the asset's scale for amounts, without trailing zeros for rates."""
-    if value is None:
-        return None
-    if scale is not None:
-        return format(value.quantize(Decimal(1).scaleb(-scale)), "f")
-    return format(value.normalize(), "f") if value else "0"
 
 
 @extend_schema_field({**DECIMAL_STRING_SCHEMA, "nullable": True})

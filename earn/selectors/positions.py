@@ -6,10 +6,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from earn.interest import Tier
-from earn.models import Accrual, Position, PositionChange, PositionStatus, Product, ProductTerms
+from earn.models import Accrual, Position, Product, ProductTerms
+from earn.selectors.products import user_principal_by_product
 
 
 def tiers_of(terms: ProductTerms) -> list[Tier]:
@@ -18,9 +20,7 @@ def tiers_of(terms: ProductTerms) -> list[Tier]:
 
 def user_principal(user: Any, product: Product) -> Decimal:
     """Principal the user holds in the product now (active positions)."""
-    total = (Position.objects.filter(user=user, product=product, status=PositionStatus.ACTIVE)
-             .aggregate(total=Sum("principal"))["total"])
-    return total or Decimal(0)
+    return user_principal_by_product(user, [product.pk])[product.pk]
 
 
 def not_yet_earning(position: Position, today: dt.date) -> Decimal:
@@ -29,21 +29,30 @@ def not_yet_earning(position: Position, today: dt.date) -> Decimal:
     return max(total or Decimal(0), Decimal(0))
 
 
-def earning_base(position: Position, day: dt.date) -> Decimal:
-    """What earns on `day`: the sum of changes effective on or before it."""
-    total = PositionChange.objects.filter(position=position, effective_date__lte=day).aggregate(t=Sum("amount"))["t"]
-    return total or Decimal(0)
+# Which accruals count as what: paid out to available, compounded into principal, or owed.
+PAID_INTEREST = Q(paid_out=True) & ~Q(payout="compound")
+COMPOUNDED_INTEREST = Q(payout="compound")
+UNPAID_INTEREST = Q(paid_out=False)
 
 
 def interest_totals(position: Position) -> dict[str, Decimal]:
     """Interest paid out so far, and earned but not yet paid (at-maturity products)."""
     sums = Accrual.objects.filter(position=position).aggregate(
-        paid=Sum("posted", filter=Q(paid_out=True) & ~Q(payout="compound")),
-        compounded=Sum("posted", filter=Q(payout="compound")),
-        unpaid=Sum("posted", filter=Q(paid_out=False)),
+        paid=Sum("posted", filter=PAID_INTEREST),
+        compounded=Sum("posted", filter=COMPOUNDED_INTEREST),
+        unpaid=Sum("posted", filter=UNPAID_INTEREST),
     )
     return {key: value or Decimal(0) for key, value in sums.items()}
 
 
-def positions_for_user(user: Any):  # type: ignore[no-untyped-def]
-    return Position.objects.filter(user=user).select_related("product", "asset").order_by("-id")
+def positions_with_interest(user: Any) -> QuerySet[Position]:
+    """The user's positions with paid and unpaid interest summed in the same query."""
+    zero = Value(Decimal(0), output_field=DecimalField(max_digits=38, decimal_places=18))
+
+    def total(condition: Q) -> Coalesce:
+        sums = (Accrual.objects.filter(condition, position=OuterRef("pk")).order_by().values("position")
+                .annotate(t=Sum("posted")).values("t"))
+        return Coalesce(Subquery(sums), zero)
+
+    return (Position.objects.filter(user=user).select_related("product", "asset")
+            .annotate(paid_interest=total(PAID_INTEREST), accrued_interest=total(UNPAID_INTEREST)))

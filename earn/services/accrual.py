@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import F, Min
 from django.utils import timezone
 
 from earn.models import AccrualRun, Position
@@ -150,8 +150,8 @@ def accrue_day(day: dt.date, *, chunk_size: int = DEFAULT_CHUNK,
             progress(index, len(bounds))
     AccrualRun.objects.filter(pk=run.pk).update(
         status=AccrualRun.Status.DONE, finished_at=timezone.now(),
-        positions=run.positions + result.positions,
-        posted_total=run.posted_total + sum(result.posted.values(), Decimal(0)))
+        positions=F("positions") + result.positions,
+        posted_total=F("posted_total") + sum(result.posted.values(), Decimal(0)))
     return result
 
 

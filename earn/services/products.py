@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from compliance.audit import audit_record
 from compliance.models import AuditEvent
 from compliance.selectors import disclosure_current
-from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.errors import Conflict, InvalidTransition, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
 from core.money import is_multiple_of_scale, to_decimal
 from earn.apy import tier_schedule_errors
 from earn.lock_objects import product_lock
@@ -43,12 +43,6 @@ from ledger.models import Asset
 # --- Errors --------------------------------------------------------------------------------------
 
 
-class InvalidTransition(Conflict):
-    default_code = "INVALID_TRANSITION"
-
-
-class MakerCheckerViolation(PermissionDenied):
-    default_code = "MAKER_CHECKER"
 
 
 class NoApprovedDisclosure(Conflict):

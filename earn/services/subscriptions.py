@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -143,11 +144,6 @@ def _reserve_cap(product_id: int, amount: Decimal) -> bool:
         return cursor.rowcount == 1
 
 
-def _release_cap(product_id: int, amount: Decimal) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE earn_product SET sold_amount = sold_amount - %s WHERE id = %s", [amount, product_id])
-
-
 @transaction.atomic
 def subscription_create(*, user: Any, product_id: int, amount: Any, auto_renew: bool = False) -> Subscription:
     """Subscribe `amount` of the product's asset; raises SubscriptionRefused with reason codes."""
@@ -176,7 +172,7 @@ def subscription_create(*, user: Any, product_id: int, amount: Any, auto_renew: 
     maturity = None if demand else value_date + dt.timedelta(days=terms.term_days or 0)
     position = _position_for(user=user, product=product, terms=terms, value_date=value_date, maturity=maturity,
                              auto_renew=auto_renew, now=now)
-    Position.objects.filter(pk=position.pk).update(principal=position.principal + amount)
+    Position.objects.filter(pk=position.pk).update(principal=F("principal") + amount)
     position.principal += amount
     subscription = Subscription.objects.create(user=user, product=product, position=position, terms=terms,
                                                amount=amount, value_date=value_date, maturity_date=maturity,
