@@ -144,20 +144,25 @@ def redemption_create(*, user: Any, position_id: int, amount: Any | None, mode: 
     if plan.early and (plan.reversed_accrued or plan.interest_payout):
         Accrual.objects.filter(position=position, paid_out=False).update(paid_out=True)
     target = AccountKind.PENDING if standard else AccountKind.AVAILABLE
-    keys = [(position.user_id, asset, k) for k in (AccountKind.EARN, target, AccountKind.ACCRUED)]
-    keys += [(None, asset, AccountKind.PENALTY_INCOME), (None, asset, AccountKind.YIELD_EXPENSE)]
-    acc = ledger.accounts_ensure(keys)
-    legs = [Leg.debit(acc[keys[0]], plan.amount)]
+    owner = position.user_id
+    acc = ledger.accounts_ensure([(owner, asset, AccountKind.EARN), (owner, asset, target),
+                                  (owner, asset, AccountKind.ACCRUED), (None, asset, AccountKind.PENALTY_INCOME),
+                                  (None, asset, AccountKind.YIELD_EXPENSE)])
+    earn, payout_to = acc[(owner, asset, AccountKind.EARN)], acc[(owner, asset, target)]
+    accrued = acc[(owner, asset, AccountKind.ACCRUED)]
+    penalty_income = acc[(None, asset, AccountKind.PENALTY_INCOME)]
+    yield_expense = acc[(None, asset, AccountKind.YIELD_EXPENSE)]
+    legs = [Leg.debit(earn, plan.amount)]
     if plan.principal_payout:
-        legs.append(Leg.credit(acc[keys[1]], plan.principal_payout))
+        legs.append(Leg.credit(payout_to, plan.principal_payout))
     if plan.clawback:
-        legs.append(Leg.credit(acc[keys[3]], plan.clawback))
+        legs.append(Leg.credit(penalty_income, plan.clawback))
     if plan.reversed_accrued or plan.interest_payout:
-        legs.append(Leg.debit(acc[keys[2]], plan.reversed_accrued + plan.interest_payout))
+        legs.append(Leg.debit(accrued, plan.reversed_accrued + plan.interest_payout))
         if plan.reversed_accrued:
-            legs.append(Leg.credit(acc[keys[4]], plan.reversed_accrued))
+            legs.append(Leg.credit(yield_expense, plan.reversed_accrued))
         if plan.interest_payout:
-            legs.append(Leg.credit(acc[keys[1]], plan.interest_payout))
+            legs.append(Leg.credit(payout_to, plan.interest_payout))
     ledger.entry_post(kind=EntryKind.REDEMPTION, idempotency_key=f"redemption:{redemption.pk}", legs=legs,
                       reference=f"position:{position.pk}")
     audit_record(actor=user, action="redemption.create", obj=redemption,
