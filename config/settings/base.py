@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "ledger",
     "earn",
     "compliance",
+    "pricing",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,8 @@ from earn.demo import seed_products
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.models import Asset
+from pricing.selectors import latest_price
+from pricing.services import price_record
 
 # The demo password printed by bin/run_all.py: a demo convenience, not a secret.
 DEMO_PASSWORD = "demo-pass-2026"
@@ -103,7 +105,18 @@ def seed_balances(out: Out) -> None:
             out(f"deposit {amount} {asset} to {email}: {'already credited' if existed else 'credited'}")
 
 
-STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_balances, seed_products]
+# Opening USD prices; `pricing` keeps the history, the newest is the price.
+PRICES = {"BTC": "90000", "ETH": "3000", "USDT": "1", "USDC": "1", "HKD": "0.128", "USD": "1"}
+
+
+def seed_prices(out: Out) -> None:
+    missing = [code for code in PRICES if latest_price(code) is None]
+    for code in missing:
+        price_record(asset_code=code, price_usd=PRICES[code], source="seed")
+    out(f"prices: recorded {', '.join(missing)}" if missing else "prices: all present")
+
+
+STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_balances, seed_prices, seed_products]
 
 
 class Command(BaseCommand):
