@@ -43,6 +43,23 @@ CHECKS = {
         SELECT p.id, p.asset_id, coalesce(sum(c.amount), 0), p.principal FROM earn_position p
           LEFT JOIN earn_positionchange c ON c.position_id = p.id
          GROUP BY p.id HAVING coalesce(sum(c.amount), 0) <> p.principal""",
+    # Every position: what was posted plus the carry still held equals the exact interest (18 dp).
+    "earn_accrual_carry": """
+        SELECT position_id, sum(posted) + (array_agg(carry ORDER BY date DESC))[1], sum(exact)
+          FROM earn_accrual GROUP BY position_id
+        HAVING sum(posted) + (array_agg(carry ORDER BY date DESC))[1] <> sum(exact)""",
+    # Every customer and asset: interest credited by accrual entries equals the accruals posted.
+    "earn_interest_paid": """
+        WITH acr AS (SELECT p.user_id, p.asset_id, sum(a.posted) AS total FROM earn_accrual a
+                       JOIN earn_position p ON p.id = a.position_id GROUP BY 1, 2),
+             led AS (SELECT acc.owner_id AS user_id, acc.asset_id, sum(po.amount) AS total
+                       FROM ledger_posting po JOIN ledger_journalentry e ON e.id = po.entry_id
+                       JOIN ledger_ledgeraccount acc ON acc.id = po.account_id
+                      WHERE e.kind = 'accrual' AND po.side = 'C' AND acc.owner_id IS NOT NULL GROUP BY 1, 2)
+        SELECT coalesce(acr.user_id, led.user_id), coalesce(acr.asset_id, led.asset_id),
+               coalesce(acr.total, 0), coalesce(led.total, 0)
+          FROM acr FULL JOIN led ON led.user_id = acr.user_id AND led.asset_id = acr.asset_id
+         WHERE coalesce(acr.total, 0) <> coalesce(led.total, 0)""",
 }
 
 LABELS = {
@@ -51,6 +68,8 @@ LABELS = {
     "earn_accrued": "user {0} {1}: unpaid accruals {2} ≠ accrued account {3}",
     "earn_sold": "product {0} ({1}): active principal {2} ≠ sold amount {3}",
     "earn_position_changes": "position {0} ({1}): sum of changes {2} ≠ principal {3}",
+    "earn_accrual_carry": "position {0}: posted + carry {1} ≠ exact {2}",
+    "earn_interest_paid": "user {0} {1}: accruals posted {2} ≠ accrual credits in the ledger {3}",
 }
 
 

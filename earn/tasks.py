@@ -1,19 +1,44 @@
-"""Celery tasks: thin wrappers around the services (idempotent; progress lives in the database)."""
+"""Celery tasks: thin wrappers around the services (idempotent; progress lives in the database).
+
+`accrual_task` (beat, shortly after midnight UTC) plans the oldest pending day and fans its chunks
+out as `accrual_chunk_task`s; the worker that completes a day calls it again, so a catch-up walks
+the missing days in order. `accrual_sweep_task` (beat, every few minutes) re-queues chunks whose
+message was lost (worker killed, broker flushed). Every task may run twice or concurrently.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from earn.services import accrual
 from earn.services.redemptions import settle
 
 
+def _enqueue_chunk(chunk_id: int) -> None:
+    accrual_chunk_task.delay(chunk_id)
+
+
 @shared_task(acks_late=True)
 def accrual_task() -> dict:
-    days = accrual.accrue_pending()
-    if days is None:
-        return {"skipped": "another run holds the lock"}
-    return {"days": [{"date": d.date.isoformat(), "positions": d.positions} for d in days]}
+    dispatch = accrual.accrual_dispatch(_enqueue_chunk)
+    return {"state": dispatch.state, "date": dispatch.date and dispatch.date.isoformat(), "chunks": dispatch.chunks}
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=2, retry_backoff_max=60, max_retries=8)
+def accrual_chunk_task(chunk_id: int) -> dict:
+    outcome = accrual.chunk_process(chunk_id)
+    if outcome.run_finished:
+        accrual_task.delay()  # the next pending day, if any
+    return {"chunk": chunk_id, "state": outcome.state, "positions": outcome.positions}
+
+
+@shared_task(acks_late=True)
+def accrual_sweep_task() -> dict:
+    requeued = accrual.accrual_sweep(_enqueue_chunk)
+    if accrual.days_pending():
+        accrual_task.delay()  # a day whose dispatch was lost, or the next one after a crash
+    return {"requeued": len(requeued)}
 
 
 @shared_task(acks_late=True)

@@ -133,8 +133,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Accrual: positions per chunk (one transaction each) and how long a queued chunk may sit unfinished
+# before the sweeper hands it out again; keep the broker's visibility timeout above the longest chunk.
+ACCRUAL_CHUNK_SIZE = env.int("ACCRUAL_CHUNK_SIZE", default=10_000)
+ACCRUAL_CHUNK_TIMEOUT = env.int("ACCRUAL_CHUNK_TIMEOUT", default=600)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "accrual-daily": {"task": "earn.tasks.accrual_task", "schedule": crontab(hour=0, minute=5)},
+    "accrual-sweep": {"task": "earn.tasks.accrual_sweep_task", "schedule": crontab(minute="*/5")},
     "settle-daily": {"task": "earn.tasks.settle_task", "schedule": crontab(hour=0, minute=30)},
     "settle-hourly": {"task": "earn.tasks.settle_task", "schedule": crontab(minute=45)},
     "reconcile-daily": {"task": "ledger.tasks.reconcile_task", "schedule": crontab(hour=2, minute=0)},

@@ -151,7 +151,13 @@ class PositionListApi(ListAPIView):
 
 class PositionDetailApi(APIView):
     class PatchSerializer(serializers.Serializer):
-        auto_renew = serializers.BooleanField()
+        auto_renew = serializers.BooleanField(required=False)
+        auto_compound = serializers.BooleanField(required=False)
+
+        def validate(self, attrs: dict) -> dict:
+            if not attrs:
+                raise serializers.ValidationError(_("Send auto_renew or auto_compound."))
+            return attrs
 
     def _get(self, request: Request, position_id: int) -> Position:
         position = positions_with_interest(request.user).filter(pk=position_id).first()
@@ -167,8 +173,12 @@ class PositionDetailApi(APIView):
     def patch(self, request: Request, position_id: int) -> Response:
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        redemption_services.position_set_auto_renew(user=request.user, position_id=position_id,
-                                                    auto_renew=data.validated_data["auto_renew"])
+        if "auto_renew" in data.validated_data:
+            redemption_services.position_set_auto_renew(user=request.user, position_id=position_id,
+                                                        auto_renew=data.validated_data["auto_renew"])
+        if "auto_compound" in data.validated_data:
+            redemption_services.position_set_auto_compound(user=request.user, position_id=position_id,
+                                                           auto_compound=data.validated_data["auto_compound"])
         return Response(PositionOutputSerializer(self._get(request, position_id), context={"request": request}).data)
 
 

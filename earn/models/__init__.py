@@ -2,6 +2,7 @@
 
 from earn.models.positions import (
     Accrual,
+    AccrualChunk,
     AccrualRun,
     Position,
     PositionChange,
@@ -25,6 +26,7 @@ from earn.models.products import (
 
 __all__ = [
     "Accrual",
+    "AccrualChunk",
     "AccrualRun",
     "EarlyRedemption",
     "PayoutMode",

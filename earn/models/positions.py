@@ -181,6 +181,7 @@ class AccrualRun(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
     positions = models.PositiveBigIntegerField(default=0)
     posted_total = MoneyField(default=0)
+    planned_at = models.DateTimeField(null=True, blank=True, help_text=_("when its chunks were written"))
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -189,3 +190,39 @@ class AccrualRun(models.Model):
 
     def __str__(self) -> str:
         return f"accrual run {self.date} ({self.status})"
+
+
+class AccrualChunk(models.Model):
+    """One id range of one day's run: the unit a worker commits in one transaction.
+
+    The bounds are stored when the day is planned, so every retry, worker or command works on the
+    same ranges (and the same ledger idempotency keys). A worker holds the row lock while it works;
+    status turns `done` in the same transaction as the accrual rows and postings.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+
+    run = models.ForeignKey(AccrualRun, on_delete=models.PROTECT, related_name="chunks")
+    lo = models.BigIntegerField(help_text=_("first position id"))
+    hi = models.BigIntegerField(help_text=_("last position id"))
+    planned = models.PositiveIntegerField(default=0, help_text=_("positions in range when planned"))
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    dispatches = models.PositiveIntegerField(default=0, help_text=_("times handed to the task queue"))
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    positions = models.PositiveIntegerField(default=0, help_text=_("accrual rows written"))
+    posted_total = MoneyField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run_id", "lo"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "lo"], name="accrual_chunk_run_lo_unique"),
+            models.CheckConstraint(condition=Q(lo__lte=models.F("hi")), name="accrual_chunk_bounds_ordered"),
+        ]
+        indexes = [models.Index(fields=["status", "enqueued_at"], name="accrual_chunk_pending_idx",
+                                condition=Q(status="pending"))]
+
+    def __str__(self) -> str:
+        return f"accrual chunk {self.run_id}:{self.lo}-{self.hi} ({self.status})"

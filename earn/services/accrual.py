@@ -7,6 +7,12 @@ the asset's scale of exact + previous carry. Each chunk of positions is one tran
 its accrual rows, its ledger entry (one credit posting per customer, one platform debit per
 asset) and the balance updates. The unique (position, date) key makes a replay fail rather than
 pay twice; chunks skip positions already accrued, so a rerun after a crash finishes the rest.
+
+Progress lives in the database: a day is planned once into `AccrualChunk` rows (id ranges), which
+a worker claims with `FOR UPDATE SKIP LOCKED` and marks done in the chunk's own transaction. The
+same chunks are worked by Celery (`accrual_dispatch` fans them out, `accrual_sweep` re-queues any
+left behind) or inline by `run_accrual`. Days go strictly in order, because a day's carry and
+compounded principal are the next day's input.
 """
 
 from __future__ import annotations
@@ -16,22 +22,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Min
+from django.db.models import F, Min, Sum
 from django.utils import timezone
 
-from earn.models import AccrualRun, Position
+from earn.models import AccrualChunk, AccrualRun, Position
 from ledger import bulk
 from ledger.models import AccountKind, EntryKind
 
 DEFAULT_CHUNK = 10_000
+DEFAULT_CHUNK_TIMEOUT = 600  # seconds before the sweeper hands an unfinished chunk out again
 # pg_try_advisory_lock key: one accrual run at a time, across workers, beats and commands.
 ACCRUAL_LOCK = 0x41434352  # "ACCR"
 
 _CANDIDATES = """
 CREATE TEMP TABLE _accrual_chunk ON COMMIT DROP AS
 WITH cand AS (
-    SELECT p.id, p.user_id, p.asset_id, p.term_type, p.terms_id, p.product_id,
+    SELECT p.id, p.user_id, p.asset_id, p.term_type, p.terms_id, p.product_id, p.auto_compound,
            p.principal - coalesce((SELECT sum(c.amount) FROM earn_positionchange c
                                     WHERE c.position_id = p.id AND c.effective_date > %(day)s), 0) AS base
       FROM earn_position p
@@ -45,7 +53,8 @@ WITH cand AS (
      WHERE status = 'approved' AND effective_from <= %(day)s
      ORDER BY product_id, effective_from DESC, version DESC
 ), priced AS (
-    SELECT c.*, t.id AS tid, t.day_count_basis AS basis, t.payout
+    SELECT c.*, t.id AS tid, t.day_count_basis AS basis,
+           CASE WHEN c.term_type = 'demand' AND c.auto_compound THEN 'compound' ELSE t.payout END AS payout
       FROM cand c
       JOIN earn_productterms t ON t.id = CASE WHEN c.term_type = 'demand'
                                               THEN (SELECT f.id FROM in_force f WHERE f.product_id = c.product_id)
@@ -55,18 +64,59 @@ WITH cand AS (
     SELECT pr.id, sum(greatest(least(pr.base, coalesce(r.upper, pr.base)) - r.lower, 0) * r.apr) AS y
       FROM priced pr JOIN earn_ratetier r ON r.terms_id = pr.tid GROUP BY pr.id
 ), exact AS (
-    SELECT pr.id AS position_id, pr.user_id, pr.asset_id, pr.base, pr.payout, a.scale,
+    SELECT pr.id AS position_id, pr.user_id, pr.asset_id, pr.product_id, pr.base, pr.payout, a.scale,
            trunc(coalesce(y.y, 0) / pr.basis, 18) AS exact,
            trunc(coalesce(y.y, 0) / pr.base, 18) AS apr,
            coalesce((SELECT la.carry FROM earn_accrual la WHERE la.position_id = pr.id AND la.date < %(day)s
                       ORDER BY la.date DESC LIMIT 1), 0) AS prev_carry
       FROM priced pr LEFT JOIN yearly y ON y.id = pr.id JOIN ledger_asset a ON a.code = pr.asset_id
 )
-SELECT position_id, user_id, asset_id, base, payout, apr, exact,
+SELECT position_id, user_id, asset_id, product_id, base, payout, apr, exact,
        trunc(exact + prev_carry, scale) AS posted,
        exact + prev_carry - trunc(exact + prev_carry, scale) AS carry
   FROM exact
 """
+
+
+# Auto-compounding (demand positions with the switch on): the day's interest joins the principal and
+# earns from the next day. Products, then positions, are locked in id order (the service-wide lock
+# order); a position closed or emptied since, or a product whose cap the interest would pass, is paid out
+# instead.
+_COMPOUND_STEPS = [
+    """SELECT id FROM earn_product WHERE id IN (SELECT product_id FROM _accrual_chunk WHERE payout = 'compound')
+        ORDER BY id FOR UPDATE""",
+    """SELECT id FROM earn_position WHERE id IN (SELECT position_id FROM _accrual_chunk WHERE payout = 'compound')
+        ORDER BY id FOR UPDATE""",
+    """UPDATE _accrual_chunk c SET payout = 'daily' FROM earn_position p
+        WHERE c.payout = 'compound' AND p.id = c.position_id AND (p.status <> 'active' OR p.principal = 0)""",
+    """WITH want AS (SELECT product_id, sum(posted) AS s FROM _accrual_chunk WHERE payout = 'compound' GROUP BY 1),
+            taken AS (UPDATE earn_product p SET sold_amount = p.sold_amount + w.s FROM want w
+                       WHERE p.id = w.product_id AND (p.total_cap IS NULL OR p.sold_amount + w.s <= p.total_cap)
+                       RETURNING p.id)
+       UPDATE _accrual_chunk SET payout = 'daily'
+        WHERE payout = 'compound' AND product_id NOT IN (SELECT id FROM taken)""",
+    """UPDATE earn_position p SET principal = p.principal + c.posted FROM _accrual_chunk c
+        WHERE c.payout = 'compound' AND c.posted > 0 AND p.id = c.position_id""",
+    """INSERT INTO earn_positionchange (position_id, effective_date, amount, reason, created_at)
+       SELECT position_id, %(next_day)s, posted, 'compound', %(now)s FROM _accrual_chunk
+        WHERE payout = 'compound' AND posted > 0""",
+]
+
+_CREDITS = """
+    SELECT user_id, asset_id,
+           CASE payout WHEN 'at_maturity' THEN 'accrued' WHEN 'compound' THEN 'earn' ELSE 'available' END, posted
+      FROM _accrual_chunk
+"""
+
+
+class Progress:
+    """What a long run reports: a day planned (positions, chunks), then each chunk's rows."""
+
+    def day_started(self, day: dt.date, positions: int, chunks: int) -> None:
+        pass
+
+    def chunk_done(self, day: dt.date, rows: int) -> None:
+        pass
 
 
 @dataclass
@@ -77,32 +127,86 @@ class AccrualDayResult:
     chunks: int = 0
 
 
+@dataclass(frozen=True)
+class ChunkOutcome:
+    chunk_id: int
+    state: str  # "accrued", "already done", "busy" (another worker holds it)
+    positions: int = 0
+    posted: dict[str, Decimal] = field(default_factory=dict)
+    run_finished: bool = False
+
+
+def chunk_size_default() -> int:
+    return getattr(settings, "ACCRUAL_CHUNK_SIZE", DEFAULT_CHUNK)
+
+
 def last_completed_day(now: dt.datetime | None = None) -> dt.date:
     """Yesterday (UTC): the latest day that has ended."""
     now = now or timezone.now()
     return timezone.localtime(now, dt.UTC).date() - dt.timedelta(days=1)
 
 
-def _chunk_bounds(day: dt.date, chunk_size: int) -> list[tuple[int, int]]:
-    """Id ranges of at most `chunk_size` candidate positions (deterministic for a given day)."""
+def _refuse_unended(day: dt.date) -> None:
+    if day > last_completed_day():
+        raise ValueError(f"{day} has not ended yet (UTC); the latest day that can be accrued is "
+                         f"{last_completed_day()}")
+
+
+def _refuse_out_of_order(day: dt.date) -> None:
+    earlier = days_pending(day - dt.timedelta(days=1))
+    if earlier:
+        raise ValueError(f"{earlier[0]} is not accrued yet; days are accrued in order "
+                         f"(run without --date to catch up)")
+
+
+def _chunk_bounds(day: dt.date, chunk_size: int) -> list[tuple[int, int, int]]:
+    """(lo, hi, count) id ranges of at most `chunk_size` positions that may earn on `day`."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT min(id), max(id) FROM (
+            SELECT min(id), max(id), count(*) FROM (
                 SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS bucket FROM earn_position
                  WHERE (status = 'active' OR closed_at >= %s::date) AND value_date <= %s
             ) b GROUP BY bucket ORDER BY 1
             """,
             [chunk_size, day, day],
         )
-        return [(lo, hi) for lo, hi in cursor.fetchall()]
+        return cursor.fetchall()
 
 
-def _accrue_chunk(run: AccrualRun, day: dt.date, lo: int, hi: int) -> tuple[int, dict[str, Decimal]]:
-    now = timezone.now()
-    with transaction.atomic(), connection.cursor() as cursor:
+def run_plan(day: dt.date, *, chunk_size: int | None = None) -> AccrualRun:
+    """The run of `day`, with its chunks written once (a day with nothing to accrue is done at once)."""
+    _refuse_unended(day)
+    with transaction.atomic():
+        AccrualRun.objects.get_or_create(date=day)
+        run = AccrualRun.objects.select_for_update().get(date=day)
+        if run.planned_at is None:
+            bounds = _chunk_bounds(day, chunk_size or chunk_size_default())
+            AccrualChunk.objects.bulk_create(
+                [AccrualChunk(run=run, lo=lo, hi=hi, planned=count) for lo, hi, count in bounds])
+            run.planned_at = timezone.now()
+            fields = ["planned_at"]
+            if not bounds:
+                run.status, run.finished_at = AccrualRun.Status.DONE, run.planned_at
+                fields += ["status", "finished_at"]
+            run.save(update_fields=fields)
+    return run
+
+
+def _accrue_range(run: AccrualRun, lo: int, hi: int) -> tuple[int, dict[str, Decimal]]:
+    """Accrue the positions of [lo, hi] not yet accrued on the run's day; inside the caller's transaction."""
+    day, now = run.date, timezone.now()
+    with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS _accrual_chunk")
         cursor.execute(_CANDIDATES, {"day": day, "lo": lo, "hi": hi})
+        cursor.execute("SELECT count(*) FILTER (WHERE payout = 'compound'), count(*) FROM _accrual_chunk")
+        compounding, candidates = cursor.fetchone()
+        if candidates == 0:
+            cursor.execute("DROP TABLE _accrual_chunk")
+            return 0, {}
+        if compounding:
+            for step in _COMPOUND_STEPS:
+                cursor.execute(step, {"next_day": day + dt.timedelta(days=1), "now": now})
         cursor.execute(
             """
             INSERT INTO earn_accrual (position_id, date, base, apr, exact, posted, carry, payout, paid_out,
@@ -113,45 +217,72 @@ def _accrue_chunk(run: AccrualRun, day: dt.date, lo: int, hi: int) -> tuple[int,
             [day, run.pk, now],
         )
         rows = cursor.rowcount
-        if rows == 0:
-            return 0, {}
         result = bulk.entry_post_credits(
             kind=EntryKind.ACCRUAL, idempotency_key=f"accrual:{day.isoformat()}:{lo}-{hi}",
             reference=f"accrual:{day.isoformat()}", debit_kind=AccountKind.YIELD_EXPENSE,
-            credits_sql="""
-                SELECT user_id, asset_id,
-                       CASE payout WHEN 'at_maturity' THEN 'accrued' ELSE 'available' END, posted
-                  FROM _accrual_chunk
-            """,
-            params=[],
+            credits_sql=_CREDITS, params=[],
         )
         cursor.execute("DROP TABLE _accrual_chunk")
     return rows, result.total
 
 
-def accrue_day(day: dt.date, *, chunk_size: int = DEFAULT_CHUNK,
-               progress: Callable[[int, int], None] | None = None) -> AccrualDayResult:
-    """Accrue one ended day; resumes where an interrupted run stopped. Refuses days not yet ended."""
-    if day > last_completed_day():
-        raise ValueError(f"{day} has not ended yet (UTC); the latest day that can be accrued is "
-                         f"{last_completed_day()}")
-    run, _ = AccrualRun.objects.get_or_create(date=day)
+def run_finish_if_complete(run_id: int) -> bool:
+    """Mark the run done once no chunk is pending; true only for the call that finished it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE earn_accrualrun r
+               SET status = 'done', finished_at = %s,
+                   positions = (SELECT coalesce(sum(positions), 0) FROM earn_accrualchunk WHERE run_id = r.id),
+                   posted_total = (SELECT coalesce(sum(posted_total), 0) FROM earn_accrualchunk WHERE run_id = r.id)
+             WHERE r.id = %s AND r.status = 'running' AND r.planned_at IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM earn_accrualchunk c WHERE c.run_id = r.id AND c.status = 'pending')
+            """,
+            [timezone.now(), run_id],
+        )
+        return cursor.rowcount == 1
+
+
+def chunk_process(chunk_id: int, *, wait: bool = False) -> ChunkOutcome:
+    """Work one chunk in one transaction. A chunk another worker holds is skipped (`busy`) unless
+    `wait`; a done chunk is left alone, so a message delivered twice changes nothing."""
+    with transaction.atomic():
+        chunk = (AccrualChunk.objects.select_for_update(skip_locked=not wait, of=("self",))
+                 .select_related("run").filter(pk=chunk_id).first())
+        if chunk is None:
+            return ChunkOutcome(chunk_id, "busy")
+        if chunk.status == AccrualChunk.Status.DONE:
+            return ChunkOutcome(chunk_id, "already done")
+        rows, totals = _accrue_range(chunk.run, chunk.lo, chunk.hi)
+        AccrualChunk.objects.filter(pk=chunk.pk).update(
+            status=AccrualChunk.Status.DONE, finished_at=timezone.now(), positions=rows,
+            posted_total=sum(totals.values(), Decimal(0)))
+    finished = run_finish_if_complete(chunk.run_id)
+    return ChunkOutcome(chunk_id, "accrued", rows, totals, finished)
+
+
+def accrue_day(day: dt.date, *, chunk_size: int | None = None, progress: Progress | None = None) -> AccrualDayResult:
+    """Accrue one ended day inline, chunk by chunk; resumes where an interrupted run stopped.
+
+    Refuses days not yet ended and days whose predecessors are not accrued. Chunks a Celery worker
+    is working on are waited for, not done twice.
+    """
+    _refuse_unended(day)
+    _refuse_out_of_order(day)
+    progress = progress or Progress()
+    run = run_plan(day, chunk_size=chunk_size)
     result = AccrualDayResult(date=day)
-    if run.status == AccrualRun.Status.DONE:
-        return result
-    bounds = _chunk_bounds(day, chunk_size)
-    for index, (lo, hi) in enumerate(bounds, start=1):
-        rows, totals = _accrue_chunk(run, day, lo, hi)
-        result.positions += rows
+    pending = list(AccrualChunk.objects.filter(run=run, status=AccrualChunk.Status.PENDING)
+                   .order_by("lo").values_list("id", "planned"))
+    progress.day_started(day, sum(n for _, n in pending), len(pending))
+    for chunk_id, _ in pending:
+        outcome = chunk_process(chunk_id, wait=True)
         result.chunks += 1
-        for asset, total in totals.items():
+        result.positions += outcome.positions
+        for asset, total in outcome.posted.items():
             result.posted[asset] = result.posted.get(asset, Decimal(0)) + total
-        if progress:
-            progress(index, len(bounds))
-    AccrualRun.objects.filter(pk=run.pk).update(
-        status=AccrualRun.Status.DONE, finished_at=timezone.now(),
-        positions=F("positions") + result.positions,
-        posted_total=F("posted_total") + sum(result.posted.values(), Decimal(0)))
+        progress.chunk_done(day, outcome.positions)
+    run_finish_if_complete(run.pk)
     return result
 
 
@@ -167,19 +298,79 @@ def days_pending(until: dt.date | None = None) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((until - start).days + 1)]
 
 
-def accrue_pending(*, until: dt.date | None = None, chunk_size: int = DEFAULT_CHUNK,
-                   progress: Callable[[dt.date, int, int], None] | None = None) -> list[AccrualDayResult] | None:
-    """Catch up: accrue every pending day in order. Returns None if another run holds the lock."""
+def _try_lock(*, session: bool) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [ACCRUAL_LOCK])
-        if not cursor.fetchone()[0]:
-            return None
+        cursor.execute(f"SELECT pg_try_advisory{'' if session else '_xact'}_lock(%s)", [ACCRUAL_LOCK])
+        return bool(cursor.fetchone()[0])
+
+
+def accrue_pending(*, until: dt.date | None = None, chunk_size: int | None = None,
+                   progress: Progress | None = None) -> list[AccrualDayResult] | None:
+    """Catch up inline: accrue every pending day in order. None if another run holds the lock."""
+    if not _try_lock(session=True):
+        return None
     try:
-        results = []
-        for day in days_pending(until):
-            results.append(accrue_day(day, chunk_size=chunk_size,
-                                      progress=(lambda i, n, d=day: progress(d, i, n)) if progress else None))
-        return results
+        return [accrue_day(day, chunk_size=chunk_size, progress=progress) for day in days_pending(until)]
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [ACCRUAL_LOCK])
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    state: str  # "dispatched", "in progress", "up to date", "locked"
+    date: dt.date | None = None
+    chunks: int = 0
+
+
+def _hand_out(chunks: list[int], enqueue: Callable[[int], None]) -> None:
+    """Stamp the chunks as queued now and send them once this transaction commits."""
+    AccrualChunk.objects.filter(pk__in=chunks).update(
+        enqueued_at=timezone.now(), dispatches=F("dispatches") + 1)
+    transaction.on_commit(lambda: [enqueue(chunk_id) for chunk_id in chunks])
+
+
+def accrual_dispatch(enqueue: Callable[[int], None], *, chunk_size: int | None = None) -> Dispatch:
+    """The scheduler's step: plan the oldest pending day and hand its chunks to workers.
+
+    Holds the accrual advisory lock for its transaction only, so a second beat (or a second call
+    while an inline run holds the lock) is a no-op. Chunks already handed out are left to the
+    workers and the sweeper; the worker that finishes a day calls this again for the next one.
+    """
+    with transaction.atomic():
+        if not _try_lock(session=False):
+            return Dispatch("locked")
+        for day in days_pending():
+            run = run_plan(day, chunk_size=chunk_size)
+            if run.status == AccrualRun.Status.DONE:
+                continue
+            fresh = list(AccrualChunk.objects.filter(run=run, status=AccrualChunk.Status.PENDING,
+                                                     enqueued_at__isnull=True).order_by("lo")
+                         .values_list("id", flat=True))
+            _hand_out(fresh, enqueue)
+            return Dispatch("dispatched" if fresh else "in progress", day, len(fresh))
+        return Dispatch("up to date")
+
+
+def accrual_sweep(enqueue: Callable[[int], None], *, timeout: int | None = None) -> list[int]:
+    """Hand out again every pending chunk queued longer than `timeout` seconds ago and not being
+    worked on (a worker holds its row lock): messages lost with a worker or a flushed broker."""
+    timeout = getattr(settings, "ACCRUAL_CHUNK_TIMEOUT", DEFAULT_CHUNK_TIMEOUT) if timeout is None else timeout
+    cutoff = timezone.now() - dt.timedelta(seconds=timeout)
+    with transaction.atomic():
+        stale = list(AccrualChunk.objects.select_for_update(skip_locked=True)
+                     .filter(status=AccrualChunk.Status.PENDING, run__status=AccrualRun.Status.RUNNING,
+                             enqueued_at__lt=cutoff).order_by("id").values_list("id", flat=True))
+        _hand_out(stale, enqueue)
+    return stale
+
+
+def run_progress(day: dt.date) -> dict[str, int | str | None]:
+    """What operators see for one day: chunks done / total, positions accrued, status."""
+    run = AccrualRun.objects.filter(date=day).first()
+    if run is None:
+        return {"date": day.isoformat(), "status": None, "chunks": 0, "chunks_done": 0, "positions": 0}
+    chunks = AccrualChunk.objects.filter(run=run)
+    done = chunks.filter(status=AccrualChunk.Status.DONE)
+    return {"date": day.isoformat(), "status": run.status, "chunks": chunks.count(), "chunks_done": done.count(),
+            "positions": done.aggregate(n=Sum("positions"))["n"] or 0}

@@ -205,6 +205,20 @@ def position_set_auto_renew(*, user: Any, position_id: int, auto_renew: bool) ->
     return position
 
 
+def position_set_auto_compound(*, user: Any, position_id: int, auto_compound: bool) -> Position:
+    """Demand positions only: from the next accrual on, the day's interest joins the principal."""
+    position = position_lock(position_id, user=user)
+    if position.term_type != TermType.DEMAND or position.status != PositionStatus.ACTIVE:
+        raise errors.InvalidAmount(_("Auto-compound is only available on active flexible positions."),
+                                   field="auto_compound")
+    before = position.auto_compound
+    Position.objects.filter(pk=position.pk).update(auto_compound=auto_compound)
+    position.auto_compound = auto_compound
+    audit_record(actor=user, action="position.auto_compound", obj=position, before={"auto_compound": before},
+                 after={"auto_compound": auto_compound})
+    return position
+
+
 @dataclass
 class SettleResult:
     redemptions_settled: int = 0
