@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/v1/", include("ledger.urls")),
     path("api/v1/", include("earn.urls")),
     path("api/v1/", include("compliance.urls")),
+    path("api/v1/", include("pools.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

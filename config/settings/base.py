@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "earn",
     "compliance",
     "pricing",
+    "pools",
 ]
 
 MIDDLEWARE = [

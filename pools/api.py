@@ -1,0 +1,416 @@
+"""Pool API (thin): pool facts and yields, the IL table and chart, deposits, pool positions, redemptions."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.http import HttpResponse
+from django.urls import path
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from core.errors import NotFound, ValidationFailed
+from core.money import decimal_text
+from earn.selectors.products import catalogue_product
+from pools import selectors
+from pools.chart import il_chart_svg
+from pools.errors import PriceMissing
+from pools.models import DepositMode, Pool, PoolDeposit, PoolPayout, PoolPosition, PoolWithdrawal
+from pools.services import deposits, redemptions
+
+IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
+                                      description="Unique per money-moving request; a replay returns the first answer.")
+AMOUNT_USD = OpenApiParameter("amount_usd", str, required=False, description="Personalise for this USD amount "
+                              "(default 1000).")
+
+
+def _t(value: Decimal | None, scale: int | None = None) -> str | None:
+    return decimal_text(value, scale)
+
+
+def _visible_pool(product_id: int) -> Pool:
+    product = catalogue_product(product_id=product_id)
+    pool = selectors.pool_for_product(product) if product else None
+    if pool is None:
+        raise NotFound(_("This product has no pool."), field="product")
+    return pool
+
+
+def pool_summary(pool: Pool, prices: dict[str, Decimal] | None = None) -> dict[str, Any]:
+    """The `pool` object of a product (API.md: GET /products/{id}); also the catalogue's."""
+    a, b = pool.asset_a, pool.asset_b
+    try:
+        prices = prices if prices is not None else selectors.pool_prices(pool)
+        y = selectors.pool_yield(pool, prices)
+    except PriceMissing:
+        prices, y = {}, None
+    price = pool.reserve_b / pool.reserve_a if pool.reserve_a else None
+    return {
+        "id": pool.pk, "pair": [a.code, b.code], "venue": pool.product.venue, "chain": pool.product.chain,
+        "contract_address": pool.product.contract_address, "fee_rate": _t(pool.fee_rate), "fee_mode": pool.fee_mode,
+        "reserve_a": _t(pool.reserve_a, a.scale), "reserve_b": _t(pool.reserve_b, b.scale),
+        "total_shares": _t(pool.total_shares, pool.share_asset.scale), "share_asset": pool.share_asset_id,
+        "pool_price": _t(price, b.scale) if price is not None else None,
+        "prices_usd": {code: _t(p) for code, p in prices.items()},
+        "reward_asset": pool.reward_asset_id, "daily_emission": _t(pool.daily_emission),
+        "daily_volume_usd": _t(pool.daily_volume_usd, 2),
+        "tvl_usd": _t(y.tvl_usd, 2) if y else None, "fee_apr": _t(y.fee_apr) if y else None,
+        "reward_apr": _t(y.reward_apr) if y else None, "apr": _t(y.apr) if y else None,
+        "apy_compounded": _t(y.reward_apy_compounded) if y else None,
+    }
+
+
+def il_table_output(table: dict[str, Any]) -> dict[str, Any]:
+    return {**table, "amount_usd": _t(table["amount_usd"], 2), "fee_apr": _t(table["fee_apr"]),
+            "reward_apr": _t(table["reward_apr"]), "apr": _t(table["apr"]),
+            "rows": [{"ratio": _t(r["ratio"]), "il": _t(r["il"]), "il_percent": _t(r["il_percent"]),
+                      "loss_usd": _t(r["loss_usd"], 2), "break_even_days": _t(r["break_even_days"])}
+                     for r in table["rows"]]}
+
+
+def _amount_usd(request: Request) -> Decimal | None:
+    raw = request.query_params.get("amount_usd")
+    if raw in (None, ""):
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise ValidationFailed(_("amount_usd is a decimal number."), field="amount_usd") from exc
+    if not value.is_finite() or value <= 0 or value >= Decimal(10) ** 15:
+        raise ValidationFailed(_("amount_usd is a positive amount."), field="amount_usd")
+    return value
+
+
+class PoolListApi(APIView):
+    """Pools of the live and paused liquidity-mining products, with reserves and current yields."""
+
+    @extend_schema(responses={200: serializers.JSONField()}, tags=["pools"], operation_id="pool_list")
+    def get(self, request: Request) -> Response:
+        pools = (Pool.objects.filter(product__status__in=["live", "paused"])
+                 .select_related("asset_a", "asset_b", "share_asset", "reward_asset", "product").order_by("id"))
+        from pricing.selectors import latest_prices
+
+        prices = latest_prices()
+        results = []
+        for pool in pools:
+            own = {c: prices[c] for c in (pool.asset_a_id, pool.asset_b_id, pool.reward_asset_id) if c in prices}
+            usable = pool.asset_a_id in own and pool.asset_b_id in own
+            results.append({"product": pool.product_id, **pool_summary(pool, own if usable else None)})
+        return Response({"results": results})
+
+
+class ProductPoolApi(APIView):
+    @extend_schema(responses={200: serializers.JSONField()}, tags=["pools"], operation_id="product_pool")
+    def get(self, request: Request, product_id: int) -> Response:
+        return Response({"product": product_id, **pool_summary(_visible_pool(product_id))})
+
+
+class ProductPoolIlApi(APIView):
+    """The IL table: ratios 0.25 … 5, IL %, the loss on amount_usd and the days of current APR that cover it."""
+
+    @extend_schema(parameters=[AMOUNT_USD], responses={200: serializers.JSONField()}, tags=["pools"],
+                   operation_id="product_pool_il")
+    def get(self, request: Request, product_id: int) -> Response:
+        pool = _visible_pool(product_id)
+        return Response(il_table_output(selectors.il_table(pool.product, _amount_usd(request))))
+
+
+class ProductPoolIlChartApi(APIView):
+    """The IL chart as an SVG image (for the portal and the PDF)."""
+
+    @extend_schema(parameters=[AMOUNT_USD], responses={(200, "image/svg+xml"): OpenApiResponse(description="SVG")},
+                   tags=["pools"], operation_id="product_pool_il_chart")
+    def get(self, request: Request, product_id: int) -> HttpResponse:
+        pool = _visible_pool(product_id)
+        svg = il_chart_svg(selectors.il_table(pool.product, _amount_usd(request)))
+        response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+        response["Cache-Control"] = "private, max-age=60"
+        return response
+
+
+# --- Deposits ----------------------------------------------------------------------------------
+
+class DepositInput(serializers.Serializer):
+    product = serializers.IntegerField(min_value=1)
+    amount = serializers.CharField(max_length=64, help_text="In `asset` (default: the product's asset).")
+    asset = serializers.CharField(max_length=16, required=False, allow_null=True, default=None)
+    mode = serializers.ChoiceField(choices=DepositMode.choices, default=DepositMode.PAIR,
+                                   help_text="pair: both assets in the pool ratio; single: one asset, half swapped.")
+    compound_rewards = serializers.BooleanField(default=False)
+
+
+def _plan_output(pool: Pool, plan: deposits.DepositPlan) -> dict[str, Any]:
+    a, b = pool.asset_a, pool.asset_b
+    scale_in = a.scale if plan.asset_in == a.code else b.scale
+    scale_out = b.scale if plan.asset_in == a.code else a.scale
+    return {"mode": plan.mode, "asset": plan.asset_in, "amount_a": _t(plan.amount_a, a.scale),
+            "amount_b": _t(plan.amount_b, b.scale), "asset_a": a.code, "asset_b": b.code,
+            "swap": None if plan.mode == DepositMode.PAIR else {
+                "sell": _t(plan.swap_in, scale_in), "buy": _t(plan.swap_out, scale_out),
+                "fee": _t(plan.swap_fee, scale_in), "fee_rate": _t(pool.fee_rate),
+                "left_with_you": _t(plan.leftover, scale_in)},
+            "shares": _t(plan.shares, pool.share_asset.scale), "value_usd": _t(plan.value_usd, 2)}
+
+
+class PoolDepositPreviewApi(APIView):
+    @extend_schema(request=DepositInput, responses={200: serializers.JSONField()}, tags=["pools"],
+                   operation_id="pool_deposit_preview")
+    def post(self, request: Request) -> Response:
+        data = DepositInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        product = catalogue_product(product_id=v["product"])
+        if product is None:
+            raise NotFound(_("No such product."), field="product")
+        quote = deposits.deposit_quote(user=request.user, product=product, amount=v["amount"], asset=v["asset"],
+                                       mode=v["mode"])
+        pool, y = quote["pool"], quote["yield"]
+        return Response({
+            "product": product.pk, **_plan_output(pool, quote["plan"]), "value_date": quote["value_date"],
+            "maturity_date": quote["maturity_date"], "share_of_pool": _t(quote["share_of_pool"].quantize(
+                Decimal("1e-10"))),
+            "fee_apr": _t(y.fee_apr), "reward_apr": _t(y.reward_apr), "apr": _t(y.apr),
+            "apy_rewards_compounded": _t(y.reward_apy_compounded),
+            "est_daily_fees_usd": _t(quote["est_daily_fees_usd"], 2),
+            "est_daily_rewards_usd": _t(quote["est_daily_rewards_usd"], 2),
+            "il_table": il_table_output(quote["il_table"]), "blocking": quote["blocking"]})
+
+
+class DepositOutput(serializers.ModelSerializer):
+    amount_a = serializers.SerializerMethodField()
+    amount_b = serializers.SerializerMethodField()
+    shares = serializers.SerializerMethodField()
+    product = serializers.IntegerField(source="position.product_id")
+    value_date = serializers.DateField(source="position.value_date")
+    maturity_date = serializers.DateField(source="position.maturity_date")
+
+    class Meta:
+        model = PoolDeposit
+        fields = ["id", "position", "product", "mode", "asset_in", "amount_a", "amount_b", "swap_fee", "shares",
+                  "value_usd", "value_date", "maturity_date", "created_at"]
+
+    def get_amount_a(self, obj: PoolDeposit) -> str | None:
+        return _t(obj.amount_a, obj.position.pool.asset_a.scale)
+
+    def get_amount_b(self, obj: PoolDeposit) -> str | None:
+        return _t(obj.amount_b, obj.position.pool.asset_b.scale)
+
+    def get_shares(self, obj: PoolDeposit) -> str | None:
+        return _t(obj.shares, obj.position.pool.share_asset.scale)
+
+
+def render_deposit(deposit: PoolDeposit) -> dict:
+    deposit = PoolDeposit.objects.select_related("position__pool__asset_a", "position__pool__asset_b",
+                                                 "position__pool__share_asset").get(pk=deposit.pk)
+    return dict(DepositOutput(deposit).data)
+
+
+class PoolDepositCreateApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "money"
+
+    @extend_schema(request=DepositInput, responses={201: DepositOutput}, parameters=[IDEMPOTENCY_HEADER],
+                   tags=["pools"], operation_id="pool_deposit_create")
+    def post(self, request: Request) -> Response:
+        data = DepositInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        status, body, replayed = deposits.pool_deposit_submit(
+            user=request.user, product_id=v["product"], amount=v["amount"], asset=v["asset"], mode=v["mode"],
+            compound_rewards=v["compound_rewards"], idempotency_key=request.headers.get("Idempotency-Key"),
+            render=render_deposit)
+        response = Response(body, status=status)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+# --- Positions ---------------------------------------------------------------------------------
+
+def position_output(position: PoolPosition, prices: dict[str, Decimal]) -> dict[str, Any]:
+    pool = position.pool
+    a, b = pool.asset_a, pool.asset_b
+    value = selectors.position_value(position, prices)
+    reward_scale = pool.reward_asset.scale if pool.reward_asset else 8
+    return {
+        "id": position.pk, "product": position.product_id, "product_name": position.product.name_en,
+        "pair": [a.code, b.code], "term_type": position.term_type, "status": position.status,
+        "shares": _t(position.shares, pool.share_asset.scale),
+        "share_of_pool": _t((position.shares / pool.total_shares).quantize(Decimal("1e-10"))
+                            if pool.total_shares else Decimal(0)),
+        "amount_a": _t(value["amount_a"], a.scale), "amount_b": _t(value["amount_b"], b.scale),
+        "value_usd": _t(value["value_usd"], 2), "hold_value_usd": _t(value["hold_value_usd"], 2),
+        "vs_hold_usd": _t(value["vs_hold_usd"], 2),
+        "deposited_a": _t(position.cost_a, a.scale), "deposited_b": _t(position.cost_b, b.scale),
+        "deposited_usd": _t(position.cost_usd, 2),
+        "fees_a": _t(getattr(position, "fees_a", None) or Decimal(0), a.scale),
+        "fees_b": _t(getattr(position, "fees_b", None) or Decimal(0), b.scale),
+        "fees_compounded": pool.fee_mode == "compound",
+        "rewards": _t(getattr(position, "rewards", None) or Decimal(0), reward_scale),
+        "reward_asset": pool.reward_asset_id, "compound_rewards": position.compound_rewards,
+        "value_date": position.value_date, "maturity_date": position.maturity_date,
+        "created_at": position.created_at, "closed_at": position.closed_at,
+    }
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+class PoolPositionListApi(ListAPIView):
+    """The customer's pool positions: shares, what they would return now, USD value against holding, income."""
+
+    pagination_class = NewestFirst
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.pool_positions_for(self.request.user)
+
+    @extend_schema(responses={200: serializers.JSONField()}, tags=["pools"], operation_id="pool_position_list")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        from pricing.selectors import latest_prices
+
+        page = self.paginate_queryset(self.get_queryset())
+        prices = latest_prices()
+        return self.get_paginated_response([position_output(p, prices) for p in page])
+
+
+def _own_position(request: Request, position_id: int) -> PoolPosition:
+    position = selectors.pool_positions_for(request.user).filter(pk=position_id).first()
+    if position is None:
+        raise NotFound(_("No such position."), field="position")
+    return position
+
+
+class PoolPositionDetailApi(APIView):
+    class PatchInput(serializers.Serializer):
+        compound_rewards = serializers.BooleanField()
+
+    @extend_schema(responses={200: serializers.JSONField()}, tags=["pools"], operation_id="pool_position_retrieve")
+    def get(self, request: Request, position_id: int) -> Response:
+        from pricing.selectors import latest_prices
+
+        return Response(position_output(_own_position(request, position_id), latest_prices()))
+
+    @extend_schema(request=PatchInput, responses={200: serializers.JSONField()}, tags=["pools"],
+                   operation_id="pool_position_update")
+    def patch(self, request: Request, position_id: int) -> Response:
+        from pricing.selectors import latest_prices
+
+        data = self.PatchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        _own_position(request, position_id)
+        redemptions.pool_position_set_compounding(user=request.user, position_id=position_id,
+                                                  compound_rewards=data.validated_data["compound_rewards"])
+        return Response(position_output(_own_position(request, position_id), latest_prices()))
+
+
+class PayoutOutput(serializers.ModelSerializer):
+    class Meta:
+        model = PoolPayout
+        fields = ["date", "shares", "fee_a", "fee_b", "fee_compounded", "reward", "reward_shares"]
+
+
+class OldestFirst(CursorPagination):
+    ordering = "date"
+    page_size = 100
+    max_page_size = 1000
+    page_size_query_param = "page_size"
+
+
+class PoolPositionHistoryApi(ListAPIView):
+    """Per day: earning shares, fees (paid or compounded) and rewards (paid, or reinvested as shares)."""
+
+    serializer_class = PayoutOutput
+    pagination_class = OldestFirst
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        position = PoolPosition.objects.filter(pk=self.kwargs["position_id"], user=self.request.user).first()
+        if position is None:
+            raise NotFound(_("No such position."), field="position")
+        return selectors.position_history(position)
+
+
+class RedeemInput(serializers.Serializer):
+    shares = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True,
+                                   help_text="Empty: all the position's shares.")
+
+
+class WithdrawalOutput(serializers.ModelSerializer):
+    vs_hold_usd = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PoolWithdrawal
+        fields = ["id", "position", "shares", "amount_a", "amount_b", "withheld_a", "withheld_b", "value_usd",
+                  "hold_value_usd", "vs_hold_usd", "early", "maturity", "created_at"]
+
+    def get_vs_hold_usd(self, obj: PoolWithdrawal) -> str | None:
+        return _t(obj.value_usd - obj.hold_value_usd, 2)
+
+
+class PoolRedemptionCreateApi(APIView):
+    """Burn shares, get both assets back at the current reserves; the answer shows the result against holding."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "money"
+
+    @extend_schema(request=RedeemInput, responses={201: WithdrawalOutput}, parameters=[IDEMPOTENCY_HEADER],
+                   tags=["pools"], operation_id="pool_redemption_create")
+    def post(self, request: Request, position_id: int) -> Response:
+        data = RedeemInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        _own_position(request, position_id)
+        status, body, replayed = redemptions.pool_redeem_submit(
+            user=request.user, position_id=position_id, shares=data.validated_data.get("shares") or None,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            render=lambda w: dict(WithdrawalOutput(w).data))
+        response = Response(body, status=status)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class PoolRedemptionPreviewApi(APIView):
+    @extend_schema(request=RedeemInput, responses={200: serializers.JSONField()}, tags=["pools"],
+                   operation_id="pool_redemption_preview")
+    def post(self, request: Request, position_id: int) -> Response:
+        data = RedeemInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        position = _own_position(request, position_id)
+        pool = position.pool
+        plan = redemptions.withdrawal_plan(position, pool, shares=data.validated_data.get("shares") or None,
+                                           today=selectors.business_day())
+        a, b = pool.asset_a, pool.asset_b
+        vs = None if plan.value_usd is None or plan.hold_value_usd is None else plan.value_usd - plan.hold_value_usd
+        return Response({"shares": _t(plan.shares, pool.share_asset.scale), "amount_a": _t(plan.payout_a, a.scale),
+                         "amount_b": _t(plan.payout_b, b.scale), "withheld_a": _t(plan.withheld_a, a.scale),
+                         "withheld_b": _t(plan.withheld_b, b.scale), "value_usd": _t(plan.value_usd, 2),
+                         "hold_value_usd": _t(plan.hold_value_usd, 2), "vs_hold_usd": _t(vs, 2),
+                         "early": plan.early})
+
+
+urlpatterns = [
+    path("pools", PoolListApi.as_view(), name="pool-list"),
+    path("products/<int:product_id>/pool", ProductPoolApi.as_view(), name="product-pool"),
+    path("products/<int:product_id>/pool/il", ProductPoolIlApi.as_view(), name="product-pool-il"),
+    path("products/<int:product_id>/pool/il.svg", ProductPoolIlChartApi.as_view(), name="product-pool-il-chart"),
+    path("pool-deposits/preview", PoolDepositPreviewApi.as_view(), name="pool-deposit-preview"),
+    path("pool-deposits", PoolDepositCreateApi.as_view(), name="pool-deposit-create"),
+    path("pool-positions", PoolPositionListApi.as_view(), name="pool-position-list"),
+    path("pool-positions/<int:position_id>", PoolPositionDetailApi.as_view(), name="pool-position-detail"),
+    path("pool-positions/<int:position_id>/history", PoolPositionHistoryApi.as_view(), name="pool-position-history"),
+    path("pool-positions/<int:position_id>/redemptions", PoolRedemptionCreateApi.as_view(),
+         name="pool-redemption-create"),
+    path("pool-positions/<int:position_id>/redemptions/preview", PoolRedemptionPreviewApi.as_view(),
+         name="pool-redemption-preview"),
+]

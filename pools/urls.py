@@ -1,0 +1,5 @@
+"""Pool API routes."""
+
+from pools.api import urlpatterns
+
+__all__ = ["urlpatterns"]
