@@ -19,3 +19,12 @@ class AcknowledgementInvalid(ApplicationError):
 
 class AcknowledgementOutdated(Conflict):
     default_code = ACK_OUTDATED
+
+
+class AssessmentUnavailable(ApplicationError):
+    default_code = "ASSESSMENT_UNAVAILABLE"
+    status = 404
+
+
+class RetakeTooSoon(Conflict):
+    default_code = "RETAKE_TOO_SOON"

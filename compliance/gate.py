@@ -1,19 +1,51 @@
-"""The compliance gate: for a user and a product, the reason codes that block a subscription.
+"""The compliance gate: for a user and a product (and an amount), the reason codes that block a subscription.
 
-Each rule is a small function returning a code or None; `RULES` is the one list the gate
-runs, in order. The compliance issue adds its rules (assessment, exposure, cooling-off) here.
+Each rule is a small function returning a code or None; `RULES` is the one list the gate runs, in
+order. What a rule demands of whom is data: the restricted list in settings, the per-country
+`JurisdictionRule` rows edited by compliance officers (docs/COMPLIANCE.md has the table).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
 
 from compliance import errors
-from compliance.models import Acknowledgement, Disclosure, DisclosureStatus
+from compliance.models import (
+    Acknowledgement,
+    AssessmentAttempt,
+    CustomerProfile,
+    Disclosure,
+    DisclosureStatus,
+    JurisdictionRule,
+    ProductKind,
+)
+from ledger.models import LedgerAccount
+from pricing.selectors import latest_prices
+
+# Ledger account kinds that hold a customer's money in Earn: what the exposure limit counts.
+EARN_HOLDING_KINDS = ("earn", "accrued", "pending")
+# Other apps add holdings the ledger kinds above do not show in asset units (e.g. pool shares valued at
+# the pool's reserves): functions user -> {asset code: amount}, registered from their AppConfig.ready().
+HOLDINGS_SOURCES: list[Callable[[Any], dict[str, Decimal]]] = []
+
+
+def product_kind(product: Any) -> str:
+    """The assessment topic a product needs: liquidity mining, fixed term (lock-up) or flexible."""
+    if getattr(product, "strategy", "") == "liquidity_mining":
+        return ProductKind.LIQUIDITY_MINING
+    return ProductKind.FIXED if product.term_type == "fixed" else ProductKind.DEMAND
+
+
+def restricted_countries() -> set[str]:
+    return {c.upper() for c in settings.EARN_RESTRICTED_COUNTRIES}
 
 
 @dataclass
@@ -21,8 +53,15 @@ class GateContext:
     """What the rules need, loaded once per (user, products) so the gate costs a fixed number of queries."""
 
     user: Any
+    now: dt.datetime = field(default_factory=timezone.now)
     current_disclosure: dict[int, int | None] = field(default_factory=dict)  # product id -> disclosure id
     latest_ack_disclosure: dict[int, int | None] = field(default_factory=dict)  # product id -> acked disclosure
+    rule: JurisdictionRule | None = None
+    profile: CustomerProfile | None = None
+    assessments: dict[str, AssessmentAttempt] = field(default_factory=dict)  # product kind -> newest attempt
+    _holdings: dict[str, Decimal] | None = None
+    _prices: dict[str, Decimal] = field(default_factory=dict)
+    _priced: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, user: Any, product_ids: Sequence[int]) -> GateContext:
@@ -36,18 +75,50 @@ class GateContext:
         for pid in product_ids:
             ctx.current_disclosure[pid] = current.get(pid)
             ctx.latest_ack_disclosure[pid] = latest.get(pid)
+        ctx.rule = JurisdictionRule.objects.filter(country=(user.country or "").upper()).first()
+        if ctx.rule is not None:
+            ctx.profile = CustomerProfile.objects.filter(user=user).first()
+            if ctx.rule.assessment_min_risk is not None:
+                attempts = (AssessmentAttempt.objects.filter(user=user, jurisdiction=ctx.rule.country)
+                            .order_by("product_kind", "-created_at", "-id").distinct("product_kind"))
+                ctx.assessments = {a.product_kind: a for a in attempts}
         return ctx
 
+    @property
+    def exempt(self) -> bool:
+        """A professional investor where the country's rule exempts them (assessment, exposure limit)."""
+        return bool(self.rule and self.rule.professional_exempt and self.profile
+                    and self.profile.professional_investor)
 
-Rule = Callable[[GateContext, Any], str | None]
+    def earn_holdings(self) -> dict[str, Decimal]:
+        """{asset: amount} the customer holds in Earn (principal, unpaid interest, pending redemptions)."""
+        if self._holdings is None:
+            rows = (LedgerAccount.objects.filter(owner=self.user, kind__in=EARN_HOLDING_KINDS)
+                    .values("asset_id").annotate(total=Sum("balance")).values_list("asset_id", "total"))
+            holdings = {asset: total for asset, total in rows if total}
+            for source in HOLDINGS_SOURCES:
+                for asset, amount in source(self.user).items():
+                    holdings[asset] = holdings.get(asset, Decimal(0)) + amount
+            self._holdings = holdings
+        return self._holdings
+
+    def prices(self, codes: Sequence[str]) -> dict[str, Decimal]:
+        """Latest prices at the gate's clock; each asset is looked up once per context."""
+        missing = set(codes) - self._priced
+        if missing:
+            self._prices.update(latest_prices(sorted(missing), at=self.now))
+            self._priced |= missing
+        return self._prices
 
 
-def rule_jurisdiction(ctx: GateContext, product: Any) -> str | None:
-    restricted = {c.upper() for c in settings.EARN_RESTRICTED_COUNTRIES}
-    return errors.JURISDICTION_RESTRICTED if (ctx.user.country or "").upper() in restricted else None
+Rule = Callable[[GateContext, Any, Decimal | None], str | None]
 
 
-def rule_acknowledgement(ctx: GateContext, product: Any) -> str | None:
+def rule_jurisdiction(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
+    return errors.JURISDICTION_RESTRICTED if (ctx.user.country or "").upper() in restricted_countries() else None
+
+
+def rule_acknowledgement(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
     acked = ctx.latest_ack_disclosure.get(product.pk)
     if acked is None:
         return errors.NO_ACK
@@ -56,13 +127,65 @@ def rule_acknowledgement(ctx: GateContext, product: Any) -> str | None:
     return None
 
 
-RULES: list[Rule] = [rule_jurisdiction, rule_acknowledgement]
+def rule_assessment(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
+    """Products rated at or above the country's level need the newest assessment of their kind passed."""
+    level = ctx.rule.assessment_min_risk if ctx.rule else None
+    if level is None or product.risk_rating < level or ctx.exempt:
+        return None
+    attempt = ctx.assessments.get(product_kind(product))
+    if attempt is None:
+        return errors.ASSESSMENT_REQUIRED
+    return None if attempt.passed else errors.ASSESSMENT_FAILED
 
 
-def blocking_codes(user: Any, product: Any, *, ctx: GateContext | None = None) -> list[str]:
-    """Reason codes that stop `user` subscribing to `product` now; empty means allowed."""
+def rule_cooling_off(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
+    """A first-time customer waits `cooling_off_hours` from their first view of Earn (unknown view: wait)."""
+    hours = ctx.rule.cooling_off_hours if ctx.rule else 0
+    if not hours:
+        return None
+    first = ctx.profile.earn_first_viewed_at if ctx.profile else None
+    if first is None or ctx.now < first + dt.timedelta(hours=hours):
+        return errors.COOLING_OFF
+    return None
+
+
+def exposure_check(ctx: GateContext, product: Any, amount: Decimal) -> tuple[Decimal, Decimal] | None:
+    """(value after the subscription, limit) in USD, or None when it cannot be valued (no profile or price)."""
+    profile = ctx.profile
+    shares = (ctx.rule.exposure_shares if ctx.rule else {}) or {}
+    if profile is None or not profile.risk_profile or profile.net_worth_usd is None \
+            or profile.risk_profile not in shares:
+        return None
+    holdings = dict(ctx.earn_holdings())
+    holdings[product.asset_id] = holdings.get(product.asset_id, Decimal(0)) + amount
+    prices = ctx.prices(sorted(holdings))
+    if any(asset not in prices for asset, held in holdings.items() if held):
+        return None
+    value = sum((held * prices[asset] for asset, held in holdings.items() if held), Decimal(0))
+    return value, profile.net_worth_usd * Decimal(str(shares[profile.risk_profile]))
+
+
+def rule_exposure(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
+    """Earn holdings at the latest prices, plus this amount, stay within the profile's share of net worth."""
+    if ctx.rule is None or not ctx.rule.exposure_limit:
+        return None
+    if ctx.exempt:
+        return None
+    checked = exposure_check(ctx, product, amount or Decimal(0))
+    if checked is None:
+        return errors.EXPOSURE_LIMIT  # fail closed: no profile, no declared net worth, or no price
+    value, limit = checked
+    return errors.EXPOSURE_LIMIT if value > limit else None
+
+
+RULES: list[Rule] = [rule_jurisdiction, rule_acknowledgement, rule_assessment, rule_cooling_off, rule_exposure]
+
+
+def blocking_codes(user: Any, product: Any, *, amount: Decimal | None = None,
+                   ctx: GateContext | None = None) -> list[str]:
+    """Reason codes that stop `user` subscribing `amount` (None: any amount) to `product` now; empty: allowed."""
     ctx = ctx or GateContext.load(user, [product.pk])
-    return [code for rule in RULES if (code := rule(ctx, product)) is not None]
+    return [code for rule in RULES if (code := rule(ctx, product, amount)) is not None]
 
 
 def blocking_codes_many(user: Any, products: Sequence[Any]) -> dict[int, list[str]]:

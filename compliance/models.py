@@ -123,3 +123,165 @@ class Refusal(models.Model):
 
     def __str__(self) -> str:
         return f"refusal {self.user_id} {self.codes}"
+
+
+class JurisdictionRule(models.Model):
+    """What the gate demands of customers resident in one country; edited by compliance officers in the admin.
+
+    Countries without a row get only the rules every customer meets (restricted list, acknowledgement).
+    """
+
+    country = models.CharField(_("country"), max_length=2, unique=True, help_text=_("ISO 3166-1 alpha-2"))
+    assessment_min_risk = models.PositiveSmallIntegerField(
+        _("assessment from risk rating"), null=True, blank=True,
+        help_text=_("Products rated at or above this need a passed assessment; empty: never."))
+    pass_mark = models.PositiveSmallIntegerField(_("pass mark (%)"), default=70)
+    retake_wait_hours = models.PositiveIntegerField(_("wait before a retake (hours)"), default=24)
+    exposure_limit = models.BooleanField(_("exposure limit by risk profile"), default=False)
+    exposure_shares = models.JSONField(
+        _("share of net worth per risk profile"), default=dict, blank=True,
+        help_text=_('e.g. {"conservative": "0.10", "moderate": "0.30", "high": "0.50"}'))
+    professional_exempt = models.BooleanField(
+        _("professional investors exempt"), default=False,
+        help_text=_("Professional investors skip the assessment and the exposure limit."))
+    cooling_off_hours = models.PositiveIntegerField(_("cooling-off from first view of Earn (hours)"), default=0)
+    risk_warnings = models.BooleanField(_("prescribed and personalised risk warnings"), default=False)
+    notes = models.TextField(_("legal basis and notes"), blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["country"]
+        constraints = [
+            models.CheckConstraint(condition=Q(country__regex=r"^[A-Z]{2}$"), name="jurisdictionrule_country_iso2"),
+            models.CheckConstraint(condition=Q(pass_mark__gte=1, pass_mark__lte=100),
+                                   name="jurisdictionrule_pass_mark_1_100"),
+            models.CheckConstraint(condition=Q(assessment_min_risk__isnull=True)
+                                   | Q(assessment_min_risk__gte=1, assessment_min_risk__lte=5),
+                                   name="jurisdictionrule_assessment_risk_1_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rules for {self.country}"
+
+
+class RiskProfile(models.TextChoices):
+    CONSERVATIVE = "conservative", _("Conservative")
+    MODERATE = "moderate", _("Moderate")
+    HIGH = "high", _("High")
+
+
+class CustomerProfile(models.Model):
+    """Per-customer compliance facts: risk profile and declared net worth (HK), first view of Earn (GB)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="compliance_profile")
+    risk_profile = models.CharField(_("risk profile"), max_length=12, choices=RiskProfile.choices, blank=True)
+    net_worth_usd = models.DecimalField(_("declared net worth (USD)"), max_digits=38, decimal_places=18, null=True,
+                                        blank=True)
+    professional_investor = models.BooleanField(
+        _("professional investor"), default=False,
+        help_text=_("Institutional or qualified corporate professional investor (exempt where the rule says so)."))
+    profiled_at = models.DateTimeField(null=True, blank=True)
+    earn_first_viewed_at = models.DateTimeField(_("first viewed Earn"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(net_worth_usd__isnull=True) | Q(net_worth_usd__gte=0),
+                                   name="customerprofile_net_worth_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"profile {self.user_id}"
+
+
+class ProductKind(models.TextChoices):
+    """What an assessment covers: general questions plus those of the product's kind."""
+
+    DEMAND = "demand", _("Flexible savings")
+    FIXED = "fixed", _("Fixed term (lock-up)")
+    LIQUIDITY_MINING = "liquidity_mining", _("Liquidity mining")
+
+
+class AssessmentQuestion(models.Model):
+    """One multiple-choice question of a jurisdiction's bank; `product_kinds` empty means every kind."""
+
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=2)
+    key = models.SlugField(max_length=60)
+    topic = models.CharField(max_length=40, help_text=_("e.g. virtual_assets, lock_up, impermanent_loss"))
+    product_kinds = models.JSONField(default=list, blank=True)
+    text_en = models.TextField()
+    text_zh_hant = models.TextField()
+    choices = models.JSONField(help_text=_('[{"key": "a", "en": "…", "zh-hant": "…"}]'))
+    answer = models.CharField(max_length=20)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["jurisdiction", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["jurisdiction", "key"], name="assessmentquestion_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction}:{self.key}"
+
+
+class AssessmentAttempt(models.Model):
+    """A customer's answers, score and outcome; kept forever, the newest per kind decides."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assessments")
+    jurisdiction = models.CharField(max_length=2)
+    product_kind = models.CharField(max_length=20, choices=ProductKind.choices)
+    answers = models.JSONField(help_text=_("{question key: choice key}"))
+    score = models.PositiveSmallIntegerField()
+    total = models.PositiveSmallIntegerField()
+    percent = models.PositiveSmallIntegerField()
+    passed = models.BooleanField()
+    language = models.CharField(max_length=8, default="en")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    retake_after = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["user", "product_kind", "-created_at"], name="assessment_user_kind_idx")]
+        constraints = [models.CheckConstraint(condition=Q(score__lte=models.F("total")),
+                                              name="assessmentattempt_score_le_total")]
+
+    def __str__(self) -> str:
+        return f"assessment {self.user_id} {self.product_kind} {'pass' if self.passed else 'fail'}"
+
+
+class ComplaintStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    INVESTIGATING = "investigating", _("Investigating")
+    RESOLVED = "resolved", _("Resolved (final response sent)")
+    REJECTED = "rejected", _("Rejected (final response sent)")
+
+
+class Complaint(models.Model):
+    """A customer's complaint about a product or position; a final response is due within 8 weeks."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="complaints")
+    product = models.ForeignKey("earn.Product", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="complaints")
+    position = models.ForeignKey("earn.Position", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="complaints")
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("complaint"))
+    status = models.CharField(max_length=16, choices=ComplaintStatus.choices, default=ComplaintStatus.OPEN)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    notes = models.TextField(_("handling notes"), blank=True)
+    final_response = models.TextField(_("final response"), blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    deadline_at = models.DateTimeField(_("final response due"))
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(product__isnull=False) | Q(position__isnull=False),
+                                   name="complaint_about_product_or_position"),
+            models.CheckConstraint(condition=Q(status__in=["open", "investigating"]) | Q(closed_at__isnull=False),
+                                   name="complaint_closed_at_recorded"),
+        ]
+
+    def __str__(self) -> str:
+        return f"complaint {self.pk}: {self.subject}"

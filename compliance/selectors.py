@@ -1,12 +1,24 @@
-"""Reads for disclosures and the audit trail."""
+"""Reads: disclosures, the audit trail, jurisdiction rules, assessments, risk warnings and complaints."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 
-from compliance.models import AuditEvent, Disclosure, DisclosureStatus
+from compliance.models import (
+    AssessmentAttempt,
+    AssessmentQuestion,
+    AuditEvent,
+    Complaint,
+    Disclosure,
+    DisclosureStatus,
+    JurisdictionRule,
+)
 
 ENGLISH = "en"
 TRADITIONAL_CHINESE = "zh-hant"
@@ -43,3 +55,84 @@ def audit_events_for(*, obj: object) -> QuerySet[AuditEvent]:
     meta = obj._meta  # type: ignore[attr-defined]
     return AuditEvent.objects.filter(object_type=meta.label_lower, object_id=str(obj.pk)).select_related(  # type: ignore[attr-defined]
         "actor").order_by("sequence")
+
+
+# --- Jurisdiction rules, assessments, warnings, complaints --------------------------------------------
+
+
+def jurisdiction_rule(country: str | None) -> JurisdictionRule | None:
+    """The rule row for a country of residence, or None (only the rules every customer meets apply)."""
+    return JurisdictionRule.objects.filter(country=(country or "").upper()).first()
+
+
+def rules_summary() -> list[dict[str, Any]]:
+    """What applies to whom, for compliance officers: every configured country plus the restricted list."""
+    from compliance.gate import restricted_countries
+
+    rows = [{"country": r.country, "restricted": r.country in restricted_countries(),
+             "assessment_from_risk": r.assessment_min_risk, "pass_mark": r.pass_mark,
+             "retake_wait_hours": r.retake_wait_hours, "exposure_limit": r.exposure_limit,
+             "exposure_shares": r.exposure_shares, "cooling_off_hours": r.cooling_off_hours,
+             "risk_warnings": r.risk_warnings} for r in JurisdictionRule.objects.order_by("country")]
+    configured = {r["country"] for r in rows}
+    rows += [{"country": c, "restricted": True} for c in sorted(restricted_countries() - configured)]
+    return rows
+
+
+def assessment_question_rows(country: str | None, product_kind: str) -> QuerySet[AssessmentQuestion]:
+    """Active questions of a country's bank that a product kind needs: general ones and the kind's own."""
+    qs = AssessmentQuestion.objects.filter(jurisdiction=(country or "").upper(), active=True)
+    return qs.filter(Q(product_kinds=[]) | Q(product_kinds__contains=[product_kind])).order_by("position", "id")
+
+
+def _lang(language: str | None) -> str:
+    return TRADITIONAL_CHINESE if (language or "").lower().startswith("zh") else ENGLISH
+
+
+def assessment_questions(user: Any, product_kind: str, *, language: str | None = None) -> list[dict[str, Any]]:
+    """The questions a customer answers for a product kind, in their language, without the answers."""
+    lang = _lang(language or getattr(user, "language", ""))
+    return [{"key": q.key, "topic": q.topic,
+             "text": q.text_zh_hant if lang == TRADITIONAL_CHINESE else q.text_en,
+             "choices": [{"key": c["key"], "text": c.get(lang) or c["en"]} for c in q.choices]}
+            for q in assessment_question_rows(user.country, product_kind)]
+
+
+def assessment_latest(user: Any, product_kind: str) -> AssessmentAttempt | None:
+    """The customer's newest attempt for a product kind in their jurisdiction (the one the gate uses)."""
+    return (AssessmentAttempt.objects.filter(user=user, jurisdiction=(user.country or "").upper(),
+                                             product_kind=product_kind).order_by("-created_at", "-id").first())
+
+
+# SCENARIOS.md 12: the FCA's prescribed wording (COBS 4.12A), word for word.
+PRESCRIBED_WARNING = gettext_lazy(
+    "Don't invest unless you're prepared to lose all the money you invest. This is a high-risk investment and "
+    "you should not expect to be protected if something goes wrong. Take 2 mins to learn more.")
+PERSONALISED_WARNING = gettext_lazy(
+    "%(name)s, this is a high-risk investment. How would you feel if you lost the money you're about to invest? "
+    "Take 2 mins to learn more.")
+
+
+def first_name(user: Any) -> str:
+    display = (getattr(user, "display_name", "") or "").strip()
+    return display.split()[0] if display else user.email.split("@")[0]
+
+
+def warnings_for(user: Any, product: Any = None, *, language: str | None = None) -> dict[str, Any]:
+    """Risk warnings a customer must see: `risk_warning` on every product page and API answer,
+    `personalised_warning` before subscribing; both None where the customer's country needs none.
+
+    `learn_more_url` is where "Take 2 mins to learn more" links (settings.EARN_RISK_SUMMARY_URL).
+    """
+    rule = jurisdiction_rule(getattr(user, "country", None)) if getattr(user, "is_authenticated", False) else None
+    if rule is None or not rule.risk_warnings:
+        return {"risk_warning": None, "personalised_warning": None, "learn_more_url": None}
+    with translation.override(_lang(language or getattr(user, "language", ""))):
+        return {"risk_warning": str(PRESCRIBED_WARNING),
+                "personalised_warning": str(PERSONALISED_WARNING) % {"name": first_name(user)},
+                "learn_more_url": getattr(settings, "EARN_RISK_SUMMARY_URL", "/risk-summary/")}
+
+
+def complaints_for(user: Any) -> QuerySet[Complaint]:
+    """A customer's own complaints, newest first."""
+    return Complaint.objects.filter(user=user).select_related("product").order_by("-received_at", "-id")

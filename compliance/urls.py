@@ -1,5 +1,6 @@
 """Compliance API routes; each API module owns its own `urlpatterns`."""
 
-from compliance.api import customer, disclosures
+from compliance.api import assessment, complaints, customer, disclosures, reports
 
-urlpatterns = [*disclosures.urlpatterns, *customer.urlpatterns]
+urlpatterns = [*disclosures.urlpatterns, *customer.urlpatterns, *assessment.urlpatterns, *complaints.urlpatterns,
+               *reports.urlpatterns]

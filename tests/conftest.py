@@ -14,6 +14,27 @@ STANDARD_ASSETS = [("BTC", "Bitcoin", 8), ("ETH", "Ether", 8), ("USDT", "Tether 
                    ("USDC", "USD Coin", 8), ("HKD", "Hong Kong dollar", 2), ("USD", "US dollar", 2)]
 
 
+@pytest.fixture(autouse=True)
+def _compliance_defaults(request):
+    """The default jurisdiction rules and question banks, as `migrate` installs them.
+
+    Transactional tests truncate every table, so they are put back before each test that uses the database.
+    """
+    names = request.fixturenames
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in names or "live_server" in names or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or marker:
+        request.getfixturevalue("db")
+    else:
+        return
+    from compliance.models import JurisdictionRule
+    from compliance.services.rules import rules_install_defaults
+
+    if not JurisdictionRule.objects.exists():
+        rules_install_defaults()
+
+
 @pytest.fixture
 def assets(db):
     return {code: AssetFactory(code=code, name=name, scale=scale) for code, name, scale in STANDARD_ASSETS}

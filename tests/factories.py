@@ -24,6 +24,15 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             obj.save()
 
+    @factory.post_generation
+    def professional_investor(obj, create, extracted, **kwargs):  # noqa: N805
+        """HK users are onboarded as professional investors (no exposure limit, compliance/gate.py) unless a
+        test passes professional_investor=False to meet the HK exposure rule with its own profile."""
+        if create and obj.country == "HK" and extracted is not False:
+            from compliance.models import CustomerProfile
+
+            CustomerProfile.objects.create(user=obj, risk_profile="high", professional_investor=True)
+
 
 class AssetFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from accounts import roles
 from compliance.models import Disclosure
-from compliance.selectors import LANGUAGES, disclosure_current, disclosure_text
+from compliance.selectors import LANGUAGES, disclosure_current, disclosure_text, warnings_for
 from compliance.services import disclosures as services
 from core.errors import NotFound, ValidationFailed
 from earn.api.products import ANY_STAFF, staff_roles
@@ -55,8 +55,10 @@ class ProductDisclosureApi(APIView):
         disclosure = disclosure_current(product_id=product.pk) if product else None
         if disclosure is None:
             raise NotFound(_("No current disclosure for this product."))
+        warning = warnings_for(request.user, product, language=lang)["risk_warning"]
         body = {"id": disclosure.pk, "product": product_id, "version": disclosure.version, "sha256": disclosure.sha256,
-                "english_prevails": True, "prescribed_warnings": [], "approved_at": disclosure.approved_at,
+                "english_prevails": True, "prescribed_warnings": [warning] if warning else [],
+                "approved_at": disclosure.approved_at,
                 **disclosure_text(disclosure, language=lang)}
         return Response(self.OutputSerializer(body).data)
 

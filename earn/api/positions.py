@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from compliance import selectors as compliance_selectors
 from core.errors import NotFound
 from core.money import decimal_text
 from earn.models import Accrual, Position, Product, Redemption, Subscription
@@ -44,6 +45,9 @@ class SubscriptionPreviewApi(APIView):
         est_daily_interest = serializers.CharField()
         est_total_interest = serializers.CharField(allow_null=True)
         blocking = serializers.ListField(child=serializers.CharField())
+        risk_warning = serializers.CharField(allow_null=True, help_text="Prescribed risk warning (GB), else null.")
+        personalised_warning = serializers.CharField(
+            allow_null=True, help_text="Shown before subscribing (GB): the customer's name and the risk; else null.")
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer, operation_id="subscription_preview")
     def post(self, request: Request) -> Response:
@@ -59,7 +63,13 @@ class SubscriptionPreviewApi(APIView):
             "apy": decimal_text(quote.apy),
             "est_daily_interest": decimal_text(quote.est_daily_interest, scale),
             "est_total_interest": decimal_text(quote.est_total_interest, scale), "blocking": quote.blocking,
+            **_warnings(request.user, product),
         }).data)
+
+
+def _warnings(user: object, product: Product) -> dict:
+    warnings = compliance_selectors.warnings_for(user, product)
+    return {"risk_warning": warnings["risk_warning"], "personalised_warning": warnings["personalised_warning"]}
 
 
 def _product_or_404(product_id: int) -> Product:

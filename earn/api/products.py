@@ -16,6 +16,8 @@ from rest_framework.views import APIView
 
 from accounts import roles
 from accounts.roles import user_has_role
+from compliance.selectors import warnings_for
+from compliance.services.customers import earn_first_view_record
 from core.api import DECIMAL_STRING_SCHEMA, KeysetCursorPagination, MoneyInputField
 from core.errors import NotFound, ValidationFailed
 from core.money import decimal_text
@@ -138,6 +140,9 @@ class ProductOutput(serializers.Serializer):
     risk_rating = serializers.IntegerField()
     disclosure = DisclosureRefOutput(allow_null=True)
     pool = serializers.JSONField(allow_null=True, help_text="Liquidity-mining pool; null until pools exist.")
+    risk_warning = serializers.CharField(allow_null=True, required=False,
+                                         help_text="The prescribed risk warning where the customer's country needs "
+                                                   "one (GB), else null.")
 
     def get_apr_tiers(self, entry: dict) -> list[dict]:
         scale = entry["scale"]
@@ -212,8 +217,10 @@ class ProductListApi(APIView):
         page = paginator.paginate_queryset(qs, request, view=self)
         entries = selectors.catalogue_entries(page, user=request.user)
         language = _language(request)
-        data = ProductOutput([_for_output(e, p, language) for e, p in zip(entries, page, strict=True)],
-                             many=True).data
+        earn_first_view_record(request.user)  # starts the GB cooling-off
+        warning = warnings_for(request.user, language=language)["risk_warning"]
+        data = ProductOutput([{**_for_output(e, p, language), "risk_warning": warning}
+                              for e, p in zip(entries, page, strict=True)], many=True).data
         return paginator.get_paginated_response(data)
 
 
@@ -228,7 +235,10 @@ class ProductDetailApi(APIView):
         if product is None:
             raise NotFound(_("No such product."))
         (entry,) = selectors.catalogue_entries([product], user=request.user)
-        return Response(ProductOutput(_for_output(entry, product, _language(request))).data)
+        language = _language(request)
+        earn_first_view_record(request.user)
+        warning = warnings_for(request.user, product, language=language)["risk_warning"]
+        return Response(ProductOutput({**_for_output(entry, product, language), "risk_warning": warning}).data)
 
 
 # --- Staff curation ---------------------------------------------------------------------------------

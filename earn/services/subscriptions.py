@@ -88,7 +88,7 @@ class Quote:
 def _static_blockers(user: Any, product: Product, terms: ProductTerms | None, amount: Decimal,
                      now: dt.datetime) -> list[str]:
     """Every refusal that can be decided without taking a lock, in API.md's order."""
-    codes = blocking_codes(user, product)
+    codes = blocking_codes(user, product, amount=amount)
     if product.status != ProductStatus.LIVE or terms is None:
         codes.append(errors.PRODUCT_NOT_LIVE)
         return codes

@@ -246,12 +246,13 @@ def test_catalogue_query_count_does_not_grow_with_products(staff):
     for index in range(3):
         live_product("USDT", "demand" if index % 2 else "fixed", tiers=[(0, 1000, "0.05"), (1000, None, "0.02")],
                      term_days=None if index % 2 else 30)
+    _list_queries(client)  # the customer's first view of Earn is recorded once (GB cooling-off starts there)
     small, n_small = _list_queries(client)
     for index in range(27):
         live_product("BTC", "demand", tiers=[(0, 1, "0.02"), (1, None, "0.01")], total_cap=str(100 + index))
     large, n_large = _list_queries(client)
     assert (n_small, n_large) == (3, 30)
-    assert small == large <= 5
+    assert small == large <= 7  # 5 for the catalogue, 2 for compliance (first view, jurisdiction warnings)
 
 
 def test_catalogue_needs_authentication(db):

@@ -1,0 +1,104 @@
+"""Default jurisdiction rules and assessment question banks, installed by a data migration.
+
+Compliance officers change them afterwards in the admin (each change is an audit event); this
+module is only the starting point, so editing it later does not change an installed database.
+"""
+
+from __future__ import annotations
+
+RULES: list[dict] = [
+    {
+        "country": "HK",
+        "assessment_min_risk": 3,
+        "pass_mark": 75,
+        "retake_wait_hours": 24,
+        "exposure_limit": True,
+        "exposure_shares": {"conservative": "0.10", "moderate": "0.30", "high": "0.50"},
+        "professional_exempt": True,
+        "cooling_off_hours": 0,
+        "risk_warnings": False,
+        "notes": "SFC VATP guidelines: knowledge assessment before VA services, risk profiling, exposure limit "
+                 "with reference to the client's net worth; institutional and qualified corporate professional "
+                 "investors are exempt.",
+    },
+    {
+        "country": "GB",
+        "assessment_min_risk": 1,
+        "pass_mark": 75,
+        "retake_wait_hours": 24,
+        "exposure_limit": False,
+        "exposure_shares": {},
+        "professional_exempt": False,
+        "cooling_off_hours": 24,
+        "risk_warnings": True,
+        "notes": "FCA COBS 4.12A (cryptoasset promotions): appropriateness assessment, 24-hour cooling-off for "
+                 "first-time investors, prescribed and personalised risk warnings.",
+    },
+]
+
+
+def _q(key: str, topic: str, kinds: list[str], en: str, zh: str, choices: list[tuple[str, str, str]],
+       answer: str) -> dict:
+    return {"key": key, "topic": topic, "product_kinds": kinds, "text_en": en, "text_zh_hant": zh,
+            "choices": [{"key": k, "en": c_en, "zh-hant": c_zh} for k, c_en, c_zh in choices], "answer": answer}
+
+
+_COMMON = [
+    _q("va_volatility", "virtual_assets", [],
+       "The price of a virtual asset such as BTC can fall sharply within a day. What can happen to the value of "
+       "what you hold in Earn?",
+       "比特幣等虛擬資產的價格可在一日內大幅下跌。你在賺幣中持有的資產價值可能會怎樣？",
+       [("a", "It is guaranteed not to fall.", "保證不會下跌。"),
+        ("b", "It can fall, possibly to almost nothing.", "可能下跌，甚至接近零。"),
+        ("c", "It can only fall by the interest earned.", "最多只會減少已賺取的利息。")], "b"),
+    _q("va_protection", "virtual_assets", [],
+       "Are Earn products bank deposits covered by a deposit protection scheme?",
+       "賺幣產品是否屬於受存款保障計劃保障的銀行存款？",
+       [("a", "Yes, fully covered.", "是，全數受保障。"),
+        ("b", "Yes, up to a limit.", "是，但有上限。"),
+        ("c", "No, they are not protected.", "否，不受保障。")], "c"),
+    _q("va_rates", "virtual_assets", [],
+       "The rate shown for a product is…", "產品顯示的利率是……",
+       [("a", "fixed for ever.", "永遠固定。"),
+        ("b", "an estimate that can change and is not guaranteed.", "估算數字，可能變動且不獲保證。"),
+        ("c", "guaranteed by the exchange.", "由交易所保證。")], "b"),
+]
+_KIND = [
+    _q("demand_withdraw", "flexible", ["demand"],
+       "In a flexible product, when does money you add start earning?", "活期產品中，你加入的資金何時開始計息？",
+       [("a", "From the next day (value date T+1).", "由翌日起（起息日T+1）。"),
+        ("b", "From the same second.", "即時。"),
+        ("c", "Only after 30 days.", "30日後。")], "a"),
+    _q("lockup_early", "lock_up", ["fixed"],
+       "You lock funds for 30 days and need them back after 10. What may happen?",
+       "你鎖定資金30日，但第10日需要取回。可能會怎樣？",
+       [("a", "Nothing; you always get all interest.", "沒有影響，一定可取得全部利息。"),
+        ("b", "Early redemption may be refused or cost interest or a penalty.",
+         "可能不准提早贖回，或須放棄利息或支付罰息。"),
+        ("c", "The exchange pays a bonus.", "交易所會發放獎金。")], "b"),
+    _q("lm_impermanent_loss", "impermanent_loss", ["liquidity_mining"],
+       "In a liquidity pool, if the price of one asset doubles against the other, compared with simply holding "
+       "both assets your pool share is worth…",
+       "在流動性池中，若一種資產相對另一種價格上升一倍，與單純持有兩種資產相比，你的池份額價值……",
+       [("a", "more.", "較高。"),
+        ("b", "the same.", "相同。"),
+        ("c", "less (impermanent loss, about 5.7 %).", "較低（無常損失，約5.7%）。")], "c"),
+    _q("lm_smart_contract", "smart_contract", ["liquidity_mining"],
+       "The pool runs on a smart contract. If the contract is exploited…", "流動性池運行於智能合約上。若合約被攻擊……",
+       [("a", "the pooled assets can be lost.", "池中資產可能損失。"),
+        ("b", "the exchange must refund everything.", "交易所必須全數退款。"),
+        ("c", "nothing can happen, contracts are audited.", "合約已審計，不會有任何影響。")], "a"),
+]
+_GB_ONLY = [
+    _q("gb_fscs", "virtual_assets", [],
+       "If something goes wrong, are you likely to be protected by the FSCS or the Financial Ombudsman Service?",
+       "如出現問題，你是否可能受英國金融服務補償計劃或金融申訴專員服務保障？",
+       [("a", "Yes, always.", "是，一定會。"),
+        ("b", "You should not expect to be protected.", "你不應期望受到保障。")], "b"),
+]
+
+
+def questions() -> dict[str, list[dict]]:
+    """{jurisdiction: [question]} with positions in order."""
+    banks = {"HK": _COMMON + _KIND, "GB": _COMMON + _GB_ONLY + _KIND}
+    return {j: [{**q, "position": i} for i, q in enumerate(bank, start=1)] for j, bank in banks.items()}

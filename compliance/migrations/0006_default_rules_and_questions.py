@@ -1,0 +1,25 @@
+"""Install the default HK and GB rules and question banks (compliance.defaults); officers edit them later.
+
+Uses the historical models, so it does the same as `compliance.services.rules.rules_install_defaults`.
+"""
+
+from django.db import migrations
+
+
+def install(apps, schema_editor):
+    from compliance import defaults
+
+    rule_model = apps.get_model("compliance", "JurisdictionRule")
+    question_model = apps.get_model("compliance", "AssessmentQuestion")
+    for rule in defaults.RULES:
+        rule_model.objects.get_or_create(country=rule["country"], defaults=rule)
+    for jurisdiction, bank in defaults.questions().items():
+        for question in bank:
+            question_model.objects.get_or_create(jurisdiction=jurisdiction, key=question["key"],
+                                                 defaults=question)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("compliance", "0005_assessments_profiles_complaints")]
+
+    operations = [migrations.RunPython(install, migrations.RunPython.noop)]
