@@ -19,17 +19,13 @@ not a test.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchdb import run_in_throwaway_database
 
 ASSET = "BENCH"
 SCALE = 8
@@ -44,26 +40,6 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     return parser.parse_args()
-
-
-def _server_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if url:
-        return url
-    from config import embedded
-
-    return embedded.database_url()
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def _admin_connection(url: str):  # type: ignore[no-untyped-def]
-    import psycopg
-
-    return psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True)
 
 
 def _plan(args: argparse.Namespace, accounts: list[int], tag: str) -> list[list[tuple[str, int, int, Decimal]]]:
@@ -189,30 +165,7 @@ def _bench(args: argparse.Namespace) -> None:
 
 def main() -> int:
     args = _parse()
-    server = _server_url()
-    name = f"earn_bench_{os.getpid()}"
-    with _admin_connection(server) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = _with_database(server, name)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
-    os.environ.setdefault("DJANGO_DEBUG", "false")  # DEBUG would keep every query in memory
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        _bench(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if args.keep:
-            print(f"kept database {name}")
-        else:
-            with _admin_connection(server) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run_in_throwaway_database(lambda: _bench(args), prefix="earn_bench", keep=args.keep)
     return 0
 
 

@@ -133,7 +133,7 @@ def _products() -> list[DemoProduct]:
     ]
 
 
-def _walk(demo: DemoProduct, curator: User, approver: User, ops: User) -> Product:
+def walk(demo: DemoProduct, curator: User, approver: User, ops: User) -> Product:
     product = services.product_create(
         actor=curator, name_en=demo.name_en, name_zh_hant=demo.name_zh_hant, asset=demo.asset,
         term_type=demo.term_type, strategy="simple", risk_rating=demo.risk_rating, **DESK_VETTING,
@@ -163,6 +163,6 @@ def seed_products(out: Callable[[str], None]) -> None:
         if demo.name_en in existing:
             out(f"product {demo.name_en}: exists")
             continue
-        product = _walk(demo, users[CURATOR], users[APPROVER], users[OPERATIONS])
+        product = walk(demo, users[CURATOR], users[APPROVER], users[OPERATIONS])
         product.refresh_from_db()
         out(f"product {demo.name_en}: created ({product.status})")

@@ -24,12 +24,12 @@ def positions_generate(*, product: Product, customers: int, per_customer: int = 
                        value_date: dt.date, tag: str) -> int:
     """Create `customers` customers each holding `per_customer` positions of `amount` in `product`
     (demand products allow one per customer), earning from `value_date`. Returns positions made."""
-    terms = product.terms.filter(status="approved").order_by("-effective_from", "-version").first()
+    terms = product.terms_versions.filter(status="approved").order_by("-effective_from", "-version").first()
     if terms is None:
         raise ValueError(f"product {product.pk} has no approved terms")
-    if terms.term_type == "demand" and per_customer != 1:
+    if product.term_type == "demand" and per_customer != 1:
         raise ValueError("a demand product holds one position per customer")
-    maturity = value_date + dt.timedelta(days=terms.term_days) if terms.term_type == "fixed" else None
+    maturity = value_date + dt.timedelta(days=terms.term_days) if product.term_type == "fixed" else None
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS _loadgen_positions")
@@ -54,7 +54,7 @@ def positions_generate(*, product: Product, customers: int, per_customer: int = 
             SELECT * FROM new_positions
             """,
             {"tag": tag, "now": now, "customers": customers, "per_customer": per_customer, "product": product.pk,
-             "terms": terms.pk, "asset": product.asset_id, "term_type": terms.term_type, "amount": amount,
+             "terms": terms.pk, "asset": product.asset_id, "term_type": product.term_type, "amount": amount,
              "value_date": value_date, "maturity": maturity},
         )
         cursor.execute(

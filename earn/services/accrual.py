@@ -36,42 +36,43 @@ DEFAULT_CHUNK_TIMEOUT = 600  # seconds before the sweeper hands an unfinished ch
 # pg_try_advisory_lock key: one accrual run at a time, across workers, beats and commands.
 ACCRUAL_LOCK = 0x41434352  # "ACCR"
 
+# Every CTE is MATERIALIZED and each per-position lookup is a correlated index probe, so the plan
+# stays linear in the chunk whatever the planner estimates (an inlined aggregate once turned into a
+# nested loop: 129 positions/s at 20 000 positions).
 _CANDIDATES = """
 CREATE TEMP TABLE _accrual_chunk ON COMMIT DROP AS
-WITH cand AS (
-    SELECT p.id, p.user_id, p.asset_id, p.term_type, p.terms_id, p.product_id, p.auto_compound,
+WITH in_force AS MATERIALIZED (
+    SELECT DISTINCT ON (product_id) product_id, id FROM earn_productterms
+     WHERE status = 'approved' AND effective_from <= %(day)s
+     ORDER BY product_id, effective_from DESC, version DESC
+), cand AS MATERIALIZED (
+    SELECT p.id, p.user_id, p.asset_id, p.product_id, p.auto_compound, p.term_type,
+           CASE WHEN p.term_type = 'demand' THEN f.id ELSE p.terms_id END AS tid,
            p.principal - coalesce((SELECT sum(c.amount) FROM earn_positionchange c
                                     WHERE c.position_id = p.id AND c.effective_date > %(day)s), 0) AS base
       FROM earn_position p
+      LEFT JOIN in_force f ON f.product_id = p.product_id
      WHERE p.id BETWEEN %(lo)s AND %(hi)s
        AND (p.status = 'active' OR p.closed_at >= %(day)s::date)
        AND p.value_date <= %(day)s
        AND (p.maturity_date IS NULL OR %(day)s < p.maturity_date)
        AND NOT EXISTS (SELECT 1 FROM earn_accrual a WHERE a.position_id = p.id AND a.date = %(day)s)
-), in_force AS (
-    SELECT DISTINCT ON (product_id) product_id, id FROM earn_productterms
-     WHERE status = 'approved' AND effective_from <= %(day)s
-     ORDER BY product_id, effective_from DESC, version DESC
-), priced AS (
-    SELECT c.*, t.id AS tid, t.day_count_basis AS basis,
-           CASE WHEN c.term_type = 'demand' AND c.auto_compound THEN 'compound' ELSE t.payout END AS payout
-      FROM cand c
-      JOIN earn_productterms t ON t.id = CASE WHEN c.term_type = 'demand'
-                                              THEN (SELECT f.id FROM in_force f WHERE f.product_id = c.product_id)
-                                              ELSE c.terms_id END
-     WHERE c.base > 0
-), yearly AS (
-    SELECT pr.id, sum(greatest(least(pr.base, coalesce(r.upper, pr.base)) - r.lower, 0) * r.apr) AS y
-      FROM priced pr JOIN earn_ratetier r ON r.terms_id = pr.tid GROUP BY pr.id
-), exact AS (
-    SELECT pr.id AS position_id, pr.user_id, pr.asset_id, pr.product_id, pr.base, pr.payout, a.scale,
-           trunc(coalesce(y.y, 0) / pr.basis, 18) AS exact,
-           trunc(coalesce(y.y, 0) / pr.base, 18) AS apr,
-           coalesce((SELECT la.carry FROM earn_accrual la WHERE la.position_id = pr.id AND la.date < %(day)s
+), priced AS MATERIALIZED (
+    SELECT c.id, c.user_id, c.asset_id, c.product_id, c.base, a.scale,
+           CASE WHEN c.term_type = 'demand' AND c.auto_compound THEN 'compound' ELSE t.payout END AS payout,
+           coalesce((SELECT sum(greatest(least(c.base, coalesce(r.upper, c.base)) - r.lower, 0) * r.apr)
+                       FROM earn_ratetier r WHERE r.terms_id = c.tid), 0) AS yearly,
+           t.day_count_basis AS basis,
+           coalesce((SELECT la.carry FROM earn_accrual la WHERE la.position_id = c.id AND la.date < %(day)s
                       ORDER BY la.date DESC LIMIT 1), 0) AS prev_carry
-      FROM priced pr LEFT JOIN yearly y ON y.id = pr.id JOIN ledger_asset a ON a.code = pr.asset_id
+      FROM cand c
+      JOIN earn_productterms t ON t.id = c.tid
+      JOIN ledger_asset a ON a.code = c.asset_id
+     WHERE c.base > 0
+), exact AS MATERIALIZED (
+    SELECT *, trunc(yearly / basis, 18) AS exact, trunc(yearly / base, 18) AS apr FROM priced
 )
-SELECT position_id, user_id, asset_id, product_id, base, payout, apr, exact,
+SELECT id AS position_id, user_id, asset_id, product_id, base, payout, apr, exact,
        trunc(exact + prev_carry, scale) AS posted,
        exact + prev_carry - trunc(exact + prev_carry, scale) AS carry
   FROM exact
