@@ -17,3 +17,5 @@ urlpatterns = [
     path("api/v1/", include("pools.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler404 = "core.views.not_found"

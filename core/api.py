@@ -118,6 +118,25 @@ class MoneyInputField(serializers.Field):
         return format(value, "f")
 
 
+class AmountTextField(serializers.CharField):
+    """An amount as the client wrote it, for a service that parses it at the asset's scale.
+
+    A JSON number with a fraction is refused (a float is not exact: 0.1 + 0.2 != 0.3); a string or
+    an integer passes on as text.
+    """
+
+    default_error_messages = {"float": _("Enter the amount as a decimal string, e.g. \"100.5\".")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, float):
+            raise serializers.ValidationError(self.error_messages["float"], code="invalid_amount")
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(DECIMAL_STRING_SCHEMA)
 class ScaledAmountField(serializers.Field):
     """A stored amount shown as a decimal string at its asset's scale ("1000.00000000").
@@ -162,12 +181,15 @@ class DateBoundField(serializers.Field):
                 moment = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
                 return moment + dt.timedelta(days=1) if self.end else moment
             moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.UTC)
+            # An end date-time is inclusive; one microsecond later makes it an exclusive bound too.
+            return moment + dt.timedelta(microseconds=1) if self.end else moment
+        except OverflowError:
+            # The end of 9999-12-31 is past datetime.max: no row is that late, so it bounds nothing.
+            return dt.datetime.max.replace(tzinfo=dt.UTC)
         except ValueError:
             self.fail("invalid")
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        # An end date-time is inclusive; one microsecond later makes it an exclusive bound too.
-        return moment + dt.timedelta(microseconds=1) if self.end else moment
 
     def to_representation(self, value: dt.datetime) -> str:
         return value.isoformat()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 MAX_DIGITS = 38
 DECIMAL_PLACES = 18
 EXACT = Decimal(1).scaleb(-DECIMAL_PLACES)  # 1e-18, the resolution of NUMERIC(38,18)
+# ASCII digits only: Decimal() alone would also take "１００" (full-width digits) and "1_000".
+DECIMAL_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 def to_decimal(value: object) -> Decimal:
@@ -15,9 +18,14 @@ def to_decimal(value: object) -> Decimal:
         raise TypeError("money must not be a float or bool")
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, (int, str)):
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not DECIMAL_TEXT.fullmatch(text):
+            raise ValueError(f"not a decimal number: {value!r}")
         try:
-            result = Decimal(value)
+            result = Decimal(text)
         except InvalidOperation as exc:
             raise ValueError(f"not a number: {value!r}") from exc
     else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -22,3 +24,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: API paths answer with the API's error body (a path id that is not a number, a typo in
+    the path), portal paths with the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "NOT_FOUND", "detail": _("Not found."), "field": None}, status=404)
+    return defaults.page_not_found(request, exception)  # type: ignore[arg-type]

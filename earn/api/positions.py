@@ -17,6 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from compliance import selectors as compliance_selectors
+from core.api import AmountTextField
 from core.errors import NotFound
 from core.money import decimal_text
 from earn.models import Accrual, Position, Product, Redemption, Subscription
@@ -33,7 +34,7 @@ class SubscriptionPreviewApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         product = serializers.IntegerField(min_value=1)
-        amount = serializers.CharField(max_length=64)
+        amount = AmountTextField()
 
     class OutputSerializer(serializers.Serializer):
         product = serializers.IntegerField()
@@ -86,7 +87,7 @@ class SubscriptionCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         product = serializers.IntegerField(min_value=1)
-        amount = serializers.CharField(max_length=64)
+        amount = AmountTextField()
         auto_renew = serializers.BooleanField(default=False)
 
     class OutputSerializer(serializers.ModelSerializer):
@@ -217,7 +218,7 @@ class PositionAccrualsApi(ListAPIView):
 
 
 class RedemptionInputSerializer(serializers.Serializer):
-    amount = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    amount = AmountTextField(required=False, allow_null=True, allow_blank=True)
     mode = serializers.ChoiceField(choices=["fast", "standard"], default="fast")
 
 
