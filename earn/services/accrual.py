@@ -28,6 +28,7 @@ from django.db.models import F, Min, Sum
 from django.utils import timezone
 
 from earn.models import AccrualChunk, AccrualRun, Position
+from earn.services.redemptions import maturities_settle
 from ledger import bulk
 from ledger.models import AccountKind, EntryKind
 
@@ -176,8 +177,14 @@ def _chunk_bounds(day: dt.date, chunk_size: int) -> list[tuple[int, int, int]]:
 
 
 def run_plan(day: dt.date, *, chunk_size: int | None = None) -> AccrualRun:
-    """The run of `day`, with its chunks written once (a day with nothing to accrue is done at once)."""
+    """The run of `day`, with its chunks written once (a day with nothing to accrue is done at once).
+
+    Maturities due by `day` are settled first, so a renewal made during a catch-up earns from its
+    value date instead of missing the days already accrued.
+    """
     _refuse_unended(day)
+    if not AccrualRun.objects.filter(date=day, planned_at__isnull=False).exists():
+        maturities_settle(day)  # positions that matured (and renewed) since: before the day is planned
     with transaction.atomic():
         AccrualRun.objects.get_or_create(date=day)
         run = AccrualRun.objects.select_for_update().get(date=day)

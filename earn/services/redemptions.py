@@ -243,7 +243,19 @@ def settle(*, batch_size: int = 500, progress: Callable[[str, int], None] | None
             progress("redemptions", result.redemptions_settled)
         if len(due) < batch_size:
             break
-    today = business_today()
+    return maturities_settle(business_today(), now=now, progress=progress, result=result)
+
+
+def maturities_settle(today: dt.date, *, now: dt.datetime | None = None,
+                      progress: Callable[[str, int], None] | None = None,
+                      result: SettleResult | None = None) -> SettleResult:
+    """Mature (or renew) fixed positions due on or before `today` whose last earning day is accrued.
+
+    `settle` calls it for the business day; the accrual engine calls it before planning each day,
+    so a catch-up over several days renews positions in time for the days after their maturity.
+    """
+    result = result or SettleResult()
+    now = now or timezone.now()
     ids = list(Position.objects.filter(status=PositionStatus.ACTIVE, term_type=TermType.FIXED,
                                        maturity_date__lte=today).order_by("id").values_list("id", flat=True))
     for position_id in ids:

@@ -259,3 +259,22 @@ def test_auto_compound_is_only_for_active_flexible_positions(assets, fund):
     response = client.patch(f"/api/v1/positions/{sub.position_id}", {"auto_compound": True}, format="json")
     assert response.status_code == 400 and response.json()["field"] == "auto_compound"
     assert client.patch(f"/api/v1/positions/{sub.position_id}", {}, format="json").status_code == 400
+
+
+def test_a_catch_up_renews_matured_positions_in_time_for_the_days_after(assets, fund):
+    product = live_product("USDT", "fixed", term_days=5, tiers=[(0, None, "0.10")], auto_renew_allowed=True)
+    user = UserFactory(country="SG")
+    fund(user, "USDT", "1000")
+    acknowledge(user, product)
+    with at(2026, 3, 1, 9):
+        sub = subscription_create(user=user, product_id=product.pk, amount="1000", auto_renew=True)
+    assert sub.maturity_date == dt.date(2026, 3, 7)
+    with at(2026, 3, 9, 0, 5):  # down from 2 to 8 March: one catch-up
+        accrual.accrue_pending()
+    renewal = Position.objects.get(renewed_from_id=sub.position_id)
+    assert renewal.value_date == dt.date(2026, 3, 7)
+    assert list(Accrual.objects.filter(position=renewal).order_by("date").values_list("date", flat=True)) == \
+        [dt.date(2026, 3, 7), dt.date(2026, 3, 8)]
+    assert list(Accrual.objects.filter(position_id=sub.position_id).order_by("date")
+                .values_list("date", flat=True)) == [dt.date(2026, 3, d) for d in (2, 3, 4, 5, 6)]
+    assert_reconciled()
