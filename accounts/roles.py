@@ -22,6 +22,12 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     COMPLIANCE_OFFICER: [
         ("earn", "view_product"), ("earn", "view_productterms"), ("earn", "view_ratetier"),
         ("compliance", "view_disclosure"), ("compliance", "approve_disclosure"), ("compliance", "view_auditevent"),
+        ("compliance", "view_jurisdictionrule"), ("compliance", "change_jurisdictionrule"),
+        ("compliance", "view_assessmentquestion"), ("compliance", "add_assessmentquestion"),
+        ("compliance", "change_assessmentquestion"), ("compliance", "view_assessmentattempt"),
+        ("compliance", "view_customerprofile"), ("compliance", "add_customerprofile"),
+        ("compliance", "change_customerprofile"), ("compliance", "view_acknowledgement"),
+        ("compliance", "view_refusal"), ("compliance", "view_complaint"), ("compliance", "change_complaint"),
     ],
     OPERATIONS: [
         ("earn", "view_product"), ("earn", "operate_product"), ("earn", "view_productterms"),

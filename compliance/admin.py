@@ -1,4 +1,4 @@
-"""Admin for disclosures (draft, side-by-side preview, approve/reject) and the read-only audit trail.
+"""Admin: disclosures (draft, preview, approve/reject), the read-only audit trail and evidence, rules, complaints.
 
 Writes go through `compliance.services.disclosures`, so maker ≠ checker, versioning and audit
 events are the same as through the staff API.
@@ -6,19 +6,45 @@ events are the same as through the staff API.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join, linebreaks
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from compliance.models import AuditEvent, Disclosure, DisclosureStatus
+from accounts import roles
+from accounts.roles import user_has_role
+from compliance.gate import restricted_countries
+from compliance.models import (
+    Acknowledgement,
+    AssessmentAttempt,
+    AssessmentQuestion,
+    AuditEvent,
+    Complaint,
+    CustomerProfile,
+    Disclosure,
+    DisclosureStatus,
+    JurisdictionRule,
+    Refusal,
+)
+from compliance.reports import KINDS, chunked
+from compliance.selectors import rules_summary
+from compliance.services import complaints as complaint_services
+from compliance.services import customers as customer_services
 from compliance.services import disclosures as services
+from compliance.services import reports as report_services
+from compliance.services import rules as rule_services
 from core.errors import ApplicationError
 from earn.admin import run_confirmed
 from earn.models import Product, ProductStatus
@@ -152,14 +178,68 @@ class DisclosureAdmin(admin.ModelAdmin):
                                                                          reason=r))
 
 
+class ActorFilter(admin.SimpleListFilter):
+    title = _("actor")
+    parameter_name = "actor_kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("staff", _("staff")), ("customer", _("customers")), ("system", _("system (jobs)"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "staff":
+            return queryset.filter(actor__is_staff=True)
+        if value == "customer":
+            return queryset.filter(actor__is_staff=False)
+        if value == "system":
+            return queryset.filter(actor__isnull=True)
+        return queryset
+
+
+class ReportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("report"), choices=[(k.key, k.title) for k in KINDS.values()])
+    start = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("to"), widget=forms.DateInput(attrs={"type": "date"}))
+    fmt = forms.ChoiceField(label=_("format"), choices=[("csv", "CSV"), ("pdf", "PDF")])
+
+
+def _reports_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponseBase:
+    """The admin's report download page: kind, period, format; the export itself is audited."""
+    if not user_has_role(request.user, roles.COMPLIANCE_OFFICER):
+        raise DjangoPermissionDenied
+    form = ReportForm(request.GET if "export" in request.GET else None)
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        start = dt.datetime.combine(data["start"], dt.time.min, tzinfo=dt.UTC)
+        end = dt.datetime.combine(data["end"], dt.time.min, tzinfo=dt.UTC) + dt.timedelta(days=1)
+        try:
+            export = report_services.report_export(actor=request.user, kind=data["kind"], start=start, end=end,
+                                                   fmt=data["fmt"], channel="admin")
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            if export.format == "pdf":
+                response: HttpResponseBase = HttpResponse(report_services.export_pdf(export),
+                                                          content_type="application/pdf")
+            else:
+                response = StreamingHttpResponse(chunked(report_services.export_csv_lines(export)),
+                                                 content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+            return response
+    context = {**model_admin.admin_site.each_context(request), "title": _("Compliance reports"), "form": form,
+               "rules": rules_summary(), "opts": model_admin.model._meta}
+    return TemplateResponse(request, "admin/compliance/reports.html", context)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """The audit trail, read-only for everyone (PostgreSQL refuses UPDATE and DELETE anyway)."""
 
     list_display = ["sequence", "created_at", "actor", "action", "object_type", "object_id"]
-    list_filter = ["action", "object_type"]
+    list_filter = [ActorFilter, "action", "object_type"]
     list_select_related = ["actor"]
     search_fields = ["=object_id", "actor__email", "action"]
+    change_list_template = "admin/compliance/auditevent/change_list.html"
     date_hierarchy = "created_at"
     fields = ["sequence", "created_at", "actor", "action", "object_type", "object_id", "before_pretty",
               "after_pretty", "prev_hash", "hash"]
@@ -175,6 +255,15 @@ class AuditEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_urls(self) -> list:
+        reports = path("reports/", self.admin_site.admin_view(lambda request: _reports_view(self, request)),
+                       name="compliance_reports")
+        return [reports, *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        can_export = user_has_role(request.user, roles.COMPLIANCE_OFFICER)
+        return super().changelist_view(request, {**(extra_context or {}), "can_export_reports": can_export})
+
     @admin.display(description=_("before"))
     def before_pretty(self, event: AuditEvent) -> str:
         return format_html("<pre>{}</pre>", json.dumps(event.before, indent=2, ensure_ascii=False))
@@ -182,3 +271,188 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("after"))
     def after_pretty(self, event: AuditEvent) -> str:
         return format_html("<pre>{}</pre>", json.dumps(event.after, indent=2, ensure_ascii=False))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that are evidence: viewable and filterable, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(JurisdictionRule)
+class JurisdictionRuleAdmin(admin.ModelAdmin):
+    """What applies to whom. Every change is an audit event with before and after."""
+
+    list_display = ["country", "assessment_min_risk", "pass_mark", "retake_wait_hours", "exposure_limit",
+                    "shares", "professional_exempt", "cooling_off_hours", "risk_warnings", "updated_at"]
+    readonly_fields = ["updated_at", "restricted_countries"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # switch a rule off instead; the trail of what applied stays readable
+
+    @admin.display(description=_("shares of net worth"))
+    def shares(self, rule: JurisdictionRule) -> str:
+        return ", ".join(f"{k} {v}" for k, v in (rule.exposure_shares or {}).items()) or "—"
+
+    @admin.display(description=_("restricted countries (settings)"))
+    def restricted_countries(self, rule: JurisdictionRule | None = None) -> str:
+        return ", ".join(sorted(restricted_countries()))
+
+    def save_model(self, request: HttpRequest, obj: JurisdictionRule, form: forms.ModelForm, change: bool) -> None:
+        before = rule_services.snapshot(JurisdictionRule.objects.get(pk=obj.pk)) if change else None
+        rule_services.jurisdiction_rule_save(actor=request.user, rule=obj, before=before)
+
+
+@admin.register(AssessmentQuestion)
+class AssessmentQuestionAdmin(admin.ModelAdmin):
+    list_display = ["jurisdiction", "position", "key", "topic", "kinds", "answer", "active"]
+    list_filter = ["jurisdiction", "topic", "active"]
+    search_fields = ["key", "text_en"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead: stored answers refer to the key
+
+    @admin.display(description=_("product kinds"))
+    def kinds(self, question: AssessmentQuestion) -> str:
+        return ", ".join(question.product_kinds) or _("all")
+
+    def save_model(self, request: HttpRequest, obj: AssessmentQuestion, form: forms.ModelForm, change: bool) -> None:
+        before = rule_services.snapshot(AssessmentQuestion.objects.get(pk=obj.pk)) if change else None
+        rule_services.assessment_question_save(actor=request.user, question=obj, before=before)
+
+
+class CustomerProfileForm(forms.ModelForm):
+    class Meta:
+        model = CustomerProfile
+        fields = ["user", "risk_profile", "net_worth_usd", "professional_investor"]
+
+
+@admin.register(CustomerProfile)
+class CustomerProfileAdmin(admin.ModelAdmin):
+    """Risk profile and declared net worth (HK), first view of Earn (GB); recorded through the service."""
+
+    form = CustomerProfileForm
+    list_display = ["user", "country", "risk_profile", "net_worth_usd", "professional_investor", "profiled_at",
+                    "earn_first_viewed_at"]
+    list_filter = ["risk_profile", "professional_investor", "user__country"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    readonly_fields = ["profiled_at", "earn_first_viewed_at"]
+    autocomplete_fields: list[str] = []
+
+    def get_readonly_fields(self, request: HttpRequest, obj: CustomerProfile | None = None) -> list[str]:
+        return [*self.readonly_fields, *(["user"] if obj else [])]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("country"), ordering="user__country")
+    def country(self, profile: CustomerProfile) -> str:
+        return profile.user.country
+
+    def save_model(self, request: HttpRequest, obj: CustomerProfile, form: forms.ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        saved = customer_services.risk_profile_record(
+            actor=request.user, user=data.get("user") or obj.user, risk_profile=data["risk_profile"],
+            net_worth_usd=data["net_worth_usd"] if data["net_worth_usd"] is not None else 0,
+            professional_investor=data["professional_investor"])
+        obj.pk = saved.pk
+
+
+@admin.register(AssessmentAttempt)
+class AssessmentAttemptAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "user", "jurisdiction", "product_kind", "score", "total", "percent", "passed",
+                    "retake_after"]
+    list_filter = ["jurisdiction", "product_kind", "passed"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Acknowledgement)
+class AcknowledgementAdmin(ReadOnlyAdmin):
+    list_display = ["id", "accepted_at", "user", "product", "disclosure_version", "language", "ip_address"]
+    list_filter = ["language"]
+    list_select_related = ["user", "product"]
+    search_fields = ["user__email", "sha256"]
+    date_hierarchy = "accepted_at"
+    show_full_result_count = False
+
+
+@admin.register(Refusal)
+class RefusalAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "user", "product", "action", "amount", "codes"]
+    list_filter = ["action"]
+    list_select_related = ["user", "product"]
+    search_fields = ["user__email", "codes"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+class ComplaintForm(forms.ModelForm):
+    note = forms.CharField(label=_("add a note"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    class Meta:
+        model = Complaint
+        fields = ["status", "owner", "final_response"]
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(admin.ModelAdmin):
+    """Compliance officers handle complaints: status, owner, notes; the 8-week deadline is highlighted."""
+
+    form = ComplaintForm
+    list_display = ["id", "received_at", "user", "product", "subject", "status", "owner", "deadline"]
+    list_filter = ["status", ("owner", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user", "product", "owner"]
+    search_fields = ["user__email", "subject"]
+    date_hierarchy = "received_at"
+    readonly_fields = ["user", "product", "position", "subject", "body", "received_at", "deadline", "closed_at",
+                       "notes"]
+    fieldsets = [(_("Complaint"), {"fields": ["user", "product", "position", "received_at", "deadline", "subject",
+                                              "body"]}),
+                 (_("Handling"), {"fields": ["status", "owner", "notes", "note", "final_response", "closed_at"]})]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # customers file complaints (portal, API)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "owner":
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("email")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("final response due"), ordering="deadline_at")
+    def deadline(self, complaint: Complaint) -> str:
+        """Red when past due and still open (or answered late), amber within 2 weeks of the deadline."""
+        now = timezone.now()
+        due = complaint.deadline_at
+        late = (complaint.closed_at or now) > due
+        soon = complaint.closed_at is None and not late and due - now < dt.timedelta(weeks=2)
+        colour = "#c0392b" if late else "#d68910" if soon else "inherit"
+        label = _("overdue") if late and complaint.closed_at is None else _("answered late") if late else ""
+        return format_html('<span style="color:{};font-weight:{}">{} {}</span>', colour,
+                           "bold" if late or soon else "normal", timezone.localtime(due).strftime("%Y-%m-%d"), label)
+
+    def save_model(self, request: HttpRequest, obj: Complaint, form: forms.ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        complaint_services.complaint_update(actor=request.user, complaint=obj.pk, status=data["status"],
+                                            owner=data.get("owner"), note=data.get("note", ""),
+                                            final_response=data.get("final_response"))
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: dict | None = None) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())

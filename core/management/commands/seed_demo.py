@@ -16,6 +16,7 @@ from django.db import transaction
 from accounts import roles
 from accounts.selectors import user_ids_by_email
 from accounts.services import roles_sync, user_ensure
+from compliance.demo import seed_compliance
 from earn.demo import seed_products
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
@@ -116,7 +117,8 @@ def seed_prices(out: Out) -> None:
     out(f"prices: recorded {', '.join(missing)}" if missing else "prices: all present")
 
 
-STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_balances, seed_prices, seed_products]
+STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_balances, seed_prices, seed_compliance,
+                                    seed_products]
 
 
 class Command(BaseCommand):
