@@ -31,7 +31,7 @@ class AuthEmailRateThrottle(SimpleRateThrottle):
 
 
 class AuthTokenObtainApi(APIView):
-    """POST email + password (+ otp once 2FA exists) → {"token"} for `Authorization: Token …`."""
+    """POST email + password (+ otp when 2FA is on) → {"token"} for `Authorization: Token …`."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -42,8 +42,8 @@ class AuthTokenObtainApi(APIView):
         email = serializers.EmailField()
         password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
         otp = serializers.CharField(required=False, allow_blank=True, max_length=16,
-                                    help_text="One-time password; reserved for two-factor authentication (ignored "
-                                              "until 2FA is enabled).")
+                                    help_text="One-time code (authenticator app or recovery code); required when "
+                                              "two-factor authentication is on (OTP_REQUIRED otherwise).")
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()

@@ -16,6 +16,8 @@ from rest_framework.authtoken.models import Token
 from accounts.errors import InvalidCredentials
 from accounts.models import User
 from accounts.roles import ROLE_PERMISSIONS
+from accounts.twofactor import otp_require
+from compliance.audit import audit_record
 
 
 @transaction.atomic
@@ -35,13 +37,14 @@ def roles_sync(*, verbosity: int = 0) -> dict[str, int]:
 def auth_token_obtain(*, request: HttpRequest | None, email: str, password: str, otp: str = "") -> Token:
     """Check email + password and return the user's API token (created on first use).
 
-    `otp` is reserved for two-factor authentication: accepted and ignored until 2FA exists.
-    The same error for an unknown email, a wrong password and an inactive user, so the
-    answer does not reveal which accounts exist.
+    Where two-factor authentication is on, `otp` (a current code or a recovery code) is required
+    (OTP_REQUIRED / OTP_INVALID). The same error for an unknown email, a wrong password and an
+    inactive user, so the answer does not reveal which accounts exist.
     """
     user = authenticate(request, email=email.strip().lower(), password=password)
     if user is None:
         raise InvalidCredentials(_("Unable to log in with the provided email and password."))
+    otp_require(user=user, code=otp)
     token, _created = Token.objects.get_or_create(user=user)
     return token
 
@@ -61,3 +64,36 @@ def user_ensure(*, email: str, password: str, country: str, display_name: str = 
     if roles:
         user.groups.add(*Group.objects.filter(name__in=roles))
     return user, created
+
+
+@transaction.atomic
+def api_token_rotate(*, user: User) -> Token:
+    """Replace the user's API token (the old one stops working at once)."""
+    Token.objects.filter(user=user).delete()
+    return Token.objects.create(user=user)
+
+
+@transaction.atomic
+def api_token_revoke(*, user: User) -> None:
+    Token.objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def profile_update(*, user: User, display_name: str, country: str, language: str) -> User:
+    """Change the customer's name, country of residence and interface language (audited)."""
+    before = {"display_name": user.display_name, "country": user.country, "language": user.language}
+    user.display_name, user.country, user.language = display_name.strip(), country.strip().upper(), language
+    user.full_clean(exclude=["password", "email"])
+    user.save(update_fields=["display_name", "country", "language"])
+    audit_record(actor=user, action="account.profile", obj=user, before=before,
+                 after={"display_name": user.display_name, "country": user.country, "language": user.language})
+    return user
+
+
+@transaction.atomic
+def user_sign_up(*, email: str, password: str, country: str, display_name: str = "", language: str = "en") -> User:
+    """A new customer account (the portal's sign-up form validates the password first)."""
+    user = User.objects.create_user(email, password, country=country.strip().upper(), display_name=display_name,
+                                    language=language)
+    audit_record(actor=user, action="account.sign_up", obj=user, after={"country": user.country})
+    return user

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core import views as core_views
 
 urlpatterns = [
-    path("", core_views.landing, name="landing"),
+    path("", include("portal.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("compliance.urls")),
     path("api/v1/", include("pools.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("about", core_views.landing, name="landing"),
 ]
 
 handler404 = "core.views.not_found"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -36,6 +37,12 @@ INSTALLED_APPS = [
     "compliance",
     "pricing",
     "pools",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "notifications",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -46,8 +53,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Largest request body (bytes) Django reads into memory; API requests above it get 413 REQUEST_TOO_LARGE
@@ -87,7 +97,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "portal:sign_in"
+LOGIN_REDIRECT_URL = "portal:dashboard"
+LOGOUT_REDIRECT_URL = "portal:home"
+# django-axes counts failed logins (portal, admin and the token API) before Django's own backend runs.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "accounts.twofactor.axes_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+OTP_TOTP_ISSUER = "Earn"
+# Portal sessions: short, sliding, and gone when the browser closes.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+# Sent on every response by portal.middleware; no inline script or style, nothing from other origins.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                           "base-uri 'self'; object-src 'none'")
+# Swagger UI loads its assets from a CDN; it gets the policy below instead.
+CONTENT_SECURITY_POLICY_EXEMPT = {"/api/docs/": "default-src 'self' https://cdn.jsdelivr.net; "
+                                                 "img-src 'self' data: https://cdn.jsdelivr.net; "
+                                                 "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+                                                 "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+                                                 "frame-ancestors 'none'"}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hant", _("Traditional Chinese"))]
@@ -153,6 +189,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "settle-daily": {"task": "earn.tasks.settle_task", "schedule": crontab(hour=0, minute=30)},
     "settle-hourly": {"task": "earn.tasks.settle_task", "schedule": crontab(minute=45)},
     "reconcile-daily": {"task": "ledger.tasks.reconcile_task", "schedule": crontab(hour=2, minute=0)},
+    "notifications-sweep": {"task": "notifications.tasks.notifications_sweep_task", "schedule": crontab(minute=15)},
 }
 
 # price_feed: the class that supplies prices (default: the demo's seeded random walk) and the walk's seed.
@@ -172,6 +209,8 @@ EARN_RESTRICTED_COUNTRIES = env.list("EARN_RESTRICTED_COUNTRIES", default=["US",
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="earn@example.com")
+# Links in notification emails point here.
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

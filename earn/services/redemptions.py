@@ -43,6 +43,7 @@ from earn.services.subscriptions import business_today, parse_amount
 from ledger import services as ledger
 from ledger.models import AccountKind, EntryKind
 from ledger.services import Leg
+from notifications import events as notify
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ def redemption_create(*, user: Any, position_id: int, amount: Any | None, mode: 
     audit_record(actor=user, action="redemption.create", obj=redemption,
                  after={"position": position.pk, "amount": plan.amount, "payout": plan.payout,
                         "forfeited": plan.forfeited, "mode": plan.mode, "early": plan.early})
+    notify.redemption_confirmed(redemption)
     return redemption
 
 

@@ -44,6 +44,7 @@ from earn.selectors.products import terms_in_force
 from ledger import services as ledger
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind
+from notifications import events as notify
 
 
 def value_date_for(moment: dt.datetime) -> dt.date:
@@ -192,6 +193,7 @@ def subscription_create(*, user: Any, product_id: int, amount: Any, auto_renew: 
     audit_record(actor=user, action="subscription.create", obj=subscription,
                  after={"product": product.pk, "position": position.pk, "amount": amount,
                         "terms_version": terms.version, "value_date": value_date, "maturity_date": maturity})
+    notify.subscription_confirmed(subscription)
     return subscription
 
 
@@ -243,8 +245,9 @@ def subscription_submit(*, user: Any, product_id: int, amount: Any, auto_renew: 
                           action=lambda: (201, render(subscription_create(user=user, product_id=product_id,
                                                                           amount=amount, auto_renew=auto_renew))))
     except errors.SubscriptionRefused as exc:
-        refusal_record(user=user, product_id=product_id, amount=_safe_decimal(amount), codes=exc.codes,
-                       detail=exc.message)
+        refusal = refusal_record(user=user, product_id=product_id, amount=_safe_decimal(amount), codes=exc.codes,
+                                 detail=exc.message)
+        notify.refusal_recorded(refusal, messages_by_code=REFUSAL_MESSAGES)
         raise
 
 

@@ -1,0 +1,41 @@
+"""What each kind of notification says (translatable; filled with the event's details)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from notifications.models import NotificationKind as K
+
+SUBJECTS = {
+    K.SUBSCRIPTION_CONFIRMED: _("Subscription confirmed: %(product)s"),
+    K.REDEMPTION_CONFIRMED: _("Redemption confirmed: %(product)s"),
+    K.MATURITY_UPCOMING: _("Your %(product)s position matures on %(maturity_date)s"),
+    K.RATE_CHANGED: _("New rate for %(product)s from %(effective_from)s"),
+    K.DISCLOSURE_UPDATED: _("Please read the new risk disclosure for %(product)s"),
+    K.ACTION_REQUIRED: _("Action needed to subscribe to %(product)s"),
+}
+
+BODIES = {
+    K.SUBSCRIPTION_CONFIRMED: _(
+        "You subscribed %(amount)s %(asset)s to %(product)s. It starts earning on %(value_date)s."
+        "%(maturity_sentence)s"),
+    K.REDEMPTION_CONFIRMED: _(
+        "You redeemed %(amount)s %(asset)s from %(product)s. You receive %(payout)s %(asset)s"
+        " (%(when)s).%(forfeit_sentence)s"),
+    K.MATURITY_UPCOMING: _(
+        "Your %(principal)s %(asset)s in %(product)s matures on %(maturity_date)s. %(renewal_sentence)s"),
+    K.RATE_CHANGED: _(
+        "The rate of %(product)s changes to %(apr)s APR from %(effective_from)s. Your flexible balance earns the "
+        "new rate from that day."),
+    K.DISCLOSURE_UPDATED: _(
+        "Version %(version)s of the risk disclosure for %(product)s has been published. Your positions keep "
+        "running; read and acknowledge it before your next subscription."),
+    K.ACTION_REQUIRED: _("Your subscription of %(amount)s to %(product)s was refused: %(reasons)s"),
+}
+
+MATURITY_WITH_DATE = _(" It matures on %(maturity_date)s.")
+RENEWS = _("It will renew automatically at the terms then in force.")
+RETURNS = _("Your principal and interest return to your available balance.")
+FORFEIT = _(" Interest forfeited under the early-redemption rule: %(forfeited)s %(asset)s.")
+WHEN_NOW = _("paid now")
+WHEN_SETTLES = _("settles on %(date)s")

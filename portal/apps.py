@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PortalConfig(AppConfig):
+    name = "portal"
+    verbose_name = _("Customer portal")
+
+    def ready(self) -> None:
+        # One sign-in for everybody: the admin console's login goes through the portal's, so staff
+        # get the same lockout counting and two-factor step as customers.
+        from django.contrib import admin
+
+        from portal.views.auth import admin_login_redirect
+
+        admin.site.login = admin_login_redirect  # type: ignore[method-assign]

@@ -1,0 +1,53 @@
+"""Reads the portal needs beyond the API's selectors: the earnings series and payout dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+
+from earn.models import Accrual, PayoutMode, Position, PositionStatus, TermType
+from earn.selectors.positions import positions_with_interest
+
+
+def earnings_by_asset(user: Any, *, start: dt.date, end: dt.date) -> dict[str, list[tuple[dt.date, Decimal]]]:
+    """{asset: [(day, interest posted that day)]} over [start, end], in one query."""
+    rows = (Accrual.objects.filter(position__user=user, date__gte=start, date__lte=end)
+            .values("date", "position__asset_id").annotate(total=Sum("posted")).order_by("date"))
+    out: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
+    for row in rows:
+        out[row["position__asset_id"]].append((row["date"], row["total"]))
+    return dict(out)
+
+
+def dashboard_positions(user: Any) -> QuerySet[Position]:
+    """Active positions with interest sums, product, asset and terms in one query."""
+    return (positions_with_interest(user).filter(status=PositionStatus.ACTIVE)
+            .select_related("terms").order_by("product_id", "id"))
+
+
+def closed_positions(user: Any, *, limit: int = 20) -> QuerySet[Position]:
+    return (positions_with_interest(user).exclude(status=PositionStatus.ACTIVE)
+            .select_related("terms").order_by("-closed_at", "-id")[:limit])
+
+
+def position_for_user(user: Any, position_id: int) -> Position | None:
+    """The user's own position (None for anyone else's, so the page answers 404)."""
+    return (positions_with_interest(user).select_related("terms", "product__asset")
+            .filter(pk=position_id).first())
+
+
+def next_payout(position: Position, today: dt.date) -> dt.date | None:
+    """When interest next reaches the customer: daily payout tomorrow (once a full day has earned),
+    at-maturity products on the maturity date."""
+    if position.status != PositionStatus.ACTIVE:
+        return None
+    first = max(position.value_date + dt.timedelta(days=1), today + dt.timedelta(days=1))
+    if position.term_type == TermType.FIXED and position.terms.payout == PayoutMode.AT_MATURITY:
+        return position.maturity_date
+    if position.maturity_date and first > position.maturity_date:
+        return position.maturity_date
+    return first

@@ -1,0 +1,33 @@
+"""Template filters for amounts and rates (Decimal in, text out; never floats)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+from core.money import decimal_text
+from earn.apy import as_percent
+
+register = template.Library()
+
+
+@register.filter
+def percent(value: object) -> str:
+    """A fraction as a percentage to at most 4 places: 0.05 → "5%", 0.105156 → "10.5156%"."""
+    try:
+        number = as_percent(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return ""
+    return f"{decimal_text(number)}%"
+
+
+@register.filter
+def money(value: object, scale: object = 8) -> str:
+    """An amount at the asset's scale, rounded down like the API: "1000.00000000"."""
+    if value is None or value == "":
+        return ""
+    try:
+        return decimal_text(Decimal(str(value)), int(str(scale))) or ""
+    except (InvalidOperation, ValueError):
+        return ""

@@ -1,0 +1,200 @@
+"""Dashboard, positions (auto-renew, redemption with the exact amount first), history and the inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from accounts.twofactor import otp_require, user_has_2fa
+from core.errors import ApplicationError
+from earn.models import Accrual, PositionStatus, Redemption, TermType
+from earn.selectors.products import terms_in_force
+from earn.services.redemptions import position_set_auto_renew, redemption_plan, redemption_submit
+from ledger.selectors import balance_list, posting_list
+from notifications.selectors import inbox as inbox_rows
+from notifications.services import notification_mark_read
+from portal.charts import Series, cumulative, line_chart
+from portal.forms import HistoryForm, RedeemForm
+from portal.refusals import advise
+from portal.selectors import (
+    closed_positions,
+    dashboard_positions,
+    earnings_by_asset,
+    next_payout,
+    position_for_user,
+)
+
+CHART_DAYS = 90
+
+
+def _today() -> dt.date:
+    return timezone.localtime(timezone.now(), dt.UTC).date()
+
+
+def _name(product: Any, request: HttpRequest) -> str:
+    return product.name_for(getattr(request, "LANGUAGE_CODE", "en") or "en")
+
+
+def earnings_chart(user: Any, *, today: dt.date, days: int = CHART_DAYS) -> str:
+    start = today - dt.timedelta(days=days)
+    by_asset = earnings_by_asset(user, start=start, end=today)
+    series = [Series(asset, cumulative(points)) for asset, points in sorted(by_asset.items())]
+    return line_chart(series, title=_("Interest earned over the last %(days)s days") % {"days": days},
+                      empty_text=_("No interest yet: it starts the day after your money starts earning."),
+                      y_label=_("cumulative interest"))
+
+
+@login_required
+@require_safe
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Balances, positions (principal, accrued, paid, next payout, maturity, auto-renew), earnings chart."""
+    user = request.user
+    today = _today()
+    positions = list(dashboard_positions(user))
+    for position in positions:
+        position.next_payout = next_payout(position, today)  # type: ignore[attr-defined]
+        position.display_name = _name(position.product, request)  # type: ignore[attr-defined]
+    closed = list(closed_positions(user))
+    for position in closed:
+        position.display_name = _name(position.product, request)  # type: ignore[attr-defined]
+    return render(request, "portal/dashboard.html", {
+        "balances": list(balance_list(user_id=user.pk)), "positions": positions, "closed": closed,
+        "chart": earnings_chart(user, today=today), "notifications": list(inbox_rows(user)[:5]),
+    })
+
+
+def _position_or_404(request: HttpRequest, position_id: int) -> Any:
+    position = position_for_user(request.user, position_id)
+    if position is None:
+        raise Http404
+    position.display_name = _name(position.product, request)
+    return position
+
+
+@login_required
+@require_safe
+def position_detail(request: HttpRequest, position_id: int) -> HttpResponse:
+    position = _position_or_404(request, position_id)
+    position.next_payout = next_payout(position, _today())
+    return render(request, "portal/position.html", {
+        "position": position,
+        "accruals": list(Accrual.objects.filter(position=position).order_by("-date")[:30]),
+        "redemptions": list(Redemption.objects.filter(position=position).order_by("-id")[:20]),
+        "redeemable": position.status == PositionStatus.ACTIVE and position.principal > 0,
+    })
+
+
+@login_required
+@require_POST
+def position_auto_renew(request: HttpRequest, position_id: int) -> HttpResponse:
+    _position_or_404(request, position_id)
+    wanted = request.POST.get("auto_renew") == "on"
+    try:
+        position_set_auto_renew(user=request.user, position_id=position_id, auto_renew=wanted)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Auto-renew is on.") if wanted else _("Auto-renew is off."))
+    next_url = request.POST.get("next")
+    return redirect(next_url if next_url in (reverse("portal:dashboard"),) else
+                    reverse("portal:position", args=[position_id]))
+
+
+def _modes(position: Any) -> list[str]:
+    if position.term_type == TermType.FIXED:
+        return ["fast", "standard"]
+    terms = terms_in_force(position.product, _today()) or position.terms
+    return list(terms.redemption_modes) or ["fast", "standard"]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def redeem(request: HttpRequest, position_id: int) -> HttpResponse:
+    """Fast, standard or early redemption: the exact amount returned is shown before confirming."""
+    position = _position_or_404(request, position_id)
+    step = request.POST.get("step", "")
+    form = RedeemForm(request.POST if step else None)
+    modes = _modes(position)
+    form.fields["mode"].choices = [c for c in form.fields["mode"].choices if c[0] in modes]
+    context: dict[str, Any] = {"position": position, "form": form, "has_2fa": user_has_2fa(request.user),
+                               "fixed": position.term_type == TermType.FIXED}
+    if step in ("preview", "confirm") and form.is_valid():
+        amount = (form.cleaned_data["amount"] or "").strip() or None
+        mode = form.cleaned_data["mode"]
+        if step == "confirm":
+            try:
+                otp_require(user=request.user, code=request.POST.get("otp"))
+                _status, body, _replayed = redemption_submit(
+                    user=request.user, position_id=position.pk, amount=amount, mode=mode,
+                    idempotency_key=request.POST.get("idempotency_key"), render=lambda r: {"id": r.pk})
+            except ApplicationError as exc:
+                context["refusal"] = advise([exc.code], message=exc.message)
+            else:
+                messages.success(request, _("Redemption confirmed."))
+                return redirect("portal:position", position_id=position.pk)
+        try:
+            plan = redemption_plan(position=position, amount=amount, mode=mode)
+        except ApplicationError as exc:
+            context["refusal"] = advise([exc.code], message=exc.message)
+        else:
+            context.update(plan=plan, amount=amount or "", mode=mode,
+                           idempotency_key=request.POST.get("idempotency_key") if step == "confirm"
+                           else uuid.uuid4().hex)
+            return render(request, "portal/redeem_preview.html", context)
+    return render(request, "portal/redeem.html", context)
+
+
+@login_required
+@require_safe
+def history(request: HttpRequest) -> HttpResponse:
+    """Every posting in any date range, 50 a page; the CSV link streams the same rows from the API."""
+    form = HistoryForm(request.GET or None)
+    start = end = None
+    asset = None
+    if form.is_valid():
+        start, end, asset = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["asset"]
+    postings = posting_list(
+        user_id=request.user.pk,
+        start=dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC) if start else None,
+        end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC) if end else None,
+        asset=(asset or "").upper() or None)
+    page = Paginator(postings, 50).get_page(request.GET.get("page"))
+    query = {k: v for k, v in {"from": start and start.isoformat(), "to": end and end.isoformat(),
+                               "asset": (asset or "").upper()}.items() if v}
+    csv_url = f"{reverse('ledger-entry-list')}?{urlencode({**query, 'format': 'csv'})}"
+    filters = urlencode({k: v for k, v in request.GET.items() if k != "page"})
+    return render(request, "portal/history.html", {"form": form, "page": page, "csv_url": csv_url,
+                                                   "filters": filters})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def inbox(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        notification_mark_read(user=request.user)
+        return redirect("portal:inbox")
+    page = Paginator(inbox_rows(request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "portal/inbox.html", {"page": page})
+
+
+@login_required
+@require_POST
+def inbox_read(request: HttpRequest, notification_id: int) -> HttpResponse:
+    rows = inbox_rows(request.user).filter(pk=notification_id)
+    notification = rows.first()
+    if notification is None:
+        raise Http404
+    notification_mark_read(user=request.user, notification_id=notification.pk)
+    return redirect(notification.link or "portal:inbox")
