@@ -68,7 +68,7 @@ def _rate_changes(now: dt.datetime) -> int:
               .select_related("product").prefetch_related("tiers").order_by("id"))
     for terms in recent:
         tiers = sorted(terms.tiers.all(), key=lambda t: t.lower)
-        apr = f"{as_percent(tiers[0].apr)} %" if tiers else "-"
+        apr = f"{decimal_text(as_percent(tiers[0].apr))}%" if tiers else "-"
         holders = (Position.objects.filter(product_id=terms.product_id, status=PositionStatus.ACTIVE,
                                            term_type=TermType.DEMAND)
                    .values_list("user_id", flat=True).distinct())
