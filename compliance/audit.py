@@ -8,6 +8,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -52,6 +53,15 @@ def audit_record(*, actor: Any, action: str, obj: Any = None, object_type: str =
     actor_id = getattr(actor, "pk", actor) if actor is not None else None
     before, after = canonical(before), canonical(after)
     with connection.cursor() as cursor:
+        # Django's foreign keys are checked at COMMIT, which would be after the chain lock is taken: a
+        # key-share lock on a product row queued there behind another transaction's FOR UPDATE, whose
+        # holder waits for the chain lock, is a deadlock (bench/load_subscribe.py found it: a refusal's
+        # commit against a redemption and a subscription of the same product). So run the pending checks
+        # now, and take the key-share lock the event's own actor key will need, before the chain lock.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        if actor_id is not None:
+            cursor.execute(f"SELECT 1 FROM {get_user_model()._meta.db_table} WHERE id = %s FOR KEY SHARE", [actor_id])
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
         cursor.execute("SELECT nextval(pg_get_serial_sequence('compliance_auditevent', 'sequence'))")
         sequence = cursor.fetchone()[0]

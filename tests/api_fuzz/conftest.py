@@ -20,7 +20,7 @@ TALLY: Counter = Counter()
 CURRENT = {"identity": ""}
 
 # `make test` runs a bounded number of examples per operation and identity; bench/fuzz_api.py raises it.
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "6"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "8"))
 
 
 def schemathesis_config(max_examples: int) -> schemathesis.Config:

@@ -1,0 +1,426 @@
+#!/usr/bin/env python
+"""Load test: customers subscribing and redeeming concurrently against capped products, through a real
+gunicorn on loopback, on a throwaway PostgreSQL database; then the books are checked.
+
+    .venv/bin/python bench/load_subscribe.py [--customers 200] [--concurrency 16] [--seconds 20]
+
+In order (everything on loopback; the database and the server are removed at the end, also on failure):
+
+1. creates `earn_bench_load_<pid>` on the server of DATABASE_URL (else the embedded one) and migrates it;
+2. seeds N customers (funded in USDT and USDC through ledger.deposit_credit, a DRF token each, an
+   acknowledgement of each product's disclosure) and two live demand products, USDT and USDC, whose
+   total caps are reached mid-run (default cap = customers × amount / 4 per product);
+3. starts gunicorn (`-w 2 --threads 4`; money/auth throttles raised through THROTTLE_MONEY/THROTTLE_AUTH);
+4. runs C client threads for S seconds, each request for the next customer in turn: with probability
+   `--redeem-share` a fast redemption of half a subscription from a position the customer holds, else
+   a subscription to one of the two products (a fresh Idempotency-Key per request); then the same
+   load against GET /api/v1/assets (a trivial authenticated DRF view) for the ratio;
+5. prints throughput, p50/p95/p99 and outcomes by status and error code, then checks with SQL, per
+   product: sold_amount = sum of the positions' principal = subscribed − redeemed, sold ≤ cap, one row
+   per 2xx answer (nothing lost or doubled), no customer balance below zero; and runs `manage.py reconcile`
+   (every entry balanced, every balance equal to its postings, registered checks).
+
+Exit status 0 only if there was no 5xx, no connection error, and every check passed. The client threads
+share the CPUs with gunicorn and PostgreSQL, so absolute figures compare only between runs on the same
+machine; the ratio is the steadier figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchdb import ROOT, run_in_throwaway_database
+
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+GUNICORN = str(VENV_BIN / "gunicorn")
+HOST = "127.0.0.1"
+ASSETS = ("USDT", "USDC")
+
+
+# --- seeding (in-process Django, already pointed at the throwaway database) -------------------------
+
+@dataclass
+class Seed:
+    products: dict[str, int]  # asset -> product id
+    tokens: list[str]
+
+
+def seed(*, customers: int, funding: Decimal, cap: Decimal) -> Seed:
+    from django.db import connection, transaction
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+    from compliance.services.acknowledgements import acknowledgement_create
+    from ledger.services import deposit_credit
+    from tests.earn.factories import live_product
+
+    products = {asset: live_product(asset, "demand", total_cap=cap, min_amount="1") for asset in ASSETS}
+    tokens: list[str] = []
+    with transaction.atomic():
+        for i in range(customers):
+            # No password: hashing N PBKDF2 passwords would dominate the seeding time. SG has no
+            # jurisdiction rule: the gate asks only for the acknowledgement, as in most markets.
+            user = User.objects.create_user(email=f"bench{i}@bench.example", password=None, country="SG")
+            for asset, product in products.items():
+                deposit_credit(user_id=user.pk, asset=asset, amount=funding, reference=f"bench-funding-{asset}-{i}")
+                disclosure = product.disclosure  # type: ignore[attr-defined]
+                acknowledgement_create(user=user, product_id=product.pk, disclosure_version=disclosure.version,
+                                       statements=[s["key"] for s in disclosure.risk_statements], language="en")
+            tokens.append(Token.objects.create(user=user).key)
+    connection.close()
+    return Seed(products={asset: p.pk for asset, p in products.items()}, tokens=tokens)
+
+
+# --- server -----------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def server_start(port: int, *, workers: int, threads: int, log_path: Path) -> subprocess.Popen:
+    env = dict(os.environ, THROTTLE_MONEY="1000000/min", THROTTLE_AUTH="1000000/min",
+               DJANGO_DEBUG=os.environ.get("DJANGO_DEBUG", "false"))
+    with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [GUNICORN, "config.wsgi:application", "-b", f"{HOST}:{port}", "-w", str(workers), "--threads",
+             str(threads), "--timeout", "60", "--graceful-timeout", "5", "--error-logfile", "-",
+             "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+
+def server_wait(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode} before answering")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status < 500:
+                conn.close()
+                return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"gunicorn did not answer on {HOST}:{port} within {timeout:.0f}s")
+
+
+def server_stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)  # the arbiter stops its own workers
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+# --- load -------------------------------------------------------------------------------------------
+
+@dataclass
+class Request:
+    kind: str  # what the request does, for the report ("subscribe", "redeem", "assets")
+    method: str
+    path: str
+    body: bytes | None
+    headers: dict[str, str]
+    on_answer: Callable[[int, bytes], None] | None = None
+
+
+@dataclass
+class LoadResult:
+    name: str
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    outcomes: Counter = field(default_factory=Counter)  # (kind, outcome) -> count
+    by_outcome: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    first_seen: dict[tuple[str, str], float] = field(default_factory=dict)  # seconds into the run
+
+    @property
+    def requests(self) -> int:
+        return sum(self.outcomes.values())
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.elapsed if self.elapsed else 0.0
+
+    def count(self, kind: str, outcome: str) -> int:
+        return self.outcomes.get((kind, outcome), 0)
+
+    def failures(self) -> int:
+        return sum(n for (_kind, outcome), n in self.outcomes.items() if outcome.startswith(("5xx", "connection")))
+
+    def percentile(self, p: float, latencies: list[float] | None = None) -> float:
+        """Nearest-rank percentile in milliseconds."""
+        ordered = sorted(self.latencies if latencies is None else latencies)
+        if not ordered:
+            return float("nan")
+        rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+        return ordered[rank - 1] * 1000
+
+
+def classify(status: int, body: bytes) -> str:
+    if 200 <= status < 300:
+        return str(status)
+    if status >= 500:
+        return f"5xx ({status})"
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        code = None
+    return f"{status} {code}" if code else str(status)
+
+
+def run_load(name: str, port: int, *, concurrency: int, seconds: float,
+             make_request: Callable[[], Request]) -> LoadResult:
+    """`concurrency` threads, each on its own keep-alive connection, until the deadline."""
+    result = LoadResult(name)
+    lock = threading.Lock()
+    start_gate = threading.Barrier(concurrency + 1)
+    deadline = run_start = 0.0
+
+    def worker() -> None:
+        samples: list[tuple[tuple[str, str], float, float]] = []  # (kind, outcome), seconds in, latency
+        outcomes: Counter = Counter()
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        start_gate.wait()
+        while time.monotonic() < deadline:
+            request = make_request()
+            started = time.perf_counter()
+            try:
+                conn.request(request.method, request.path, body=request.body, headers=request.headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                outcomes[(request.kind, f"connection error ({type(exc).__name__})")] += 1
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=30)
+                continue
+            key = (request.kind, classify(response.status, data))
+            samples.append((key, started - run_start, time.perf_counter() - started))
+            outcomes[key] += 1
+            if request.on_answer is not None:
+                request.on_answer(response.status, data)
+            if response.getheader("Connection", "").lower() == "close":
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        conn.close()
+        with lock:
+            result.outcomes.update(outcomes)
+            for key, at, latency in samples:
+                result.latencies.append(latency)
+                result.by_outcome.setdefault(key, []).append(latency)
+                result.first_seen[key] = min(at, result.first_seen.get(key, at))
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + seconds
+    started = run_start = time.perf_counter()
+    start_gate.wait()
+    for thread in threads:
+        thread.join(timeout=seconds + 60)
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+class MoneyMix:
+    """Round-robin over the customers: redeem half a subscription from a position they hold (with
+    probability `redeem_share`), else subscribe `amount` to one of the products."""
+
+    def __init__(self, seeded: Seed, *, amount: Decimal, redeem_share: float, seed_value: int) -> None:
+        self.seeded = seeded
+        self.amount = amount
+        self.redeem_share = redeem_share
+        self.turn = itertools.count()  # next() is atomic under the GIL
+        self.random = random.Random(seed_value)
+        self.lock = threading.Lock()
+        self.positions: dict[int, list[int]] = {}  # customer index -> position ids it subscribed into
+
+    def __call__(self) -> Request:
+        customer = next(self.turn) % len(self.seeded.tokens)
+        auth = {"Authorization": f"Token {self.seeded.tokens[customer]}", "Content-Type": "application/json",
+                "Idempotency-Key": uuid.uuid4().hex}
+        with self.lock:
+            held = self.positions.get(customer, [])
+            redeem = bool(held) and self.random.random() < self.redeem_share
+            position = self.random.choice(held) if redeem else None
+            asset = self.random.choice(ASSETS)
+        if position is not None:
+            body = json.dumps({"amount": str(self.amount / 2), "mode": "fast"}).encode()
+            return Request("redeem", "POST", f"/api/v1/positions/{position}/redemptions", body, auth)
+        body = json.dumps({"product": self.seeded.products[asset], "amount": str(self.amount)}).encode()
+
+        def remember(status: int, data: bytes) -> None:
+            if status == 201:
+                position_id = json.loads(data)["position"]
+                with self.lock:
+                    held = self.positions.setdefault(customer, [])
+                    if position_id not in held:
+                        held.append(position_id)
+
+        return Request("subscribe", "POST", "/api/v1/subscriptions", body, auth, remember)
+
+
+def trivial_requests(seeded: Seed) -> Callable[[], Request]:
+    turn = itertools.count()
+
+    def make() -> Request:
+        token = seeded.tokens[next(turn) % len(seeded.tokens)]
+        return Request("assets", "GET", "/api/v1/assets", None, {"Authorization": f"Token {token}"})
+
+    return make
+
+
+# --- report -----------------------------------------------------------------------------------------
+
+def print_result(result: LoadResult) -> None:
+    print(f"\n== {result.name}")
+    print(f"requests:    {result.requests} in {result.elapsed:.1f}s")
+    print(f"throughput:  {result.throughput:.1f} req/s")
+    print(f"latency ms:  p50 {result.percentile(50):.1f}  p95 {result.percentile(95):.1f}  "
+          f"p99 {result.percentile(99):.1f}  max {max(result.latencies, default=0) * 1000:.1f}")
+    print("outcomes:                                       count   first at   p50 ms   p95 ms   p99 ms")
+    for (kind, outcome), count in sorted(result.outcomes.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1])):
+        lat = result.by_outcome.get((kind, outcome), [])
+        first = result.first_seen.get((kind, outcome))
+        print(f"  {kind:<10} {outcome:<32} {count:>6}   {'' if first is None else f'{first:6.1f}s':>8} "
+              f"{result.percentile(50, lat):8.1f} {result.percentile(95, lat):8.1f} {result.percentile(99, lat):8.1f}")
+
+
+def check_books(seeded: Seed, load: LoadResult) -> bool:
+    """Per product: sold = Σ principal = subscribed − redeemed ≤ cap; one row per 2xx; no balance below zero."""
+    from django.db import connection
+
+    ok = True
+    print("\n== checks (SQL)")
+    with connection.cursor() as cursor:
+        for asset, product_id in seeded.products.items():
+            cursor.execute("SELECT sold_amount, total_cap FROM earn_product WHERE id = %s", [product_id])
+            sold, cap = cursor.fetchone()
+            cursor.execute("SELECT COALESCE(SUM(principal), 0) FROM earn_position WHERE product_id = %s", [product_id])
+            principal = cursor.fetchone()[0]
+            cursor.execute("SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM earn_subscription WHERE product_id = %s",
+                           [product_id])
+            subs, subscribed = cursor.fetchone()
+            cursor.execute(
+                "SELECT COUNT(*), COALESCE(SUM(r.amount), 0) FROM earn_redemption r "
+                "JOIN earn_position p ON p.id = r.position_id WHERE p.product_id = %s", [product_id])
+            redemptions, redeemed = cursor.fetchone()
+            product_ok = principal == sold == subscribed - redeemed and (cap is None or sold <= cap)
+            ok &= product_ok
+            print(f"{asset}: cap {cap.normalize():f}, sold {sold.normalize():f}, "
+                  f"Σ principal {principal.normalize():f}, subscribed {subscribed.normalize():f} "
+                  f"− redeemed {redeemed.normalize():f}; "
+                  f"oversell {max(Decimal(0), sold - cap).normalize():f}  {'ok' if product_ok else 'MISMATCH'}")
+        cursor.execute("SELECT COUNT(*) FROM earn_subscription")
+        subs_total = cursor.fetchone()[0]
+        cursor.execute("SELECT COUNT(*) FROM earn_redemption")
+        redemptions_total = cursor.fetchone()[0]
+        cursor.execute("SELECT COUNT(*) FROM ledger_ledgeraccount WHERE owner_id IS NOT NULL AND balance < 0")
+        overdrawn = cursor.fetchone()[0]
+    created_subs, created_redemptions = load.count("subscribe", "201"), load.count("redeem", "201")
+    rows_ok = subs_total == created_subs and redemptions_total == created_redemptions
+    ok &= rows_ok and overdrawn == 0
+    print(f"subscription rows {subs_total} for {created_subs} × 201; redemption rows {redemptions_total} for "
+          f"{created_redemptions} × 201  {'ok' if rows_ok else 'MISMATCH (lost or doubled)'}")
+    print(f"customer accounts below zero: {overdrawn}")
+    return ok
+
+
+def reconcile() -> bool:
+    done = subprocess.run([PYTHON, str(ROOT / "manage.py"), "reconcile"], cwd=ROOT, env=dict(os.environ),
+                          capture_output=True, text=True, check=False, timeout=600)
+    print(f"\n== manage.py reconcile (exit {done.returncode})")
+    print((done.stdout + done.stderr).rstrip())
+    return done.returncode == 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of each of the two loads")
+    parser.add_argument("--amount", type=Decimal, default=Decimal("100"), help="per subscription (redeem: half)")
+    parser.add_argument("--redeem-share", type=float, default=0.3,
+                        help="share of requests that redeem when the customer holds a position")
+    parser.add_argument("--funding", type=Decimal, default=None, help="per customer and asset (default 4 × amount)")
+    parser.add_argument("--cap", type=Decimal, default=None,
+                        help="each product's total cap (default customers × amount / 4)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=2026, help="random seed of the request mix")
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database (for inspection)")
+    args = parser.parse_args()
+    if not (0 < args.seconds <= 300 and 0 < args.concurrency <= 64 and args.customers > 0
+            and 0 <= args.redeem_share <= 1):
+        parser.error("keep the load bounded: 0 < seconds <= 300, 0 < concurrency <= 64, customers > 0")
+    funding = args.funding if args.funding is not None else args.amount * 4
+    cap = args.cap if args.cap is not None else args.customers * args.amount / 4
+    outcome = {"ok": False}
+
+    def bench() -> None:
+        t0 = time.perf_counter()
+        seeded = seed(customers=args.customers, funding=funding, cap=cap)
+        print(f"seeded {args.customers} customers ({funding} USDT and USDC each), products "
+              f"{seeded.products} (cap {cap} each) in {time.perf_counter() - t0:.1f}s")
+        port = free_port()
+        log_path = Path(f"/tmp/earn_bench_load_{os.getpid()}.gunicorn.log")
+        server = server_start(port, workers=args.workers, threads=args.threads, log_path=log_path)
+        try:
+            server_wait(port, server)
+            print(f"gunicorn on {HOST}:{port} (-w {args.workers} --threads {args.threads}); "
+                  f"load: {args.concurrency} clients × {args.seconds:.0f}s per endpoint, "
+                  f"redeem share {args.redeem_share}")
+            money = run_load("subscribe + redeem (POST /api/v1/subscriptions, POST …/redemptions)", port,
+                             concurrency=args.concurrency, seconds=args.seconds,
+                             make_request=MoneyMix(seeded, amount=args.amount, redeem_share=args.redeem_share,
+                                                   seed_value=args.seed))
+            trivial = run_load("GET /api/v1/assets", port, concurrency=args.concurrency, seconds=args.seconds,
+                               make_request=trivial_requests(seeded))
+        finally:
+            server_stop(server)
+        print_result(money)
+        print_result(trivial)
+        ratio = trivial.throughput / money.throughput if money.throughput else float("inf")
+        print(f"\nratio (trivial / money throughput): {ratio:.2f}")
+        failures = money.failures() + trivial.failures()
+        print(f"5xx and connection errors: {failures}")
+        books = check_books(seeded, money)
+        clean = reconcile()
+        outcome["ok"] = books and clean and failures == 0
+        print(f"\nresult: {'OK' if outcome['ok'] else 'PROBLEMS FOUND'}")
+        if outcome["ok"]:
+            log_path.unlink(missing_ok=True)
+        else:
+            print(f"gunicorn log kept: {log_path}")
+
+    run_in_throwaway_database(bench, prefix="earn_bench_load", keep=args.keep_db)
+    return 0 if outcome["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
