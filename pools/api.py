@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.urls import path
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -22,7 +23,6 @@ from core.money import decimal_text
 from earn.selectors.products import catalogue_product
 from pools import selectors
 from pools.chart import il_chart_svg
-from pools.errors import PriceMissing
 from pools.models import DepositMode, Pool, PoolDeposit, PoolPayout, PoolPosition, PoolWithdrawal
 from pools.services import deposits, redemptions
 
@@ -44,38 +44,6 @@ def _visible_pool(product_id: int) -> Pool:
     return pool
 
 
-def pool_summary(pool: Pool, prices: dict[str, Decimal] | None = None) -> dict[str, Any]:
-    """The `pool` object of a product (API.md: GET /products/{id}); also the catalogue's."""
-    a, b = pool.asset_a, pool.asset_b
-    try:
-        prices = prices if prices is not None else selectors.pool_prices(pool)
-        y = selectors.pool_yield(pool, prices)
-    except PriceMissing:
-        prices, y = {}, None
-    price = pool.reserve_b / pool.reserve_a if pool.reserve_a else None
-    return {
-        "id": pool.pk, "pair": [a.code, b.code], "venue": pool.product.venue, "chain": pool.product.chain,
-        "contract_address": pool.product.contract_address, "fee_rate": _t(pool.fee_rate), "fee_mode": pool.fee_mode,
-        "reserve_a": _t(pool.reserve_a, a.scale), "reserve_b": _t(pool.reserve_b, b.scale),
-        "total_shares": _t(pool.total_shares, pool.share_asset.scale), "share_asset": pool.share_asset_id,
-        "pool_price": _t(price, b.scale) if price is not None else None,
-        "prices_usd": {code: _t(p) for code, p in prices.items()},
-        "reward_asset": pool.reward_asset_id, "daily_emission": _t(pool.daily_emission),
-        "daily_volume_usd": _t(pool.daily_volume_usd, 2),
-        "tvl_usd": _t(y.tvl_usd, 2) if y else None, "fee_apr": _t(y.fee_apr) if y else None,
-        "reward_apr": _t(y.reward_apr) if y else None, "apr": _t(y.apr) if y else None,
-        "apy_compounded": _t(y.reward_apy_compounded) if y else None,
-    }
-
-
-def il_table_output(table: dict[str, Any]) -> dict[str, Any]:
-    return {**table, "amount_usd": _t(table["amount_usd"], 2), "fee_apr": _t(table["fee_apr"]),
-            "reward_apr": _t(table["reward_apr"]), "apr": _t(table["apr"]),
-            "rows": [{"ratio": _t(r["ratio"]), "il": _t(r["il"]), "il_percent": _t(r["il_percent"]),
-                      "loss_usd": _t(r["loss_usd"], 2), "break_even_days": _t(r["break_even_days"])}
-                     for r in table["rows"]]}
-
-
 def _amount_usd(request: Request) -> Decimal | None:
     raw = request.query_params.get("amount_usd")
     if raw in (None, ""):
@@ -92,35 +60,27 @@ def _amount_usd(request: Request) -> Decimal | None:
 class PoolListApi(APIView):
     """Pools of the live and paused liquidity-mining products, with reserves and current yields."""
 
-    @extend_schema(responses={200: serializers.JSONField()}, tags=["pools"], operation_id="pool_list")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["pools"], operation_id="pool_list")
     def get(self, request: Request) -> Response:
-        pools = (Pool.objects.filter(product__status__in=["live", "paused"])
-                 .select_related("asset_a", "asset_b", "share_asset", "reward_asset", "product").order_by("id"))
-        from pricing.selectors import latest_prices
-
-        prices = latest_prices()
-        results = []
-        for pool in pools:
-            own = {c: prices[c] for c in (pool.asset_a_id, pool.asset_b_id, pool.reward_asset_id) if c in prices}
-            usable = pool.asset_a_id in own and pool.asset_b_id in own
-            results.append({"product": pool.product_id, **pool_summary(pool, own if usable else None)})
-        return Response({"results": results})
+        ids = Pool.objects.filter(product__status__in=["live", "paused"]).values_list("product_id", flat=True)
+        summaries = selectors.pool_summaries_bulk(list(ids))
+        return Response({"results": [{"product": pid, **summaries[pid]} for pid in sorted(summaries)]})
 
 
 class ProductPoolApi(APIView):
-    @extend_schema(responses={200: serializers.JSONField()}, tags=["pools"], operation_id="product_pool")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["pools"], operation_id="product_pool")
     def get(self, request: Request, product_id: int) -> Response:
-        return Response({"product": product_id, **pool_summary(_visible_pool(product_id))})
+        return Response({"product": product_id, **selectors.pool_summary(_visible_pool(product_id))})
 
 
 class ProductPoolIlApi(APIView):
     """The IL table: ratios 0.25 … 5, IL %, the loss on amount_usd and the days of current APR that cover it."""
 
-    @extend_schema(parameters=[AMOUNT_USD], responses={200: serializers.JSONField()}, tags=["pools"],
+    @extend_schema(parameters=[AMOUNT_USD], responses={200: OpenApiTypes.OBJECT}, tags=["pools"],
                    operation_id="product_pool_il")
     def get(self, request: Request, product_id: int) -> Response:
         pool = _visible_pool(product_id)
-        return Response(il_table_output(selectors.il_table(pool.product, _amount_usd(request))))
+        return Response(selectors.il_table_json(selectors.il_table(pool.product, _amount_usd(request))))
 
 
 class ProductPoolIlChartApi(APIView):
@@ -161,7 +121,7 @@ def _plan_output(pool: Pool, plan: deposits.DepositPlan) -> dict[str, Any]:
 
 
 class PoolDepositPreviewApi(APIView):
-    @extend_schema(request=DepositInput, responses={200: serializers.JSONField()}, tags=["pools"],
+    @extend_schema(request=DepositInput, responses={200: OpenApiTypes.OBJECT}, tags=["pools"],
                    operation_id="pool_deposit_preview")
     def post(self, request: Request) -> Response:
         data = DepositInput(data=request.data)
@@ -178,10 +138,10 @@ class PoolDepositPreviewApi(APIView):
             "maturity_date": quote["maturity_date"], "share_of_pool": _t(quote["share_of_pool"].quantize(
                 Decimal("1e-10"))),
             "fee_apr": _t(y.fee_apr), "reward_apr": _t(y.reward_apr), "apr": _t(y.apr),
-            "apy_rewards_compounded": _t(y.reward_apy_compounded),
+            "apy_compounded": _t(y.apy_compounded),
             "est_daily_fees_usd": _t(quote["est_daily_fees_usd"], 2),
             "est_daily_rewards_usd": _t(quote["est_daily_rewards_usd"], 2),
-            "il_table": il_table_output(quote["il_table"]), "blocking": quote["blocking"]})
+            "il_table": selectors.il_table_json(quote["il_table"]), "blocking": quote["blocking"]})
 
 
 class DepositOutput(serializers.ModelSerializer):
@@ -276,7 +236,7 @@ class PoolPositionListApi(ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.pool_positions_for(self.request.user)
 
-    @extend_schema(responses={200: serializers.JSONField()}, tags=["pools"], operation_id="pool_position_list")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["pools"], operation_id="pool_position_list")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         from pricing.selectors import latest_prices
 
@@ -296,13 +256,13 @@ class PoolPositionDetailApi(APIView):
     class PatchInput(serializers.Serializer):
         compound_rewards = serializers.BooleanField()
 
-    @extend_schema(responses={200: serializers.JSONField()}, tags=["pools"], operation_id="pool_position_retrieve")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["pools"], operation_id="pool_position_retrieve")
     def get(self, request: Request, position_id: int) -> Response:
         from pricing.selectors import latest_prices
 
         return Response(position_output(_own_position(request, position_id), latest_prices()))
 
-    @extend_schema(request=PatchInput, responses={200: serializers.JSONField()}, tags=["pools"],
+    @extend_schema(request=PatchInput, responses={200: OpenApiTypes.OBJECT}, tags=["pools"],
                    operation_id="pool_position_update")
     def patch(self, request: Request, position_id: int) -> Response:
         from pricing.selectors import latest_prices
@@ -381,7 +341,7 @@ class PoolRedemptionCreateApi(APIView):
 
 
 class PoolRedemptionPreviewApi(APIView):
-    @extend_schema(request=RedeemInput, responses={200: serializers.JSONField()}, tags=["pools"],
+    @extend_schema(request=RedeemInput, responses={200: OpenApiTypes.OBJECT}, tags=["pools"],
                    operation_id="pool_redemption_preview")
     def post(self, request: Request, position_id: int) -> Response:
         data = RedeemInput(data=request.data)

@@ -38,9 +38,11 @@ class Pool(models.Model):
     total_shares = MoneyField(default=0)
     reward_asset = models.ForeignKey("ledger.Asset", null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+", help_text=_("governance token paid as rewards"))
-    daily_emission = MoneyField(verbose_name=_("reward emission per day"), default=0)
+    daily_emission = MoneyField(verbose_name=_("reward emission per day"), default=0,
+                                help_text=_("to the whole venue pool; ours is our share of its liquidity"))
     daily_volume_usd = MoneyField(verbose_name=_("trading volume per day (USD)"), default=0,
-                                  help_text=_("the fee base: fee income per day = fee rate × volume"))
+                                  help_text=_("of the whole venue pool (its TVL is the product's vetted TVL): fee "
+                                              "income per day = fee rate × volume × our share of its liquidity"))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -14,7 +14,7 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.money import floor_to_scale
+from core.money import decimal_text, floor_to_scale
 from earn.models import Product
 from pools import amm
 from pools.errors import PriceMissing
@@ -46,29 +46,101 @@ def pool_tvl_usd(pool: Pool, prices: dict[str, Decimal]) -> Decimal:
 
 @dataclass(frozen=True)
 class PoolYield:
-    """Current yield of a pool: fee APR from the day's volume, reward APR from the emission, both on TVL."""
+    """Current yield of a pool: fee APR from the day's volume, reward APR from the emission, both on TVL.
+
+    `apy_compounded`: the APY when the income is reinvested every day — (1 + APR/365)^365 − 1 — which is what
+    compounding rewards (and fees, in a compounding pool) aims at; None above 1000 % APR, where it means nothing.
+    """
 
     tvl_usd: Decimal
     fee_apr: Decimal
     reward_apr: Decimal
-    reward_apy_compounded: Decimal
+    apy_compounded: Decimal | None
 
     @property
     def apr(self) -> Decimal:
         return self.fee_apr + self.reward_apr
 
 
+def income_base_usd(pool: Pool, tvl_usd: Decimal) -> Decimal:
+    """The liquidity the pool's volume and emission are spread over: the whole venue pool (the product's vetted
+    TVL) when known and larger than ours — our customers then get their share of it — else our own liquidity."""
+    venue = pool.product.tvl_usd
+    return venue if venue is not None and venue > tvl_usd else tvl_usd
+
+
+def income_share(pool: Pool, prices: dict[str, Decimal]) -> Decimal:
+    """Our part of the venue pool's daily fees and emission: our liquidity / the venue's (1 when unknown)."""
+    tvl = pool_tvl_usd(pool, prices)
+    base = income_base_usd(pool, tvl)
+    return tvl / base if base > 0 else Decimal(0)
+
+
 def pool_yield(pool: Pool, prices: dict[str, Decimal], *, extra_usd: Decimal = Decimal(0)) -> PoolYield:
-    """APRs as they stand (with `extra_usd` of new liquidity added, for a preview); 0 for an empty pool."""
+    """APRs as they stand, with `extra_usd` of new liquidity added (a preview); zero when nothing is deposited.
+
+    Fee APR = fee rate × daily volume × 365 / the venue pool's TVL; reward APR = emission × reward price × 365 /
+    the same TVL (our own liquidity when the venue's is not known).
+    """
     tvl = pool_tvl_usd(pool, prices) + extra_usd
-    if tvl <= 0:
-        return PoolYield(Decimal(0), Decimal(0), Decimal(0), Decimal(0))
-    fee_apr = pool.fee_rate * pool.daily_volume_usd * amm.DAYS_PER_YEAR / tvl
+    base = income_base_usd(pool, tvl)
+    if base <= 0:
+        return PoolYield(Decimal(0), Decimal(0), Decimal(0), None)
+    fee_apr = pool.fee_rate * pool.daily_volume_usd * amm.DAYS_PER_YEAR / base
     reward_price = prices.get(pool.reward_asset_id or "", Decimal(0))
-    reward_apr = pool.daily_emission * reward_price * amm.DAYS_PER_YEAR / tvl
+    reward_apr = pool.daily_emission * reward_price * amm.DAYS_PER_YEAR / base
     q = Decimal("1e-10")
-    return PoolYield(floor_to_scale(tvl, USD_PLACES), fee_apr.quantize(q), reward_apr.quantize(q),
-                     amm.apy_compounded(fee_apr + reward_apr).quantize(q))
+    apr = fee_apr + reward_apr
+    apy = amm.apy_compounded(apr).quantize(q) if apr <= 10 else None
+    return PoolYield(floor_to_scale(tvl, USD_PLACES), fee_apr.quantize(q), reward_apr.quantize(q), apy)
+
+
+def _text(value: Decimal | None, scale: int | None = None) -> str | None:
+    return decimal_text(value, scale)
+
+
+def pool_summary(pool: Pool, prices: dict[str, Decimal] | None = None) -> dict[str, Any]:
+    """The `pool` object of a product (API.md, GET /products/{id}), JSON-ready: pair, venue, fee, reserves, yields."""
+    a, b = pool.asset_a, pool.asset_b
+    try:
+        prices = prices if prices is not None else pool_prices(pool)
+        if pool.asset_a_id not in prices or pool.asset_b_id not in prices:
+            raise PriceMissing("")
+        y: PoolYield | None = pool_yield(pool, prices)
+    except PriceMissing:
+        prices, y = {}, None
+    price = pool.reserve_b / pool.reserve_a if pool.reserve_a else None
+    return {
+        "id": pool.pk, "pair": [a.code, b.code], "venue": pool.product.venue, "chain": pool.product.chain,
+        "contract_address": pool.product.contract_address, "fee_rate": _text(pool.fee_rate),
+        "fee_mode": pool.fee_mode, "reserve_a": _text(pool.reserve_a, a.scale),
+        "reserve_b": _text(pool.reserve_b, b.scale),
+        "total_shares": _text(pool.total_shares, pool.share_asset.scale), "share_asset": pool.share_asset_id,
+        "pool_price": _text(price, b.scale) if price is not None else None,
+        "prices_usd": {code: _text(p) for code, p in sorted(prices.items())},
+        "reward_asset": pool.reward_asset_id, "daily_emission": _text(pool.daily_emission),
+        "daily_volume_usd": _text(pool.daily_volume_usd, 2),
+        "tvl_usd": _text(y.tvl_usd, 2) if y else None, "fee_apr": _text(y.fee_apr) if y else None,
+        "reward_apr": _text(y.reward_apr) if y else None, "apr": _text(y.apr) if y else None,
+        "apy_compounded": _text(y.apy_compounded) if y else None,
+    }
+
+
+def pool_summaries_bulk(product_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """{product id: pool summary} for the pools of these products, in two queries (pools, prices)."""
+    if not product_ids:
+        return {}
+    pools = list(Pool.objects.filter(product_id__in=product_ids)
+                 .select_related("asset_a", "asset_b", "share_asset", "reward_asset", "product"))
+    if not pools:
+        return {}
+    codes = {c for p in pools for c in (p.asset_a_id, p.asset_b_id, p.reward_asset_id) if c}
+    prices = latest_prices(codes)
+    out = {}
+    for pool in pools:
+        own = {c: prices[c] for c in (pool.asset_a_id, pool.asset_b_id, pool.reward_asset_id) if c in prices}
+        out[pool.product_id] = pool_summary(pool, own)
+    return out
 
 
 def il_table(product: Product | int, amount_usd: Decimal | str | None = None) -> dict[str, Any]:
@@ -101,6 +173,17 @@ def il_table(product: Product | int, amount_usd: Decimal | str | None = None) ->
         "reward_apr": yields.reward_apr if yields else None, "apr": apr if yields else None,
         "formula": "IL(r) = 2·√r / (1 + r) − 1", "rows": rows,
     }
+
+
+def il_table_json(table: dict[str, Any]) -> dict[str, Any]:
+    """`il_table(...)` with amounts as API strings (what the API, the disclosure and the portal send)."""
+    if not table:
+        return {}
+    return {**table, "amount_usd": _text(table["amount_usd"], 2), "fee_apr": _text(table["fee_apr"]),
+            "reward_apr": _text(table["reward_apr"]), "apr": _text(table["apr"]),
+            "rows": [{"ratio": _text(r["ratio"]), "il": _text(r["il"]), "il_percent": _text(r["il_percent"]),
+                      "loss_usd": _text(r["loss_usd"], 2), "break_even_days": _text(r["break_even_days"])}
+                     for r in table["rows"]]}
 
 
 def il_rows_text(table: dict[str, Any]) -> str:

@@ -43,9 +43,13 @@ class ProductDisclosureApi(APIView):
         english_prevails = serializers.BooleanField()
         prescribed_warnings = serializers.ListField(child=serializers.CharField())
         approved_at = serializers.DateTimeField()
+        il_table = serializers.JSONField(allow_null=True, help_text="Pool products: impermanent loss for price "
+                                         "ratios 0.25–5, personalised for ?amount_usd= (default 1000).")
 
     @extend_schema(parameters=[OpenApiParameter("lang", str, enum=list(LANGUAGES), required=False,
-                                                description="Defaults to the user's language.")],
+                                                description="Defaults to the user's language."),
+                               OpenApiParameter("amount_usd", str, required=False,
+                                                description="Pool products: personalise the IL table.")],
                    responses=OutputSerializer, tags=["products"], operation_id="product_disclosure")
     def get(self, request: Request, product_id: int) -> Response:
         lang = (request.query_params.get("lang") or getattr(request.user, "language", "") or "en").lower()
@@ -60,7 +64,23 @@ class ProductDisclosureApi(APIView):
                 "english_prevails": True, "prescribed_warnings": [warning] if warning else [],
                 "approved_at": disclosure.approved_at,
                 **disclosure_text(disclosure, language=lang)}
+        body["il_table"] = _il_table(product, request.query_params.get("amount_usd"))
         return Response(self.OutputSerializer(body).data)
+
+
+def _il_table(product: Any, amount_usd: str | None) -> dict | None:
+    """The IL table of a pool product (None for other products), from the pools app."""
+    from decimal import Decimal, InvalidOperation
+
+    from pools.selectors import il_table, il_table_json
+
+    try:
+        amount = Decimal(amount_usd) if amount_usd else None
+    except InvalidOperation as exc:
+        raise ValidationFailed(_("amount_usd is a decimal number."), field="amount_usd") from exc
+    if amount is not None and (not amount.is_finite() or amount <= 0 or amount >= Decimal(10) ** 15):
+        raise ValidationFailed(_("amount_usd is a positive amount."), field="amount_usd")
+    return il_table_json(il_table(product, amount)) or None
 
 
 class StatementInput(serializers.Serializer):

@@ -188,8 +188,16 @@ def catalogue_entries(products: Iterable[Product], *, user: Any, on_date: dt.dat
         terms.update(_upcoming_terms_bulk(missing, day))
     disclosures = disclosures_current_bulk(product_ids=ids)
     principals = user_principal_by_product(user, ids)
-    return [catalogue_entry(p, terms.get(p.pk), disclosures.get(p.pk), principals.get(p.pk, Decimal(0)))
-            for p in products]
+    entries = [catalogue_entry(p, terms.get(p.pk), disclosures.get(p.pk), principals.get(p.pk, Decimal(0)))
+               for p in products]
+    pooled = [p.pk for p in products if p.strategy == Strategy.LIQUIDITY_MINING]
+    if pooled:  # two more queries (pools, prices), only on pages with liquidity-mining products
+        from pools.selectors import pool_summaries_bulk
+
+        pools = pool_summaries_bulk(pooled)
+        for entry in entries:
+            entry["pool"] = pools.get(entry["id"])
+    return entries
 
 
 def catalogue_product(*, product_id: int) -> Product | None:

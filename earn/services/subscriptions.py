@@ -239,6 +239,12 @@ def _refusal_message(code: str) -> str:
 def subscription_submit(*, user: Any, product_id: int, amount: Any, auto_renew: bool, idempotency_key: str | None,
                         render: Callable[[Subscription], Any]) -> tuple[int, Any, bool]:
     """The entry point for API and portal: idempotent on the key, and refusals are recorded."""
+    if Product.objects.filter(pk=product_id, strategy="liquidity_mining").exists():
+        # A pool product takes both assets of its pair in the pool ratio: the pools app does that deposit.
+        from pools.services.deposits import deposit_summary, pool_deposit_submit
+
+        return pool_deposit_submit(user=user, product_id=product_id, amount=amount, asset=None, mode="pair",
+                                   compound_rewards=False, idempotency_key=idempotency_key, render=deposit_summary)
     payload = {"product": product_id, "amount": str(amount), "auto_renew": bool(auto_renew)}
     try:
         return idempotent(user=user, key=idempotency_key, scope="subscriptions", payload=payload,

@@ -262,3 +262,16 @@ def pool_deposit_submit(*, user: Any, product_id: int, amount: Any, asset: str |
             recorded = None
         refusal_record(user=user, product_id=product_id, amount=recorded, codes=exc.codes, detail=exc.message)
         raise
+
+
+def deposit_summary(deposit: PoolDeposit) -> dict[str, Any]:
+    """A deposit as plain JSON (the answer of POST /subscriptions for a pool product)."""
+    position = deposit.position
+    pool = Pool.objects.select_related("asset_a", "asset_b", "share_asset").get(pk=position.pool_id)
+    return {"id": deposit.pk, "pool_position": position.pk, "product": position.product_id, "mode": deposit.mode,
+            "asset_a": pool.asset_a_id, "amount_a": format(floor_to_scale(deposit.amount_a, pool.asset_a.scale), "f"),
+            "asset_b": pool.asset_b_id, "amount_b": format(floor_to_scale(deposit.amount_b, pool.asset_b.scale), "f"),
+            "shares": format(floor_to_scale(deposit.shares, pool.share_asset.scale), "f"),
+            "value_date": position.value_date.isoformat(),
+            "maturity_date": position.maturity_date.isoformat() if position.maturity_date else None,
+            "created_at": deposit.created_at.isoformat()}

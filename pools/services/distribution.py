@@ -1,8 +1,9 @@
 """Daily pool income: trading fees and reward emissions, split by earning shares, posted once per (pool, day).
 
 For each pool and day D (after D ends):
-- fee income = fee rate × the pool's daily volume (USD), half in each asset at the prices of the end of D;
-  the reward = the pool's daily emission of its reward token;
+- fee income = fee rate × the venue pool's daily volume (USD) × our share of the venue pool's liquidity, half in
+  each asset at the prices of the end of D; the reward = the venue's daily emission × the same share (our share
+  is 1 when the venue's TVL is not known: the pool's figures are then ours alone);
 - the earning shares of each position on D are the sum of its share changes effective on or before D
   (a deposit on T earns from T+1, a redemption on T earns nothing for T), so a late run gives the same split;
 - each amount is split by the largest-remainder method in whole units of its asset (ties: lower position
@@ -32,7 +33,7 @@ from ledger.bulk import entry_post_credits
 from ledger.models import AccountKind, EntryKind
 from ledger.services import Leg
 from pools.models import FeeMode, Pool, PoolDay, PoolShareChange
-from pools.selectors import pool_prices
+from pools.selectors import income_share, pool_prices
 from pools.services.pools import SHARE_SCALE, pool_lock, reserve_legs
 
 logger = logging.getLogger(__name__)
@@ -130,10 +131,11 @@ def _distribute(cursor, pool: Pool, day: dt.date, day_id: int, now: dt.datetime)
     prices = pool_prices(pool, at=end_of_day(day))
     pa, pb = prices[pool.asset_a_id], prices[pool.asset_b_id]
     sa, sb = pool.asset_a.scale, pool.asset_b.scale
-    fee_usd = pool.fee_rate * pool.daily_volume_usd
+    share = income_share(pool, prices)  # our part of the venue pool's volume and emission
+    fee_usd = pool.fee_rate * pool.daily_volume_usd * share
     fee_a, fee_b = floor_to_scale(fee_usd / 2 / pa, sa), floor_to_scale(fee_usd / 2 / pb, sb)
     sr = pool.reward_asset.scale if pool.reward_asset else 0
-    reward = floor_to_scale(pool.daily_emission, sr) if pool.reward_asset_id else Decimal(0)
+    reward = floor_to_scale(pool.daily_emission * share, sr) if pool.reward_asset_id else Decimal(0)
     cursor.execute(_split_sql(SHARE_SCALE), {
         "units_a": _units(fee_a, sa), "units_b": _units(fee_b, sb), "units_r": _units(reward, sr),
         "quantum_a": Decimal(1).scaleb(-sa), "quantum_b": Decimal(1).scaleb(-sb), "quantum_r": Decimal(1).scaleb(-sr)})

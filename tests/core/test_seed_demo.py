@@ -24,7 +24,9 @@ def _seed() -> str:
 def test_seed_demo_creates_assets_users_and_balances():
     output = _seed()
     assert dict(Asset.objects.values_list("code", "scale")) == {
-        "BTC": 8, "ETH": 8, "USDT": 8, "USDC": 8, "HKD": 2, "USD": 2}
+        "BTC": 8, "ETH": 8, "USDT": 8, "USDC": 8, "HKD": 2, "USD": 2, "HSK": 8,
+        **dict.fromkeys(Asset.objects.filter(code__startswith="LP").values_list("code", flat=True), 12)}
+    assert Asset.objects.filter(code__startswith="LP").count() == 1  # the demo pool's share asset
     alice = User.objects.get(email="alice@hk.example")
     assert (alice.country, alice.display_name, alice.is_staff) == ("HK", "Alice Chan", False)
     assert alice.check_password("demo-pass-2026")

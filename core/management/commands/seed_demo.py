@@ -21,6 +21,7 @@ from earn.demo import seed_products
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.models import Asset
+from pools.demo import seed_pools
 from pricing.selectors import latest_price
 from pricing.services import price_record
 
@@ -29,7 +30,7 @@ DEMO_PASSWORD = "demo-pass-2026"
 
 ASSETS = [
     ("BTC", "Bitcoin", 8), ("ETH", "Ether", 8), ("USDT", "Tether USD", 8), ("USDC", "USD Coin", 8),
-    ("HKD", "Hong Kong dollar", 2), ("USD", "US dollar", 2),
+    ("HKD", "Hong Kong dollar", 2), ("USD", "US dollar", 2), ("HSK", "HashKey Platform Token", 8),
 ]
 
 
@@ -107,7 +108,7 @@ def seed_balances(out: Out) -> None:
 
 
 # Opening USD prices; `pricing` keeps the history, the newest is the price.
-PRICES = {"BTC": "90000", "ETH": "3000", "USDT": "1", "USDC": "1", "HKD": "0.128", "USD": "1"}
+PRICES = {"BTC": "90000", "ETH": "3000", "USDT": "1", "USDC": "1", "HKD": "0.128", "USD": "1", "HSK": "0.5"}
 
 
 def seed_prices(out: Out) -> None:
@@ -118,7 +119,7 @@ def seed_prices(out: Out) -> None:
 
 
 STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_balances, seed_prices, seed_compliance,
-                                    seed_products]
+                                    seed_products, seed_pools]
 
 
 class Command(BaseCommand):
