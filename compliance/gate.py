@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -35,6 +36,7 @@ EARN_HOLDING_KINDS = ("earn", "accrued", "pending")
 # Other apps add holdings the ledger kinds above do not show in asset units (e.g. pool shares valued at
 # the pool's reserves): functions user -> {asset code: amount}, registered from their AppConfig.ready().
 HOLDINGS_SOURCES: list[Callable[[Any], dict[str, Decimal]]] = []
+EXPOSURE_LOCK_CLASS = 0x45585053  # "EXPS": advisory lock class of a customer's exposure check
 
 
 def product_kind(product: Any) -> str:
@@ -171,6 +173,11 @@ def rule_exposure(ctx: GateContext, product: Any, amount: Decimal | None) -> str
         return None
     if ctx.exempt:
         return None
+    if amount is not None and connection.in_atomic_block:
+        # A customer's subscriptions to different products lock different product rows; this lock makes
+        # them read each other's holdings, so two at once cannot both fit under the same limit.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [EXPOSURE_LOCK_CLASS, ctx.user.pk])
     checked = exposure_check(ctx, product, amount or Decimal(0))
     if checked is None:
         return errors.EXPOSURE_LIMIT  # fail closed: no profile, no declared net worth, or no price

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Q, Sum
+from django.db.models import CharField, Count, F, Func, Q, Sum, Value
 from django.utils import timezone
 
 from compliance.models import Acknowledgement, AssessmentAttempt, Complaint, Disclosure, Refusal
@@ -26,6 +26,12 @@ CHUNK = 5000
 
 def _iso(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else ""
+
+
+def iso_sql(field: str) -> Func:
+    """The same UTC text as `_iso`, formatted by PostgreSQL (a million rows stream faster)."""
+    return Func(F(field), Value('YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), function="to_char",
+                template="to_char(%(expressions)s)", output_field=CharField())
 
 
 def _dec(value: Any) -> str:
@@ -55,10 +61,10 @@ class ReportKind:
 
 def _ack_rows(start: dt.datetime, end: dt.datetime) -> Iterator[tuple]:
     qs = (Acknowledgement.objects.filter(accepted_at__gte=start, accepted_at__lt=end).order_by("accepted_at", "id")
-          .values_list("id", "accepted_at", "user__email", "user__country", "product_id", "product__name_en",
+          .annotate(at=iso_sql("accepted_at"))
+          .values_list("id", "at", "user__email", "user__country", "product_id", "product__name_en",
                        "disclosure_version", "sha256", "language", "ip_address", "user_agent"))
-    for row in qs.iterator(chunk_size=CHUNK):
-        yield (row[0], _iso(row[1]), *row[2:])
+    return qs.iterator(chunk_size=CHUNK)
 
 
 def _ack_summary(start: dt.datetime, end: dt.datetime) -> Summary:
@@ -78,10 +84,11 @@ def _ack_summary(start: dt.datetime, end: dt.datetime) -> Summary:
 
 def _assessment_rows(start: dt.datetime, end: dt.datetime) -> Iterator[tuple]:
     qs = (AssessmentAttempt.objects.filter(created_at__gte=start, created_at__lt=end).order_by("created_at", "id")
-          .values_list("id", "created_at", "user__email", "jurisdiction", "product_kind", "score", "total",
-                       "percent", "passed", "retake_after", "language"))
+          .annotate(at=iso_sql("created_at"), retake=iso_sql("retake_after"))
+          .values_list("id", "at", "user__email", "jurisdiction", "product_kind", "score", "total",
+                       "percent", "passed", "retake", "language"))
     for row in qs.iterator(chunk_size=CHUNK):
-        yield (row[0], _iso(row[1]), *row[2:8], "pass" if row[8] else "fail", _iso(row[9]), row[10])
+        yield (*row[:8], "pass" if row[8] else "fail", *row[9:])
 
 
 def _assessment_summary(start: dt.datetime, end: dt.datetime) -> Summary:
@@ -102,10 +109,11 @@ def _assessment_summary(start: dt.datetime, end: dt.datetime) -> Summary:
 
 def _refusal_rows(start: dt.datetime, end: dt.datetime) -> Iterator[tuple]:
     qs = (Refusal.objects.filter(created_at__gte=start, created_at__lt=end).order_by("created_at", "id")
-          .values_list("id", "created_at", "user__email", "user__country", "product_id", "product__name_en",
+          .annotate(at=iso_sql("created_at"))
+          .values_list("id", "at", "user__email", "user__country", "product_id", "product__name_en",
                        "action", "amount", "codes", "detail"))
     for row in qs.iterator(chunk_size=CHUNK):
-        yield (row[0], _iso(row[1]), *row[2:7], _dec(row[7]), " ".join(row[8] or []), row[9])
+        yield (*row[:7], _dec(row[7]), " ".join(row[8] or []), row[9])
 
 
 def _refusal_summary(start: dt.datetime, end: dt.datetime) -> Summary:

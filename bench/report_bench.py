@@ -1,0 +1,191 @@
+#!/usr/bin/env python
+"""Compliance reports and the audit chain at scale: CSV export of 1 000 000 acknowledgements (time, peak
+memory) and `audit_verify` over 1 000 000 chained audit events.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/report_bench.py
+    .venv/bin/python bench/report_bench.py --acks 200000 --events 200000
+
+Creates a throwaway database `earn_report_bench_<pid>` on the server of DATABASE_URL (else the embedded
+server), migrates it, and drops it at the end (`--keep` keeps it).
+
+- acknowledgements are written set-based (INSERT … SELECT generate_series), then exported twice: through
+  the service the command uses (`compliance_report`, to a file) and through `GET /api/v1/staff/reports/
+  acknowledgements` (the streamed HTTP response consumed chunk by chunk);
+- audit events are chained in Python exactly as `audit_record` chains them (sha256 of prev_hash ‖ canonical
+  JSON) and loaded with COPY, then `manage.py audit_verify` checks the whole chain.
+
+Peak memory is the process's resident set, sampled every 20 ms while each step runs (the high-water mark
+of the step, not of the set-up). Prints figures; not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchdb import run_in_throwaway_database
+
+LIMIT_MB = 200
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--acks", type=int, default=1_000_000, help="acknowledgements (default 1 000 000)")
+    parser.add_argument("--events", type=int, default=1_000_000, help="audit events (default 1 000 000)")
+    parser.add_argument("--users", type=int, default=10_000, help="customers (default 10 000)")
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
+    return parser.parse_args()
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measured(label: str, step: Callable[[], Any]) -> tuple[Any, float, float, float]:
+    """Run `step`, returning (result, seconds, RSS before, peak RSS during) in MB."""
+    before, peak, done = _rss_mb(), [0.0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_mb())
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        result = step()
+    finally:
+        elapsed = time.perf_counter() - started
+        done.set()
+        sampler.join()
+    peak[0] = max(peak[0], _rss_mb())
+    print(f"  {label:<44} {elapsed:8.1f} s   RSS {before:6.1f} MB -> peak {peak[0]:6.1f} MB")
+    return result, elapsed, before, peak[0]
+
+
+def _setup_acks(args: argparse.Namespace) -> tuple[dt.datetime, dt.datetime]:
+    from django.db import connection
+
+    from accounts.models import User
+    from tests.earn.factories import live_product
+
+    User.objects.bulk_create(User(email=f"c{i}@bench.example", country="HK", password="!")
+                             for i in range(args.users))
+    product = live_product("USDT", "demand")
+    disclosure = product.disclosure
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), count(*) FROM accounts_user WHERE email LIKE '%%@bench.example'")
+        first_user, n_users = cursor.fetchone()
+        cursor.execute(
+            """
+            INSERT INTO compliance_acknowledgement (user_id, product_id, disclosure_id, disclosure_version, sha256,
+                   statements, language, accepted_at, ip_address, user_agent)
+            SELECT %s + (g %% %s), %s, %s, %s, %s, '["no_deposit_protection", "rates_can_change"]'::jsonb,
+                   CASE WHEN g %% 3 = 0 THEN 'zh-hant' ELSE 'en' END,
+                   %s::timestamptz + make_interval(secs => g * 2.5),
+                   ('203.0.113.' || (g %% 250))::inet,
+                   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15'
+              FROM generate_series(1, %s) g
+            """,
+            [first_user, n_users, product.pk, disclosure.pk, disclosure.version, disclosure.sha256, start,
+             args.acks],
+        )
+        cursor.execute("ANALYZE compliance_acknowledgement")
+    end = start + dt.timedelta(seconds=2.5 * args.acks + 1)
+    return start, end
+
+
+def _setup_events(n: int) -> None:
+    """n events chained after the existing ones as audit_record chains them, loaded with COPY."""
+    import json
+
+    from django.db import connection
+
+    from compliance.audit import GENESIS_HASH, event_hash
+    from compliance.models import AuditEvent
+
+    last = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    first_seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    base = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    with connection.cursor() as cursor:
+        raw = cursor.connection
+        with raw.cursor() as pg, pg.copy(
+            "COPY compliance_auditevent (sequence, created_at, actor_id, action, object_type, object_id, before, "
+            "after, prev_hash, hash) FROM STDIN"
+        ) as copy:
+            for i in range(first_seq, first_seq + n):
+                created = base + dt.timedelta(microseconds=i * 1000)
+                after = {"product": i % 40, "amount": f"{i % 997}.50000000", "codes": ["NO_ACK"] if i % 7 else []}
+                digest = event_hash(prev, sequence=i, created_at=created, actor_id=None, action="bench.event",
+                                    object_type="earn.subscription", object_id=str(i), before=None, after=after)
+                copy.write_row((i, created, None, "bench.event", "earn.subscription", str(i), None,
+                                json.dumps(after), prev, digest))
+                prev = digest
+        cursor.execute("SELECT setval(pg_get_serial_sequence('compliance_auditevent', 'sequence'), %s)",
+                       [first_seq + n - 1])
+        cursor.execute("ANALYZE compliance_auditevent")
+
+
+def bench(args: argparse.Namespace) -> None:
+    from django.core.management import call_command
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from accounts.models import User
+    from compliance.api.reports import StaffReportApi
+    from compliance.reports import KINDS, write_csv
+
+    print(f"acknowledgements: {args.acks:,}; audit events: {args.events:,}; customers: {args.users:,}")
+    (start, end), *_ = measured(f"insert {args.acks:,} acknowledgements (SQL)", lambda: _setup_acks(args))
+
+    path = f"/tmp/report_bench_{os.getpid()}.csv"
+
+    def export_to_file() -> int:
+        with open(path, "w", newline="", encoding="utf-8") as out:
+            return write_csv(KINDS["acknowledgements"], start, end, out)
+
+    rows, csv_s, _b, csv_peak = measured("CSV export to a file (compliance_report path)", export_to_file)
+    size_mb = os.path.getsize(path) / 1024 / 1024
+    os.unlink(path)
+    officer = User.objects.create_user("officer@bench.example", "!", country="HK", is_superuser=True,
+                                       is_staff=True)
+    view = StaffReportApi.as_view()
+
+    def export_over_http() -> int:
+        request = APIRequestFactory().get(
+            f"/api/v1/staff/reports/acknowledgements?from={start.date()}&to={end.date()}")
+        force_authenticate(request, user=officer)
+        response = view(request, kind="acknowledgements")
+        total = 0
+        for chunk in response.streaming_content:
+            total += len(chunk)
+        return total
+
+    size, http_s, _b, http_peak = measured("CSV export over GET /staff/reports (streamed)", export_over_http)
+    measured(f"chain + COPY {args.events:,} audit events", lambda: _setup_events(args.events))
+    out = io.StringIO()
+    _r, verify_s, _b, verify_peak = measured("manage.py audit_verify",
+                                             lambda: call_command("audit_verify", stdout=out))
+    print()
+    print(f"CSV export: {rows:,} rows, {size_mb:.0f} MB in {csv_s:.1f} s ({rows / csv_s:,.0f} rows/s), "
+          f"peak RSS {csv_peak:.0f} MB (limit {LIMIT_MB} MB: {'OK' if csv_peak < LIMIT_MB else 'OVER'})")
+    print(f"HTTP export: {size / 1024 / 1024:.0f} MB in {http_s:.1f} s, peak RSS {http_peak:.0f} MB "
+          f"({'OK' if http_peak < LIMIT_MB else 'OVER'})")
+    print(f"audit_verify: {args.events:,} events in {verify_s:.1f} s ({args.events / verify_s:,.0f} events/s), "
+          f"peak RSS {verify_peak:.0f} MB; {out.getvalue().strip()}")
+
+
+if __name__ == "__main__":
+    arguments = _parse()
+    run_in_throwaway_database(lambda: bench(arguments), prefix="earn_report_bench", keep=arguments.keep)
