@@ -13,6 +13,10 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
+# Translations are compiled in the image (gettext only for this step).
+RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+    && msgfmt --check-format -o locale/zh_Hant/LC_MESSAGES/django.mo locale/zh_Hant/LC_MESSAGES/django.po \
+    && apt-get purge -y gettext && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 # Static files are collected at build time and served by WhiteNoise. The settings need some values
 # to load; these are placeholders for this one command, never used at run time.
 RUN DJANGO_SETTINGS_MODULE=config.settings.production \

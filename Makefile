@@ -13,7 +13,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+## Compiled translations (gettext's msgfmt; .mo files are build output, not committed).
+MO := locale/zh_Hant/LC_MESSAGES/django.mo
+$(MO): locale/zh_Hant/LC_MESSAGES/django.po
+	msgfmt --check-format -o $@ $<
+
+install: $(STAMP) $(MO)
 
 ## Start the embedded PostgreSQL and Celery (filesystem broker), migrate, seed, serve web + worker + beat.
 run: install

@@ -142,3 +142,15 @@ def test_inbox_page_lists_and_marks_read(sam, client):
     assert response.status_code == 302 and response["Location"] == "/dashboard"
     note.refresh_from_db()
     assert note.read_at is not None
+
+
+def test_messages_are_written_in_the_customers_language(assets, fund, django_capture_on_commit_callbacks):
+    user = UserFactory(email="mei@sg.example", country="SG", language="zh-hant")
+    fund(user, "USDT", "100")
+    product = live_product("USDT", "demand", name_en="USDT Flexible", name_zh_hant="USDT 活期")
+    acknowledge(user, product)
+    with django_capture_on_commit_callbacks(execute=True):
+        subscription_create(user=user, product_id=product.pk, amount="10")
+    note = Notification.objects.get(user=user)
+    assert note.subject == "認購已確認：USDT 活期" and note.language == "zh-hant"
+    assert "開始計息" in note.body
