@@ -25,6 +25,8 @@ from earn.services.redemptions import position_set_auto_renew, redemption_plan, 
 from ledger.selectors import balance_list, posting_list
 from notifications.selectors import inbox as inbox_rows
 from notifications.services import notification_mark_read
+from pools.models import PoolPositionStatus
+from pools.selectors import pool_positions_for, position_value
 from portal.charts import Series, cumulative, line_chart
 from portal.forms import HistoryForm, RedeemForm
 from portal.refusals import advise
@@ -35,6 +37,7 @@ from portal.selectors import (
     next_payout,
     position_for_user,
 )
+from pricing.selectors import latest_prices
 
 CHART_DAYS = 90
 
@@ -71,8 +74,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         position.display_name = _name(position.product, request)  # type: ignore[attr-defined]
     return render(request, "portal/dashboard.html", {
         "balances": list(balance_list(user_id=user.pk)), "positions": positions, "closed": closed,
+        "pool_positions": _pool_rows(request),
         "chart": earnings_chart(user, today=today), "notifications": list(inbox_rows(user)[:5]),
     })
+
+
+def _pool_rows(request: HttpRequest) -> list[Any]:
+    """Active pool positions valued at the latest prices (one price query for all of them)."""
+    rows = list(pool_positions_for(request.user).filter(status=PoolPositionStatus.ACTIVE))
+    codes = sorted({code for row in rows for code in (row.pool.asset_a_id, row.pool.asset_b_id)})
+    prices = latest_prices(codes) if codes else {}
+    for row in rows:
+        row.value = position_value(row, prices)
+        row.display_name = _name(row.product, request)
+    return rows
 
 
 def _position_or_404(request: HttpRequest, position_id: int) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -19,11 +20,14 @@ from compliance.selectors import disclosure_current, disclosure_text, warnings_f
 from compliance.services.acknowledgements import acknowledgement_create
 from compliance.services.customers import earn_first_view_record
 from core.errors import ApplicationError
+from core.money import to_decimal
 from earn.errors import SubscriptionRefused
-from earn.models import Product, ProductStatus, TermType
+from earn.models import Product, ProductStatus, Strategy, TermType
 from earn.selectors.products import catalogue_entries, catalogue_product, catalogue_products
 from earn.services.subscriptions import subscription_quote, subscription_submit
 from ledger.selectors import balance_list
+from pools.chart import il_chart_svg
+from pools.selectors import il_table
 from portal.forms import AmountForm
 from portal.refusals import advise
 
@@ -101,7 +105,27 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     """Terms, tiers, rules, vetting summary and the disclosure (with a switch to the other language)."""
     product = _visible_product(product_id)
     earn_first_view_record(request.user)
-    return render(request, "portal/product.html", _product_context(request, product))
+    context = _product_context(request, product)
+    if product.strategy == Strategy.LIQUIDITY_MINING:
+        context.update(_pool_context(request, product))
+    return render(request, "portal/product.html", context)
+
+
+def _pool_context(request: HttpRequest, product: Product) -> dict[str, Any]:
+    """The impermanent-loss chart and table of a pool product, personalised for an amount in USD."""
+    raw = (request.GET.get("amount_usd") or "1000").strip()
+    try:
+        amount = to_decimal(raw)
+    except (TypeError, ValueError):
+        amount = Decimal(1000)
+    if not Decimal(0) < amount < Decimal(10) ** 12:
+        amount = Decimal(1000)
+    table = il_table(product, amount)
+    if not table:
+        return {}
+    return {"il_table": table, "il_chart": il_chart_svg(table, title=_("Impermanent loss, %(pair)s, on %(amount)s USD")
+                                                          % {"pair": table["pair"], "amount": table["amount_usd"]}),
+            "il_amount": table["amount_usd"]}
 
 
 def _available(user: Any, asset: str) -> Any:
@@ -149,6 +173,8 @@ def subscribe(request: HttpRequest, product_id: int) -> HttpResponse:
             else:
                 messages.success(request, _("Subscribed: %(amount)s %(asset)s to %(product)s.")
                                  % {"amount": amount, "asset": product.asset_id, "product": context["entry"]["name"]})
+                if "position" not in body:  # a pool product answers with its pool position
+                    return redirect("portal:dashboard")
                 return redirect("portal:position", position_id=body["position"])
         try:
             quote = subscription_quote(user=user, product=product, amount=amount)

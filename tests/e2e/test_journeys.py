@@ -233,3 +233,19 @@ def test_traditional_chinese_journey(new_page):
     expect(page.get_by_text("贖回已確認")).to_be_visible()
     shot(page, "zh-05-redeemed")
     assert Position.objects.get(user=w["zh"]).principal == 0
+
+
+def test_pool_product_page_shows_the_impermanent_loss_chart(new_page):
+    from tests.pools.factories import pool_product
+
+    world()
+    pool = pool_product("BTC", "USDT")
+    page = new_page()
+    sign_in(page, "alice@hk.example")
+    page.goto(f"/products/{pool.product_id}")
+    page.fill("#il-amount", "5000")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".il-chart svg")).to_be_visible()
+    expect(page.locator("#impermanent-loss table")).to_contain_text("-5.7191%")
+    page.locator("#impermanent-loss").screenshot(path=str(shot(page, "pool-01-product").with_name("pool-02-il.png")))
+    assert not page.csp_errors
