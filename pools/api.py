@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.api import AmountTextField
 from core.errors import NotFound, ValidationFailed
 from core.money import decimal_text
 from earn.selectors.products import catalogue_product
@@ -100,7 +101,7 @@ class ProductPoolIlChartApi(APIView):
 
 class DepositInput(serializers.Serializer):
     product = serializers.IntegerField(min_value=1)
-    amount = serializers.CharField(max_length=64, help_text="In `asset` (default: the product's asset).")
+    amount = AmountTextField(help_text="In `asset` (default: the product's asset).")
     asset = serializers.CharField(max_length=16, required=False, allow_null=True, default=None)
     mode = serializers.ChoiceField(choices=DepositMode.choices, default=DepositMode.PAIR,
                                    help_text="pair: both assets in the pool ratio; single: one asset, half swapped.")
@@ -302,8 +303,8 @@ class PoolPositionHistoryApi(ListAPIView):
 
 
 class RedeemInput(serializers.Serializer):
-    shares = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True,
-                                   help_text="Empty: all the position's shares.")
+    shares = AmountTextField(required=False, allow_null=True, allow_blank=True,
+                             help_text="Empty: all the position's shares.")
 
 
 class WithdrawalOutput(serializers.ModelSerializer):
