@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from compliance import selectors
 from compliance.gate import product_kind
-from compliance.models import ProductKind
+from compliance.models import AssessmentAttempt, ProductKind
 from compliance.services.assessments import assessment_submit
 from core.errors import NotFound
 from earn.models import Product
@@ -105,10 +105,10 @@ class AssessmentApi(APIView):
         return Response(ResultOutput(_result(attempt, rule.pass_mark if rule else None)).data, status=201)
 
 
-def _result(attempt: object, pass_mark: int | None) -> dict:
-    return {"product_kind": attempt.product_kind, "passed": attempt.passed, "score": attempt.score,  # type: ignore[attr-defined]
-            "total": attempt.total, "percent": attempt.percent, "pass_mark": pass_mark,  # type: ignore[attr-defined]
-            "created_at": attempt.created_at, "retake_after": attempt.retake_after}  # type: ignore[attr-defined]
+def _result(attempt: AssessmentAttempt, pass_mark: int | None) -> dict:
+    return {"product_kind": attempt.product_kind, "passed": attempt.passed, "score": attempt.score,
+            "total": attempt.total, "percent": attempt.percent, "pass_mark": pass_mark,
+            "created_at": attempt.created_at, "retake_after": attempt.retake_after}
 
 
 urlpatterns = [path("compliance/assessment", AssessmentApi.as_view(), name="compliance-assessment")]

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +33,7 @@ def assessment_submit(*, user: Any, product_kind: str, answers: Mapping[str, str
     if rule is None or not questions:
         raise AssessmentUnavailable(_("No assessment applies to customers in your country."))
     # One customer's attempts are serialised so two concurrent retakes cannot both skip the wait.
-    type(user).objects.select_for_update().filter(pk=user.pk).exists()
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
     now = timezone.now()
     last = (AssessmentAttempt.objects.filter(user=user, jurisdiction=rule.country, product_kind=product_kind)
             .order_by("-created_at", "-id").first())

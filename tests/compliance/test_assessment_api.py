@@ -82,3 +82,16 @@ def test_no_assessment_where_no_bank(db):
 
 def test_anonymous_is_refused(api_client, db):
     assert api_client.get(URL).status_code in (401, 403)
+
+
+def test_session_login_works_too(db):
+    """The portal's session user (a lazy object) is marked like a token user."""
+    from django.test import Client
+
+    user = UserFactory(country="GB")
+    client = Client()
+    client.force_login(user)
+    response = client.post(URL, {"product_kind": "demand", "answers": answers("GB", "demand")},
+                           content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response.json()["passed"] is True
