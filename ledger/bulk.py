@@ -19,6 +19,34 @@ from django.utils import timezone
 from ledger.errors import IdempotencyKeyReused
 
 _LEGS = "_ledger_bulk_legs"
+_POSTINGS = "_ledger_bulk_postings"
+
+# Accounts made where missing; the postings resolved to account ids in a table of their own (the
+# balance update reads it, not `ledger_posting`, whose entry_id statistics misled the planner into
+# scanning every earlier posting); then the accounts locked in ascending id order — before the
+# entry's idempotency key is taken, as `ledger.services` does.
+_POST_STEPS = [
+    """INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
+       SELECT DISTINCT l.owner_id, l.asset_id, l.kind, 0, %(now)s::timestamptz FROM {legs} l
+        WHERE NOT EXISTS (SELECT 1 FROM ledger_ledgeraccount a
+                           WHERE a.owner_id = l.owner_id AND a.asset_id = l.asset_id AND a.kind = l.kind)
+       ON CONFLICT (owner_id, asset_id, kind) DO NOTHING""",
+    """INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
+       SELECT DISTINCT NULL::bigint, asset_id, %(debit_kind)s, 0, %(now)s::timestamptz FROM {legs}
+       ON CONFLICT (owner_id, asset_id, kind) DO NOTHING""",
+    """DROP TABLE IF EXISTS {postings}""",
+    """CREATE TEMP TABLE {postings} ON COMMIT DROP AS
+       SELECT acc.id AS account_id, l.asset_id, 'C'::text AS side, l.amount
+         FROM {legs} l JOIN ledger_ledgeraccount acc
+           ON acc.owner_id = l.owner_id AND acc.asset_id = l.asset_id AND acc.kind = l.kind
+       UNION ALL
+       SELECT acc.id, l.asset_id, 'D', sum(l.amount)
+         FROM {legs} l JOIN ledger_ledgeraccount acc
+           ON acc.owner_id IS NULL AND acc.asset_id = l.asset_id AND acc.kind = %(debit_kind)s
+        GROUP BY acc.id, l.asset_id""",
+    """ANALYZE {postings}""",
+    """SELECT id FROM ledger_ledgeraccount WHERE id IN (SELECT account_id FROM {postings}) ORDER BY id FOR UPDATE""",
+]
 
 
 @dataclass(frozen=True)
@@ -49,16 +77,9 @@ def entry_post_credits(*, kind: str, idempotency_key: str, credits_sql: str, par
             return BulkResult(None, 0, {})
         fingerprint = hashlib.sha256(
             repr((kind, reference, [(a, n, format(s, "f")) for a, n, s in per_asset])).encode()).hexdigest()
-        cursor.execute(
-            f"""
-            INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
-            SELECT DISTINCT owner_id, asset_id, kind, 0, %s::timestamptz FROM {_LEGS}
-            UNION ALL
-            SELECT DISTINCT NULL::bigint, asset_id, %s, 0, %s::timestamptz FROM {_LEGS}
-            ON CONFLICT (owner_id, asset_id, kind) DO NOTHING
-            """,
-            [now, debit_kind, now],
-        )
+        for statement in _POST_STEPS:
+            cursor.execute(statement.format(legs=_LEGS, postings=_POSTINGS),
+                           {"now": now, "debit_kind": debit_kind})
         cursor.execute(
             """
             INSERT INTO ledger_journalentry (kind, idempotency_key, fingerprint, reference, memo, created_at)
@@ -70,34 +91,16 @@ def entry_post_credits(*, kind: str, idempotency_key: str, credits_sql: str, par
         if row is None:
             raise IdempotencyKeyReused(f"ledger entry {idempotency_key} was already posted")
         entry_id = row[0]
-        cursor.execute(
-            f"""
-            INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)
-            SELECT %s, acc.id, l.asset_id, 'C', l.amount, %s
-              FROM {_LEGS} l JOIN ledger_ledgeraccount acc
-                ON acc.owner_id = l.owner_id AND acc.asset_id = l.asset_id AND acc.kind = l.kind
-            UNION ALL
-            SELECT %s, acc.id, l.asset_id, 'D', sum(l.amount), %s
-              FROM {_LEGS} l JOIN ledger_ledgeraccount acc
-                ON acc.owner_id IS NULL AND acc.asset_id = l.asset_id AND acc.kind = %s
-             GROUP BY acc.id, l.asset_id
-            """,
-            [entry_id, now, entry_id, now, debit_kind],
-        )
+        cursor.execute(f"INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)"
+                       f" SELECT %s, account_id, asset_id, side, amount, %s FROM {_POSTINGS}", [entry_id, now])
         postings = cursor.rowcount
         cursor.execute(
-            "SELECT id FROM ledger_ledgeraccount"
-            " WHERE id IN (SELECT account_id FROM ledger_posting WHERE entry_id = %s) ORDER BY id FOR UPDATE",
-            [entry_id],
-        )
-        cursor.execute(
-            """
+            f"""
             UPDATE ledger_ledgeraccount acc SET balance = acc.balance + delta.d
               FROM (SELECT account_id, sum(CASE side WHEN 'C' THEN amount ELSE -amount END) AS d
-                      FROM ledger_posting WHERE entry_id = %s GROUP BY account_id) delta
+                      FROM {_POSTINGS} GROUP BY account_id) delta
              WHERE delta.account_id = acc.id
-            """,
-            [entry_id],
+            """
         )
-        cursor.execute(f"DROP TABLE {_LEGS}")
+        cursor.execute(f"DROP TABLE {_LEGS}, {_POSTINGS}")
     return BulkResult(entry_id, postings, {asset: total for asset, _, total in per_asset})
