@@ -61,8 +61,20 @@ def main() -> int:
         if row["status"] >= 500:
             server_errors[(row["identity"], row["operation"], row["status"])] += row["count"]
     total = sum(by_status.values())
-    failed = sorted({line.split(" - ")[0].removeprefix("FAILED ").strip()
-                     for line in done.stdout.splitlines() if line.startswith("FAILED ")})
+    # Each failure section is headed "____ test_api_fuzz_as_customer[POST /api/v1/…] ____" and lists
+    # schemathesis' findings as "| - ST103 Undocumented status code"-style lines.
+    failed: dict[str, list[str]] = {}
+    section = None
+    for line in done.stdout.splitlines():
+        header = re.fullmatch(r"_{3,} (test_\S+\[.+\]) _{3,}", line.strip())
+        if header:
+            section = header.group(1)
+            failed[section] = []
+        elif (section and (finding := re.match(r"\s*\|?\s*- (\S+ .+)$", line)) and finding.group(1)[:2].isupper()
+              and finding.group(1) not in failed[section]):
+            failed[section].append(finding.group(1))
+    log = Path(tempfile.gettempdir()) / f"fuzz_api_{os.getpid()}.log"
+    log.write_text(done.stdout + done.stderr)
     summary = next((line for line in reversed(done.stdout.splitlines()) if re.search(r"\d+ (passed|failed)", line)),
                    "(no pytest summary)")
 
@@ -74,8 +86,9 @@ def main() -> int:
     for (identity, operation, status), count in sorted(server_errors.items()):
         print(f"  {status} × {count}  {operation}  (as {identity})")
     print(f"pytest:     {summary.strip('= ')}")
-    for name in failed:
-        print(f"  FAILED {name}")
+    for name, findings in failed.items():
+        print(f"  FAILED {name}: {'; '.join(findings) or 'see the log'}")
+    print(f"pytest output: {log}")
     print("\nrequests per operation (customer / staff):")
     for operation in sorted(by_operation, key=lambda op: (op.split(" ", 1)[1], op)):
         counts = by_operation[operation]

@@ -34,14 +34,31 @@ def pool_market(db, user_factory, fund):
     return pool, _client(alice), positions
 
 
+# Shares have 18 decimals, so "too many decimals for USDT" is a valid share count.
+NOT_SHARES = {"empty", "blank", "too-many-decimals-for-usdt"}
+
+
 @pytest.mark.parametrize("amount", [a for a in BAD_AMOUNTS if a.id not in {"empty", "blank"}])
-@pytest.mark.parametrize("path", ["/api/v1/pool-deposits", "/api/v1/pool-deposits/preview"])
-def test_pool_deposit_refuses_bad_amount(pool_market, path, amount):
+def test_pool_money_endpoints_refuse_the_amount(pool_market, amount):
+    """Deposit and its preview: 400 on `amount`, nothing written."""
     pool, client, _positions = pool_market
+    calls = [("/api/v1/pool-deposits", {"product": pool.product_id, "amount": amount}, "amount"),
+             ("/api/v1/pool-deposits/preview", {"product": pool.product_id, "amount": amount}, "amount")]
     before = JournalEntry.objects.count()
-    response = client.post(path, {"product": pool.product_id, "amount": amount}, format="json",
-                           HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
-    assert_refused(response, 400, field="amount")
+    for path, body, field in calls:
+        response = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+        assert_refused(response, 400, field=field)
+    assert JournalEntry.objects.count() == before
+
+
+@pytest.mark.parametrize("shares", [a for a in BAD_AMOUNTS if a.id not in NOT_SHARES])
+def test_pool_redemptions_refuse_the_shares(pool_market, shares):
+    _pool, client, positions = pool_market
+    before = JournalEntry.objects.count()
+    for suffix in ("redemptions", "redemptions/preview"):
+        response = client.post(f"/api/v1/pool-positions/{positions['alice']}/{suffix}", {"shares": shares},
+                               format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+        assert_refused(response, 400, field="shares")
     assert JournalEntry.objects.count() == before
 
 
@@ -52,21 +69,6 @@ def test_pool_deposit_refuses_an_asset_outside_the_pair(pool_market, asset):
                            format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
     assert response.status_code == 400, response.content
     assert response.json()["code"]
-
-
-# Shares have 18 decimals, so "too many decimals for USDT" is a valid share count.
-BAD_SHARES = [a for a in BAD_AMOUNTS if a.id not in {"empty", "blank", "too-many-decimals-for-usdt"}]
-
-
-@pytest.mark.parametrize("shares", BAD_SHARES)
-@pytest.mark.parametrize("suffix", ["redemptions", "redemptions/preview"])
-def test_pool_redemption_refuses_bad_shares(pool_market, suffix, shares):
-    _pool, client, positions = pool_market
-    before = JournalEntry.objects.count()
-    response = client.post(f"/api/v1/pool-positions/{positions['alice']}/{suffix}", {"shares": shares},
-                           format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
-    assert_refused(response, 400, field="shares")
-    assert JournalEntry.objects.count() == before
 
 
 def test_other_customers_pool_position_is_404(pool_market):
