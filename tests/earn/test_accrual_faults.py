@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 import zlib
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
-from celery import Celery
 from django.db import connection
 from django.utils import timezone
 
+from core.drills import Workers, database_url
 from earn.loadgen import positions_generate
 from earn.models import Accrual, AccrualChunk, AccrualRun
 from earn.services import accrual
@@ -36,7 +32,6 @@ from ledger.models import JournalEntry
 from ledger.reconcile import ledger_reconcile
 from tests.earn.factories import live_product
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 POSITIONS = 2_000
 CHUNK = 50  # 40 chunks: long enough to break things in the middle
 DEADLINE = 120
@@ -46,13 +41,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="REDIS_URL is not set: no broker for a real worker"),
 ]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "", safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{quote(db['HOST'] or '', safe='')}{port}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -67,49 +55,13 @@ def broker():
     client.flushdb()
 
 
-class Workers:
-    """`celery worker` processes, each in its own process group (SIGKILL takes the pool with it)."""
-
-    def __init__(self, broker_url: str, log_dir: Path) -> None:
-        self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": _database_url(),
-                    "REDIS_URL": broker_url, "CELERY_BROKER_URL": broker_url, "CELERY_RESULT_BACKEND": broker_url,
-                    "ACCRUAL_CHUNK_SIZE": str(CHUNK), "ACCRUAL_CHUNK_TIMEOUT": "1", "PYTHONUNBUFFERED": "1"}
-        self.log_dir, self.processes = log_dir, []
-        self.sender = Celery("faults", broker=broker_url)
-
-    def start(self, concurrency: int = 2) -> subprocess.Popen:
-        name = f"faults-{uuid.uuid4().hex[:8]}"
-        with (self.log_dir / f"{name}.log").open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", f"-c{concurrency}",
-                 "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
-                 "--hostname", f"{name}@%h"],
-                cwd=BASE_DIR, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        self.processes.append(process)
-        return process
-
-    def kill(self, process: subprocess.Popen) -> None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                self.kill(process)  # the test is over: nothing to drain
-
-    def send(self, task: str, *args: object) -> None:
-        self.sender.send_task(task, args=args)
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text()[-3000:] for p in sorted(self.log_dir.glob("*.log")))
-
-
 @pytest.fixture
 def workers(broker, tmp_path):
-    pool = Workers(broker[0], tmp_path)
+    pool = Workers(broker_url=broker[0], database_url=database_url(connection.settings_dict), log_dir=tmp_path,
+                   settings_module="config.settings.test",
+                   extra_env={"ACCRUAL_CHUNK_SIZE": str(CHUNK), "ACCRUAL_CHUNK_TIMEOUT": "1"})
     yield pool
     pool.stop_all()
-    pool.sender.close()
 
 
 @pytest.fixture
