@@ -46,16 +46,16 @@ def _label(value: Decimal) -> str:
 def line_chart(series: Sequence[Series], *, title: str, empty_text: str, width: int = 640, height: int = 220,
                y_label: str = "") -> str:
     """One or more lines over dates, with a zero-based y axis, 4 grid lines and dated x ticks."""
-    left, right, top, bottom = Decimal(56), Decimal(12), Decimal(16), Decimal(28)
+    left, right, top, bottom = Decimal(64), Decimal(16), Decimal(32), Decimal(28)
     w, h = Decimal(width), Decimal(height)
     plot_w, plot_h = w - left - right, h - top - bottom
+    dates = sorted({d for s in series for d, _v in s.points})
+    if not dates:  # a short strip with the reason, not an empty frame
+        return (f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} 48" width="100%" '
+                f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title><text x="{width // 2}" y="28" '
+                f'text-anchor="middle" fill="#6b7280" font-size="13">{escape(empty_text)}</text></svg>')
     parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
              f'width="100%" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
-    dates = sorted({d for s in series for d, _v in s.points})
-    if not dates:
-        parts.append(f'<text x="{width // 2}" y="{height // 2}" text-anchor="middle" fill="#6b7280" '
-                     f'font-size="14">{escape(empty_text)}</text></svg>')
-        return "".join(parts)
     top_value = _nice_max(max((v for s in series for _d, v in s.points), default=Decimal(0)))
     first, last = dates[0], dates[-1]
     span = Decimal(max((last - first).days, 1))
@@ -73,11 +73,12 @@ def line_chart(series: Sequence[Series], *, title: str, empty_text: str, width: 
         parts.append(f'<text x="{_px(left - 6)}" y="{yy}" dy="4" text-anchor="end" font-size="11" '
                      f'fill="#6b7280">{escape(_label(value))}</text>')
     ticks = [first] if first == last else [first + dt.timedelta(days=(last - first).days * i // 3) for i in range(4)]
-    for day in dict.fromkeys(ticks):
-        parts.append(f'<text x="{_px(x(day))}" y="{_px(h - 8)}" text-anchor="middle" font-size="11" '
+    for index, day in enumerate(dict.fromkeys(ticks)):
+        anchor = "start" if index == 0 else ("end" if day == last else "middle")
+        parts.append(f'<text x="{_px(x(day))}" y="{_px(h - 8)}" text-anchor="{anchor}" font-size="11" '
                      f'fill="#6b7280">{day.isoformat()}</text>')
     if y_label:
-        parts.append(f'<text x="4" y="12" font-size="11" fill="#374151">{escape(y_label)}</text>')
+        parts.append(f'<text x="4" y="14" font-size="11" fill="#374151">{escape(y_label)}</text>')
     for index, s in enumerate(series):
         colour = PALETTE[index % len(PALETTE)]
         points = " ".join(f"{_px(x(d))},{_px(y(v))}" for d, v in s.points)
@@ -86,9 +87,9 @@ def line_chart(series: Sequence[Series], *, title: str, empty_text: str, width: 
             parts.append(f'<circle cx="{_px(x(d))}" cy="{_px(y(v))}" r="3" fill="{colour}"/>')
         else:
             parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
-        parts.append(f'<rect x="{_px(left + 8 + 110 * index)}" y="{_px(top)}" width="10" height="10" '
-                     f'fill="{colour}"/><text x="{_px(left + 22 + 110 * index)}" y="{_px(top + 9)}" '
-                     f'font-size="11" fill="#374151">{escape(s.label)}</text>')
+        legend_x = w - right - 90 * (len(series) - index)
+        parts.append(f'<rect x="{_px(legend_x)}" y="5" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{_px(legend_x + 14)}" y="14" font-size="11" fill="#374151">{escape(s.label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

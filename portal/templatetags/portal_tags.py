@@ -23,6 +23,15 @@ def percent(value: object) -> str:
 
 
 @register.filter
+def pct(value: object) -> str:
+    """A number already in percent, without trailing zeros: Decimal("1.5000") → "1.5%"."""
+    try:
+        return f"{decimal_text(Decimal(str(value)))}%"
+    except (InvalidOperation, ValueError):
+        return ""
+
+
+@register.filter
 def money(value: object, scale: object = 8) -> str:
     """An amount at the asset's scale, rounded down like the API: "1000.00000000"."""
     if value is None or value == "":

@@ -50,13 +50,17 @@ def _name(product: Any, request: HttpRequest) -> str:
     return product.name_for(getattr(request, "LANGUAGE_CODE", "en") or "en")
 
 
-def earnings_chart(user: Any, *, today: dt.date, days: int = CHART_DAYS) -> str:
+def earnings_charts(user: Any, *, today: dt.date, days: int = CHART_DAYS) -> list[str]:
+    """One chart per asset (amounts of different assets share no axis): cumulative interest by day."""
     start = today - dt.timedelta(days=days)
     by_asset = earnings_by_asset(user, start=start, end=today)
-    series = [Series(asset, cumulative(points)) for asset, points in sorted(by_asset.items())]
-    return line_chart(series, title=_("Interest earned over the last %(days)s days") % {"days": days},
-                      empty_text=_("No interest yet: it starts the day after your money starts earning."),
-                      y_label=_("cumulative interest"))
+    title = _("Interest earned over the last %(days)s days") % {"days": days}
+    if not by_asset:
+        return [line_chart([], title=title,
+                           empty_text=_("No interest yet: it starts the day after your money starts earning."))]
+    return [line_chart([Series(asset, cumulative(points))], title=f"{title} ({asset})", empty_text="",
+                       y_label=_("cumulative interest, %(asset)s") % {"asset": asset})
+            for asset, points in sorted(by_asset.items())]
 
 
 @login_required
@@ -75,7 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/dashboard.html", {
         "balances": list(balance_list(user_id=user.pk)), "positions": positions, "closed": closed,
         "pool_positions": _pool_rows(request),
-        "chart": earnings_chart(user, today=today), "notifications": list(inbox_rows(user)[:5]),
+        "charts": earnings_charts(user, today=today), "notifications": list(inbox_rows(user)[:5]),
     })
 
 
