@@ -111,6 +111,14 @@ def test_hk_customer_journey(new_page):
     expect(page.get_by_text("Subscription confirmed: USDT 30-day Fixed")).to_be_visible()
     expect(page.get_by_text("Redemption confirmed: USDT 30-day Fixed")).to_be_visible()
     shot(page, "hk-08-inbox")
+    page.goto("/complaints")
+    page.select_option("#id_target", f"position:{position.pk}")
+    page.fill("#id_subject", "Early redemption")
+    page.fill("#id_body", "I would like to understand the early-redemption rule better.")
+    page.get_by_role("button", name="Send the complaint").click()
+    expect(page.get_by_text("Your complaint is received.")).to_be_visible()
+    expect(page.locator("table")).to_contain_text("Early redemption")
+    shot(page, "hk-09-complaint")
     assert not page.csp_errors
 
 

@@ -35,3 +35,18 @@ def test_dashboard_lists_pool_positions_with_their_value(user_factory, fund, cli
     html = client.get("/dashboard").content.decode()
     assert "Liquidity pool positions" in html and "BTC/USDT" in html
     assert "0.50000000 BTC" in html
+
+
+def test_subscribing_to_a_pool_product_in_the_portal_opens_a_pool_position(user_factory, fund, client, assets):
+    from pools.models import PoolPosition
+    from tests.pools.factories import ready_customer
+
+    pool = pool_product("BTC", "USDT")
+    user = ready_customer(user_factory, fund, pool, BTC="1", USDT="100000")
+    client.force_login(user)
+    preview = client.post(f"/products/{pool.product_id}/subscribe", {"step": "preview", "amount": "0.1"})
+    assert preview.status_code == 200 and 'value="confirm"' in preview.content.decode()
+    done = client.post(f"/products/{pool.product_id}/subscribe",
+                       {"step": "confirm", "amount": "0.1", "idempotency_key": "pool-1"})
+    assert done.status_code == 302 and done["Location"] == "/dashboard"
+    assert PoolPosition.objects.get(user=user).shares > 0
