@@ -154,3 +154,13 @@ def test_messages_are_written_in_the_customers_language(assets, fund, django_cap
     note = Notification.objects.get(user=user)
     assert note.subject == "認購已確認：USDT 活期" and note.language == "zh-hant"
     assert "開始計息" in note.body
+
+
+def test_the_sweep_runs_hourly_from_celery_beat(sam):
+    from django.conf import settings
+
+    from notifications.tasks import notifications_sweep_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["notifications-sweep"]
+    assert entry["task"] == "notifications.tasks.notifications_sweep_task"
+    assert notifications_sweep_task() == {"maturities": 0, "rate_changes": 0, "disclosures": 0}
