@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.twofactor import otp_require_for_request
 from core.api import AmountTextField
 from core.errors import NotFound, ValidationFailed
 from core.money import decimal_text
@@ -184,6 +185,7 @@ class PoolDepositCreateApi(APIView):
         data = DepositInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        otp_require_for_request(request)  # 2FA on: money moves need a one-time code
         status, body, replayed = deposits.pool_deposit_submit(
             user=request.user, product_id=v["product"], amount=v["amount"], asset=v["asset"], mode=v["mode"],
             compound_rewards=v["compound_rewards"], idempotency_key=request.headers.get("Idempotency-Key"),
@@ -331,6 +333,7 @@ class PoolRedemptionCreateApi(APIView):
         data = RedeemInput(data=request.data)
         data.is_valid(raise_exception=True)
         _own_position(request, position_id)
+        otp_require_for_request(request)  # 2FA on: money moves need a one-time code
         status, body, replayed = redemptions.pool_redeem_submit(
             user=request.user, position_id=position_id, shares=data.validated_data.get("shares") or None,
             idempotency_key=request.headers.get("Idempotency-Key"),

@@ -152,3 +152,26 @@ def test_turning_2fa_off_needs_a_code(secured, clock):
     twofactor.totp_disable(user=user, code=codes[0])
     assert not twofactor.user_has_2fa(user)
     twofactor.otp_require(user=user, code=None)  # no 2FA: nothing to check
+
+
+def test_pool_deposit_and_redemption_api_need_a_code_once_2fa_is_on(secured, clock, fund):
+    from pools.models import PoolPosition
+    from tests.pools.factories import pool_product
+
+    user, codes = secured
+    pool = pool_product("BTC", "USDT")
+    acknowledge(user, pool.product)
+    fund(user, "BTC", "1")
+    fund(user, "USDT", "100000")
+    client = APIClient()
+    client.force_authenticate(user)
+    body = {"product": pool.product_id, "amount": "0.1", "mode": "pair"}
+    refused = client.post("/api/v1/pool-deposits", body, format="json", HTTP_IDEMPOTENCY_KEY="p1")
+    assert refused.status_code == 403 and refused.json()["code"] == "OTP_REQUIRED"
+    assert not PoolPosition.objects.filter(user=user).exists()
+    done = client.post("/api/v1/pool-deposits", {**body, "otp": codes[0]}, format="json", HTTP_IDEMPOTENCY_KEY="p1")
+    assert done.status_code == 201, done.content
+    position = PoolPosition.objects.get(user=user)
+    url = f"/api/v1/pool-positions/{position.pk}/redemptions"
+    assert client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="w1").json()["code"] == "OTP_REQUIRED"
+    assert client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="w1", HTTP_X_OTP=codes[1]).status_code == 201
