@@ -98,3 +98,23 @@ def test_signed_out_visitors_are_sent_to_sign_in(client: Client, alices_things):
                 "/account/security", "/account/tokens", "/complaints"]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/account/sign-in"), url
+
+
+def test_every_pool_position_endpoint_of_another_customer_is_404(user_factory, fund, assets):
+    from pools.services.deposits import deposit_summary, pool_deposit_submit
+    from tests.pools.factories import pool_product, ready_customer
+
+    pool = pool_product("BTC", "USDT")
+    owner = ready_customer(user_factory, fund, pool, BTC="1", USDT="100000")
+    pool_deposit_submit(user=owner, product_id=pool.product_id, amount="0.1", asset=None, mode="pair",
+                        compound_rewards=False, idempotency_key="d1", render=deposit_summary)
+    position = owner.pool_positions.get().pk
+    client = APIClient()
+    client.force_authenticate(user_factory(country="SG"))
+    assert client.get(f"/api/v1/pool-positions/{position}").status_code == 404
+    assert client.get(f"/api/v1/pool-positions/{position}/history").status_code == 404
+    assert client.post(f"/api/v1/pool-positions/{position}/redemptions", {}, format="json",
+                       HTTP_IDEMPOTENCY_KEY="w").status_code == 404
+    assert client.post(f"/api/v1/pool-positions/{position}/redemptions/preview", {},
+                       format="json").status_code == 404
+    assert client.get("/api/v1/pool-positions").json()["results"] == []
