@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -24,6 +25,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def locked_out(request: HttpRequest, original_response: HttpResponse | None = None,
+               credentials: dict | None = None) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the API (token requests) answers 429 in the API's error body, the portal
+    with its page; django-axes would send the page to API clients too."""
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"code": "LOCKED_OUT", "field": None,
+                                 "detail": _("Too many failed sign-in attempts; try again later.")}, status=429)
+        response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+        return response
+    return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

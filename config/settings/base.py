@@ -108,6 +108,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "accounts.twofactor.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+# The token API answers a lockout with the API's JSON error body (429 LOCKED_OUT), pages with the template.
+AXES_LOCKOUT_CALLABLE = "core.views.locked_out"
 OTP_TOTP_ISSUER = "Earn"
 # Portal sessions: short, sliding, and gone when the browser closes.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)

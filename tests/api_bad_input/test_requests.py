@@ -225,3 +225,16 @@ def test_oversized_lists_and_strings_are_refused(market, statements):
     response = market.client.post(f"/api/v1/products/{market.demand.pk}/acknowledgements",
                                   {"disclosure_version": 1, "statements": statements}, format="json")
     assert assert_refused(response, 400)["field"] in {"statements", "statements.0"}
+
+
+# --- lockout ---------------------------------------------------------------------------------------
+
+def test_token_lockout_answers_in_the_api_error_body(db, api_client, user_factory, settings):
+    """Regression (found by schemathesis): django-axes sent its HTML lockout page to API clients."""
+    user = user_factory(email="locked@bad-input.example")
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        api_client.post("/api/v1/auth/token", {"email": user.email, "password": "wrong"}, format="json")
+    response = api_client.post("/api/v1/auth/token", {"email": user.email, "password": "pass-word-123"},
+                               format="json")
+    assert_refused(response, 429, code="LOCKED_OUT")
+    assert int(response["Retry-After"]) > 0
