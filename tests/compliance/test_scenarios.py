@@ -134,3 +134,10 @@ def test_scenario_15_restricted_country_refused_and_in_the_refusals_report(price
     rows = list(csv.DictReader(io.StringIO(b"".join(report.streaming_content).decode())))
     assert [(r["user"], r["country"], r["codes"], r["amount"]) for r in rows] == [
         ("carol@us.example", "US", "JURISDICTION_RESTRICTED", "50")]
+
+
+def test_compliance_status_tells_a_new_gb_customer_what_is_missing(prices, gb_customer):
+    product = live_product("USDT", "demand")
+    client = client_for(gb_customer)
+    status = client.get("/api/v1/compliance/status").json()
+    assert status == [{"product": product.pk, "blocking": ["NO_ACK", "ASSESSMENT_REQUIRED", "COOLING_OFF"]}]
