@@ -144,3 +144,17 @@ def test_catalogue_and_disclosure_carry_the_pool(pool, alice):
     disclosure = client.get(f"/api/v1/products/{pool.product_id}/disclosure?amount_usd=1000").json()
     assert disclosure["il_table"]["rows"][5]["il_percent"] == "-5.7191"
     assert disclosure["il_table"]["rows"][5]["loss_usd"] == "57.19"
+
+
+def test_catalogue_pools_cost_constant_queries(pool, alice):
+    client = client_for(alice)
+    client.get("/api/v1/products")  # the first view of Earn is recorded once
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/api/v1/products").status_code == 200
+    pool_product(a="ETH", b="USDT")
+    pool_product(a="ETH", b="BTC")
+    with CaptureQueriesContext(connection) as three:
+        body = client.get("/api/v1/products").json()
+    assert len(three) == len(one)
+    assert sorted(tuple(p["pool"]["pair"]) for p in body["results"]) == [("BTC", "USDT"), ("ETH", "BTC"),
+                                                                         ("ETH", "USDT")]

@@ -76,3 +76,21 @@ def test_distribute_pool_yield_command(user_factory, fund):
         out = run("distribute_pool_yield")
     assert "2026-03-03" in out and "2026-03-04" in out
     assert PoolDay.objects.filter(pool=pool).count() == 3
+
+
+def test_beat_runs_the_pool_jobs_after_the_accrual_job(user_factory, fund, settings):
+    from pools import tasks
+
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["pools-distribute-daily"]["task"] == "pools.tasks.pools_distribute_task"
+    distribute, accrue = schedule["pools-distribute-daily"]["schedule"], schedule["accrual-daily"]["schedule"]
+    assert (distribute.hour, distribute.minute) == ({0}, {10}) and min(accrue.minute) < min(distribute.minute)
+    pool = pool_product()
+    user = ready_customer(user_factory, fund, pool, BTC="1", USDT="60000")
+    with time_machine.travel(dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)):
+        pool_deposit_create(user=user, product_id=pool.product_id, amount="1")
+    with time_machine.travel(dt.datetime(2026, 3, 3, 0, 10, tzinfo=dt.UTC)):
+        assert tasks.pools_distribute_task() == {"days": [{"pool": pool.pk, "date": "2026-03-02", "positions": 1}]}
+        assert tasks.pools_distribute_task() == {"days": []}
+        assert tasks.pools_mature_task() == {"matured": 0}
+        assert tasks.price_feed_task()["rebalanced"] == 1
