@@ -22,8 +22,11 @@ def _profile_locked(user: Any) -> CustomerProfile:
 
 @transaction.atomic
 def risk_profile_record(*, actor: Any, user: Any, risk_profile: str, net_worth_usd: Any,
-                        professional_investor: bool = False) -> CustomerProfile:
-    """Record the customer's risk profile and declared net worth (USD), the inputs of the HK exposure limit."""
+                        professional_investor: bool | None = None) -> CustomerProfile:
+    """Record the customer's risk profile and declared net worth (USD), the inputs of the HK exposure limit.
+
+    `professional_investor` is set by staff only; None (a customer's own declaration) keeps it as it is.
+    """
     if risk_profile not in RiskProfile.values:
         raise ValidationFailed(_("Risk profile must be conservative, moderate or high."), field="risk_profile")
     try:
@@ -36,11 +39,12 @@ def risk_profile_record(*, actor: Any, user: Any, risk_profile: str, net_worth_u
     before = {"risk_profile": profile.risk_profile, "net_worth_usd": profile.net_worth_usd,
               "professional_investor": profile.professional_investor}
     profile.risk_profile, profile.net_worth_usd, profile.profiled_at = risk_profile, net_worth, timezone.now()
-    profile.professional_investor = professional_investor
+    if professional_investor is not None:
+        profile.professional_investor = professional_investor
     profile.save(update_fields=["risk_profile", "net_worth_usd", "professional_investor", "profiled_at"])
     audit_record(actor=actor, action="risk_profile.record", obj=profile, before=before,
                  after={"user": user.pk, "risk_profile": risk_profile, "net_worth_usd": Decimal(net_worth),
-                        "professional_investor": professional_investor})
+                        "professional_investor": profile.professional_investor})
     return profile
 
 

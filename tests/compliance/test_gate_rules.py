@@ -123,3 +123,11 @@ def test_first_view_is_recorded_once(gb_customer):
     with time_machine.travel(T0 + dt.timedelta(hours=5), tick=False):
         earn_first_view_record(gb_customer)
     assert CustomerProfile.objects.get(user=gb_customer).earn_first_viewed_at == first == T0
+
+
+def test_a_customer_declaration_keeps_the_professional_flag_staff_set(db):
+    user = UserFactory(country="HK", professional_investor=False)
+    risk_profile_record(actor=None, user=user, risk_profile="high", net_worth_usd="1", professional_investor=True)
+    risk_profile_record(actor=user, user=user, risk_profile="moderate", net_worth_usd="500000")
+    profile = CustomerProfile.objects.get(user=user)
+    assert (profile.risk_profile, profile.net_worth_usd, profile.professional_investor) == ("moderate", 500000, True)
