@@ -16,7 +16,7 @@ def steer_to_real_ids(case, world: World) -> None:  # type: ignore[no-untyped-de
         if not params:
             continue
         for name, value in list(params.items()):
-            real = world.ids.get(name)
+            real = world.ids_for(case.path, name)
             if real and isinstance(value, int) and not isinstance(value, bool) and value % 2 == 0:
                 params[name] = real[value // 2 % len(real)]
 

@@ -14,9 +14,11 @@ from rest_framework.authtoken.models import Token
 from accounts import roles
 from earn.services.subscriptions import subscription_submit
 from ledger.services import deposit_credit
+from pools.services.deposits import pool_deposit_create
 from tests.earn.factories import live_product
 from tests.earn.helpers import acknowledge
 from tests.factories import AssetFactory, UserFactory
+from tests.pools.factories import pool_product
 
 STANDARD_ASSETS = [("BTC", 8), ("ETH", 8), ("USDT", 8), ("USDC", 8), ("HKD", 2), ("USD", 2)]
 
@@ -25,6 +27,11 @@ STANDARD_ASSETS = [("BTC", 8), ("ETH", 8), ("USDT", 8), ("USDC", 8), ("HKD", 2),
 class World:
     tokens: dict[str, str]  # identity -> API token
     ids: dict[str, list[int]] = field(default_factory=dict)  # path/body parameter name -> real ids
+    pool_ids: dict[str, list[int]] = field(default_factory=dict)  # the same, for the /pool… endpoints
+
+    def ids_for(self, path: str, name: str) -> list[int]:
+        pool = "/pool" in path
+        return (self.pool_ids.get(name) if pool else None) or self.ids.get(name, [])
 
 
 def world_build() -> World:
@@ -49,8 +56,12 @@ def world_build() -> World:
             assert status == 201, body
             if user == customer:
                 position_ids.append(body["position"])
+    pool = pool_product()  # a liquidity-mining product (BTC/USDT) with its pool
+    acknowledge(customer, pool.product)
+    deposit = pool_deposit_create(user=customer, product_id=pool.product_id, amount=Decimal("0.01"))
     product_ids = [demand.pk, fixed.pk]
     return World(
+        pool_ids={"product_id": [pool.product_id], "product": [pool.product_id], "position_id": [deposit.position_id]},
         tokens={"customer": Token.objects.create(user=customer).key, "staff": Token.objects.create(user=staff).key},
         ids={"product_id": product_ids, "product": product_ids, "position_id": position_ids,
              "disclosure_id": [demand.disclosure.pk, fixed.disclosure.pk],  # type: ignore[attr-defined]
