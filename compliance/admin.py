@@ -345,7 +345,7 @@ class CustomerProfileAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["user__email"]
     readonly_fields = ["profiled_at", "earn_first_viewed_at"]
-    autocomplete_fields: list[str] = []
+    raw_id_fields = ["user"]  # a select of every customer would not render
 
     def get_readonly_fields(self, request: HttpRequest, obj: CustomerProfile | None = None) -> list[str]:
         return [*self.readonly_fields, *(["user"] if obj else [])]

@@ -101,3 +101,19 @@ def test_staff_login_is_audited_customer_login_is_not(staff, rf):
     events = list(AuditEvent.objects.filter(action="staff.login"))
     assert [(e.actor_id, e.after["ip"], e.after["user_agent"]) for e in events] == [
         (staff.compliance.pk, "203.0.113.9", "Firefox")]
+
+
+def test_staff_record_a_risk_profile_in_the_admin(staff):
+    from compliance.models import CustomerProfile
+    from tests.factories import UserFactory
+
+    customer = UserFactory(country="HK", professional_investor=False)
+    client = login(staff.compliance)
+    assert client.get("/admin/compliance/customerprofile/add/").status_code == 200
+    response = client.post("/admin/compliance/customerprofile/add/",
+                           {"user": customer.pk, "risk_profile": "conservative", "net_worth_usd": "80000"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    profile = CustomerProfile.objects.get(user=customer)
+    assert (profile.risk_profile, profile.net_worth_usd, profile.professional_investor) == ("conservative", 80000,
+                                                                                            False)
+    assert AuditEvent.objects.filter(action="risk_profile.record", actor=staff.compliance).exists()
