@@ -120,8 +120,11 @@ SESSION_COOKIE_HTTPONLY = True
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
                            "base-uri 'self'; object-src 'none'")
-# Swagger UI loads its assets from a CDN; it gets the policy below instead.
-CONTENT_SECURITY_POLICY_EXEMPT = {"/api/docs/": "default-src 'self' https://cdn.jsdelivr.net; "
+# Swagger UI loads its assets from a CDN, and Django's admin (and the console's previews) set inline
+# styles: they get the policies below instead (scripts stay same-origin in the admin).
+CONTENT_SECURITY_POLICY_EXEMPT = {"/admin/": CONTENT_SECURITY_POLICY.replace("style-src 'self'",
+                                                                          "style-src 'self' 'unsafe-inline'"),
+                                  "/api/docs/": "default-src 'self' https://cdn.jsdelivr.net; "
                                                  "img-src 'self' data: https://cdn.jsdelivr.net; "
                                                  "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
                                                  "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "

@@ -46,6 +46,8 @@ def test_every_page_carries_the_content_security_policy(client):
     assert client.get("/account/sign-in").headers["X-Frame-Options"] == "DENY"
     docs = client.get("/api/docs/").headers["Content-Security-Policy"]
     assert "cdn.jsdelivr.net" in docs
+    admin = client.get("/admin/").headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in admin and "script-src 'self';" in admin
 
 
 def test_sessions_expire():
