@@ -131,3 +131,22 @@ def test_a_customer_declaration_keeps_the_professional_flag_staff_set(db):
     risk_profile_record(actor=user, user=user, risk_profile="moderate", net_worth_usd="500000")
     profile = CustomerProfile.objects.get(user=user)
     assert (profile.risk_profile, profile.net_worth_usd, profile.professional_investor) == ("moderate", 500000, True)
+
+
+def test_status_of_many_products_costs_a_fixed_number_of_queries(prices):
+    """One product or four of four assets: the same queries (holdings and prices are read once)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from compliance.gate import blocking_codes_many
+
+    user = UserFactory(country="HK", professional_investor=False)
+    risk_profile_record(actor=None, user=user, risk_profile="high", net_worth_usd=NW)
+    products = [live_product(asset, "demand") for asset in ("USDT", "BTC", "ETH", "USDC")]
+    counts = []
+    for some in (products[:1], products):
+        with CaptureQueriesContext(connection) as queries:
+            codes = blocking_codes_many(user, some)
+        assert codes == {p.pk: ["NO_ACK"] for p in some}
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 9
