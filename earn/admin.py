@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -25,7 +25,16 @@ from django.utils.translation import gettext_lazy as _
 from compliance.models import Disclosure
 from core.errors import ApplicationError
 from earn.apy import apy_for, as_percent
-from earn.models import Product, ProductStatus, ProductTerms, RateTier, TermsStatus, TermType
+from earn.models import (
+    AccrualChunk,
+    AccrualRun,
+    Product,
+    ProductStatus,
+    ProductTerms,
+    RateTier,
+    TermsStatus,
+    TermType,
+)
 from earn.selectors.products import terms_pending, vetting_checklist, vetting_missing
 from earn.services import products as services
 
@@ -476,3 +485,46 @@ class ProductTermsAdmin(admin.ModelAdmin):
                              needs_reason=True,
                              call=lambda t, r: services.product_terms_reject(actor=request.user, terms=t.pk,
                                                                              reason=r))
+
+
+class AccrualChunkInline(admin.TabularInline):
+    model = AccrualChunk
+    fields = ("lo", "hi", "planned", "status", "positions", "posted_total", "dispatches", "enqueued_at",
+              "finished_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AccrualRun)
+class AccrualRunAdmin(admin.ModelAdmin):
+    """Read-only progress of each day's accrual: its chunks, done or pending, and how often queued."""
+
+    list_display = ("date", "status", "positions", "chunks_done", "planned_at", "finished_at")
+    list_filter = ("status",)
+    date_hierarchy = "date"
+    inlines = [AccrualChunkInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccrualRun]:
+        return super().get_queryset(request).annotate(
+            done=Count("chunks", filter=Q(chunks__status=AccrualChunk.Status.DONE)), total=Count("chunks"))
+
+    @admin.display(description=_("chunks done"))
+    def chunks_done(self, run: AccrualRun) -> str:
+        return f"{run.done} / {run.total}"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in AccrualRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

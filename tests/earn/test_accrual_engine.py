@@ -278,3 +278,15 @@ def test_a_catch_up_renews_matured_positions_in_time_for_the_days_after(assets, 
     assert list(Accrual.objects.filter(position_id=sub.position_id).order_by("date")
                 .values_list("date", flat=True)) == [dt.date(2026, 3, d) for d in (2, 3, 4, 5, 6)]
     assert_reconciled()
+
+
+def test_operators_see_a_days_chunks_in_the_admin(book, client):
+    with at(2026, 3, 3, 0, 5):
+        accrual.accrue_day(dt.date(2026, 3, 2), chunk_size=2)
+    admin_user = UserFactory(is_staff=True, is_superuser=True, country="HK")
+    client.force_login(admin_user)
+    run = AccrualRun.objects.get()
+    listing = client.get("/admin/earn/accrualrun/")
+    assert listing.status_code == 200 and "3 / 3" in listing.content.decode()
+    page = client.get(f"/admin/earn/accrualrun/{run.pk}/change/")
+    assert page.status_code == 200 and page.content.decode().count("done") >= 3
