@@ -33,11 +33,14 @@ class StaffReportApi(APIView):
     renderer_classes = [renderers.JSONRenderer, CSVRenderer, PDFRenderer]
 
     class FilterSerializer(serializers.Serializer):
-        # `from`/`to` are Python keywords, so the fields are added under those names below.
+        from_ = DateBoundField(help_text="First day (ISO date, UTC) or instant, inclusive.")
+        to = DateBoundField(end=True, help_text="Last day (ISO date, UTC) or instant, inclusive.")
         fmt = serializers.ChoiceField(choices=["csv", "pdf"], default="csv")
 
-    FilterSerializer._declared_fields["from"] = DateBoundField()
-    FilterSerializer._declared_fields["to"] = DateBoundField(end=True)
+        def get_fields(self) -> dict[str, serializers.Field]:
+            fields = super().get_fields()
+            fields["from"] = fields.pop("from_")  # `from` is a Python keyword
+            return fields
 
     @extend_schema(
         parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=sorted(KINDS)),
