@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import path
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 
 from compliance.selectors import complaints_for
 from compliance.services.complaints import complaint_file
+from core.errors import NotFound
 
 
 class ComplaintOutput(serializers.Serializer):
@@ -53,4 +55,20 @@ class ComplaintListCreateApi(APIView):
         return Response(ComplaintOutput(complaint).data, status=201)
 
 
-urlpatterns = [path("compliance/complaints", ComplaintListCreateApi.as_view(), name="compliance-complaints")]
+class ComplaintDetailApi(APIView):
+    """One of the customer's own complaints (another customer's: 404)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ComplaintOutput, tags=["compliance"], operation_id="complaint_detail")
+    def get(self, request: Request, complaint_id: int) -> Response:
+        complaint = complaints_for(request.user).filter(pk=complaint_id).first()
+        if complaint is None:
+            raise NotFound(_("No such complaint."))
+        return Response(ComplaintOutput(complaint).data)
+
+
+urlpatterns = [
+    path("compliance/complaints", ComplaintListCreateApi.as_view(), name="compliance-complaints"),
+    path("compliance/complaints/<int:complaint_id>", ComplaintDetailApi.as_view(), name="compliance-complaint"),
+]

@@ -72,3 +72,15 @@ def test_officer_handles_and_closes_with_a_final_response(prices):
         complaint_update(actor=staff.compliance, complaint=complaint.pk, status="open")
     actions = list(AuditEvent.objects.filter(object_type="compliance.complaint").values_list("action", flat=True))
     assert actions == ["complaint.file", "complaint.update", "complaint.update"]
+
+
+def test_detail_is_the_owners_only_and_the_list_costs_fixed_queries(prices, django_assert_num_queries):
+    product = live_product("USDT", "demand")
+    owner, stranger = UserFactory(country="HK"), UserFactory(country="HK")
+    client = client_for(owner)
+    ids = [client.post(URL, {"product": product.pk, "subject": f"s{i}", "body": "b"}, format="json").json()["id"]
+           for i in range(3)]
+    assert client.get(f"{URL}/{ids[0]}").json()["subject"] == "s0"
+    assert client_for(stranger).get(f"{URL}/{ids[0]}").status_code == 404
+    with django_assert_num_queries(1):
+        assert [c["id"] for c in client.get(URL).json()] == ids[::-1]
