@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils import translation
 
 from core.money import decimal_text
+from earn.models import Product
 from notifications import messages
 from notifications.models import NotificationKind
 from notifications.services import notification_send_on_commit
@@ -26,8 +28,6 @@ def _names(product: Any) -> dict[str, str]:
 
 def _lazy_by_language(text: Any, params: dict[str, Any]) -> dict[str, str]:
     """A translatable sentence rendered now in both languages (stored per customer language later)."""
-    from django.utils import translation
-
     out = {}
     for language in ("en", "zh-hant"):
         with translation.override(language):
@@ -67,15 +67,11 @@ def redemption_confirmed(redemption: Any) -> None:
 
 def refusal_recorded(refusal: Any, *, messages_by_code: dict[str, Any]) -> None:
     """Tell the customer what to do about a refusal they can act on (acknowledge, assess, fund …)."""
-    from earn.models import Product
-
     codes = [c for c in refusal.codes if c in ACTIONABLE_CODES]
     product = Product.objects.select_related("asset").filter(pk=refusal.product_id).first() if codes else None
     if product is None:
         return
     reasons = {}
-    from django.utils import translation
-
     for language in ("en", "zh-hant"):
         with translation.override(language):
             reasons[language] = " ".join(str(messages_by_code.get(c, c)) for c in codes)
