@@ -257,3 +257,15 @@ def test_pool_product_page_shows_the_impermanent_loss_chart(new_page):
     expect(page.locator("#impermanent-loss table")).to_contain_text("-5.7191%")
     page.locator("#impermanent-loss").screenshot(path=str(shot(page, "pool-01-product").with_name("pool-02-il.png")))
     assert not page.csp_errors
+
+
+def test_new_gb_customer_is_told_about_the_cooling_off(new_page):
+    """A first-time GB customer sees the 24-hour cooling-off in plain words, with the risk warning."""
+    w = world()
+    page = new_page()
+    sign_in(page, "bob@gb.example")
+    page.goto(f"/products/{w['flexible'].pk}")
+    expect(page.get_by_text("New customers can subscribe 24 hours after first viewing Earn.")).to_be_visible()
+    expect(page.get_by_text("you can subscribe once the 24 hours have passed")).to_be_visible()
+    shot(page, "gb-00-cooling-off")
+    assert not page.csp_errors
