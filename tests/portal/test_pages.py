@@ -98,3 +98,26 @@ def test_sign_up_creates_a_customer_and_signs_in(client, assets):
     assert response.cookies["django_language"].value == "zh-hant"
     assert client.get("/dashboard").status_code == 200
     assert UserFactory._meta.model.objects.get(email="new@sg.example").language == "zh-hant"
+
+
+def test_a_double_submitted_confirmation_subscribes_once(alice_client, alice, usdt_flexible):
+    from earn.models import Subscription
+
+    acknowledge(alice, usdt_flexible)
+    form = {"step": "confirm", "amount": "25", "idempotency_key": "same-click"}
+    first = alice_client.post(f"/products/{usdt_flexible.pk}/subscribe", form)
+    second = alice_client.post(f"/products/{usdt_flexible.pk}/subscribe", form)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Subscription.objects.filter(user=alice).count() == 1
+
+
+def test_early_redemption_refusal_says_what_happens_instead(alice_client, alice, assets):
+    product = live_product("USDT", "fixed", name_en="Locked 30", term_days=30, early_redemption="not_allowed")
+    acknowledge(alice, product)
+    sub = subscription_create(user=alice, product_id=product.pk, amount="10")
+    html = alice_client.post(f"/positions/{sub.position_id}/redeem", {"step": "preview", "mode": "fast"}).content
+    text = html.decode()
+    assert "Early redemption is not allowed for this product." in text
+    assert "returns your money automatically on its maturity date" in text
+    assert 'value="confirm"' not in text
