@@ -52,6 +52,61 @@ def _bar_chart(pdf: FPDF, title: str, data: list[tuple[str, float]]) -> None:
     pdf.set_y(axis_bottom + 4)
 
 
+def _buckets(bucket: str, start: dt.datetime, end: dt.datetime) -> list[dt.date]:
+    """First day of each day / ISO week / month of [start, end), as PostgreSQL's date_trunc names them."""
+    first, last = start.astimezone(dt.UTC).date(), (end - dt.timedelta(microseconds=1)).astimezone(dt.UTC).date()
+    if bucket == "week":
+        first -= dt.timedelta(days=first.weekday())
+    elif bucket == "month":
+        first = first.replace(day=1)
+    out = []
+    while first <= last:
+        out.append(first)
+        if bucket == "day":
+            first += dt.timedelta(days=1)
+        elif bucket == "week":
+            first += dt.timedelta(weeks=1)
+        else:
+            first = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return out
+
+
+def _columns(pdf: FPDF, summary: Summary, start: dt.datetime, end: dt.datetime) -> None:
+    """Counts over the period as columns, every bucket of the period shown (empty ones as zero)."""
+    counts = dict(summary.over_time)
+    series = [(b, counts.get(b, 0)) for b in _buckets(summary.bucket, start, end)]
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.set_text_color(*INK)
+    pdf.cell(0, 8, f"Per {summary.bucket}", new_x="LMARGIN", new_y="NEXT")
+    if not series or not any(n for _d, n in series):
+        pdf.set_font("Helvetica", "I", 10)
+        pdf.set_text_color(*MUTED)
+        pdf.cell(0, 7, "No data in this period.", new_x="LMARGIN", new_y="NEXT")
+        return
+    left, width, height = pdf.l_margin + 10, pdf.w - pdf.l_margin - pdf.r_margin - 10, 40.0
+    top = pdf.get_y() + 2
+    peak = max(n for _d, n in series)
+    step = width / len(series)
+    pdf.set_fill_color(*BAR)
+    for i, (_day, n) in enumerate(series):
+        h = height * n / peak
+        if h:
+            pdf.rect(left + i * step + step * 0.1, top + height - h, max(step * 0.8, 0.3), h, style="F")
+    pdf.set_draw_color(*MUTED)
+    pdf.line(left, top + height, left + width, top + height)
+    pdf.line(left, top, left, top + height)
+    pdf.set_font("Helvetica", "", 8)
+    pdf.set_text_color(*MUTED)
+    pdf.set_xy(pdf.l_margin, top - 1)
+    pdf.cell(9, 4, f"{peak:,}", align="R")
+    pdf.set_xy(pdf.l_margin, top + height - 3)
+    pdf.cell(9, 4, "0", align="R")
+    pdf.set_xy(left, top + height + 1)
+    pdf.cell(width / 2, 4, series[0][0].isoformat())
+    pdf.cell(width / 2, 4, series[-1][0].isoformat(), align="R")
+    pdf.set_y(top + height + 8)
+
+
 def summary_pdf(kind: ReportKind, summary: Summary, *, start: dt.datetime, end: dt.datetime, actor: str,
                 generated_at: dt.datetime, audit_sequence: int | None, audit_hash: str | None) -> bytes:
     """Render one report's summary: title, period, totals table, chart, and the export's audit reference."""
@@ -81,6 +136,9 @@ def summary_pdf(kind: ReportKind, summary: Summary, *, start: dt.datetime, end: 
         pdf.cell(0, 7, _latin(value), border="B", align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     _bar_chart(pdf, summary.chart_title, summary.chart)
+    if summary.over_time:
+        pdf.ln(2)
+        _columns(pdf, summary, start, end)
     pdf.ln(4)
     pdf.set_font("Helvetica", "", 8)
     pdf.set_text_color(*MUTED)

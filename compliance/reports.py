@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, Count, F, Func, Q, Sum, Value
+from django.db.models import CharField, Count, F, Func, Q, QuerySet, Sum, Value
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from compliance.models import Acknowledgement, AssessmentAttempt, Complaint, Disclosure, Refusal
@@ -45,6 +46,18 @@ class Summary:
     totals: list[tuple[str, str]]
     chart_title: str
     chart: list[tuple[str, float]]  # (label, value) — float only for drawing bar lengths, never for money
+    over_time: list[tuple[dt.date, int]] = field(default_factory=list)  # (first day of the bucket, count)
+    bucket: str = "day"
+
+
+def over_time(qs: QuerySet, field_name: str, start: dt.datetime, end: dt.datetime) -> tuple[list, str]:
+    """Counts per day (per week beyond 92 days, per month beyond two years), one GROUP BY in PostgreSQL."""
+    days = (end - start).days
+    bucket = "day" if days <= 92 else "week" if days <= 731 else "month"
+    trunc = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}[bucket]
+    rows = (qs.annotate(bucket=trunc(field_name, tzinfo=dt.UTC)).values_list("bucket").annotate(n=Count("id"))
+            .order_by("bucket"))
+    return [(moment.date(), n) for moment, n in rows], bucket
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,7 @@ def _ack_summary(start: dt.datetime, end: dt.datetime) -> Summary:
     return Summary([("Acknowledgements", str(totals["n"])), ("Customers", str(totals["users"])),
                     ("Products", str(totals["products"])),
                     ("By language", ", ".join(f"{k}: {v}" for k, v in sorted(langs.items())) or "-")],
-                   "Acknowledgements by product", chart)
+                   "Acknowledgements by product", chart, *over_time(qs, "accepted_at", start, end))
 
 
 # --- assessments --------------------------------------------------------------------------------------------
@@ -101,7 +114,8 @@ def _assessment_summary(start: dt.datetime, end: dt.datetime) -> Summary:
         chart.append((f"{jurisdiction} {kind} {'pass' if passed else 'fail'}", float(n)))
     rate = f"{t['passed'] * 100 // t['n']} %" if t["n"] else "-"
     return Summary([("Attempts", str(t["n"])), ("Passed", str(t["passed"])), ("Failed", str(t["n"] - t["passed"])),
-                    ("Pass rate", rate), ("Customers", str(t["users"]))], "Attempts by jurisdiction and kind", chart)
+                    ("Pass rate", rate), ("Customers", str(t["users"]))], "Attempts by jurisdiction and kind", chart,
+                   *over_time(qs, "created_at", start, end))
 
 
 # --- refusals -----------------------------------------------------------------------------------------------
@@ -126,7 +140,8 @@ def _refusal_summary(start: dt.datetime, end: dt.datetime) -> Summary:
         by_code = cursor.fetchall()
     return Summary([("Refusals", str(t["n"])), ("Customers", str(t["users"])),
                     *((f"  {code}", str(n)) for code, n in by_code)],
-                   "Refusals by reason code", [(code, float(n)) for code, n in by_code])
+                   "Refusals by reason code", [(code, float(n)) for code, n in by_code],
+                   *over_time(qs, "created_at", start, end))
 
 
 # --- approvals (maker ≠ checker) ------------------------------------------------------------------------
@@ -214,7 +229,8 @@ def _complaint_summary(start: dt.datetime, end: dt.datetime) -> Summary:
     overdue = qs.filter(Q(closed_at__isnull=True, deadline_at__lt=now) | Q(closed_at__gt=F("deadline_at"))).count()
     return Summary([("Complaints", str(sum(n for _s, n in by_status))),
                     *((f"  {s}", str(n)) for s, n in by_status), ("Past the 8-week deadline", str(overdue))],
-                   "Complaints by status", [(s, float(n)) for s, n in by_status])
+                   "Complaints by status", [(s, float(n)) for s, n in by_status],
+                   *over_time(qs, "received_at", start, end))
 
 
 KINDS: dict[str, ReportKind] = {k.key: k for k in [

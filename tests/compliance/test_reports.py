@@ -124,3 +124,18 @@ def test_management_command_writes_csv_and_pdf(activity, tmp_path):
     assert pdf.read_bytes().startswith(b"%PDF-")
     exports = AuditEvent.objects.filter(action="report.export").order_by("sequence")
     assert [(e.actor_id, e.after["channel"]) for e in exports] == [(staff.compliance.pk, "command"), (None, "command")]
+
+
+@pytest.mark.parametrize(("last_day", "bucket"), [("2026-03-31", "day"), ("2026-12-31", "week"),
+                                                  ("2028-12-31", "month")])
+def test_counts_over_time_fall_in_the_pdfs_buckets(activity, last_day, bucket):
+    """PostgreSQL's day / week / month buckets are the ones the PDF draws, so no count is dropped."""
+    from compliance.pdf import _buckets
+    from compliance.reports import KINDS
+
+    start = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    end = dt.datetime.combine(dt.date.fromisoformat(last_day), dt.time.min, tzinfo=dt.UTC) + dt.timedelta(days=1)
+    summary = KINDS["acknowledgements"].summary(start, end)
+    assert summary.bucket == bucket
+    assert sum(n for _b, n in summary.over_time) == 2
+    assert {b for b, _n in summary.over_time} <= set(_buckets(bucket, start, end))
