@@ -8,10 +8,13 @@ import uuid
 
 import pytest
 from django.test import override_settings
+from rest_framework.test import APIClient
 
+from accounts import roles
 from earn.models import Redemption, Subscription
 from ledger.models import JournalEntry
 from tests.api_bad_input.conftest import assert_refused
+from tests.earn.factories import staff_user
 
 
 def _key() -> str:
@@ -238,3 +241,13 @@ def test_token_lockout_answers_in_the_api_error_body(db, api_client, user_factor
                                format="json")
     assert_refused(response, 429, code="LOCKED_OUT")
     assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize(("field", "value"), [("effective_from", "2026-02-30"), ("effective_from", "soon"),
+                                               ("window_start", "2026-01-01T25:00"), ("window_end", "31/12/2026")])
+def test_staff_terms_refuse_malformed_dates(market, field, value):
+    curator = APIClient()
+    curator.force_authenticate(staff_user(roles.CURATOR, email="curator@bad-input.example"))
+    response = curator.post(f"/api/v1/staff/products/{market.demand.pk}/terms",
+                            {"min_amount": "1", "tiers": [{"lower": "0", "apr": "0.05"}], field: value}, format="json")
+    assert_refused(response, 400, field=field)
