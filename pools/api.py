@@ -281,7 +281,7 @@ class PoolPositionDetailApi(APIView):
 class PayoutOutput(serializers.ModelSerializer):
     class Meta:
         model = PoolPayout
-        fields = ["date", "shares", "fee_a", "fee_b", "fee_compounded", "reward", "reward_shares"]
+        fields = ["date", "shares", "fee_a", "fee_b", "fee_compounded", "reward", "reward_shares", "income_usd"]
 
 
 class OldestFirst(CursorPagination):

@@ -247,6 +247,7 @@ class PoolPayout(models.Model):
     reward = MoneyField(default=0)
     reward_shares = MoneyField(default=0, help_text=_("shares minted by reinvesting the reward"))
     fee_compounded = models.BooleanField(default=False)
+    income_usd = MoneyField(default=0, help_text=_("fees and reward in USD at the day's closing prices"))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -143,9 +143,10 @@ def _distribute(cursor, pool: Pool, day: dt.date, day_id: int, now: dt.datetime)
     compound_fees = pool.fee_mode == FeeMode.COMPOUND
     cursor.execute(
         f"""INSERT INTO pools_poolpayout (day_id, position_id, date, shares, fee_a, fee_b, reward, reward_shares,
-                                          fee_compounded, created_at)
-            SELECT %s, position_id, %s, shares, amount_a, amount_b, amount_r, reward_shares, %s, %s FROM {_SPLIT}""",
-        [day_id, day, compound_fees, now])
+                                          fee_compounded, income_usd, created_at)
+            SELECT %s, position_id, %s, shares, amount_a, amount_b, amount_r, reward_shares, %s,
+                   trunc(amount_a * %s + amount_b * %s + amount_r * %s, 2), %s FROM {_SPLIT}""",
+        [day_id, day, compound_fees, pa, pb, prices.get(pool.reward_asset_id or "", Decimal(0)), now])
     key = f"{pool.pk}:{day.isoformat()}"
     if fee_a or fee_b:
         if compound_fees:

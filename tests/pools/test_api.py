@@ -108,6 +108,7 @@ def test_history_and_redemption_show_fees_rewards_and_the_result_against_holding
     pool_distribute_day(pool_id=pool.pk, day=dt.date(2026, 3, 2))
     history = client.get(f"/api/v1/pool-positions/{position_id}/history").json()["results"]
     assert [(h["date"], h["reward"]) for h in history] == [("2026-03-02", "100.000000000000000000")]
+    assert Decimal(history[0]["income_usd"]) == Decimal("3050")  # 1 500 + 1 500 USD of fees, 100 HSK at 0.5
     detail = client.get(f"/api/v1/pool-positions/{position_id}").json()
     assert detail["rewards"] == "100.00000000" and detail["fees_b"] == "1500.00000000"
     preview = client.post(f"/api/v1/pool-positions/{position_id}/redemptions/preview", {}, format="json").json()

@@ -138,3 +138,24 @@ def test_fixed_term_pool_position(user_factory, fund):
     assert position.status == "matured"
     assert balance(user, "BTC") == 1 and balance(user, "USDT") == 60000
     assert ledger_reconcile().ok
+
+
+def test_early_redemption_under_forfeit_interest_withholds_the_fees_paid(user_factory, fund):
+    from pools.services.distribution import pool_distribute_day
+
+    pool = pool_product(term_type="fixed", term_days=30, early_redemption="forfeit_interest")
+    user = ready_customer(user_factory, fund, pool, BTC="1", USDT="60000")
+    with time_machine.travel(dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)):
+        deposit = pool_deposit_create(user=user, product_id=pool.product_id, amount="1")
+    for day in (2, 3):  # 1 500 USD of fees a day: 0.025 BTC + 1 500 USDT
+        pool_distribute_day(pool_id=pool.pk, day=dt.date(2026, 3, day))
+    assert (balance(user, "BTC"), balance(user, "USDT")) == (Decimal("0.05"), Decimal("3000"))
+    with time_machine.travel(dt.datetime(2026, 3, 4, 10, tzinfo=dt.UTC)):
+        withdrawal = pool_redeem(user=user, position_id=deposit.position_id)
+    assert withdrawal.early and (withdrawal.withheld_a, withdrawal.withheld_b) == (Decimal("0.05"), Decimal("3000"))
+    assert (balance(user, "BTC"), balance(user, "USDT")) == (Decimal("1"), Decimal("60000"))  # the fees went back
+    from ledger.models import LedgerAccount
+
+    penalty = LedgerAccount.objects.get(owner__isnull=True, asset_id="USDT", kind=AccountKind.PENALTY_INCOME)
+    assert penalty.balance == Decimal("3000")
+    assert ledger_reconcile().ok
