@@ -118,3 +118,16 @@ def test_every_pool_position_endpoint_of_another_customer_is_404(user_factory, f
     assert client.post(f"/api/v1/pool-positions/{position}/redemptions/preview", {},
                        format="json").status_code == 404
     assert client.get("/api/v1/pool-positions").json()["results"] == []
+
+
+def test_another_customers_complaint_is_404(alice, usdt_flexible, assets):
+    from compliance.services.complaints import complaint_file
+    from tests.factories import UserFactory
+
+    complaint = complaint_file(user=alice, subject="s", body="b", product_id=usdt_flexible.pk)
+    client = APIClient()
+    client.force_authenticate(UserFactory(country="SG"))
+    assert client.get(f"/api/v1/compliance/complaints/{complaint.pk}").status_code == 404
+    owner = APIClient()
+    owner.force_authenticate(alice)
+    assert owner.get(f"/api/v1/compliance/complaints/{complaint.pk}").status_code == 200
