@@ -198,13 +198,13 @@ class PoolDepositCreateApi(APIView):
 
 # --- Positions ---------------------------------------------------------------------------------
 
-def position_output(position: PoolPosition, prices: dict[str, Decimal]) -> dict[str, Any]:
+def position_output(position: PoolPosition, prices: dict[str, Decimal], language: str = "en") -> dict[str, Any]:
     pool = position.pool
     a, b = pool.asset_a, pool.asset_b
     value = selectors.position_value(position, prices)
     reward_scale = pool.reward_asset.scale if pool.reward_asset else 8
     return {
-        "id": position.pk, "product": position.product_id, "product_name": position.product.name_en,
+        "id": position.pk, "product": position.product_id, "product_name": position.product.name_for(language),
         "pair": [a.code, b.code], "term_type": position.term_type, "status": position.status,
         "shares": _t(position.shares, pool.share_asset.scale),
         "share_of_pool": _t((position.shares / pool.total_shares).quantize(Decimal("1e-10"))
@@ -245,7 +245,11 @@ class PoolPositionListApi(ListAPIView):
 
         page = self.paginate_queryset(self.get_queryset())
         prices = latest_prices()
-        return self.get_paginated_response([position_output(p, prices) for p in page])
+        return self.get_paginated_response([position_output(p, prices, _language(request)) for p in page])
+
+
+def _language(request: Request) -> str:
+    return (getattr(request, "LANGUAGE_CODE", None) or getattr(request.user, "language", "") or "en").lower()
 
 
 def _own_position(request: Request, position_id: int) -> PoolPosition:
@@ -263,7 +267,7 @@ class PoolPositionDetailApi(APIView):
     def get(self, request: Request, position_id: int) -> Response:
         from pricing.selectors import latest_prices
 
-        return Response(position_output(_own_position(request, position_id), latest_prices()))
+        return Response(position_output(_own_position(request, position_id), latest_prices(), _language(request)))
 
     @extend_schema(request=PatchInput, responses={200: OpenApiTypes.OBJECT}, tags=["pools"],
                    operation_id="pool_position_update")
@@ -275,7 +279,7 @@ class PoolPositionDetailApi(APIView):
         _own_position(request, position_id)
         redemptions.pool_position_set_compounding(user=request.user, position_id=position_id,
                                                   compound_rewards=data.validated_data["compound_rewards"])
-        return Response(position_output(_own_position(request, position_id), latest_prices()))
+        return Response(position_output(_own_position(request, position_id), latest_prices(), _language(request)))
 
 
 class PayoutOutput(serializers.ModelSerializer):
