@@ -175,15 +175,12 @@ def pool_deposit_create(*, user: Any, product_id: int, amount: Any, asset: str |
     value, asset = _parse(pool, amount, asset)
     now = timezone.now()
     terms = terms_in_force(product, now.date())
-    codes = _blockers(user, product, terms, None, now)
-    if codes:
-        raise errors.SubscriptionRefused(_message(codes[0]), codes=codes, field="amount")
-    assert terms is not None
     prices = pool_prices(pool)
     plan = deposit_plan(pool, amount=value, asset=asset, mode=mode, prices=prices)
     codes = _blockers(user, product, terms, plan, now)
     if codes:
         raise errors.SubscriptionRefused(_message(codes[0]), codes=codes, field="amount")
+    assert terms is not None
     value_date = value_date_for(now)
     position = _position_for(user, pool, terms, value_date, now, compound_rewards)
     PoolPosition.objects.filter(pk=position.pk).update(
