@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal.views import account, auth, compliance, dashboard, earn
+from portal.views import account, auth, compliance, dashboard, earn, pools
 
 app_name = "portal"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("positions/<int:position_id>", dashboard.position_detail, name="position"),
     path("positions/<int:position_id>/auto-renew", dashboard.position_auto_renew, name="position_auto_renew"),
     path("positions/<int:position_id>/redeem", dashboard.redeem, name="redeem"),
+    path("pool-positions/<int:position_id>/redeem", pools.pool_redeem, name="pool_redeem"),
     path("history", dashboard.history, name="history"),
     path("inbox", dashboard.inbox, name="inbox"),
     path("inbox/<int:notification_id>", dashboard.inbox_read, name="inbox_read"),

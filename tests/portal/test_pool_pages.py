@@ -50,3 +50,29 @@ def test_subscribing_to_a_pool_product_in_the_portal_opens_a_pool_position(user_
                        {"step": "confirm", "amount": "0.1", "idempotency_key": "pool-1"})
     assert done.status_code == 302 and done["Location"] == "/dashboard"
     assert PoolPosition.objects.get(user=user).shares > 0
+
+
+def test_pool_redemption_preview_then_confirm_and_others_get_404(user_factory, fund, client, assets):
+    from pools.models import PoolPosition
+    from pools.services.deposits import deposit_summary, pool_deposit_submit
+    from tests.pools.factories import ready_customer
+
+    pool = pool_product("BTC", "USDT")
+    user = ready_customer(user_factory, fund, pool, BTC="1", USDT="100000")
+    pool_deposit_submit(user=user, product_id=pool.product_id, amount="0.2", asset=None, mode="pair",
+                        compound_rewards=False, idempotency_key="d1", render=deposit_summary)
+    position = PoolPosition.objects.get(user=user)
+    client.force_login(user)
+    url = f"/pool-positions/{position.pk}/redeem"
+    assert client.get(url).status_code == 200
+    preview = client.post(url, {"step": "preview"}).content.decode()
+    assert "0.20000000 BTC" in preview and 'value="confirm"' in preview
+    position.refresh_from_db()
+    assert position.shares > 0  # the preview moved nothing
+    done = client.post(url, {"step": "confirm", "shares": "", "idempotency_key": "w1"})
+    assert done.status_code == 302 and done["Location"] == "/dashboard"
+    position.refresh_from_db()
+    assert position.shares == 0
+    client.force_login(user_factory(country="SG"))
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"step": "confirm", "idempotency_key": "w2"}).status_code == 404
