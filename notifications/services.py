@@ -54,14 +54,25 @@ def notification_send(*, user_id: int, kind: str, key: str, params: dict[str, An
     return notification
 
 
-def notification_send_on_commit(**kwargs: Any) -> None:
-    """Send once the surrounding transaction commits (nothing is sent for a rolled-back change)."""
+def notification_send_on_commit(*, user_id: int, kind: str, key: str, params: dict[str, Any], link: str = "") -> None:
+    """Send once the surrounding transaction commits (nothing is sent for a rolled-back change).
+
+    With NOTIFICATIONS_VIA_CELERY (the default) a worker writes the row and talks to the mail server,
+    so a slow SMTP server never delays the customer's request; otherwise it happens right after commit.
+    """
+    values = {k: (v if isinstance(v, dict) else str(v)) for k, v in params.items()}  # JSON for the task
+    task_kwargs = {"user_id": user_id, "kind": str(kind), "key": key, "params": values, "link": link}
 
     def send() -> None:
         try:
-            notification_send(**kwargs)
+            if settings.NOTIFICATIONS_VIA_CELERY:
+                from notifications.tasks import notification_send_task
+
+                notification_send_task.delay(**task_kwargs)
+            else:
+                notification_send(**task_kwargs)
         except Exception:  # a notification must never turn a committed money move into an error
-            logger.exception("notification failed: %s", kwargs.get("key"))
+            logger.exception("notification failed: %s", key)
 
     transaction.on_commit(send)
 

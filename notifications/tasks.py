@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from notifications.services import notification_send
 from notifications.sweep import notifications_sweep
+
+
+@shared_task
+def notification_send_task(*, user_id: int, kind: str, key: str, params: dict, link: str = "") -> int | None:
+    """Write one notification and email it (idempotent by key, so a redelivered task sends nothing twice)."""
+    notification = notification_send(user_id=user_id, kind=kind, key=key, params=params, link=link)
+    return notification.pk if notification else None
 
 
 @shared_task

@@ -216,6 +216,8 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="earn@example.com")
 # Links in notification emails point here.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# Notifications are written and emailed by a Celery worker (after the commit), not in the request.
+NOTIFICATIONS_VIA_CELERY = env.bool("NOTIFICATIONS_VIA_CELERY", default=True)
 
 LOGGING = {
     "version": 1,

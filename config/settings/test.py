@@ -5,6 +5,8 @@ from .base import *  # noqa: F403
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# No worker in tests: notifications are sent right after the commit (tests/notifications covers the task).
+NOTIFICATIONS_VIA_CELERY = False
 # A distinct test database per concurrent run (TEST_DATABASE_NAME) keeps parallel runs apart.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_earn")}  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"money": "100000/min", "auth": "100000/min"}  # noqa: F405

@@ -164,3 +164,24 @@ def test_the_sweep_runs_hourly_from_celery_beat(sam):
     entry = settings.CELERY_BEAT_SCHEDULE["notifications-sweep"]
     assert entry["task"] == "notifications.tasks.notifications_sweep_task"
     assert notifications_sweep_task() == {"maturities": 0, "rate_changes": 0, "disclosures": 0}
+
+
+def test_with_celery_the_hook_queues_a_task_that_sends_once(sam, settings, monkeypatch,
+                                                            django_capture_on_commit_callbacks):
+    from notifications import tasks
+
+    settings.NOTIFICATIONS_VIA_CELERY = True
+    queued = []
+    monkeypatch.setattr(tasks.notification_send_task, "delay", lambda **kw: queued.append(kw))
+    product = live_product("USDT", "demand", name_en="USDT Flexible")
+    acknowledge(sam, product)
+    with django_capture_on_commit_callbacks(execute=True):
+        subscription_create(user=sam, product_id=product.pk, amount="10")
+    assert len(queued) == 1 and not Notification.objects.exists()
+    import json
+
+    kwargs = json.loads(json.dumps(queued[0]))  # what the broker carries
+    assert tasks.notification_send_task(**kwargs) is not None
+    assert tasks.notification_send_task(**kwargs) is None  # redelivered: nothing twice
+    assert Notification.objects.get(user=sam).subject == "Subscription confirmed: USDT Flexible"
+    assert len(mail.outbox) == 1
