@@ -84,7 +84,8 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
             form.add_error("otp", _("That code is not valid. Use the current code from your app or an unused "
                                     "recovery code."))
         else:
-            next_url = request.session.get(PENDING_NEXT) or reverse("portal:dashboard")
+            next_url = request.session.pop(PENDING_NEXT, None) or reverse("portal:dashboard")
+            request.session.pop(PENDING_USER, None)
             login(request, user, backend=MODEL_BACKEND)
             otp_login(request, device)
             return _signed_in(request, user, next_url)
