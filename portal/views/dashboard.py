@@ -56,9 +56,6 @@ def earnings_charts(user: Any, *, today: dt.date, days: int = CHART_DAYS) -> lis
     start = today - dt.timedelta(days=days)
     by_asset = earnings_by_asset(user, start=start, end=today)
     title = _("Interest earned over the last %(days)s days") % {"days": days}
-    if not by_asset:
-        return [line_chart([], title=title,
-                           empty_text=_("No interest yet: it starts the day after your money starts earning."))]
     return [line_chart([Series(asset, cumulative(points))], title=f"{title} ({asset})", empty_text="",
                        y_label=_("cumulative interest, %(asset)s") % {"asset": asset})
             for asset, points in sorted(by_asset.items())]

@@ -269,3 +269,17 @@ def test_new_gb_customer_is_told_about_the_cooling_off(new_page):
     expect(page.get_by_text("you can subscribe once the 24 hours have passed")).to_be_visible()
     shot(page, "gb-00-cooling-off")
     assert not page.csp_errors
+
+
+def test_pages_fit_a_phone_screen(browser, live_server):
+    """Home, product and dashboard at 390 px wide: nothing wider than the screen (tables scroll inside)."""
+    w = world()
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, "alice@hk.example")
+    for name, url in [("home", "/"), ("product", f"/products/{w['fixed'].pk}"), ("dashboard", "/dashboard")]:
+        page.goto(url)
+        overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+        shot(page, f"phone-{name}")
+        assert overflow <= 0, (url, overflow)
+    context.close()
