@@ -8,6 +8,7 @@ from django import template
 
 from core.money import decimal_text
 from earn.apy import as_percent
+from ledger.models import AccountKind, EntryKind
 
 register = template.Library()
 
@@ -40,3 +41,15 @@ def money(value: object, scale: object = 8) -> str:
         return decimal_text(Decimal(str(value)), int(str(scale))) or ""
     except (InvalidOperation, ValueError):
         return ""
+
+
+@register.filter
+def entry_kind(value: str) -> str:
+    """A journal entry kind in words, translated ("subscription" → "Subscription" / "認購")."""
+    return str(dict(EntryKind.choices).get(value, value))
+
+
+@register.filter
+def account_kind(value: str) -> str:
+    """A ledger account kind in words, translated ("earn" → "Earn (principal)")."""
+    return str(dict(AccountKind.choices).get(value, value))

@@ -63,7 +63,7 @@ def test_auto_renew_switch(alice_client, alice, usdt_fixed):
 
 def test_history_filters_by_date_and_links_the_csv_export(alice_client, alice):
     html = alice_client.get("/history?start=2020-01-01&end=2030-12-31").content.decode()
-    assert "deposit" in html
+    assert "<td>Deposit</td><td>Available</td>" in html
     assert "/api/v1/ledger/entries?from=2020-01-01&amp;to=2030-12-31&amp;format=csv" in html
     csv = alice_client.get("/api/v1/ledger/entries?from=2020-01-01&to=2030-12-31&format=csv")
     assert csv.status_code == 200 and b"deposit" in b"".join(csv.streaming_content)
