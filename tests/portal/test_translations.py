@@ -30,6 +30,7 @@ def test_every_message_is_translated_and_none_is_fuzzy():
 
 
 def test_compiled_catalogue_is_used():
+    assert PO.with_suffix(".mo").exists(), "compile the catalogue first: make install (gettext's msgfmt)"
     with translation.override("zh-hant"):
         assert translation.gettext("Dashboard") == "總覽"
         assert translation.gettext("Please read and acknowledge this product's risk disclosure first.") == \
