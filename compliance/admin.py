@@ -45,6 +45,7 @@ from compliance.services import customers as customer_services
 from compliance.services import disclosures as services
 from compliance.services import reports as report_services
 from compliance.services import rules as rule_services
+from core.admin import ReadOnlyAdmin
 from core.errors import ApplicationError
 from earn.admin import run_confirmed
 from earn.models import Product, ProductStatus
@@ -232,7 +233,7 @@ def _reports_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRe
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The audit trail, read-only for everyone (PostgreSQL refuses UPDATE and DELETE anyway)."""
 
     list_display = ["sequence", "created_at", "actor", "action", "object_type", "object_id"]
@@ -245,15 +246,6 @@ class AuditEventAdmin(admin.ModelAdmin):
               "after_pretty", "prev_hash", "hash"]
     readonly_fields = fields
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self) -> list:
         reports = path("reports/", self.admin_site.admin_view(lambda request: _reports_view(self, request)),
@@ -271,19 +263,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("after"))
     def after_pretty(self, event: AuditEvent) -> str:
         return format_html("<pre>{}</pre>", json.dumps(event.after, indent=2, ensure_ascii=False))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records that are evidence: viewable and filterable, never added, changed or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(JurisdictionRule)

@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from compliance.models import Disclosure
+from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
 from core.errors import ApplicationError
 from earn.apy import apy_for, as_percent
 from earn.models import (
@@ -487,7 +488,7 @@ class ProductTermsAdmin(admin.ModelAdmin):
                                                                              reason=r))
 
 
-class AccrualChunkInline(admin.TabularInline):
+class AccrualChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AccrualChunk
     fields = ("lo", "hi", "planned", "status", "positions", "posted_total", "dispatches", "enqueued_at",
               "finished_at")
@@ -496,12 +497,9 @@ class AccrualChunkInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(AccrualRun)
-class AccrualRunAdmin(admin.ModelAdmin):
+class AccrualRunAdmin(ReadOnlyAdmin):
     """Read-only progress of each day's accrual: its chunks, done or pending, and how often queued."""
 
     list_display = ("date", "status", "positions", "chunks_done", "planned_at", "finished_at")
@@ -519,12 +517,3 @@ class AccrualRunAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in AccrualRun._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

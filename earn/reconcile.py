@@ -5,8 +5,6 @@ Each is one set-based query returning only mismatching rows.
 
 from __future__ import annotations
 
-from django.db import connection
-
 CHECKS = {
     "earn_principal": """
         WITH pos AS (SELECT user_id, asset_id, sum(principal) AS total FROM earn_position
@@ -73,18 +71,7 @@ LABELS = {
 }
 
 
-def _make_check(name: str):  # type: ignore[no-untyped-def]
-    def check() -> list[str]:
-        with connection.cursor() as cursor:
-            cursor.execute(CHECKS[name])
-            return [LABELS[name].format(*row) for row in cursor.fetchall()]
-
-    check.__name__ = name
-    return check
-
-
 def register() -> None:
-    from ledger.reconcile import register_check
+    from ledger.reconcile import register_sql_checks
 
-    for name in CHECKS:
-        register_check(name, _make_check(name))
+    register_sql_checks(CHECKS, LABELS)

@@ -101,6 +101,22 @@ def register_check(name: str, fn: Check) -> None:
     _checks[name] = fn
 
 
+def register_sql_checks(checks: dict[str, str], labels: dict[str, str]) -> None:
+    """Register one check per query: each returns only mismatching rows, each row formatted by its label."""
+    for name, sql in checks.items():
+        register_check(name, _sql_check(name, sql, labels[name]))
+
+
+def _sql_check(name: str, sql: str, label: str) -> Check:
+    def check() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return [label.format(*row) for row in cursor.fetchall()]
+
+    check.__name__ = name
+    return check
+
+
 def unregister_check(name: str) -> None:
     _checks.pop(name, None)
 

@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-from django.db import connection
-
 CHECKS = {
     "pools_reserves": """
         WITH res AS (SELECT asset, sum(amount) AS total FROM (
@@ -56,18 +54,7 @@ LABELS = {
 }
 
 
-def _make_check(name: str):  # type: ignore[no-untyped-def]
-    def check() -> list[str]:
-        with connection.cursor() as cursor:
-            cursor.execute(CHECKS[name])
-            return [LABELS[name].format(*row) for row in cursor.fetchall()]
-
-    check.__name__ = name
-    return check
-
-
 def register() -> None:
-    from ledger.reconcile import register_check
+    from ledger.reconcile import register_sql_checks
 
-    for name in CHECKS:
-        register_check(name, _make_check(name))
+    register_sql_checks(CHECKS, LABELS)
