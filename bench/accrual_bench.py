@@ -27,7 +27,7 @@ import sys
 import time
 from decimal import Decimal
 
-from benchdb import run_in_throwaway_database
+from benchdb import reconcile_and_print, run_in_throwaway_database
 
 
 def _parse() -> argparse.Namespace:
@@ -117,7 +117,6 @@ def _bench(args: argparse.Namespace) -> None:
     from earn.loadgen import positions_generate
     from earn.models import Accrual
     from earn.services import accrual
-    from ledger.reconcile import ledger_reconcile
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -147,12 +146,7 @@ def _bench(args: argparse.Namespace) -> None:
           f"({rows[day + dt.timedelta(days=1)]:,} accrual rows)")
     print(f"engine / baseline time: {engine / baseline:6.2f}×")
     print(f"peak memory of this process: {memory_after:.0f} MiB (before the engine run {memory_before:.0f} MiB)")
-    started = time.perf_counter()
-    report = ledger_reconcile()
-    print(f"reconcile: {report.entries_checked:,} entries in {time.perf_counter() - started:.1f}s — "
-          + ("clean" if report.ok else f"{len(report.mismatches)} MISMATCHES"))
-    for mismatch in report.mismatches[:10]:
-        print(f"  {mismatch}")
+    reconcile_and_print()
 
 
 def main() -> int:

@@ -60,3 +60,19 @@ def run_in_throwaway_database(bench: Callable[[], None], *, prefix: str, keep: b
         else:
             with admin_connection(server) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def reconcile_and_print() -> bool:
+    """Run the ledger's reconciliation (with every app's checks), print its figures; true when clean."""
+    import time
+
+    from ledger.reconcile import ledger_reconcile
+
+    started = time.perf_counter()
+    report = ledger_reconcile()
+    verdict = "clean" if report.ok else f"{len(report.mismatches)} MISMATCHES"
+    print(f"reconcile: {report.accounts_checked:,} accounts, {report.entries_checked:,} entries in "
+          f"{time.perf_counter() - started:.1f}s — {verdict}")
+    for mismatch in report.mismatches[:10]:
+        print(f"  {mismatch}")
+    return report.ok

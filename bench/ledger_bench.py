@@ -25,7 +25,7 @@ import time
 from collections import defaultdict
 from decimal import Decimal
 
-from benchdb import run_in_throwaway_database
+from benchdb import reconcile_and_print, run_in_throwaway_database
 
 ASSET = "BENCH"
 SCALE = 8
@@ -133,7 +133,6 @@ def _run_baseline(batches: list[list[tuple[str, int, int, Decimal]]]) -> float:
 def _bench(args: argparse.Namespace) -> None:
     from django.db import connection
 
-    from ledger.reconcile import ledger_reconcile
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -154,13 +153,7 @@ def _bench(args: argparse.Namespace) -> None:
     print(f"baseline raw SQL:      {baseline:8.2f}s  {baseline_rate:10,.0f} entries/s")
     print(f"service / baseline:    {service_rate / baseline_rate:8.2f}×")
 
-    started = time.perf_counter()
-    report = ledger_reconcile()
-    took = time.perf_counter() - started
-    print(f"reconcile: {report.accounts_checked} accounts, {report.entries_checked} entries in {took:.2f}s — "
-          + ("clean" if report.ok else f"{len(report.mismatches)} MISMATCHES"))
-    for mismatch in report.mismatches[:20]:
-        print(f"  {mismatch}")
+    reconcile_and_print()
 
 
 def main() -> int:

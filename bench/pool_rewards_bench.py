@@ -29,7 +29,7 @@ import sys
 import time
 from decimal import Decimal
 
-from benchdb import run_in_throwaway_database
+from benchdb import reconcile_and_print, run_in_throwaway_database
 
 DAY = dt.date(2026, 3, 2)
 
@@ -207,7 +207,6 @@ def _baseline(pool, units: tuple[int, int, int], *, profile: bool) -> float:  # 
 def _bench(args: argparse.Namespace) -> None:
     from django.db import connection
 
-    from ledger.reconcile import ledger_reconcile
     from pools.models import PoolPayout
     from pools.services.distribution import pool_distribute_day
 
@@ -260,12 +259,7 @@ def _bench(args: argparse.Namespace) -> None:
         print(f"payouts identical to the baseline's: {same:,} of {made:,}")
     again = pool_distribute_day(pool_id=pool.pk, day=DAY)
     print(f"second run of the same day: {'skipped' if again.skipped else 'RAN AGAIN'}")
-    started = time.perf_counter()
-    report = ledger_reconcile()
-    print(f"reconcile: {report.entries_checked:,} entries in {time.perf_counter() - started:.1f}s — "
-          + ("clean" if report.ok else f"{len(report.mismatches)} MISMATCHES"))
-    for mismatch in report.mismatches[:10]:
-        print(f"  {mismatch}")
+    reconcile_and_print()
 
 
 def main() -> int:
