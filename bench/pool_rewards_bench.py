@@ -155,9 +155,15 @@ BASELINE = [
        SELECT %(pool)s, %(day)s, 'payout', 0, sum(fa), sum(fb), sum(fr), 0, sum(shares), count(*), %(now)s
          FROM _base""",
     """INSERT INTO pools_poolpayout (day_id, position_id, date, shares, fee_a, fee_b, reward, reward_shares,
-                                     fee_compounded, created_at)
-       SELECT d.id, b.id, %(day)s, b.shares, b.fa, b.fb, b.fr, 0, false, %(now)s
-         FROM _base b JOIN pools_poolday d ON d.pool_id = %(pool)s AND d.date = %(day)s""",
+                                     fee_compounded, income_usd, created_at)
+       SELECT d.id, b.id, %(day)s, b.shares, b.fa, b.fb, b.fr, 0, false,
+              trunc(b.fa * p.btc + b.fb * p.usdt + b.fr * p.hsk, 2), %(now)s
+         FROM _base b JOIN pools_poolday d ON d.pool_id = %(pool)s AND d.date = %(day)s
+        CROSS JOIN (SELECT max(price_usd) FILTER (WHERE asset_id = 'BTC') AS btc,
+                           max(price_usd) FILTER (WHERE asset_id = 'USDT') AS usdt,
+                           max(price_usd) FILTER (WHERE asset_id = 'HSK') AS hsk
+                      FROM (SELECT DISTINCT ON (asset_id) asset_id, price_usd FROM pricing_pricesnapshot
+                             ORDER BY asset_id, as_of DESC, id DESC) latest) p""",
     """INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
        SELECT DISTINCT user_id, a.code, 'available', 0, %(now)s
          FROM _base CROSS JOIN (VALUES ('BTC'), ('USDT'), ('HSK')) AS a(code)
