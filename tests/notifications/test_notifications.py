@@ -185,3 +185,14 @@ def test_with_celery_the_hook_queues_a_task_that_sends_once(sam, settings, monke
     assert tasks.notification_send_task(**kwargs) is None  # redelivered: nothing twice
     assert Notification.objects.get(user=sam).subject == "Subscription confirmed: USDT Flexible"
     assert len(mail.outbox) == 1
+
+
+def test_admin_shows_notifications_read_only(sam, client):
+    from tests.factories import UserFactory
+
+    note = Notification.objects.create(user=sam, kind="action_required", key="a", subject="Hello", body="Body")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True, country="HK"))
+    assert "Hello" in client.get("/admin/notifications/notification/").content.decode()
+    page = client.get(f"/admin/notifications/notification/{note.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert client.get("/admin/notifications/notification/add/").status_code == 403
