@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.twofactor import otp_require
+from accounts.twofactor import otp_require_for_request
 from compliance import selectors as compliance_selectors
 from core.api import AmountTextField
 from core.errors import NotFound
@@ -29,12 +29,6 @@ from earn.services import subscriptions as subscription_services
 IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
                                       description="Unique per money-moving request; a replay returns the first answer.")
 OTP_FIELD_HELP = "One-time code when two-factor authentication is on (else OTP_REQUIRED); or the X-OTP header."
-
-
-def _otp_check(request: Request) -> None:
-    """Money moves need a current one-time code once the customer has turned 2FA on."""
-    code = request.data.get("otp") if hasattr(request.data, "get") else None
-    otp_require(user=request.user, code=code or request.headers.get("X-OTP"))
 
 
 class SubscriptionPreviewApi(APIView):
@@ -115,7 +109,7 @@ class SubscriptionCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        _otp_check(request)
+        otp_require_for_request(request)  # 2FA on: money moves need a one-time code
         status, body, replayed = subscription_services.subscription_submit(
             user=request.user, product_id=v["product"], amount=v["amount"], auto_renew=v["auto_renew"],
             idempotency_key=request.headers.get("Idempotency-Key"),
@@ -251,7 +245,7 @@ class RedemptionCreateApi(APIView):
         data.is_valid(raise_exception=True)
         if not Position.objects.filter(pk=position_id, user=request.user).exists():
             raise NotFound(_("No such position."), field="position")
-        _otp_check(request)
+        otp_require_for_request(request)  # 2FA on: money moves need a one-time code
         status, body, replayed = redemption_services.redemption_submit(
             user=request.user, position_id=position_id, amount=data.validated_data.get("amount") or None,
             mode=data.validated_data["mode"], idempotency_key=request.headers.get("Idempotency-Key"),
