@@ -152,7 +152,7 @@ class DepositOutput(serializers.ModelSerializer):
     shares = serializers.SerializerMethodField()
     product = serializers.IntegerField(source="position.product_id")
     value_date = serializers.DateField(source="position.value_date")
-    maturity_date = serializers.DateField(source="position.maturity_date")
+    maturity_date = serializers.DateField(source="position.maturity_date", allow_null=True)
 
     class Meta:
         model = PoolDeposit
