@@ -45,7 +45,7 @@ from compliance.services import customers as customer_services
 from compliance.services import disclosures as services
 from compliance.services import reports as report_services
 from compliance.services import rules as rule_services
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, ServiceRefusalsAsMessagesMixin
 from core.errors import ApplicationError
 from earn.admin import run_confirmed
 from earn.models import Product, ProductStatus
@@ -384,7 +384,7 @@ class ComplaintForm(forms.ModelForm):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(admin.ModelAdmin):
+class ComplaintAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     """Compliance officers handle complaints: status, owner, notes; the 8-week deadline is highlighted."""
 
     form = ComplaintForm
@@ -427,11 +427,3 @@ class ComplaintAdmin(admin.ModelAdmin):
         complaint_services.complaint_update(actor=request.user, complaint=obj.pk, status=data["status"],
                                             owner=data.get("owner"), note=data.get("note", ""),
                                             final_response=data.get("final_response"))
-
-    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
-                        extra_context: dict | None = None) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ApplicationError as exc:
-            self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())

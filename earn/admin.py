@@ -23,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from compliance.models import Disclosure
-from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, ServiceRefusalsAsMessagesMixin
 from core.errors import ApplicationError
 from earn.apy import apy_for, as_percent
 from earn.models import (
@@ -388,7 +388,7 @@ class ProductTermsForm(forms.ModelForm):
 
 
 @admin.register(ProductTerms)
-class ProductTermsAdmin(admin.ModelAdmin):
+class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     """Terms versions: propose (new version), edit while pending, approve or reject (maker ≠ checker)."""
 
     form = ProductTermsForm
@@ -459,14 +459,6 @@ class ProductTermsAdmin(admin.ModelAdmin):
     def construct_change_message(self, request: HttpRequest, form: forms.ModelForm, formsets: Any,
                                  add: bool = False) -> list[dict]:
         return [{"added": {}}] if add else [{"changed": {"fields": list(form.changed_data)}}]
-
-    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
-                        extra_context: dict | None = None) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ApplicationError as exc:
-            self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
     def _details(self, terms: ProductTerms) -> list[tuple[str, Any]]:
         return [(_("product"), terms.product), (_("effective from"), terms.effective_from),

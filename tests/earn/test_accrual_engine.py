@@ -159,7 +159,8 @@ def test_scenario_3_day_count_basis_through_the_engine(assets, fund):
     assert totals == {360: D("8.33333333"), 365: D("8.21917808")}
 
 
-def test_auto_compound_adds_the_days_interest_to_principal_from_the_next_day(assets, fund):
+def _compounding_1000_at_10_percent(fund):
+    """A customer with 1 000 USDT in a 10 % flexible product from 2 March 2026, auto-compound on."""
     product = live_product("USDT", tiers=[(0, None, "0.10")])
     user = UserFactory(country="SG")
     fund(user, "USDT", "1000")
@@ -167,6 +168,11 @@ def test_auto_compound_adds_the_days_interest_to_principal_from_the_next_day(ass
     with at(2026, 3, 1, 9):
         sub = subscription_create(user=user, product_id=product.pk, amount="1000")
         position_set_auto_compound(user=user, position_id=sub.position_id, auto_compound=True)
+    return product, user, sub
+
+
+def test_auto_compound_adds_the_days_interest_to_principal_from_the_next_day(assets, fund):
+    product, user, sub = _compounding_1000_at_10_percent(fund)
     with at(2026, 3, 4, 0, 5):
         accrual.accrue_pending()  # 2 and 3 March
     day1, day2 = Accrual.objects.filter(position_id=sub.position_id).order_by("date")
@@ -186,13 +192,7 @@ def test_auto_compound_adds_the_days_interest_to_principal_from_the_next_day(ass
 
 def test_scenario_4_compounding_through_the_engine_matches_the_apy(assets, fund):
     """30 days compounded at 10 % APR: (1 + 0.1/365)^30 − 1 of 1000, less at most a unit per day."""
-    product = live_product("USDT", tiers=[(0, None, "0.10")])
-    user = UserFactory(country="SG")
-    fund(user, "USDT", "1000")
-    acknowledge(user, product)
-    with at(2026, 3, 1, 9):
-        sub = subscription_create(user=user, product_id=product.pk, amount="1000")
-        position_set_auto_compound(user=user, position_id=sub.position_id, auto_compound=True)
+    product, user, sub = _compounding_1000_at_10_percent(fund)
     with at(2026, 4, 1, 0, 5):
         accrual.accrue_pending()
     earned = Position.objects.get(pk=sub.position_id).principal - 1000
