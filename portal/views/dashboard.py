@@ -21,7 +21,12 @@ from accounts.twofactor import otp_require, user_has_2fa
 from core.errors import ApplicationError
 from earn.models import Accrual, PositionStatus, Redemption, TermType
 from earn.selectors.products import terms_in_force
-from earn.services.redemptions import position_set_auto_renew, redemption_plan, redemption_submit
+from earn.services.redemptions import (
+    position_set_auto_compound,
+    position_set_auto_renew,
+    redemption_plan,
+    redemption_submit,
+)
 from ledger.selectors import balance_list, posting_list
 from notifications.selectors import inbox as inbox_rows
 from notifications.services import notification_mark_read
@@ -114,17 +119,26 @@ def position_detail(request: HttpRequest, position_id: int) -> HttpResponse:
     })
 
 
+# The position switches the dashboard offers: auto-renew (fixed) and auto-compound (flexible).
+SWITCHES = {
+    "auto_renew": (position_set_auto_renew, _("Auto-renew is on."), _("Auto-renew is off.")),
+    "auto_compound": (position_set_auto_compound, _("Auto-compound is on: interest joins your principal daily."),
+                      _("Auto-compound is off: interest is paid to your balance daily.")),
+}
+
+
 @login_required
 @require_POST
-def position_auto_renew(request: HttpRequest, position_id: int) -> HttpResponse:
+def position_switch(request: HttpRequest, position_id: int, switch: str = "auto_renew") -> HttpResponse:
     _position_or_404(request, position_id)
-    wanted = request.POST.get("auto_renew") == "on"
+    service, on_message, off_message = SWITCHES[switch]
+    wanted = request.POST.get(switch) == "on"
     try:
-        position_set_auto_renew(user=request.user, position_id=position_id, auto_renew=wanted)
+        service(user=request.user, position_id=position_id, **{switch: wanted})
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Auto-renew is on.") if wanted else _("Auto-renew is off."))
+        messages.success(request, on_message if wanted else off_message)
     next_url = request.POST.get("next")
     return redirect(next_url if next_url in (reverse("portal:dashboard"),) else
                     reverse("portal:position", args=[position_id]))

@@ -28,6 +28,7 @@ def test_every_portal_object_page_of_another_customer_is_404(mallory_client, ali
     p, n = alices_things["position"], alices_things["notification"]
     gets = [f"/positions/{p}", f"/positions/{p}/redeem"]
     posts = [(f"/positions/{p}/auto-renew", {"auto_renew": "on"}),
+             (f"/positions/{p}/auto-compound", {"auto_compound": "on"}),
              (f"/positions/{p}/redeem", {"step": "confirm", "mode": "fast", "amount": "1", "idempotency_key": "x"}),
              (f"/inbox/{n}", {})]
     for url in gets:

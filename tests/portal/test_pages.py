@@ -61,6 +61,17 @@ def test_auto_renew_switch(alice_client, alice, usdt_fixed):
     assert sub.position.auto_renew
 
 
+def test_auto_compound_switch_on_flexible_positions(alice_client, alice, usdt_flexible):
+    acknowledge(alice, usdt_flexible)
+    sub = subscription_create(user=alice, product_id=usdt_flexible.pk, amount="10")
+    assert 'name="auto_compound" value="on"' in alice_client.get("/dashboard").content.decode()
+    page = alice_client.post(f"/positions/{sub.position_id}/auto-compound",
+                             {"auto_compound": "on", "next": "/dashboard"}, follow=True).content.decode()
+    sub.position.refresh_from_db()
+    assert sub.position.auto_compound
+    assert "Auto-compound is on" in page and 'name="auto_compound" value="off"' in page
+
+
 def test_history_filters_by_date_and_links_the_csv_export(alice_client, alice):
     html = alice_client.get("/history?start=2020-01-01&end=2030-12-31").content.decode()
     assert "<td>Deposit</td><td>Available</td>" in html
