@@ -36,7 +36,7 @@ class Workers:
                     "REDIS_URL": broker_url, "CELERY_BROKER_URL": broker_url, "CELERY_RESULT_BACKEND": broker_url,
                     "PYTHONUNBUFFERED": "1", **(extra_env or {})}
         self.log_dir, self.processes = log_dir, []
-        self.sender = Celery("drill", broker=broker_url)
+        self.sender = Celery("drill", broker=broker_url, set_as_current=False)  # the tests keep their app
 
     def start(self, concurrency: int = 2) -> subprocess.Popen:
         name = f"drill-{uuid.uuid4().hex[:8]}"
