@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Min, Sum
+from django.db.models import F, Min
 from django.utils import timezone
 
 from earn.models import AccrualChunk, AccrualRun, Position
@@ -32,8 +32,6 @@ from earn.services.redemptions import maturities_settle
 from ledger import bulk
 from ledger.models import AccountKind, EntryKind
 
-DEFAULT_CHUNK = 10_000
-DEFAULT_CHUNK_TIMEOUT = 600  # seconds before the sweeper hands an unfinished chunk out again
 # pg_try_advisory_lock key: one accrual run at a time, across workers, beats and commands.
 ACCRUAL_LOCK = 0x41434352  # "ACCR"
 
@@ -138,10 +136,6 @@ class ChunkOutcome:
     run_finished: bool = False
 
 
-def chunk_size_default() -> int:
-    return getattr(settings, "ACCRUAL_CHUNK_SIZE", DEFAULT_CHUNK)
-
-
 def last_completed_day(now: dt.datetime | None = None) -> dt.date:
     """Yesterday (UTC): the latest day that has ended."""
     now = now or timezone.now()
@@ -189,7 +183,7 @@ def run_plan(day: dt.date, *, chunk_size: int | None = None) -> AccrualRun:
         AccrualRun.objects.get_or_create(date=day)
         run = AccrualRun.objects.select_for_update().get(date=day)
         if run.planned_at is None:
-            bounds = _chunk_bounds(day, chunk_size or chunk_size_default())
+            bounds = _chunk_bounds(day, chunk_size or settings.ACCRUAL_CHUNK_SIZE)
             AccrualChunk.objects.bulk_create(
                 [AccrualChunk(run=run, lo=lo, hi=hi, planned=count) for lo, hi, count in bounds])
             run.planned_at = timezone.now()
@@ -363,7 +357,7 @@ def accrual_dispatch(enqueue: Callable[[int], None], *, chunk_size: int | None =
 def accrual_sweep(enqueue: Callable[[int], None], *, timeout: int | None = None) -> list[int]:
     """Hand out again every pending chunk queued longer than `timeout` seconds ago and not being
     worked on (a worker holds its row lock): messages lost with a worker or a flushed broker."""
-    timeout = getattr(settings, "ACCRUAL_CHUNK_TIMEOUT", DEFAULT_CHUNK_TIMEOUT) if timeout is None else timeout
+    timeout = settings.ACCRUAL_CHUNK_TIMEOUT if timeout is None else timeout
     cutoff = timezone.now() - dt.timedelta(seconds=timeout)
     with transaction.atomic():
         stale = list(AccrualChunk.objects.select_for_update(skip_locked=True)
@@ -372,13 +366,3 @@ def accrual_sweep(enqueue: Callable[[int], None], *, timeout: int | None = None)
         _hand_out(stale, enqueue)
     return stale
 
-
-def run_progress(day: dt.date) -> dict[str, int | str | None]:
-    """What operators see for one day: chunks done / total, positions accrued, status."""
-    run = AccrualRun.objects.filter(date=day).first()
-    if run is None:
-        return {"date": day.isoformat(), "status": None, "chunks": 0, "chunks_done": 0, "positions": 0}
-    chunks = AccrualChunk.objects.filter(run=run)
-    done = chunks.filter(status=AccrualChunk.Status.DONE)
-    return {"date": day.isoformat(), "status": run.status, "chunks": chunks.count(), "chunks_done": done.count(),
-            "positions": done.aggregate(n=Sum("positions"))["n"] or 0}

@@ -14,11 +14,11 @@ import sys
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
 
+from core.drills import database_url as drill_database_url
 from core.tasks import ping_task
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -30,20 +30,11 @@ pytestmark = [
 ]
 
 
-def _database_url() -> str:
-    """A URL for the database this test run uses (the test database, not the configured one)."""
-    db = connection.settings_dict
-    host = quote(db["HOST"] or "", safe="")  # a socket directory must be percent-encoded
-    auth = quote(db["USER"] or "", safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
-
-
 @pytest.fixture(scope="module")
 def worker(django_db_setup, django_db_blocker, tmp_path_factory):
     """Start `celery -A config worker --pool=solo` on a private queue; yields the queue name."""
     with django_db_blocker.unblock():
-        database_url = _database_url()
+        database_url = drill_database_url(connection.settings_dict)
     queue = f"test-{uuid.uuid4().hex[:12]}"
     log = tmp_path_factory.mktemp("celery") / "worker.log"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": database_url,

@@ -43,7 +43,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
         parser.add_argument("--date", type=dt.date.fromisoformat, help="accrue only this day (YYYY-MM-DD)")
         parser.add_argument("--chunk-size", type=int, default=None,
-                            help=f"positions per chunk for days not yet planned (default {accrual.DEFAULT_CHUNK})")
+                            help="positions per chunk for days not yet planned (default: ACCRUAL_CHUNK_SIZE)")
 
     def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
         started = time.monotonic()
