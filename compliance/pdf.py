@@ -21,7 +21,7 @@ def _latin(text: Any) -> str:
         "latin-1", "replace").decode("latin-1")
 
 
-def _bar_chart(pdf: FPDF, title: str, data: list[tuple[str, float]]) -> None:
+def _bar_chart(pdf: FPDF, title: str, data: list[tuple[str, int]]) -> None:
     pdf.set_font("Helvetica", "B", 12)
     pdf.set_text_color(*INK)
     pdf.cell(0, 8, _latin(title), new_x="LMARGIN", new_y="NEXT")
@@ -34,7 +34,7 @@ def _bar_chart(pdf: FPDF, title: str, data: list[tuple[str, float]]) -> None:
     left = pdf.l_margin
     bar_max = pdf.w - pdf.l_margin - pdf.r_margin - label_w - value_w
     top = pdf.get_y() + 2
-    peak = max(v for _label, v in data) or 1.0
+    peak = max(v for _label, v in data) or 1
     pdf.set_font("Helvetica", "", 9)
     for i, (label, value) in enumerate(data):
         y = top + i * row_h

@@ -45,7 +45,7 @@ class Summary:
 
     totals: list[tuple[str, str]]
     chart_title: str
-    chart: list[tuple[str, float]]  # (label, value) — float only for drawing bar lengths, never for money
+    chart: list[tuple[str, int]]  # (label, count)
     over_time: list[tuple[dt.date, int]] = field(default_factory=list)  # (first day of the bucket, count)
     bucket: str = "day"
 
@@ -84,7 +84,7 @@ def _ack_summary(start: dt.datetime, end: dt.datetime) -> Summary:
     qs = Acknowledgement.objects.filter(accepted_at__gte=start, accepted_at__lt=end)
     totals = qs.aggregate(n=Count("id"), users=Count("user", distinct=True), products=Count("product", distinct=True))
     langs = dict(qs.values_list("language").annotate(n=Count("id")).order_by())
-    chart = [(name, float(n)) for name, n in qs.values_list("product__name_en").annotate(n=Count("id"))
+    chart = [(name, n) for name, n in qs.values_list("product__name_en").annotate(n=Count("id"))
              .order_by("-n", "product__name_en")[:12]]
     return Summary([("Acknowledgements", str(totals["n"])), ("Customers", str(totals["users"])),
                     ("Products", str(totals["products"])),
@@ -111,7 +111,7 @@ def _assessment_summary(start: dt.datetime, end: dt.datetime) -> Summary:
     for kind, jurisdiction, passed, n in (qs.values_list("product_kind", "jurisdiction", "passed")
                                           .annotate(n=Count("id")).order_by("jurisdiction", "product_kind",
                                                                             "-passed")):
-        chart.append((f"{jurisdiction} {kind} {'pass' if passed else 'fail'}", float(n)))
+        chart.append((f"{jurisdiction} {kind} {'pass' if passed else 'fail'}", n))
     rate = f"{t['passed'] * 100 // t['n']} %" if t["n"] else "-"
     return Summary([("Attempts", str(t["n"])), ("Passed", str(t["passed"])), ("Failed", str(t["n"] - t["passed"])),
                     ("Pass rate", rate), ("Customers", str(t["users"]))], "Attempts by jurisdiction and kind", chart,
@@ -140,7 +140,7 @@ def _refusal_summary(start: dt.datetime, end: dt.datetime) -> Summary:
         by_code = cursor.fetchall()
     return Summary([("Refusals", str(t["n"])), ("Customers", str(t["users"])),
                     *((f"  {code}", str(n)) for code, n in by_code)],
-                   "Refusals by reason code", [(code, float(n)) for code, n in by_code],
+                   "Refusals by reason code", by_code,
                    *over_time(qs, "created_at", start, end))
 
 
@@ -170,7 +170,7 @@ def _approval_summary(start: dt.datetime, end: dt.datetime) -> Summary:
               ("Terms versions", ProductTerms.objects.filter(window).count()),
               ("Disclosure versions", Disclosure.objects.filter(window).count())]
     return Summary([*((k, str(v)) for k, v in counts), ("Maker = checker", "0 (refused by PostgreSQL)")],
-                   "Approvals by object", [(k, float(v)) for k, v in counts])
+                   "Approvals by object", counts)
 
 
 # --- positions by product -------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def _position_summary(start: dt.datetime, end: dt.datetime) -> Summary:
                     ("Subscriptions in period", str(sum(r["subscriptions"] for r in rows))),
                     ("Redemptions in period", str(sum(r["redemptions"] for r in rows))),
                     ("Open positions now", str(sum(r["open_positions"] for r in rows)))],
-                   "Open positions by product", [(f"{r['name_en']} ({r['asset_id']})", float(r["open_positions"]))
+                   "Open positions by product", [(f"{r['name_en']} ({r['asset_id']})", r["open_positions"])
                                                  for r in rows if r["open_positions"]][:12])
 
 
@@ -229,7 +229,7 @@ def _complaint_summary(start: dt.datetime, end: dt.datetime) -> Summary:
     overdue = qs.filter(Q(closed_at__isnull=True, deadline_at__lt=now) | Q(closed_at__gt=F("deadline_at"))).count()
     return Summary([("Complaints", str(sum(n for _s, n in by_status))),
                     *((f"  {s}", str(n)) for s, n in by_status), ("Past the 8-week deadline", str(overdue))],
-                   "Complaints by status", [(s, float(n)) for s, n in by_status],
+                   "Complaints by status", by_status,
                    *over_time(qs, "received_at", start, end))
 
 
