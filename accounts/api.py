@@ -1,4 +1,4 @@
-"""Authentication API: exchange email + password for an API token."""
+"""Authentication API: exchange email + password for an API token; list and revoke one's tokens."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import hashlib
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts.services import auth_token_obtain
+from accounts.tokens import api_token_revoke, api_tokens_of
 
 
 class AuthEmailRateThrottle(SimpleRateThrottle):
@@ -31,7 +32,11 @@ class AuthEmailRateThrottle(SimpleRateThrottle):
 
 
 class AuthTokenObtainApi(APIView):
-    """POST email + password (+ otp when 2FA is on) → {"token"} for `Authorization: Token …`."""
+    """POST email + password (+ otp when 2FA is on) → a new {"token"} for `Authorization: Token …`.
+
+    Each call makes a new token (only its digest is stored, so an existing one cannot be shown
+    again); it expires after API_TOKEN_TTL_DAYS. `id`, `prefix`, `name` and `expires_at` are additions.
+    """
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -44,14 +49,52 @@ class AuthTokenObtainApi(APIView):
         otp = serializers.CharField(required=False, allow_blank=True, max_length=16,
                                     help_text="One-time code (authenticator app or recovery code); required when "
                                               "two-factor authentication is on (OTP_REQUIRED otherwise).")
+        name = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                                     help_text="A label to recognise the token by in lists (optional).")
 
     class OutputSerializer(serializers.Serializer):
-        token = serializers.CharField()
+        token = serializers.CharField(help_text="The key; shown only in this response.")
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        prefix = serializers.CharField(help_text="The key's first characters, shown in lists.")
+        expires_at = serializers.DateTimeField()
 
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer}, auth=[], tags=["auth"],
                    operation_id="auth_token_obtain")
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token = auth_token_obtain(request=request._request, **serializer.validated_data)
-        return Response(self.OutputSerializer({"token": token.key}).data, status=status.HTTP_200_OK)
+        token, key = auth_token_obtain(request=request._request, **serializer.validated_data)
+        body = {"token": key, "id": token.pk, "name": token.name, "prefix": token.prefix,
+                "expires_at": token.expires_at}
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_200_OK)
+
+
+class ApiTokenOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True, help_text="Recorded to the minute.")
+
+
+class ApiTokenListApi(APIView):
+    """The customer's own API tokens, newest first: never the key, only its prefix."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ApiTokenOutput(many=True), tags=["auth"], operation_id="auth_token_list")
+    def get(self, request: Request) -> Response:
+        return Response(ApiTokenOutput(api_tokens_of(request.user), many=True).data)
+
+
+class ApiTokenRevokeApi(APIView):
+    """Revoke one of the customer's own tokens (it stops working at once); another's id is 404."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"], operation_id="auth_token_revoke")
+    def delete(self, request: Request, token_id: int) -> Response:
+        api_token_revoke(user=request.user, token_id=token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,3 +14,6 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Roles reference permissions of every app, so they are (re)built after each migrate.
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="accounts.sync_roles")
+        from accounts import signals
+
+        signals.connect()

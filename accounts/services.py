@@ -11,11 +11,11 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from rest_framework.authtoken.models import Token
 
 from accounts.errors import InvalidCredentials
-from accounts.models import User
+from accounts.models import ApiToken, User
 from accounts.roles import ROLE_PERMISSIONS
+from accounts.tokens import api_token_create
 from accounts.twofactor import otp_require
 from compliance.audit import audit_record
 
@@ -34,8 +34,9 @@ def roles_sync(*, verbosity: int = 0) -> dict[str, int]:
     return counts
 
 
-def auth_token_obtain(*, request: HttpRequest | None, email: str, password: str, otp: str = "") -> Token:
-    """Check email + password and return the user's API token (created on first use).
+def auth_token_obtain(*, request: HttpRequest | None, email: str, password: str, otp: str = "",
+                      name: str = "") -> tuple[ApiToken, str]:
+    """Check email + password and make a new API token: (token, key), the key shown only this once.
 
     Where two-factor authentication is on, `otp` (a current code or a recovery code) is required
     (OTP_REQUIRED / OTP_INVALID). The same error for an unknown email, a wrong password and an
@@ -45,8 +46,7 @@ def auth_token_obtain(*, request: HttpRequest | None, email: str, password: str,
     if user is None:
         raise InvalidCredentials(_("Unable to log in with the provided email and password."))
     otp_require(user=user, code=otp)
-    token, _created = Token.objects.get_or_create(user=user)
-    return token
+    return api_token_create(user=user, name=name)
 
 
 @transaction.atomic
@@ -64,18 +64,6 @@ def user_ensure(*, email: str, password: str, country: str, display_name: str = 
     if roles:
         user.groups.add(*Group.objects.filter(name__in=roles))
     return user, created
-
-
-@transaction.atomic
-def api_token_rotate(*, user: User) -> Token:
-    """Replace the user's API token (the old one stops working at once)."""
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user)
-
-
-@transaction.atomic
-def api_token_revoke(*, user: User) -> None:
-    Token.objects.filter(user=user).delete()
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.tokens import api_tokens_revoke_all
 from compliance.audit import audit_record
 from core.errors import ApplicationError
 
@@ -129,6 +130,7 @@ def totp_setup_confirm(*, user: Any, code: str) -> list[str]:
     if not device.verify_token("".join((code or "").split())):
         raise OtpInvalid(_("That code is not valid. Check the time on your phone and try the current code."),
                          field="otp")
+    api_tokens_revoke_all(user=user, reason="2fa_enable")  # tokens made without the second factor end
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
@@ -150,6 +152,7 @@ def recovery_codes_regenerate(*, user: Any, code: str) -> list[str]:
 def totp_disable(*, user: Any, code: str) -> None:
     """Turn 2FA off; needs a current code (or a recovery code)."""
     otp_require(user=user, code=code)
+    api_tokens_revoke_all(user=user, reason="2fa_disable")
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     audit_record(actor=user, action="account.2fa_disable", obj=user, after={})

@@ -66,9 +66,9 @@ class Seed:
 
 def seed(*, customers: int, funding: Decimal, cap: Decimal) -> Seed:
     from django.db import connection, transaction
-    from rest_framework.authtoken.models import Token
 
     from accounts.models import User
+    from accounts.tokens import api_token_create
     from compliance.services.acknowledgements import acknowledgement_create
     from ledger.services import deposit_credit
     from tests.earn.factories import live_product
@@ -85,7 +85,7 @@ def seed(*, customers: int, funding: Decimal, cap: Decimal) -> Seed:
                 disclosure = product.disclosure  # type: ignore[attr-defined]
                 acknowledgement_create(user=user, product_id=product.pk, disclosure_version=disclosure.version,
                                        statements=[s["key"] for s in disclosure.risk_statements], language="en")
-            tokens.append(Token.objects.create(user=user).key)
+            tokens.append(api_token_create(user=user, name="bench")[1])
     connection.close()
     return Seed(products={asset: p.pk for asset, p in products.items()}, tokens=tokens)
 

@@ -25,6 +25,15 @@ class OtpForm(forms.Form):
                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
 
 
+class ApiTokenForm(forms.Form):
+    """A new API token: a label, and the one-time code when two-factor authentication is on."""
+
+    name = forms.CharField(label=_("Name"), max_length=100, required=False,
+                           help_text=_("What the token is for, so you can recognise it later."))
+    otp = forms.CharField(label=_("One-time code"), max_length=16, required=False,
+                          widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+
+
 class SignUpForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
     display_name = forms.CharField(label=_("Your name"), max_length=120)

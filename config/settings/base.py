@@ -28,7 +28,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "core",
     "accounts",
@@ -111,6 +110,11 @@ AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 # The token API answers a lockout with the API's JSON error body (429 LOCKED_OUT), pages with the template.
 AXES_LOCKOUT_CALLABLE = "core.views.locked_out"
 OTP_TOTP_ISSUER = "Earn"
+# django-otp's own admin pages (unregistered in accounts.admin) would otherwise show device keys.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# API tokens (accounts.tokens): days until a new token expires, and how many live tokens one user may hold.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+API_TOKEN_MAX_PER_USER = env.int("API_TOKEN_MAX_PER_USER", default=20)
 # Portal sessions: short, sliding, and gone when the browser closes.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
 SESSION_SAVE_EVERY_REQUEST = True
@@ -142,7 +146,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

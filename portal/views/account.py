@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
-from rest_framework.authtoken.models import Token
 
 from accounts import twofactor
-from accounts.services import api_token_revoke, api_token_rotate, profile_update
+from accounts.services import profile_update
+from accounts.tokens import api_token_create, api_token_revoke, api_tokens_of
 from core.errors import ApplicationError
-from portal.forms import OtpForm, ProfileForm
+from portal.forms import ApiTokenForm, OtpForm, ProfileForm
 from portal.views.auth import language_cookie
 
 
@@ -76,24 +77,26 @@ def security(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
-    """The customer's API token: create or replace (shown once), or revoke."""
+    """The customer's API tokens: create one with a name (its key shown once), list them, revoke one."""
     user = request.user
-    form = OtpForm(request.POST or None)
+    action = request.POST.get("action", "")
+    form = ApiTokenForm(request.POST if action == "create" else None)
     new_key = None
     if request.method == "POST":
-        action = request.POST.get("action")
         try:
-            twofactor.otp_require(user=user, code=request.POST.get("otp"))
-            if action == "rotate":
-                new_key = api_token_rotate(user=user).key
+            if action == "create" and form.is_valid():
+                twofactor.otp_require(user=user, code=form.cleaned_data["otp"])
+                _token, new_key = api_token_create(user=user, name=form.cleaned_data["name"])
                 messages.success(request, _("Your new API token is shown below. Copy it now: it is not shown again."))
             elif action == "revoke":
-                api_token_revoke(user=user)
-                messages.success(request, _("Your API token was revoked."))
+                api_token_revoke(user=user, token_id=request.POST.get("token_id", ""))
+                messages.success(request, _("The API token was revoked."))
                 return redirect("portal:tokens")
         except ApplicationError as exc:
-            form.add_error("otp", exc.message)
-    token = Token.objects.filter(user=user).first()
-    return render(request, "portal/tokens.html", {"token": token, "new_key": new_key, "form": form,
-                                                  "has_2fa": twofactor.user_has_2fa(user)})
-
+            if action == "revoke":
+                messages.error(request, exc.message)
+                return redirect("portal:tokens")
+            form.add_error("otp" if exc.field == "otp" else None, exc.message)
+    return render(request, "portal/tokens.html", {"tokens": list(api_tokens_of(user)), "new_key": new_key,
+                                                  "form": form, "has_2fa": twofactor.user_has_2fa(user),
+                                                  "now": timezone.now(), "ttl_days": settings.API_TOKEN_TTL_DAYS})

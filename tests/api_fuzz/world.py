@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 
 from accounts import roles
+from accounts.tokens import api_token_create
 from earn.services.subscriptions import subscription_submit
 from ledger.services import deposit_credit
 from pools.services.deposits import pool_deposit_create
@@ -62,7 +62,7 @@ def world_build() -> World:
     product_ids = [demand.pk, fixed.pk]
     return World(
         pool_ids={"product_id": [pool.product_id], "product": [pool.product_id], "position_id": [deposit.position_id]},
-        tokens={"customer": Token.objects.create(user=customer).key, "staff": Token.objects.create(user=staff).key},
+        tokens={"customer": api_token_create(user=customer)[1], "staff": api_token_create(user=staff)[1]},
         ids={"product_id": product_ids, "product": product_ids, "position_id": position_ids,
              "disclosure_id": [demand.disclosure.pk, fixed.disclosure.pk],  # type: ignore[attr-defined]
              "version": [1], "user": [customer.pk]},

@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.core import mail
-from rest_framework.authtoken.models import Token
 
 from compliance.models import AssessmentQuestion, Complaint, CustomerProfile
 from earn.services.subscriptions import subscription_create
@@ -35,12 +34,14 @@ def test_language_switch_is_remembered_in_the_profile(alice_client, alice):
 
 
 def test_api_token_created_shown_once_and_revoked(alice_client, alice):
-    html = alice_client.post("/account/tokens", {"action": "rotate"}).content.decode()
-    token = Token.objects.get(user=alice)
-    assert token.key in html
-    assert token.key not in alice_client.get("/account/tokens").content.decode()
-    alice_client.post("/account/tokens", {"action": "revoke"})
-    assert not Token.objects.filter(user=alice).exists()
+    html = alice_client.post("/account/tokens", {"action": "create", "name": "tax export"}).content.decode()
+    token = alice.api_tokens.get()
+    key = re.search(r'<span class="secret">([^<]+)</span>', html).group(1)
+    assert key.startswith(token.prefix) and token.digest not in html
+    page = alice_client.get("/account/tokens").content.decode()
+    assert key not in page and f"{token.prefix}…" in page and "tax export" in page
+    alice_client.post("/account/tokens", {"action": "revoke", "token_id": token.pk})
+    assert not alice.api_tokens.exists()
 
 
 def test_password_reset_sends_a_working_link(client, alice):
