@@ -106,8 +106,10 @@ def api_token_create(*, user: User, name: str = "", actor: Any = None) -> tuple[
 @transaction.atomic
 def api_token_revoke(*, user: Any, token_id: Any, actor: Any = None) -> None:
     """Revoke one of `user`'s own tokens; anyone else's (or an unknown id) is NOT_FOUND."""
-    token = ApiToken.objects.select_for_update().filter(user=user, pk=token_id).first() \
-        if str(token_id).isdigit() else None
+    token_id = str(token_id)
+    token = None
+    if token_id.isascii() and token_id.isdigit() and len(token_id) <= 18:
+        token = ApiToken.objects.select_for_update().filter(user=user, pk=int(token_id)).first()
     if token is None:
         raise TokenNotFound(_("No such API token."))
     before = {"user": token.user_id, "name": token.name, "prefix": token.prefix}

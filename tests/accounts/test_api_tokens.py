@@ -345,3 +345,12 @@ def test_token_service_refuses_when_the_password_changed_meanwhile(alice):
     alice.save()
     with pytest.raises(CredentialsChanged):
         api_token_create(user=stale)
+
+
+def test_tokens_page_in_traditional_chinese(alice, clock):
+    obtain(alice, name="報稅")
+    portal = Client()
+    portal.force_login(alice)
+    portal.cookies["django_language"] = "zh-hant"
+    page = portal.get("/account/tokens").content.decode()
+    assert "權杖在 30 天後到期" in page and "上次使用" in page and "報稅" in page
