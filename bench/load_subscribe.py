@@ -7,7 +7,7 @@ gunicorn on loopback, on a throwaway PostgreSQL database; then the books are che
 In order (everything on loopback; the database and the server are removed at the end, also on failure):
 
 1. creates `earn_bench_load_<pid>` on the server of DATABASE_URL (else the embedded one) and migrates it;
-2. seeds N customers (funded in USDT and USDC through ledger.deposit_credit, a DRF token each, an
+2. seeds N customers (funded in USDT and USDC through ledger.deposit_credit, an API token each, an
    acknowledgement of each product's disclosure) and two live demand products, USDT and USDC, whose
    total caps are reached mid-run (default cap = customers × amount / 4 per product);
 3. starts gunicorn (`-w 2 --threads 4`; money/auth throttles raised through THROTTLE_MONEY/THROTTLE_AUTH);
