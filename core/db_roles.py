@@ -99,6 +99,11 @@ def _check_role(cursor, role: str) -> None:  # type: ignore[no-untyped-def]
         raise RoleError(f"role {role} has {', '.join(powers)}; the runtime role must have none of them")
     if member_of_me:
         raise RoleError(f"role {role} is a member of the owner role and would inherit its ownership")
+    cursor.execute("SELECT count(*) FROM pg_class WHERE relnamespace = %s::regnamespace AND relowner = to_regrole(%s)",
+                   [SCHEMA, role])
+    owned = cursor.fetchone()[0]
+    if owned:
+        raise RoleError(f"role {role} owns {owned} objects in schema {SCHEMA}: it is an owner, not a runtime role")
 
 
 def runtime_privilege_problems(cursor, role: str) -> list[str]:  # type: ignore[no-untyped-def]

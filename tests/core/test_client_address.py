@@ -141,5 +141,6 @@ def test_every_throttled_view_keys_on_the_client_address():
     throttled = [(route, throttle) for route, view in _views(get_resolver().url_patterns)
                  for throttle in getattr(view, "throttle_classes", [])]
     assert len(throttled) >= 5
-    stock = [(route, throttle.__name__) for route, throttle in throttled if not issubclass(throttle, ClientAddressMixin)]
+    stock = [(route, throttle.__name__) for route, throttle in throttled
+             if not issubclass(throttle, ClientAddressMixin)]
     assert stock == []
