@@ -25,8 +25,12 @@ BEGIN
         EXCEPTION WHEN duplicate_object OR unique_violation THEN
             NULL;  -- exists already (or another session created it just now)
         END;
-        EXECUTE format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS',
-                       role_name);
+        -- Only when needed: concurrent ALTER ROLEs of one role can fail ("tuple concurrently updated").
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name AND (NOT rolcanlogin OR rolsuper OR rolcreatedb
+                   OR rolcreaterole OR rolreplication OR rolbypassrls)) THEN
+            EXECUTE format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS',
+                           role_name);
+        END IF;
     END LOOP;
     IF owner_password <> '' THEN
         EXECUTE format('ALTER ROLE %I PASSWORD %L', owner_role, owner_password);
