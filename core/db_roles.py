@@ -2,10 +2,11 @@
 
 Two roles (docs/OPERATIONS.md, "Database roles"): the *owner* owns the schema and runs `migrate`;
 the *runtime* role (web, worker, beat) owns nothing and gets only the DML the application needs.
-Ownership is what PostgreSQL checks for ALTER TABLE (so DISABLE TRIGGER), DROP and TRUNCATE-free
-rewrites; superuser is what it checks for `SET session_replication_role`. The runtime role has
-neither, and on the append-only tables below it has no UPDATE or DELETE, so the database itself,
-not only the triggers, refuses to rewrite the books.
+Ownership is what PostgreSQL checks for ALTER TABLE (so DISABLE TRIGGER) and DROP; superuser is
+what it checks for `SET session_replication_role`; TRUNCATE (which fires no row triggers) is a
+privilege of its own. The runtime role has none of them, and on the append-only tables below no
+UPDATE or DELETE either, so the database's privilege checks, not only the triggers, refuse to
+rewrite the books.
 
 `runtime_grants_apply` is run by `manage.py db_grant_runtime` as the owner after every `migrate`.
 It reads the tables from the catalog, so tables added by later migrations get normal DML without
