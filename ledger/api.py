@@ -12,7 +12,6 @@ from rest_framework import renderers, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import role_required
@@ -27,6 +26,7 @@ from core.api import (
     csv_response,
 )
 from core.money import floor_to_scale, is_multiple_of_scale
+from core.throttling import ScopedRateThrottle
 from ledger import selectors
 from ledger.deposits import staff_deposit_credit
 from ledger.models import EntryKind

@@ -15,13 +15,13 @@ from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.twofactor import otp_require_for_request
 from core.api import AmountTextField
 from core.errors import NotFound, ValidationFailed
 from core.money import decimal_text
+from core.throttling import ScopedRateThrottle
 from earn.selectors.products import catalogue_product
 from pools import selectors
 from pools.chart import il_chart_svg

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from compliance.gate import blocking_codes_many
 from compliance.services.acknowledgements import acknowledgement_create
+from core.net import client_ip
 from earn.models import Product, ProductStatus
 
 
@@ -33,7 +34,7 @@ class AcknowledgementCreateApi(APIView):
         v = data.validated_data
         ack = acknowledgement_create(
             user=request.user, product_id=product_id, disclosure_version=v["disclosure_version"],
-            statements=v["statements"], language=v["language"], ip_address=request.META.get("REMOTE_ADDR"),
+            statements=v["statements"], language=v["language"], ip_address=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
         return Response(self.OutputSerializer(ack).data, status=201)

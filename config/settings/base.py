@@ -91,6 +91,16 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Trust boundaries (docs/OPERATIONS.md, "Database roles" and "Client addresses").
+# DATABASE_URL is the runtime role in deployments (owns nothing, no UPDATE/DELETE on the books); the owner's
+# URL is given only to the one-shot migrate step, which then runs `manage.py db_grant_runtime` for this role.
+DATABASE_RUNTIME_ROLE = env("DATABASE_RUNTIME_ROLE", default="earn_app")
+# How many proxies in front of the app append to X-Forwarded-For: 0 ignores the header (REMOTE_ADDR only);
+# N takes the N-th address from the right. Throttles, lockout and recorded addresses use core.net.client_ip.
+# NUM_PROXIES is the older name of the same setting.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("NUM_PROXIES", default=0))
+AXES_CLIENT_IP_CALLABLE = "core.net.client_ip"
+
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -153,9 +163,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.api.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
-    # How many proxies put an address in X-Forwarded-For before the app (throttling by client
-    # address); unset trusts the header as sent, 0 ignores it.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # Only for DRF's own throttles; the app's throttles (core.throttling) key on core.net.client_ip.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "money": env("THROTTLE_MONEY", default="60/min"),
         "auth": env("THROTTLE_AUTH", default="20/min"),

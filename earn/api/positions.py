@@ -13,7 +13,6 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.twofactor import otp_require_for_request
@@ -21,6 +20,7 @@ from compliance import selectors as compliance_selectors
 from core.api import AmountTextField
 from core.errors import NotFound
 from core.money import decimal_text
+from core.throttling import ScopedRateThrottle
 from earn.models import Accrual, Position, Product, Redemption, Subscription
 from earn.selectors.positions import positions_with_interest
 from earn.services import redemptions as redemption_services

@@ -21,6 +21,7 @@ from compliance.services.acknowledgements import acknowledgement_create
 from compliance.services.customers import earn_first_view_record
 from core.errors import ApplicationError
 from core.money import to_decimal
+from core.net import client_ip
 from earn.errors import SubscriptionRefused
 from earn.models import Product, ProductStatus, Strategy, TermType
 from earn.selectors.products import catalogue_entries, catalogue_product, catalogue_products
@@ -146,7 +147,7 @@ def subscribe(request: HttpRequest, product_id: int) -> HttpResponse:
                                    disclosure_version=int(request.POST.get("disclosure_version") or 0),
                                    statements=request.POST.getlist("statements"),
                                    language=request.POST.get("language") or "en",
-                                   ip_address=request.META.get("REMOTE_ADDR"),
+                                   ip_address=client_ip(request),
                                    user_agent=request.headers.get("User-Agent", ""))
         except ApplicationError as exc:
             messages.error(request, exc.message)

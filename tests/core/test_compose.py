@@ -114,3 +114,47 @@ def test_production_settings_pass_the_deploy_checks():
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
                             cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+DB_USER = re.compile(r"^postgres(?:ql)?://([^:@/]+)[:@]")
+
+
+def _db_user(service: dict) -> str:
+    match = DB_USER.match(service["environment"]["DATABASE_URL"])
+    assert match, service["environment"]["DATABASE_URL"]
+    return match.group(1)
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_connect_as_the_runtime_role(compose, name):
+    """Web, worker and beat use neither the owner's nor the superuser's credentials (issue 14, item 4)."""
+    services = compose["services"]
+    runtime, owner, superuser = _db_user(services[name]), _db_user(services["migrate"]), \
+        services["postgres"]["environment"]["POSTGRES_USER"]
+    assert runtime == services[name]["environment"]["DATABASE_RUNTIME_ROLE"] == "earn_app"
+    assert runtime not in (owner, superuser)
+    values = " ".join(str(value) for value in services[name]["environment"].values())
+    assert f"//{owner}:" not in values and f"//{superuser}:" not in values
+    assert "POSTGRES_PASSWORD" not in values and "EARN_OWNER_DB_PASSWORD" not in values
+
+
+def test_migrate_runs_as_the_owner_and_grants_the_runtime_role(compose):
+    services = compose["services"]
+    assert _db_user(services["migrate"]) == "earn_owner" != services["postgres"]["environment"]["POSTGRES_USER"]
+    assert re.search(r"manage\.py migrate\b.*&&.*manage\.py db_grant_runtime\b", _command(services["migrate"]))
+
+
+def test_postgres_bootstraps_the_roles(compose):
+    """The init script the postgres service mounts exists and gets the passwords the app URLs use."""
+    postgres = compose["services"]["postgres"]
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in postgres["volumes"] if volume.startswith("./")}
+    script = BASE_DIR / mounts["/docker-entrypoint-initdb.d/10-earn-roles.sh"]
+    assert script.is_file() and "/earn-postgres/roles.sql" in script.read_text()
+    assert (BASE_DIR / mounts["/earn-postgres"] / "roles.sql").is_file()
+    for variable in ("EARN_OWNER_DB_PASSWORD", "EARN_APP_DB_PASSWORD"):
+        assert variable in postgres["environment"] and variable in script.read_text()
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_trusted_proxy_count_is_passed(compose, name):
+    assert compose["services"][name]["environment"]["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-0}"
