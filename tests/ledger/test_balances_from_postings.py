@@ -134,16 +134,6 @@ class TestPostingsMoveBalances:
             raw_posting(entry_id, usdt["available"], "D", "100.00000001")
         assert balance(usdt["available"]) == Decimal("100")
 
-    def test_a_correction_is_a_reversing_entry(self, usdt):
-        """The way to undo a wrong posting: post its mirror image; both stay in the books."""
-        wrong = ledger.transfer(kind=EntryKind.TRANSFER, idempotency_key="wrong", debit=usdt["available"],
-                                credit=usdt["earn"], amount=Decimal("40"))
-        ledger.entry_post(kind=EntryKind.REVERSAL, idempotency_key=f"reversal:{wrong.pk}", reference=str(wrong.pk),
-                          legs=[ledger.Leg.debit(usdt["earn"], "40"), ledger.Leg.credit(usdt["available"], "40")])
-        assert (balance(usdt["available"]), balance(usdt["earn"])) == (Decimal("100"), Decimal("0"))
-        assert usdt["available"].postings.count() == 3
-        assert ledger_reconcile().ok
-
 
 @contextmanager
 def _function_calls() -> Iterator[dict[str, int]]:
@@ -289,3 +279,40 @@ def test_even_its_owner_cannot_attach_the_posting_trigger_elsewhere(usdt):
         _execute("CREATE TRIGGER fake AFTER INSERT ON fake REFERENCING NEW TABLE AS new_postings"
                  " FOR EACH STATEMENT EXECUTE FUNCTION ledger_post_balances()")
         _execute("INSERT INTO fake VALUES (%s, 'C', 1000000)", [usdt["available"].pk])
+
+
+class TestReversal:
+    """A correction is a reversing entry through `ledger.corrections.entry_reverse`, audited."""
+
+    def test_a_wrong_entry_is_reversed_and_both_stay(self, usdt, customer):
+        from compliance.models import AuditEvent
+        from ledger.corrections import entry_reverse
+
+        staff = UserFactory(is_staff=True)
+        wrong = ledger.transfer(kind=EntryKind.TRANSFER, idempotency_key="wrong:1", debit=usdt["available"],
+                                credit=usdt["earn"], amount=Decimal("40"))
+        reversal = entry_reverse(entry_id=wrong.pk, actor=staff, reason="posted to the wrong account")
+        assert (reversal.kind, reversal.reference, reversal.idempotency_key) == ("reversal", str(wrong.pk),
+                                                                                 f"reversal:{wrong.pk}")
+        assert sorted((p.account_id, p.side, p.amount) for p in reversal.postings.all()) == sorted(
+            [(usdt["available"].pk, "C", Decimal("40")), (usdt["earn"].pk, "D", Decimal("40"))])
+        assert (balance(usdt["available"]), balance(usdt["earn"])) == (Decimal("100"), Decimal("0"))
+        assert entry_reverse(entry_id=wrong.pk, actor=staff, reason="again") == reversal
+        event = AuditEvent.objects.get(action="ledger.entry_reverse")
+        assert (event.actor_id, event.object_id, event.after["reason"]) == (staff.pk, str(reversal.pk),
+                                                                             "posted to the wrong account")
+        with pytest.raises(ValueError, match="not reversed"):
+            entry_reverse(entry_id=reversal.pk, actor=staff, reason="undo the undo")
+        assert ledger_reconcile().ok
+
+    def test_a_credit_already_spent_cannot_be_reversed(self, usdt):
+        from ledger.corrections import entry_reverse
+        from ledger.errors import InsufficientBalance
+
+        deposit = ledger.deposit_credit(user_id=usdt["available"].owner_id, asset="USDT", amount="50",
+                                        reference="dep-2")
+        ledger.transfer(kind=EntryKind.SUBSCRIPTION, idempotency_key="spend", debit=usdt["available"],
+                        credit=usdt["earn"], amount=Decimal("120"))
+        with pytest.raises(InsufficientBalance):
+            entry_reverse(entry_id=deposit.pk, actor=None, reason="duplicate deposit")
+        assert balance(usdt["available"]) == Decimal("30")
