@@ -110,6 +110,17 @@ class TestDirectWritesRefused:
         assert balance(account) == Decimal("100")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_test_transaction_the_refusal_and_the_postings_hold_at_commit(usdt):
+    """Autocommit, as the application runs: the UPDATE is refused, committed postings moved the balances."""
+    with pytest.raises(IntegrityError, match=REFUSED):
+        _execute("UPDATE ledger_ledgeraccount SET balance = balance + 1000000 WHERE id = %s", [usdt["available"].pk])
+    ledger.transfer(kind=EntryKind.SUBSCRIPTION, idempotency_key="committed", debit=usdt["available"],
+                    credit=usdt["earn"], amount=Decimal("60"))
+    assert (balance(usdt["available"]), balance(usdt["earn"])) == (Decimal("40"), Decimal("60"))
+    assert _mismatched_accounts() == []
+
+
 class TestPostingsMoveBalances:
     def test_raw_postings_move_balances_in_the_same_statement(self, usdt):
         """Whoever inserts postings (here raw SQL), the balances follow, readable at once."""
