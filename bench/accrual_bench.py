@@ -9,12 +9,12 @@ payout) and N positions of 1 500 USDT (`--per-customer` each) with set-based SQL
 
 - engine:   `earn.services.accrual.accrue_day(D)` — chunks of `--chunk-size` positions, each one
             transaction (candidates, tiers and carry in SQL, accrual rows, one ledger entry with one
-            posting per position, balance updates), progress in chunk rows;
-- baseline: day D+1 in one transaction of four statements (INSERT accrual rows with the tiers written
-            into the SQL, INSERT the entry, INSERT postings, UPDATE balances) — the same writes,
-            no chunks, no checks.
+            posting per position, moved into the balances by the posting trigger), progress in chunk rows;
+- baseline: day D+1 in one transaction of three statements (INSERT accrual rows with the tiers written
+            into the SQL, INSERT the entry, INSERT postings) — the same writes, no chunks, no checks.
 
-The database triggers (balanced entries, append-only, scale) run in both. Prints both times,
+The database triggers (balanced entries, append-only, scale, and the posting trigger that moves the
+balances: the database refuses any other balance write) run in both. Prints both times,
 positions/s, the Python process's peak memory, the ratio, and checks the books with `reconcile`.
 """
 
@@ -89,13 +89,7 @@ BASELINE = [
        SELECT e.id, acc.id, 'USDT', 'D', (SELECT sum(posted) FROM earn_accrual WHERE date = %(day)s), %(now)s
          FROM ledger_ledgeraccount acc JOIN ledger_journalentry e ON e.idempotency_key = 'baseline:' || %(day)s::text
         WHERE acc.owner_id IS NULL AND acc.asset_id = 'USDT' AND acc.kind = 'yield_expense'""",
-    """UPDATE ledger_ledgeraccount acc SET balance = acc.balance + d.delta
-         FROM (SELECT account_id, sum(CASE side WHEN 'C' THEN amount ELSE -amount END) AS delta
-                 FROM ledger_posting
-                WHERE entry_id = (SELECT id FROM ledger_journalentry
-                                   WHERE idempotency_key = 'baseline:' || %(day)s::text)
-                GROUP BY account_id) d
-        WHERE d.account_id = acc.id""",
+    # no balance UPDATE: the posting trigger applies the postings of that INSERT to the balances
 ]
 
 

@@ -14,10 +14,11 @@ to the ledger, so `reconcile` is clean — then:
             reward entry with a posting per customer and asset (and, with --compound-share, the reinvestment:
             reward sold, both assets bought into the reserves, shares minted, positions updated);
 - baseline: day D+1 in one transaction of hand-written statements doing the same writes for the payout case
-            (payout rows by largest remainder, entries, postings, balance UPDATE) — no checks, no history table
+            (payout rows by largest remainder, entries, postings) — no checks, no history table
             of share changes (shares read straight from the positions).
 
-The database triggers (balanced entries, append-only, scale) run in both. Prints both times, positions/s,
+The database triggers (balanced entries, append-only, scale, and the posting trigger that moves the
+balances) run in both. Prints both times, positions/s,
 the ratio, and checks the books with `reconcile`.
 """
 
@@ -185,12 +186,7 @@ BASELINE = [
                UNION ALL SELECT 'HSK', sum(fr), 'baseline-reward', 'rewards' FROM _base) t
          JOIN ledger_ledgeraccount acc ON acc.owner_id IS NULL AND acc.asset_id = t.asset AND acc.kind = t.kind
          JOIN ledger_journalentry e ON e.idempotency_key = t.k""",
-    """UPDATE ledger_ledgeraccount acc SET balance = acc.balance + d.delta
-         FROM (SELECT account_id, sum(CASE side WHEN 'C' THEN amount ELSE -amount END) AS delta FROM ledger_posting
-                WHERE entry_id IN (SELECT id FROM ledger_journalentry
-                                    WHERE idempotency_key IN ('baseline-fee', 'baseline-reward'))
-                GROUP BY account_id) d
-        WHERE d.account_id = acc.id""",
+    # no balance UPDATE: the posting trigger applies the postings of that INSERT to the balances
     "DROP TABLE _base",
 ]
 

@@ -3,7 +3,8 @@
 One journal entry carries every customer's credit as its own posting and one platform debit per
 asset. Rows come from a SQL query, so 10 000 customers cost a handful of statements, not 10 000
 round trips. Accounts are locked in ascending id order before balances change, the same order
-`ledger.services` uses, so a job and a customer's subscription cannot deadlock.
+`ledger.services` uses, so a job and a customer's subscription cannot deadlock. Balances are not
+written here: PostgreSQL derives them from the postings (ledger/sql/balances_from_postings.sql).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from ledger.errors import IdempotencyKeyReused
 _LEGS = "_ledger_bulk_legs"
 _POSTINGS = "_ledger_bulk_postings"
 
-# Accounts made where missing; the postings resolved to account ids in a table of their own (the
-# balance update reads it, not `ledger_posting`, whose entry_id statistics misled the planner into
-# scanning every earlier posting); then the accounts locked in ascending id order — before the
-# entry's idempotency key is taken, as `ledger.services` does.
+# Accounts made where missing; the postings resolved to account ids in a table of their own (one
+# INSERT … SELECT from it writes every posting, so the database's posting trigger moves all the
+# balances in one statement); then the accounts locked in ascending id order — before the entry's
+# idempotency key is taken, as `ledger.services` does.
 _POST_STEPS = [
     """INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
        SELECT DISTINCT l.owner_id, l.asset_id, l.kind, 0, %(now)s::timestamptz FROM {legs} l
@@ -93,14 +94,6 @@ def entry_post_credits(*, kind: str, idempotency_key: str, credits_sql: str, par
         entry_id = row[0]
         cursor.execute(f"INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)"
                        f" SELECT %s, account_id, asset_id, side, amount, %s FROM {_POSTINGS}", [entry_id, now])
-        postings = cursor.rowcount
-        cursor.execute(
-            f"""
-            UPDATE ledger_ledgeraccount acc SET balance = acc.balance + delta.d
-              FROM (SELECT account_id, sum(CASE side WHEN 'C' THEN amount ELSE -amount END) AS d
-                      FROM {_POSTINGS} GROUP BY account_id) delta
-             WHERE delta.account_id = acc.id
-            """
-        )
+        postings = cursor.rowcount  # the posting trigger moved the balances in that statement
         cursor.execute(f"DROP TABLE {_LEGS}, {_POSTINGS}")
     return BulkResult(entry_id, postings, {asset: total for asset, _, total in per_asset})

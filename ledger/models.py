@@ -3,7 +3,8 @@
 Sign convention: an account's balance is credits minus debits. Customer accounts (what the
 exchange owes its customers) are credit-normal and may never go below zero; platform accounts
 such as `external` and `yield_expense` go negative as money flows out of them.
-Only `ledger.services` writes these tables; PostgreSQL refuses UPDATE/DELETE of entries and postings.
+Only `ledger.services` writes these tables; PostgreSQL refuses UPDATE/DELETE of entries and postings,
+and derives `LedgerAccount.balance` from the postings (any other write of it is refused).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Reconciliation: prove the stored balances and entries agree with the postings.
 
 The built-in checks are set-based (one query each, whatever the number of accounts or entries):
-- every account's stored balance equals credits minus debits of its postings;
+- every account's stored balance equals credits minus debits of its postings (PostgreSQL maintains
+  it from the postings and refuses other writes, so a mismatch means its triggers were bypassed);
 - every journal entry has at least two postings and sums to zero per asset;
 - the balances of each asset sum to zero across all accounts.
 

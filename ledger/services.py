@@ -1,8 +1,10 @@
-"""The only code that moves balances.
+"""The only code that posts to the ledger, and so the only code whose work moves balances.
 
 `entries_post` writes any number of journal entries in a constant number of statements: the
-entries (ON CONFLICT on the idempotency key), their postings, and one balance UPDATE. Accounts are
-locked in ascending id order first, then the idempotency keys are taken in sorted order, so two
+entries (ON CONFLICT on the idempotency key) and their postings. Python never writes a balance:
+PostgreSQL adds each INSERT's postings to their accounts' balances (one statement-level trigger,
+ledger/sql/balances_from_postings.sql) and refuses any other UPDATE of a ledger account. Accounts
+are locked in ascending id order first, then the idempotency keys are taken in sorted order, so two
 concurrent postings touching the same accounts or keys queue instead of deadlocking.
 
 Lock order across the service (see also earn): product rows, then position rows, then ledger
@@ -184,11 +186,14 @@ def _write_postings(cursor, created: list[tuple[int, EntrySpec]],  # type: ignor
             sides.append(leg.side)
             amounts.append(leg.amount)
             deltas[leg.account_id] += leg.signed
-    # The balances were read under FOR UPDATE in this transaction, so they are still current.
+    # The balances were read under FOR UPDATE in this transaction, so they are still current. The
+    # database would refuse an overdraft too (CHECK on the balance the trigger writes); here it is a
+    # domain error raised before anything is written.
     for account_id in sorted(deltas):
         owner_id, balance = locked[account_id]
         if owner_id is not None and balance + deltas[account_id] < 0:
             raise InsufficientBalance(extra={"account": account_id})
+    # One statement: the posting trigger adds each account's delta to its balance, once per call.
     cursor.execute(
         """
         INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)
@@ -197,16 +202,6 @@ def _write_postings(cursor, created: list[tuple[int, EntrySpec]],  # type: ignor
         """,
         [now, entry_ids, account_ids, assets, sides, amounts],
     )
-    changed = [a for a in sorted(deltas) if deltas[a] != 0]
-    if changed:
-        cursor.execute(
-            """
-            UPDATE ledger_ledgeraccount AS acc SET balance = acc.balance + v.delta
-              FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, delta)
-             WHERE acc.id = v.id
-            """,
-            [changed, [deltas[a] for a in changed]],
-        )
 
 
 def entry_post(*, kind: str, idempotency_key: str, legs: Sequence[Leg], reference: str = "",

@@ -128,15 +128,29 @@ class TestAppendOnly:
 
 class TestBalances:
     def test_negative_customer_balance_refused(self, usdt):
+        """Postings that would overdraw a customer: the balance the trigger writes fails the CHECK."""
         with pytest.raises(IntegrityError, match="ledgeraccount_user_balance_non_negative"), transaction.atomic():
+            entry_id = raw_entry("raw:overdraw")
+            raw_posting(entry_id, usdt["external"], "C", "101")
+            raw_posting(entry_id, usdt["available"], "D", "101")
+        assert balance(usdt["available"]) == Decimal("100")
+
+    def test_negative_customer_balance_refused_even_behind_the_triggers(self, usdt):
+        """The CHECK is no trigger: replica mode (which skips triggers) does not get past it."""
+        with pytest.raises(IntegrityError, match="ledgeraccount_user_balance_non_negative"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
             LedgerAccount.objects.filter(pk=usdt["available"].pk).update(balance=-1)
         assert balance(usdt["available"]) == Decimal("100")
 
     def test_platform_balance_may_be_negative(self, usdt):
         """Platform accounts (the exchange wallet) go negative as money flows out to customers."""
         assert balance(usdt["external"]) == Decimal("-100")
-        LedgerAccount.objects.filter(pk=usdt["external"].pk).update(balance=-1)
-        assert balance(usdt["external"]) == Decimal("-1")
+        other = ledger.account_for(owner_id=UserFactory().pk, asset="USDT", kind=AccountKind.AVAILABLE)
+        entry_id = raw_entry("raw:outflow")
+        raw_posting(entry_id, usdt["external"], "D", "1")
+        raw_posting(entry_id, other, "C", "1")
+        assert balance(usdt["external"]) == Decimal("-101")
 
     def test_customer_kind_without_owner_refused(self, assets):
         with pytest.raises(IntegrityError, match="ledgeraccount_kind_matches_owner"), transaction.atomic():
