@@ -242,14 +242,14 @@ def _restricted_positions() -> Iterator[tuple]:
     from pools.models import PoolPosition
 
     countries = sorted(restricted_countries())
-    earn = (Position.objects.filter(user__country__in=countries, status="active").order_by("user__email", "id")
-            .annotate(since=iso_sql("created_at"))
+    earn = (Position.objects.filter(user__country__in=countries, status="active", principal__gt=0)
+            .order_by("user__email", "id").annotate(since=iso_sql("created_at"))
             .values_list("user_id", "user__email", "user__country", "user__kyc_status", "id", "product_id",
                          "product__name_en", "asset_id", "principal", "since", "maturity_date"))
     for row in earn.iterator(chunk_size=CHUNK):
         yield (*row[:4], "earn", *row[4:8], _dec(row[8]), "", row[9], row[10] or "")
-    pools = (PoolPosition.objects.filter(user__country__in=countries, status="active").order_by("user__email", "id")
-             .annotate(since=iso_sql("created_at"))
+    pools = (PoolPosition.objects.filter(user__country__in=countries, status="active", shares__gt=0)
+             .order_by("user__email", "id").annotate(since=iso_sql("created_at"))
              .values_list("user_id", "user__email", "user__country", "user__kyc_status", "id", "product_id",
                           "product__name_en", "product__asset_id", "shares", "since", "maturity_date"))
     for row in pools.iterator(chunk_size=CHUNK):
