@@ -327,3 +327,16 @@ def test_portal_posts_outside_a_wrapping_transaction(prices):
     user.refresh_from_db()
     assert user.country == "HK"
     assert ResidenceChangeRequest.objects.filter(user=user, status="pending").count() == 1
+
+
+def test_kyc_guidance_in_traditional_chinese(prices):
+    user = UserFactory(country="SG", language="zh-hant", kyc_status=KycStatus.UNVERIFIED, kyc_verified_at=None)
+    product = live_product("USDT", "demand")
+    client = portal(user)
+    client.cookies["django_language"] = "zh-hant"
+    page = client.get(f"/products/{product.pk}").content.decode()
+    assert "您的身份及居住國家或地區尚未核實。" in page and "KYC_REQUIRED" in page
+    kyc.residence_request_create(user=user, requested_country="GB", reason="搬往倫敦")
+    page = client.get(f"/products/{product.pk}").content.decode()
+    assert "您更改居住國家或地區的申請正在審核中。" in page
+    assert "審核中" in client.get("/account/profile").content.decode()
