@@ -44,7 +44,7 @@ class ResidenceRequestPending(Conflict):
 
 class WebhookDisabled(ApplicationError):
     default_code = "WEBHOOK_DISABLED"
-    status = 503
+    status = 404  # as if the endpoint did not exist (a 5xx would page operators for a deliberate setting)
 
 
 class WebhookSignatureInvalid(ApplicationError):
@@ -217,7 +217,7 @@ def webhook_signature(body: bytes, secret: str) -> str:
 
 
 def webhook_authenticate(*, body: bytes, signature: str | None) -> None:
-    """Refuse unless a secret is configured (503) and the signature matches it (401), compared in constant time."""
+    """Refuse unless a secret is configured (404 WEBHOOK_DISABLED) and the signature matches it (401), compared in constant time."""
     secret = settings.KYC_WEBHOOK_SECRET
     if not secret:
         raise WebhookDisabled(_("The KYC webhook is not configured."))

@@ -57,7 +57,7 @@ class KycWebhookApi(APIView):
     Header `X-KYC-Signature: sha256=<hex HMAC-SHA256(body, KYC_WEBHOOK_SECRET)>`; body JSON `{event_id,
     timestamp (Unix seconds), user_id | email, status: verified|rejected, country (when verified),
     investor_class?: retail|professional}`. 401 bad signature or stale timestamp, 409 replayed event id, 404
-    unknown user, 503 when no secret is configured.
+    unknown user; 404 WEBHOOK_DISABLED when no secret is configured.
     """
 
     authentication_classes: list = []

@@ -212,7 +212,7 @@ CACHES = {
 
 EARN_RESTRICTED_COUNTRIES = env.list("EARN_RESTRICTED_COUNTRIES", default=["US", "KP", "IR", "CU", "SY"])
 # KYC provider webhook (POST /api/v1/kyc/webhook): the shared HMAC-SHA256 secret (empty: the webhook answers
-# 503 and accepts nothing) and how far the signed event timestamp may be from now, in seconds.
+# 404 and accepts nothing) and how far the signed event timestamp may be from now, in seconds.
 KYC_WEBHOOK_SECRET = env("KYC_WEBHOOK_SECRET", default="")
 KYC_WEBHOOK_TOLERANCE = env.int("KYC_WEBHOOK_TOLERANCE", default=300)
 

@@ -105,7 +105,7 @@ def test_unknown_user_is_404_and_the_event_id_stays_usable(secret, newcomer):
 def test_without_a_secret_nothing_is_accepted(settings, newcomer):
     settings.KYC_WEBHOOK_SECRET = ""
     response = send(event(newcomer), secret="")
-    assert (response.status_code, response.json()["code"]) == (503, "WEBHOOK_DISABLED")
+    assert (response.status_code, response.json()["code"]) == (404, "WEBHOOK_DISABLED")
     newcomer.refresh_from_db()
     assert newcomer.kyc_status == "unverified"
 
