@@ -217,7 +217,10 @@ def webhook_signature(body: bytes, secret: str) -> str:
 
 
 def webhook_authenticate(*, body: bytes, signature: str | None) -> None:
-    """Refuse unless a secret is configured (404 WEBHOOK_DISABLED) and the signature matches it (401), compared in constant time."""
+    """Refuse unless a secret is configured (404 WEBHOOK_DISABLED) and the signature matches it (401).
+
+    The signature is compared in constant time.
+    """
     secret = settings.KYC_WEBHOOK_SECRET
     if not secret:
         raise WebhookDisabled(_("The KYC webhook is not configured."))

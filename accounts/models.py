@@ -57,15 +57,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.EN)
     # KYC facts. `country` above is the *verified* residence the compliance gate reads; only compliance (admin)
     # and the KYC provider's webhook write it (accounts.kyc). What the customer said at sign-up is kept apart.
-    declared_country = models.CharField(_("declared country"), max_length=2, blank=True, validators=[ISO2],
+    # db_default too: rows inserted in SQL (bulk loaders) get the same values as through the ORM.
+    declared_country = models.CharField(_("declared country"), max_length=2, blank=True, default="", db_default="",
+                                        validators=[ISO2],
                                         help_text=_("Country of residence the customer declared at sign-up"))
     kyc_status = models.CharField(_("KYC status"), max_length=10, choices=KycStatus.choices,
-                                  default=KycStatus.UNVERIFIED)
+                                  default=KycStatus.UNVERIFIED, db_default=KycStatus.UNVERIFIED)
     kyc_verified_at = models.DateTimeField(_("KYC decided at"), null=True, blank=True)
     kyc_verified_by = models.ForeignKey("self", verbose_name=_("KYC decided by"), null=True, blank=True,
                                         on_delete=models.PROTECT, related_name="+",
                                         help_text=_("Compliance officer; empty when the KYC provider decided"))
-    kyc_source = models.CharField(_("KYC source"), max_length=40, blank=True,
+    kyc_source = models.CharField(_("KYC source"), max_length=40, blank=True, default="", db_default="",
                                   help_text=_("staff, provider, or onboarding (customers before KYC records)"))
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)

@@ -82,17 +82,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='declared_country',
-            field=models.CharField(blank=True, help_text='Country of residence the customer declared at sign-up', max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'ISO 3166 alpha-2 code')], verbose_name='declared country'),
+            field=models.CharField(blank=True, db_default='', default='', help_text='Country of residence the customer declared at sign-up', max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'ISO 3166 alpha-2 code')], verbose_name='declared country'),
         ),
         migrations.AddField(
             model_name='user',
             name='kyc_source',
-            field=models.CharField(blank=True, help_text='staff, provider, or onboarding (customers before KYC records)', max_length=40, verbose_name='KYC source'),
+            field=models.CharField(blank=True, db_default='', default='', help_text='staff, provider, or onboarding (customers before KYC records)', max_length=40, verbose_name='KYC source'),
         ),
         migrations.AddField(
             model_name='user',
             name='kyc_status',
-            field=models.CharField(choices=[('unverified', 'Unverified'), ('verified', 'Verified'), ('rejected', 'Rejected')], default='unverified', max_length=10, verbose_name='KYC status'),
+            field=models.CharField(choices=[('unverified', 'Unverified'), ('verified', 'Verified'), ('rejected', 'Rejected')], db_default='unverified', default='unverified', max_length=10, verbose_name='KYC status'),
         ),
         migrations.AddField(
             model_name='user',
