@@ -28,6 +28,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("compliance", "view_customerprofile"), ("compliance", "add_customerprofile"),
         ("compliance", "change_customerprofile"), ("compliance", "view_acknowledgement"),
         ("compliance", "view_refusal"), ("compliance", "view_complaint"), ("compliance", "change_complaint"),
+        ("accounts", "view_kyccustomer"), ("accounts", "view_residencechangerequest"),
+        ("accounts", "view_kycwebhookevent"),
     ],
     OPERATIONS: [
         ("earn", "view_product"), ("earn", "operate_product"), ("earn", "view_productterms"),

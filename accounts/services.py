@@ -10,10 +10,11 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.errors import InvalidCredentials
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, KycStatus, User
 from accounts.roles import ROLE_PERMISSIONS
 from accounts.tokens import api_token_create
 from accounts.twofactor import otp_require
@@ -51,37 +52,52 @@ def auth_token_obtain(*, request: HttpRequest | None, email: str, password: str,
 
 @transaction.atomic
 def user_ensure(*, email: str, password: str, country: str, display_name: str = "", language: str = "en",
-                is_staff: bool = False, is_superuser: bool = False, roles: Sequence[str] = ()) -> tuple[User, bool]:
+                is_staff: bool = False, is_superuser: bool = False, roles: Sequence[str] = (),
+                kyc_verified: bool = False) -> tuple[User, bool]:
     """Get or create a user by email (existing users keep their password) and add them to `roles`.
 
-    Returns (user, created). Used by `seed_demo`; role groups must exist (see `roles_sync`).
+    Returns (user, created). Used by `seed_demo` (demo users are created KYC-verified, `kyc_source` "demo");
+    role groups must exist (see `roles_sync`).
     """
     user = User.objects.filter(email=email.lower()).first()
     created = user is None
     if user is None:
-        user = User.objects.create_user(email, password, country=country, display_name=display_name,
-                                        language=language, is_staff=is_staff, is_superuser=is_superuser)
+        kyc = ({"kyc_status": KycStatus.VERIFIED, "kyc_verified_at": timezone.now(), "kyc_source": "demo"}
+               if kyc_verified else {})
+        user = User.objects.create_user(email, password, country=country, declared_country=country,
+                                        display_name=display_name, language=language, is_staff=is_staff,
+                                        is_superuser=is_superuser, **kyc)
     if roles:
         user.groups.add(*Group.objects.filter(name__in=roles))
     return user, created
 
 
 @transaction.atomic
-def profile_update(*, user: User, display_name: str, country: str, language: str) -> User:
-    """Change the customer's name, country of residence and interface language (audited)."""
-    before = {"display_name": user.display_name, "country": user.country, "language": user.language}
-    user.display_name, user.country, user.language = display_name.strip(), country.strip().upper(), language
+def profile_update(*, user: User, display_name: str, language: str) -> User:
+    """Change the customer's name and interface language (audited).
+
+    The country of residence is a KYC fact, not a profile field: customers request a change
+    (`accounts.kyc.residence_request_create`) and compliance decides.
+    """
+    before = {"display_name": user.display_name, "language": user.language}
+    user.display_name, user.language = display_name.strip(), language
     user.full_clean(exclude=["password", "email"])
-    user.save(update_fields=["display_name", "country", "language"])
+    user.save(update_fields=["display_name", "language"])
     audit_record(actor=user, action="account.profile", obj=user, before=before,
-                 after={"display_name": user.display_name, "country": user.country, "language": user.language})
+                 after={"display_name": user.display_name, "language": user.language})
     return user
 
 
 @transaction.atomic
 def user_sign_up(*, email: str, password: str, country: str, display_name: str = "", language: str = "en") -> User:
-    """A new customer account (the portal's sign-up form validates the password first)."""
-    user = User.objects.create_user(email, password, country=country.strip().upper(), display_name=display_name,
-                                    language=language)
-    audit_record(actor=user, action="account.sign_up", obj=user, after={"country": user.country})
+    """A new customer account (the portal's sign-up form validates the password first).
+
+    The declared country is recorded as unverified: the gate refuses subscriptions (KYC_REQUIRED) until a
+    compliance officer or the KYC provider verifies the customer's identity and residence.
+    """
+    declared = country.strip().upper()
+    user = User.objects.create_user(email, password, country=declared, declared_country=declared,
+                                    kyc_status=KycStatus.UNVERIFIED, display_name=display_name, language=language)
+    audit_record(actor=user, action="account.sign_up", obj=user,
+                 after={"declared_country": declared, "kyc_status": user.kyc_status})
     return user

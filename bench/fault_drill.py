@@ -109,7 +109,7 @@ def _setup(args: argparse.Namespace, yesterday: dt.date):  # type: ignore[no-unt
                        value_date=yesterday, tag="drill")
     customers = []
     for i in range(args.customers):
-        user = user_ensure(email=f"customer-{i}@drill.example", password="!", country="SG")[0]
+        user = user_ensure(email=f"customer-{i}@drill.example", password="!", country="SG", kyc_verified=True)[0]
         ledger.deposit_credit(user_id=user.pk, asset="USDT", amount=Decimal("100000"), reference=f"drill-fund-{i}")
         disclosure = flexible.disclosures.get(status="current")
         acknowledgement_create(user=user, product_id=flexible.pk, disclosure_version=disclosure.version,

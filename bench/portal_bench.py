@@ -60,7 +60,8 @@ def _bench(sizes: list[int], repeat: int) -> None:
                               approved_at=now,
                               sha256=disclosure_content_hash(body_en="b", body_zh_hant="b", risk_statements=statements))
     for size in sizes:
-        user = User.objects.create_user(f"c{size}@bench.example", "x", country="SG")
+        user = User.objects.create_user(f"c{size}@bench.example", "x", country="SG", kyc_status="verified",
+                                        kyc_verified_at=now, kyc_source="bench")
         ledger.deposit_credit(user_id=user.pk, asset="USDT", amount=Decimal(size * 100), reference=f"bench-{size}")
         acknowledgement_create(user=user, product_id=product.pk, disclosure_version=1, statements=["risk"],
                                language="en")

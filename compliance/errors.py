@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from core.errors import ApplicationError, Conflict
 
+KYC_REQUIRED = "KYC_REQUIRED"
+RESIDENCE_UNDER_REVIEW = "RESIDENCE_UNDER_REVIEW"
 NO_ACK = "NO_ACK"
 ACK_OUTDATED = "ACK_OUTDATED"
 ASSESSMENT_REQUIRED = "ASSESSMENT_REQUIRED"

@@ -3,6 +3,9 @@
 Each rule is a small function returning a code or None; `RULES` is the one list the gate runs, in
 order. What a rule demands of whom is data: the restricted list in settings, the per-country
 `JurisdictionRule` rows edited by compliance officers (docs/COMPLIANCE.md has the table).
+
+The customer's residence and KYC status are read from the database when the context is loaded, never from
+whatever user object the caller holds: they are KYC facts that only compliance and the KYC provider write.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
+from accounts.models import KycStatus, ResidenceChangeRequest, ResidenceRequestStatus
 from compliance import errors
 from compliance.models import (
     Acknowledgement,
@@ -56,6 +61,9 @@ class GateContext:
 
     user: Any
     now: dt.datetime = field(default_factory=timezone.now)
+    country: str = ""  # the verified residence, as stored
+    kyc_status: str = KycStatus.UNVERIFIED
+    residence_under_review: bool = False  # a residence change request is pending
     current_disclosure: dict[int, int | None] = field(default_factory=dict)  # product id -> disclosure id
     latest_ack_disclosure: dict[int, int | None] = field(default_factory=dict)  # product id -> acked disclosure
     rule: JurisdictionRule | None = None
@@ -68,6 +76,11 @@ class GateContext:
     @classmethod
     def load(cls, user: Any, product_ids: Sequence[int]) -> GateContext:
         ctx = cls(user=user)
+        pending = ResidenceChangeRequest.objects.filter(user=OuterRef("pk"), status=ResidenceRequestStatus.PENDING)
+        facts = (get_user_model().objects.filter(pk=getattr(user, "pk", None))
+                 .values_list("country", "kyc_status", Exists(pending)).first())
+        if facts is not None:
+            ctx.country, ctx.kyc_status, ctx.residence_under_review = (facts[0] or "").upper(), facts[1], facts[2]
         current = dict(Disclosure.objects.filter(product_id__in=product_ids, status=DisclosureStatus.CURRENT)
                        .values_list("product_id", "id"))
         acks = (Acknowledgement.objects.filter(user=user, product_id__in=product_ids)
@@ -77,7 +90,7 @@ class GateContext:
         for pid in product_ids:
             ctx.current_disclosure[pid] = current.get(pid)
             ctx.latest_ack_disclosure[pid] = latest.get(pid)
-        ctx.rule = JurisdictionRule.objects.filter(country=(user.country or "").upper()).first()
+        ctx.rule = JurisdictionRule.objects.filter(country=ctx.country).first()
         if ctx.rule is not None:
             ctx.profile = CustomerProfile.objects.filter(user=user).first()
             if ctx.rule.assessment_min_risk is not None:
@@ -116,8 +129,18 @@ class GateContext:
 Rule = Callable[[GateContext, Any, Decimal | None], str | None]
 
 
+def rule_kyc(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
+    """Only customers whose identity and residence were verified (by compliance or the KYC provider)."""
+    return None if ctx.kyc_status == KycStatus.VERIFIED else errors.KYC_REQUIRED
+
+
+def rule_residence_review(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
+    """While a change of residence is pending, the residence on file may be wrong: no new subscriptions."""
+    return errors.RESIDENCE_UNDER_REVIEW if ctx.residence_under_review else None
+
+
 def rule_jurisdiction(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
-    return errors.JURISDICTION_RESTRICTED if (ctx.user.country or "").upper() in restricted_countries() else None
+    return errors.JURISDICTION_RESTRICTED if ctx.country in restricted_countries() else None
 
 
 def rule_acknowledgement(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
@@ -185,7 +208,8 @@ def rule_exposure(ctx: GateContext, product: Any, amount: Decimal | None) -> str
     return errors.EXPOSURE_LIMIT if value > limit else None
 
 
-RULES: list[Rule] = [rule_jurisdiction, rule_acknowledgement, rule_assessment, rule_cooling_off, rule_exposure]
+RULES: list[Rule] = [rule_kyc, rule_residence_review, rule_jurisdiction, rule_acknowledgement, rule_assessment,
+                     rule_cooling_off, rule_exposure]
 
 
 def blocking_codes(user: Any, product: Any, *, amount: Decimal | None = None,

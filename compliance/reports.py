@@ -233,6 +233,50 @@ def _complaint_summary(start: dt.datetime, end: dt.datetime) -> Summary:
                    *over_time(qs, "received_at", start, end))
 
 
+# --- restricted holders -------------------------------------------------------------------------------------
+
+
+def _restricted_positions() -> Iterator[tuple]:
+    """Open Earn and pool positions of customers whose verified residence is now restricted (a snapshot)."""
+    from compliance.gate import restricted_countries
+    from pools.models import PoolPosition
+
+    countries = sorted(restricted_countries())
+    earn = (Position.objects.filter(user__country__in=countries, status="active", principal__gt=0)
+            .order_by("user__email", "id").annotate(since=iso_sql("created_at"))
+            .values_list("user_id", "user__email", "user__country", "user__kyc_status", "id", "product_id",
+                         "product__name_en", "asset_id", "principal", "since", "maturity_date"))
+    for row in earn.iterator(chunk_size=CHUNK):
+        yield (*row[:4], "earn", *row[4:8], _dec(row[8]), "", row[9], row[10] or "")
+    pools = (PoolPosition.objects.filter(user__country__in=countries, status="active", shares__gt=0)
+             .order_by("user__email", "id").annotate(since=iso_sql("created_at"))
+             .values_list("user_id", "user__email", "user__country", "user__kyc_status", "id", "product_id",
+                          "product__name_en", "product__asset_id", "shares", "since", "maturity_date"))
+    for row in pools.iterator(chunk_size=CHUNK):
+        yield (*row[:4], "pool", *row[4:8], "", _dec(row[8]), row[9], row[10] or "")
+
+
+def _restricted_rows(start: dt.datetime, end: dt.datetime) -> Iterator[tuple]:
+    return _restricted_positions()
+
+
+def _restricted_summary(start: dt.datetime, end: dt.datetime) -> Summary:
+    customers: set[int] = set()
+    by_country: dict[str, int] = {}
+    positions = 0
+    for row in _restricted_positions():
+        positions += 1
+        if row[0] not in customers:
+            customers.add(row[0])
+            by_country[row[2]] = by_country.get(row[2], 0) + 1
+    from compliance.gate import restricted_countries
+
+    return Summary([("Customers holding", str(len(customers))), ("Open positions", str(positions)),
+                    ("Restricted countries", ", ".join(sorted(restricted_countries())) or "-"),
+                    ("Period", "ignored: holdings now")],
+                   "Customers holding, by country", sorted(by_country.items()))
+
+
 KINDS: dict[str, ReportKind] = {k.key: k for k in [
     ReportKind("acknowledgements", "Acknowledgements",
                ("id", "accepted_at", "user", "country", "product", "product_name", "disclosure_version", "sha256",
@@ -252,6 +296,9 @@ KINDS: dict[str, ReportKind] = {k.key: k for k in [
     ReportKind("complaints", "Complaints",
                ("id", "received_at", "user", "product", "position", "subject", "status", "owner", "deadline_at",
                 "closed_at", "overdue"), _complaint_rows, _complaint_summary),
+    ReportKind("restricted_holders", "Restricted-country holders (now)",
+               ("user_id", "user", "country", "kyc_status", "kind", "position", "product", "product_name", "asset",
+                "principal", "shares", "opened_at", "maturity_date"), _restricted_rows, _restricted_summary),
 ]}
 
 

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import InvestorClass, User
 
 COUNTRIES = [
     ("HK", _("Hong Kong")), ("GB", _("United Kingdom")), ("SG", _("Singapore")), ("TW", _("Taiwan")),
@@ -61,9 +61,19 @@ class SignUpForm(forms.Form):
 
 
 class ProfileForm(forms.Form):
+    """Name and language only: the country of residence is a KYC fact (see ResidenceRequestForm)."""
+
     display_name = forms.CharField(label=_("Your name"), max_length=120)
-    country = forms.ChoiceField(label=_("Country of residence"), choices=COUNTRIES)
     language = forms.ChoiceField(label=_("Language"), choices=User.Language.choices)
+
+
+class ResidenceRequestForm(forms.Form):
+    requested_country = forms.ChoiceField(label=_("New country of residence"), required=False,
+                                          choices=[("", _("No change")), *COUNTRIES])
+    requested_investor_class = forms.ChoiceField(label=_("Investor classification"), required=False,
+                                                 choices=[("", _("No change")), *InvestorClass.choices])
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("For example the date you moved. Compliance may ask for documents."))
 
 
 class AmountForm(forms.Form):

@@ -20,10 +20,14 @@ class Advice:
 
 
 NEXT_STEPS = {
+    "KYC_REQUIRED": _("Our compliance team verifies every new customer's identity and residence. You can "
+                      "subscribe once your profile shows the verification as complete."),
+    "RESIDENCE_UNDER_REVIEW": _("You can subscribe again once our compliance team has decided on your request; "
+                                "your profile shows its status."),
     "NO_ACK": _("Read the risk disclosure below and tick every statement."),
     "ACK_OUTDATED": _("Read the new version of the risk disclosure and tick every statement again."),
     "JURISDICTION_RESTRICTED": _("Earn is not offered where you live. If your country of residence has changed, "
-                                 "update it in your profile."),
+                                 "request a change in your profile."),
     "ASSESSMENT_REQUIRED": _("Take the short knowledge assessment, then come back to subscribe."),
     "ASSESSMENT_FAILED": _("Review the product information; you can retake the assessment after the waiting time."),
     "COOLING_OFF": _("Take your time to read about the product; you can subscribe once the 24 hours have passed."),
@@ -57,7 +61,7 @@ def _link(code: str, product_id: int | None) -> tuple[str, str]:
     if code == "EXPOSURE_LIMIT":
         back = reverse("portal:subscribe", args=[product_id]) if product_id else reverse("portal:dashboard")
         return f"{reverse('portal:risk_profile')}?next={back}", str(_("Your risk profile"))
-    if code == "JURISDICTION_RESTRICTED":
+    if code in ("JURISDICTION_RESTRICTED", "KYC_REQUIRED", "RESIDENCE_UNDER_REVIEW"):
         return reverse("portal:profile"), str(_("Profile"))
     if code in ("PRODUCT_NOT_LIVE", "OUTSIDE_WINDOW"):
         return reverse("portal:home"), str(_("Earn products"))

@@ -32,6 +32,7 @@ urlpatterns = [
     path("account/sign-up", auth.sign_up, name="sign_up"),
     path("account/language", auth.language_set, name="language"),
     path("account/profile", account.profile, name="profile"),
+    path("account/residence-request", account.residence_request, name="residence_request"),
     path("account/security", account.security, name="security"),
     path("account/tokens", account.tokens, name="tokens"),
     path("account/password", auth_views.PasswordChangeView.as_view(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import factory
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import KycStatus, User
 from ledger.models import Asset
 
 
@@ -17,6 +18,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     display_name = factory.Faker("name")
     country = "HK"
     language = "en"
+    # Verified by default (as customers onboarded before KYC records were); tests of the KYC flow pass
+    # kyc_status=KycStatus.UNVERIFIED (and kyc_verified_at=None) explicitly.
+    declared_country = factory.SelfAttribute("country")
+    kyc_status = KycStatus.VERIFIED
+    kyc_verified_at = factory.LazyAttribute(lambda o: timezone.now() if o.kyc_status != KycStatus.UNVERIFIED
+                                            else None)
+    kyc_source = "onboarding"
     password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
 
     @factory.post_generation

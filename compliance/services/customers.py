@@ -9,9 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.roles import COMPLIANCE_OFFICER, user_has_role
 from compliance.audit import audit_record
 from compliance.models import CustomerProfile, RiskProfile
-from core.errors import ValidationFailed
+from core.errors import PermissionDenied, ValidationFailed
 from core.money import to_decimal
 
 
@@ -25,8 +26,11 @@ def risk_profile_record(*, actor: Any, user: Any, risk_profile: str, net_worth_u
                         professional_investor: bool | None = None) -> CustomerProfile:
     """Record the customer's risk profile and declared net worth (USD), the inputs of the HK exposure limit.
 
-    `professional_investor` is set by staff only; None (a customer's own declaration) keeps it as it is.
+    `professional_investor` (the investor class, a KYC fact) is set by compliance officers or the system only;
+    None (a customer's own declaration) keeps it as it is. A customer never sets it, whatever they send.
     """
+    if professional_investor is not None:
+        _investor_class_writer_check(actor, user)
     if risk_profile not in RiskProfile.values:
         raise ValidationFailed(_("Risk profile must be conservative, moderate or high."), field="risk_profile")
     try:
@@ -46,6 +50,35 @@ def risk_profile_record(*, actor: Any, user: Any, risk_profile: str, net_worth_u
                  after={"user": user.pk, "risk_profile": risk_profile, "net_worth_usd": Decimal(net_worth),
                         "professional_investor": profile.professional_investor})
     return profile
+
+
+def _investor_class_writer_check(actor: Any, user: Any) -> None:
+    """Compliance officers and the system (actor None: the KYC webhook, seeding) may; nobody else, never oneself."""
+    if actor is None:
+        return
+    if getattr(actor, "pk", None) == getattr(user, "pk", None) or not user_has_role(actor, COMPLIANCE_OFFICER):
+        raise PermissionDenied(_("Only compliance can change a customer's investor class."))
+
+
+def investor_class_set(*, actor: Any, user: Any, professional: bool, via: str = "staff") -> CustomerProfile:
+    """Classify the customer as professional or retail investor (a KYC fact: compliance or the KYC provider)."""
+    _investor_class_writer_check(actor, user)
+    with transaction.atomic():
+        profile = _profile_locked(user)
+        before = profile.professional_investor
+        if before != professional:
+            profile.professional_investor = professional
+            profile.save(update_fields=["professional_investor"])
+            audit_record(actor=actor, action="investor_class.set", obj=profile,
+                         before={"user": user.pk, "professional_investor": before},
+                         after={"user": user.pk, "professional_investor": professional, "via": via})
+    return profile
+
+
+def investor_class_of(user: Any) -> str:
+    """"professional" or "retail", as the gate sees it."""
+    professional = CustomerProfile.objects.filter(user=user, professional_investor=True).exists()
+    return "professional" if professional else "retail"
 
 
 def earn_first_view_record(user: Any) -> CustomerProfile | None:

@@ -224,6 +224,10 @@ CACHES = {
 }
 
 EARN_RESTRICTED_COUNTRIES = env.list("EARN_RESTRICTED_COUNTRIES", default=["US", "KP", "IR", "CU", "SY"])
+# KYC provider webhook (POST /api/v1/kyc/webhook): the shared HMAC-SHA256 secret (empty: the webhook answers
+# 404 and accepts nothing) and how far the signed event timestamp may be from now, in seconds.
+KYC_WEBHOOK_SECRET = env("KYC_WEBHOOK_SECRET", default="")
+KYC_WEBHOOK_TOLERANCE = env.int("KYC_WEBHOOK_TOLERANCE", default=300)
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="earn@example.com")

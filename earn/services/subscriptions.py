@@ -215,6 +215,8 @@ def _position_for(*, user: Any, product: Product, terms: ProductTerms, value_dat
 
 
 REFUSAL_MESSAGES = {
+    "KYC_REQUIRED": gettext_lazy("Your identity and country of residence have not been verified yet."),
+    "RESIDENCE_UNDER_REVIEW": gettext_lazy("Your request to change your country of residence is being reviewed."),
     "NO_ACK": gettext_lazy("Please read and acknowledge this product's risk disclosure first."),
     "ACK_OUTDATED": gettext_lazy("The risk disclosure has changed; please read and acknowledge the new version."),
     "JURISDICTION_RESTRICTED": gettext_lazy("Earn products are not available in your country of residence."),

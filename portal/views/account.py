@@ -10,30 +10,58 @@ from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import twofactor
+from accounts import kyc, twofactor
 from accounts.services import profile_update
 from accounts.tokens import api_token_create, api_token_revoke, api_tokens_of
+from compliance.services.customers import investor_class_of
 from core.errors import ApplicationError
-from portal.forms import ApiTokenForm, OtpForm, ProfileForm
+from portal.forms import ApiTokenForm, OtpForm, ProfileForm, ResidenceRequestForm
 from portal.views.auth import language_cookie
+
+
+def _profile_page(request: HttpRequest, form: ProfileForm, residence_form: ResidenceRequestForm) -> HttpResponse:
+    user = request.user
+    return render(request, "portal/profile.html", {
+        "form": form, "residence_form": residence_form, "has_2fa": twofactor.user_has_2fa(user),
+        "pending_request": kyc.residence_request_pending(user), "requests": kyc.residence_requests_of(user)[:5],
+        "investor_class": investor_class_of(user)})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
+    """Name and language; the country of residence and KYC status are shown, not edited (a posted country is
+    ignored: only compliance changes it, on request)."""
     user = request.user
-    form = ProfileForm(request.POST or None, initial={"display_name": user.display_name, "country": user.country,
-                                                      "language": user.language})
+    form = ProfileForm(request.POST or None, initial={"display_name": user.display_name, "language": user.language})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        profile_update(user=user, display_name=data["display_name"], country=data["country"],
-                       language=data["language"])
+        profile_update(user=user, display_name=data["display_name"], language=data["language"])
         translation.activate(user.language)
         messages.success(request, _("Your profile has been saved."))
         return language_cookie(redirect("portal:profile"), user.language)
-    return render(request, "portal/profile.html", {"form": form, "has_2fa": twofactor.user_has_2fa(user)})
+    return _profile_page(request, form, ResidenceRequestForm())
+
+
+@login_required
+@require_POST
+def residence_request(request: HttpRequest) -> HttpResponse:
+    """Ask compliance to change the country of residence (or investor class); nothing changes until decided."""
+    user = request.user
+    form = ResidenceRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            kyc.residence_request_create(user=user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Your request was sent to our compliance team. Until it is decided, "
+                                        "new subscriptions are paused."))
+            return redirect("portal:profile")
+    profile_form = ProfileForm(initial={"display_name": user.display_name, "language": user.language})
+    return _profile_page(request, profile_form, form)
 
 
 @login_required

@@ -110,6 +110,8 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                             display_name=data["display_name"], language=data["language"])
         login(request, user, backend=MODEL_BACKEND)
         messages.success(request, _("Welcome! Your account is ready."))
+        messages.info(request, _("We verify every new customer's identity and country of residence before they "
+                                 "can subscribe; your profile shows the status."))
         return _signed_in(request, user, reverse("portal:home"))
     return render(request, "portal/sign_up.html", {"form": form})
 
@@ -122,7 +124,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
         language = settings.LANGUAGE_CODE
     if request.user.is_authenticated and request.user.language != language:
         user = request.user
-        profile_update(user=user, display_name=user.display_name, country=user.country, language=language)
+        profile_update(user=user, display_name=user.display_name, language=language)
     translation.activate(language)
     return language_cookie(HttpResponseRedirect(safe_next(request, "portal:home")), language)
 

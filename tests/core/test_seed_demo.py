@@ -32,6 +32,8 @@ def test_seed_demo_creates_assets_users_and_balances():
     assert alice.check_password("demo-pass-2026")
     assert User.objects.get(email="bob@gb.example").country == "GB"
     assert User.objects.get(email="carol@us.example").country == "US"
+    # Demo customers are seeded KYC-verified, so the demo journeys meet the country rules, not KYC_REQUIRED.
+    assert set(User.objects.values_list("kyc_status", "kyc_source").distinct()) == {("verified", "demo")}
     assert User.objects.get(email="david@hk.example").language == "zh-hant"
     ops = User.objects.get(email="ops@earn.example")
     assert ops.is_staff and user_has_role(ops, OPERATIONS)

@@ -16,12 +16,12 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_profile_changes_country_and_language(alice_client, alice):
+def test_profile_changes_name_and_language_but_never_the_country(alice_client, alice):
     response = alice_client.post("/account/profile", {"display_name": "Alice T", "country": "GB",
                                                       "language": "zh-hant"})
     assert response.status_code == 302 and response.cookies["django_language"].value == "zh-hant"
     alice.refresh_from_db()
-    assert (alice.display_name, alice.country, alice.language) == ("Alice T", "GB", "zh-hant")
+    assert (alice.display_name, alice.country, alice.language) == ("Alice T", "SG", "zh-hant")
 
 
 def test_language_switch_is_remembered_in_the_profile(alice_client, alice):
