@@ -25,7 +25,7 @@ from compliance.gate import blocking_codes
 from compliance.services.acknowledgements import refusal_record
 from core.errors import NotFound
 from core.idempotency import idempotent
-from core.money import floor_to_scale, to_decimal
+from core.money import floor_to_scale, to_decimal, too_large
 from earn import errors
 from earn.apy import apy_for
 from earn.interest import blended_apr, daily_exact
@@ -64,7 +64,7 @@ def parse_amount(value: Any, *, scale: int, field: str = "amount") -> Decimal:
         raise errors.InvalidAmount(_("Amount must be a decimal number written as a string."), field=field) from exc
     if amount <= 0:
         raise errors.InvalidAmount(_("Amount must be greater than zero."), field=field)
-    if amount >= Decimal(10) ** 20:
+    if too_large(amount):
         raise errors.InvalidAmount(_("Amount is too large."), field=field)
     if amount != floor_to_scale(amount, scale):
         raise errors.InvalidAmount(_("Amount has more than %(scale)s decimal places.") % {"scale": scale},
