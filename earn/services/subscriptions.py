@@ -40,7 +40,7 @@ from earn.models import (
     TermType,
 )
 from earn.selectors.positions import tiers_of, user_principal
-from earn.selectors.products import terms_in_force
+from earn.selectors.products import catalogue_product, terms_in_force
 from ledger import services as ledger
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind
@@ -148,8 +148,8 @@ def _reserve_cap(product_id: int, amount: Decimal) -> bool:
 @transaction.atomic
 def subscription_create(*, user: Any, product_id: int, amount: Any, auto_renew: bool = False) -> Subscription:
     """Subscribe `amount` of the product's asset; raises SubscriptionRefused with reason codes."""
-    product = Product.objects.select_related("asset").filter(pk=product_id).first()
-    if product is None:
+    product = catalogue_product(product_id=product_id, user=user)
+    if product is None:  # not published and not held: customers do not know it exists
         raise NotFound(_("No such product."), field="product")
     amount = parse_amount(amount, scale=product.asset.scale)
     now = timezone.now()
