@@ -50,7 +50,7 @@ class NulCharacterMiddleware:
     form fields are checked here so portal views that read `request.POST` directly are covered too.
     """
 
-    FORM_TYPES = ("application/x-www-form-urlencoded",)
+    FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -78,12 +78,11 @@ class NulCharacterMiddleware:
                 return True, key[5:].replace("_", "-").title()
         content_type = request.META.get("CONTENT_TYPE", "")
         if request.method == "POST" and content_type.startswith(self.FORM_TYPES):
-            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
+                fields = list(request.POST.lists())
+            except Exception:  # a body too large or malformed is for the view (or Django) to refuse
                 return False, None
-            if limit is None or length <= limit:
-                body = request.body
-                return b"\x00" in body or b"%00" in body, None
+            for key, values in fields:
+                if "\x00" in key or any("\x00" in value for value in values):
+                    return True, key.replace("\x00", "")
         return False, None
