@@ -184,4 +184,7 @@ def test_huge_ids_in_query_parameters_and_bodies_are_4xx(market, value):
                        ("/api/v1/compliance/complaints", {"position": value, "subject": "s", "body": "b"})):
         response = market.client.post(path, body, format="json")
         assert response.status_code in (400, 404), (path, response.status_code, response.content[:200])
+    response = market.ops_client.post("/api/v1/staff/deposits", {"user": value, "asset": "USDT", "amount": "1",
+                                                                 "reference": uuid.uuid4().hex}, format="json")
+    assert response.status_code in (400, 404), response.content[:200]
     assert Position.objects.filter(user=market.alice).count() == 1
