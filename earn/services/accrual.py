@@ -298,6 +298,8 @@ def chunk_process(chunk_id: int, *, wait: bool = False) -> ChunkOutcome:
         if chunk is None:
             return ChunkOutcome(chunk_id, "busy")
         if chunk.status == AccrualChunk.Status.DONE:
+            if chunk.run.status == AccrualRun.Status.DONE:
+                return ChunkOutcome(chunk_id, "already done", run_done=True)
             finished = _run_finish_locked(chunk.run_id)
             return ChunkOutcome(chunk_id, "already done", run_finished=finished,
                                 run_done=finished or _run_is_done(chunk.run_id))
