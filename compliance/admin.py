@@ -46,6 +46,7 @@ from compliance.services import disclosures as services
 from compliance.services import reports as report_services
 from compliance.services import rules as rule_services
 from core.admin import ReadOnlyAdmin, ServiceRefusalsAsMessagesMixin
+from core.dates import day_end, day_start
 from core.errors import ApplicationError
 from earn.admin import run_confirmed
 from earn.models import Product, ProductStatus
@@ -211,8 +212,7 @@ def _reports_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRe
     form = ReportForm(request.GET if "export" in request.GET else None)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        start = dt.datetime.combine(data["start"], dt.time.min, tzinfo=dt.UTC)
-        end = dt.datetime.combine(data["end"], dt.time.min, tzinfo=dt.UTC) + dt.timedelta(days=1)
+        start, end = day_start(data["start"]), day_end(data["end"])
         try:
             export = report_services.report_export(actor=request.user, kind=data["kind"], start=start, end=end,
                                                    fmt=data["fmt"], channel="admin")

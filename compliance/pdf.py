@@ -8,6 +8,7 @@ from typing import Any
 from fpdf import FPDF
 
 from compliance.reports import ReportKind, Summary
+from core.dates import day_end
 
 INK = (33, 37, 41)
 MUTED = (108, 117, 125)
@@ -60,20 +61,35 @@ def _buckets(bucket: str, start: dt.datetime, end: dt.datetime) -> list[dt.date]
     elif bucket == "month":
         first = first.replace(day=1)
     out = []
-    while first <= last:
-        out.append(first)
-        if bucket == "day":
-            first += dt.timedelta(days=1)
-        elif bucket == "week":
-            first += dt.timedelta(weeks=1)
-        else:
-            first = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    try:
+        while first <= last:
+            out.append(first)
+            if bucket == "day":
+                first += dt.timedelta(days=1)
+            elif bucket == "week":
+                first += dt.timedelta(weeks=1)
+            else:
+                first = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    except OverflowError:  # the bucket after December 9999
+        pass
     return out
+
+
+MAX_COLUMNS = 400
+
+
+def _bucket_count(bucket: str, start: dt.datetime, end: dt.datetime) -> int:
+    days = (end - start).days
+    return days if bucket == "day" else days // 7 if bucket == "week" else days // 28
 
 
 def _columns(pdf: FPDF, summary: Summary, start: dt.datetime, end: dt.datetime) -> None:
     """Counts over the period as columns, every bucket of the period shown (empty ones as zero)."""
     counts = dict(summary.over_time)
+    if counts and _bucket_count(summary.bucket, start, end) > MAX_COLUMNS:
+        # A period of centuries: chart only the span that holds data (its empty buckets still shown as zero).
+        start = max(start, dt.datetime.combine(min(counts), dt.time.min, tzinfo=dt.UTC))
+        end = min(end, day_end(max(counts)))
     series = [(b, counts.get(b, 0)) for b in _buckets(summary.bucket, start, end)]
     pdf.set_font("Helvetica", "B", 12)
     pdf.set_text_color(*INK)

@@ -25,8 +25,9 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.dates import after, day_end, day_start
 from core.errors import ApplicationError, ValidationFailed
-from core.money import DECIMAL_PLACES, MAX_DIGITS, decimal_text, to_decimal
+from core.money import DECIMAL_PLACES, MAX_AMOUNT, decimal_text, to_decimal, too_large
 
 
 def _first_error(detail: Any, field: str | None = None) -> tuple[str | None, str, str]:
@@ -84,14 +85,30 @@ class AutoSchema(SpectacularAutoSchema):
 DECIMAL_STRING_SCHEMA = {"type": "string", "format": "decimal", "example": "1000.00000000"}
 
 
+NOT_A_STRING = _("Send the amount as a decimal string, e.g. \"100.5\"; JSON numbers are refused.")
+AMOUNT_TOO_LARGE = _("The amount is too large (at most %(max)s).")
+
+
+def _refuse_non_string(data: Any) -> None:
+    """Amounts are decimal strings: a JSON number is refused, an integer as well as a float (a float is
+    not exact, and the contract is one type for every amount)."""
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
+        raise serializers.ValidationError(NOT_A_STRING, code="invalid_amount")
+
+
+def _refuse_too_large(value: Decimal) -> None:
+    if too_large(value):
+        raise serializers.ValidationError(AMOUNT_TOO_LARGE % {"max": f"{MAX_AMOUNT:,f}"}, code="invalid_amount")
+
+
 @extend_schema_field(DECIMAL_STRING_SCHEMA)
 class MoneyInputField(serializers.Field):
-    """An amount given as a decimal string ("0.5"); floats are refused (JSON numbers are not exact)."""
+    """An amount given as a decimal string ("0.5"); JSON numbers are refused (a float is not exact,
+    and amounts are strings everywhere), and so is any amount beyond MAX_AMOUNT (400 INVALID_AMOUNT)."""
 
     default_error_messages = {
         "invalid": _("Enter the amount as a decimal string, e.g. \"100.5\"."),
         "not_positive": _("The amount must be greater than zero."),
-        "too_large": _("The amount is too large."),
         "too_precise": _("The amount has more than %(places)s decimal places."),
     }
 
@@ -100,6 +117,7 @@ class MoneyInputField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Decimal:
+        _refuse_non_string(data)
         if isinstance(data, str):
             data = data.strip()
         try:
@@ -108,8 +126,7 @@ class MoneyInputField(serializers.Field):
             self.fail("invalid")
         if self.positive and value <= 0:
             self.fail("not_positive")
-        if value.adjusted() >= MAX_DIGITS - DECIMAL_PLACES:
-            self.fail("too_large")
+        _refuse_too_large(value)
         if not value.is_zero() and value.normalize().as_tuple().exponent < -DECIMAL_PLACES:  # type: ignore[operator]
             self.fail("too_precise", places=DECIMAL_PLACES)
         return value
@@ -121,20 +138,23 @@ class MoneyInputField(serializers.Field):
 class AmountTextField(serializers.CharField):
     """An amount as the client wrote it, for a service that parses it at the asset's scale.
 
-    A JSON number with a fraction is refused (a float is not exact: 0.1 + 0.2 != 0.3); a string or
-    an integer passes on as text.
+    Only a string is accepted: a JSON number (integer or float) is refused with INVALID_AMOUNT, and so
+    is a decimal beyond MAX_AMOUNT; anything else passes on as text for the service to judge.
     """
-
-    default_error_messages = {"float": _("Enter the amount as a decimal string, e.g. \"100.5\".")}
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 64)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        if isinstance(data, float):
-            raise serializers.ValidationError(self.error_messages["float"], code="invalid_amount")
-        return super().to_internal_value(data)
+        _refuse_non_string(data)
+        text = super().to_internal_value(data)
+        try:
+            value = to_decimal(text)
+        except (TypeError, ValueError):
+            return text  # the service answers with its own message
+        _refuse_too_large(value)
+        return text
 
 
 @extend_schema_field(DECIMAL_STRING_SCHEMA)
@@ -178,16 +198,16 @@ class DateBoundField(serializers.Field):
         try:
             if len(text) == 10:
                 day = dt.date.fromisoformat(text)
-                moment = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-                return moment + dt.timedelta(days=1) if self.end else moment
+                return day_end(day) if self.end else day_start(day)
             moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=dt.UTC)
+            moment = moment.astimezone(dt.UTC)  # an offset at the ends of the calendar would overflow later
             # An end date-time is inclusive; one microsecond later makes it an exclusive bound too.
-            return moment + dt.timedelta(microseconds=1) if self.end else moment
+            return after(moment, dt.timedelta(microseconds=1)) if self.end else moment
         except OverflowError:
-            # The end of 9999-12-31 is past datetime.max: no row is that late, so it bounds nothing.
-            return dt.datetime.max.replace(tzinfo=dt.UTC)
+            # 0001-01-01T00:00-01:00 or 9999-12-31T23:59+…: outside what datetime holds in UTC.
+            self.fail("invalid")
         except ValueError:
             self.fail("invalid")
 

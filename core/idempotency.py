@@ -37,8 +37,9 @@ def idempotent(*, user: Any, key: str | None, scope: str, payload: Any,
     if not key or not key.strip():
         raise IdempotencyKeyMissing(_("The Idempotency-Key header is required for this request."),
                                     field="Idempotency-Key")
-    if len(key) > MAX_KEY_LENGTH:
-        raise ApplicationError(_("The Idempotency-Key header is too long (200 characters at most)."),
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        # Control characters (a NUL is refused by PostgreSQL in text) make no sense in a key.
+        raise ApplicationError(_("The Idempotency-Key header must be at most 200 printable characters."),
                                code="IDEMPOTENCY_KEY_INVALID", field="Idempotency-Key")
     digest = request_hash(scope, payload)
     with transaction.atomic(durable=True):

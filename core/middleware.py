@@ -1,11 +1,11 @@
-"""Request-size guard for the API: refuse an oversized body before anything reads it."""
+"""Request guards: refuse an oversized body before anything reads it, and NUL characters anywhere."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 API_PREFIX = "/api/"
@@ -36,3 +36,53 @@ class RequestSizeLimitMiddleware:
                                      "detail": _("The request body is too large (at most %(limit)s bytes).")
                                      % {"limit": limit}}, status=413)
         return self.get_response(request)
+
+
+def _has_nul(text: str) -> bool:
+    return "\x00" in text or "%00" in text
+
+
+class NulCharacterMiddleware:
+    """400 for a NUL character in the query string, a header or a form body, on every path.
+
+    PostgreSQL refuses NUL in text and jsonb, so a NUL that reached a query (a filter, a stored
+    User-Agent, an Idempotency-Key) answered 500. JSON bodies are checked by `core.api.JSONParser`;
+    form fields are checked here so portal views that read `request.POST` directly are covered too.
+    """
+
+    FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        found, field = self._nul_in(request)
+        if found:
+            detail = _("The request contains a NUL character.")
+            if request.path.startswith(API_PREFIX):
+                return JsonResponse({"code": "NUL_CHARACTER", "field": field, "detail": detail}, status=400)
+            return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    def _nul_in(self, request: HttpRequest) -> tuple[bool, str | None]:
+        """(found, the query parameter or header that holds it, if one does)."""
+        if "\x00" in request.path:
+            return True, None
+        if _has_nul(request.META.get("QUERY_STRING", "")):
+            for key, values in request.GET.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    return True, key.replace("\x00", "")
+            return True, None
+        for key, value in request.META.items():
+            if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+                return True, key[5:].replace("_", "-").title()
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if request.method == "POST" and content_type.startswith(self.FORM_TYPES):
+            try:
+                fields = list(request.POST.lists())
+            except Exception:  # a body too large or malformed is for the view (or Django) to refuse
+                return False, None
+            for key, values in fields:
+                if "\x00" in key or any("\x00" in value for value in values):
+                    return True, key.replace("\x00", "")
+        return False, None

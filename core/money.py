@@ -8,6 +8,10 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 MAX_DIGITS = 38
 DECIMAL_PLACES = 18
 EXACT = Decimal(1).scaleb(-DECIMAL_PLACES)  # 1e-18, the resolution of NUMERIC(38,18)
+# The largest amount any request may carry. NUMERIC(38,18) holds 20 integer digits (< 1e20); an amount
+# up to 1e15 leaves five digits of headroom for balances, caps and totals that add many amounts, so no
+# accepted amount can overflow a column later (a 500) — and no real asset moves more in one request.
+MAX_AMOUNT = Decimal(10) ** 15
 # ASCII digits only: Decimal() alone would also take "１００" (full-width digits) and "1_000".
 DECIMAL_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
@@ -33,6 +37,11 @@ def to_decimal(value: object) -> Decimal:
     if not result.is_finite():
         raise ValueError("money must be finite")
     return result
+
+
+def too_large(amount: Decimal) -> bool:
+    """Whether an amount (or rate) is beyond MAX_AMOUNT in size, either sign."""
+    return abs(amount) > MAX_AMOUNT
 
 
 def quantum(scale: int) -> Decimal:

@@ -2,8 +2,9 @@
 
 `accrual_task` (beat, shortly after midnight UTC) plans the oldest pending day and fans its chunks
 out as `accrual_chunk_task`s; the worker that completes a day calls it again, so a catch-up walks
-the missing days in order. `accrual_sweep_task` (beat, every few minutes) re-queues chunks whose
-message was lost (worker killed, broker flushed). Every task may run twice or concurrently.
+the missing days in order. `accrual_sweep_task` (beat, every few minutes) finishes days whose
+finish was lost and re-queues chunks whose message was lost (worker killed, broker flushed). Every
+task may run twice or concurrently.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def accrual_task() -> dict:
 @shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=2, retry_backoff_max=60, max_retries=8)
 def accrual_chunk_task(chunk_id: int) -> dict:
     outcome = accrual.chunk_process(chunk_id)
-    if outcome.run_finished:
-        accrual_task.delay()  # the next pending day, if any
+    if outcome.run_done:
+        # The next pending day, if any. Also on a redelivered chunk of a done day: its first delivery may have
+        # committed the finish and lost its connection before queuing this (a dispatch is idempotent).
+        accrual_task.delay()
     return {"chunk": chunk_id, "state": outcome.state, "positions": outcome.positions}
 
 

@@ -38,8 +38,8 @@ def _t(value: Decimal | None, scale: int | None = None) -> str | None:
     return decimal_text(value, scale)
 
 
-def _visible_pool(product_id: int) -> Pool:
-    product = catalogue_product(product_id=product_id)
+def _visible_pool(product_id: int, user: Any = None) -> Pool:
+    product = catalogue_product(product_id=product_id, user=user)
     pool = selectors.pool_for_product(product) if product else None
     if pool is None:
         raise NotFound(_("This product has no pool."), field="product")
@@ -72,7 +72,7 @@ class PoolListApi(APIView):
 class ProductPoolApi(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["pools"], operation_id="product_pool")
     def get(self, request: Request, product_id: int) -> Response:
-        return Response({"product": product_id, **selectors.pool_summary(_visible_pool(product_id))})
+        return Response({"product": product_id, **selectors.pool_summary(_visible_pool(product_id, request.user))})
 
 
 class ProductPoolIlApi(APIView):
@@ -81,7 +81,7 @@ class ProductPoolIlApi(APIView):
     @extend_schema(parameters=[AMOUNT_USD], responses={200: OpenApiTypes.OBJECT}, tags=["pools"],
                    operation_id="product_pool_il")
     def get(self, request: Request, product_id: int) -> Response:
-        pool = _visible_pool(product_id)
+        pool = _visible_pool(product_id, request.user)
         return Response(selectors.il_table_json(selectors.il_table(pool.product, _amount_usd(request))))
 
 
@@ -91,7 +91,7 @@ class ProductPoolIlChartApi(APIView):
     @extend_schema(parameters=[AMOUNT_USD], responses={(200, "image/svg+xml"): OpenApiResponse(description="SVG")},
                    tags=["pools"], operation_id="product_pool_il_chart")
     def get(self, request: Request, product_id: int) -> HttpResponse:
-        pool = _visible_pool(product_id)
+        pool = _visible_pool(product_id, request.user)
         svg = il_chart_svg(selectors.il_table(pool.product, _amount_usd(request)))
         response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
         response["Cache-Control"] = "private, max-age=60"
@@ -129,7 +129,7 @@ class PoolDepositPreviewApi(APIView):
         data = DepositInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        product = catalogue_product(product_id=v["product"])
+        product = catalogue_product(product_id=v["product"], user=request.user)
         if product is None:
             raise NotFound(_("No such product."), field="product")
         quote = deposits.deposit_quote(user=request.user, product=product, amount=v["amount"], asset=v["asset"],

@@ -16,7 +16,7 @@ from compliance.gate import product_kind
 from compliance.models import AssessmentAttempt, ProductKind
 from compliance.services.assessments import assessment_submit
 from core.errors import NotFound
-from earn.models import Product
+from earn.selectors.products import catalogue_product
 
 
 class ChoiceOutput(serializers.Serializer):
@@ -42,11 +42,12 @@ class ResultOutput(serializers.Serializer):
     retake_after = serializers.DateTimeField(allow_null=True)
 
 
-def _kind(*, product_id: object = None, kind: str | None = None) -> str:
+def _kind(*, user: object, product_id: object = None, kind: str | None = None) -> str:
     """The kind a product needs when `product` is given, else `product_kind` (default: flexible)."""
     if product_id not in (None, ""):
-        product = (Product.objects.filter(pk=product_id).exclude(status="draft").first()
-                   if str(product_id).isdigit() else None)
+        text = str(product_id)
+        product = (catalogue_product(product_id=int(text), user=user)
+                   if text.isascii() and text.isdigit() and len(text) < 19 else None)
         if product is None:
             raise NotFound(_("No such product."), field="product")
         return product_kind(product)
@@ -80,7 +81,8 @@ class AssessmentApi(APIView):
                                OpenApiParameter("lang", str, enum=["en", "zh-hant"])],
                    responses=OutputSerializer, tags=["compliance"], operation_id="assessment_questions")
     def get(self, request: Request) -> Response:
-        kind = _kind(product_id=request.query_params.get("product"), kind=request.query_params.get("product_kind"))
+        kind = _kind(user=request.user, product_id=request.query_params.get("product"),
+                     kind=request.query_params.get("product_kind"))
         rule = selectors.jurisdiction_rule(request.user.country)
         last = selectors.assessment_latest(request.user, kind)
         return Response(self.OutputSerializer({
@@ -98,7 +100,7 @@ class AssessmentApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        kind = _kind(product_id=v.get("product"), kind=v.get("product_kind"))
+        kind = _kind(user=request.user, product_id=v.get("product"), kind=v.get("product_kind"))
         attempt = assessment_submit(user=request.user, product_kind=kind, answers=v["answers"],
                                     language=v.get("language") or request.user.language)
         rule = selectors.jurisdiction_rule(attempt.jurisdiction)

@@ -55,7 +55,7 @@ class ProductDisclosureApi(APIView):
         lang = (request.query_params.get("lang") or getattr(request.user, "language", "") or "en").lower()
         if lang not in LANGUAGES:
             raise ValidationFailed(_("lang is en or zh-hant."), field="lang")
-        product = catalogue_product(product_id=product_id)
+        product = catalogue_product(product_id=product_id, user=request.user)
         disclosure = disclosure_current(product_id=product.pk) if product else None
         if disclosure is None:
             raise NotFound(_("No current disclosure for this product."))

@@ -20,6 +20,10 @@ LANGUAGES = ("en", "zh-hant")
 def acknowledgement_create(*, user: Any, product_id: int, disclosure_version: int, statements: Sequence[str],
                            language: str, ip_address: str | None = None, user_agent: str = "") -> Acknowledgement:
     """Acknowledge the current disclosure; every risk statement must be ticked, the version current."""
+    from earn.selectors.products import catalogue_product
+
+    if catalogue_product(product_id=product_id, user=user) is None:
+        raise NotFound(_("No such product."), field="product")
     disclosure = (Disclosure.objects.select_for_update()
                   .filter(product_id=product_id, status=DisclosureStatus.CURRENT).first())
     if disclosure is None:

@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from compliance.audit import audit_record
 from compliance.models import Complaint, ComplaintStatus
 from core.errors import InvalidTransition, NotFound, ValidationFailed
-from earn.models import Position, Product
+from earn.models import Position
+from earn.selectors.products import catalogue_product
 
 # FCA DISP 1.6: a final response within eight weeks of receipt.
 RESPONSE_DEADLINE = dt.timedelta(weeks=8)
@@ -35,7 +36,7 @@ def complaint_file(*, user: Any, subject: str, body: str, product_id: int | None
         product_id = product_id or position.product_id
     if product_id is None:
         raise ValidationFailed(_("Say which product or position the complaint is about."), field="product")
-    if not Product.objects.filter(pk=product_id).exclude(status="draft").exists():
+    if catalogue_product(product_id=product_id, user=user) is None:  # published, or one they hold
         raise NotFound(_("No such product."), field="product")
     now = timezone.now()
     complaint = Complaint.objects.create(user=user, product_id=product_id, position_id=position_id,

@@ -23,6 +23,7 @@ from core.money import decimal_text
 from core.throttling import ScopedRateThrottle
 from earn.models import Accrual, Position, Product, Redemption, Subscription
 from earn.selectors.positions import positions_with_interest
+from earn.selectors.products import catalogue_product
 from earn.services import redemptions as redemption_services
 from earn.services import subscriptions as subscription_services
 
@@ -56,7 +57,7 @@ class SubscriptionPreviewApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        product = _product_or_404(data.validated_data["product"])
+        product = _product_or_404(data.validated_data["product"], request.user)
         quote = subscription_services.subscription_quote(user=request.user, product=product,
                                                          amount=data.validated_data["amount"])
         scale = product.asset.scale
@@ -75,8 +76,9 @@ def _warnings(user: object, product: Product) -> dict:
     return {"risk_warning": warnings["risk_warning"], "personalised_warning": warnings["personalised_warning"]}
 
 
-def _product_or_404(product_id: int) -> Product:
-    product = Product.objects.select_related("asset").filter(pk=product_id).first()
+def _product_or_404(product_id: int, user: object) -> Product:
+    """Only products this customer may see: a draft's or an approved-but-not-live product's rates are 404."""
+    product = catalogue_product(product_id=product_id, user=user)
     if product is None:
         raise NotFound(_("No such product."), field="product")
     return product

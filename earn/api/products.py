@@ -231,7 +231,7 @@ class ProductDetailApi(APIView):
 
     @extend_schema(responses=ProductOutput, tags=["products"], operation_id="product_detail")
     def get(self, request: Request, product_id: int) -> Response:
-        product = selectors.catalogue_product(product_id=product_id)
+        product = selectors.catalogue_product(product_id=product_id, user=request.user)
         if product is None:
             raise NotFound(_("No such product."))
         (entry,) = selectors.catalogue_entries([product], user=request.user)

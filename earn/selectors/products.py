@@ -200,6 +200,19 @@ def catalogue_entries(products: Iterable[Product], *, user: Any, on_date: dt.dat
     return entries
 
 
-def catalogue_product(*, product_id: int) -> Product | None:
-    """A single product if customers may see it."""
-    return Product.objects.filter(pk=product_id, status__in=CUSTOMER_VISIBLE_STATUSES).first()
+def catalogue_product(*, product_id: int, user: Any = None) -> Product | None:
+    """A single product if this customer may see it: published (live, or paused read-only), or one
+    they hold a position in (earn or pool) whatever its status since. Drafts, products in review or
+    approved but not yet live, and closed products they never held are None (the API answers 404):
+    their rates and terms are not public yet."""
+    product = Product.objects.select_related("asset").filter(pk=product_id).first()
+    if product is None or product.status in CUSTOMER_VISIBLE_STATUSES:
+        return product
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    from pools.models import PoolPosition
+
+    if (Position.objects.filter(user=user, product=product).exists()
+            or PoolPosition.objects.filter(user=user, product=product).exists()):
+        return product
+    return None

@@ -133,7 +133,8 @@ class ChunkOutcome:
     state: str  # "accrued", "already done", "busy" (another worker holds it)
     positions: int = 0
     posted: dict[str, Decimal] = field(default_factory=dict)
-    run_finished: bool = False
+    run_finished: bool = False  # this call marked the run done
+    run_done: bool = False  # the run is done (finished now or before): the next day may be queued
 
 
 def last_completed_day(now: dt.datetime | None = None) -> dt.date:
@@ -177,8 +178,10 @@ def run_plan(day: dt.date, *, chunk_size: int | None = None) -> AccrualRun:
     value date instead of missing the days already accrued.
     """
     _refuse_unended(day)
-    if not AccrualRun.objects.filter(date=day, planned_at__isnull=False).exists():
-        maturities_settle(day)  # positions that matured (and renewed) since: before the day is planned
+    planned = AccrualRun.objects.filter(date=day, planned_at__isnull=False).first()
+    if planned is not None:
+        return planned  # planned once for good: no lock on the run row (workers finishing it take that lock)
+    maturities_settle(day)  # positions that matured (and renewed) since: before the day is planned
     with transaction.atomic():
         AccrualRun.objects.get_or_create(date=day)
         run = AccrualRun.objects.select_for_update().get(date=day)
@@ -228,9 +231,18 @@ def _accrue_range(run: AccrualRun, lo: int, hi: int) -> tuple[int, dict[str, Dec
     return rows, result.total
 
 
-def run_finish_if_complete(run_id: int) -> bool:
-    """Mark the run done once no chunk is pending; true only for the call that finished it."""
+def _run_finish_locked(run_id: int) -> bool:
+    """Mark the run done if no chunk is pending; inside the caller's transaction.
+
+    The run row is locked first, so of two last chunks committing at once the second waits for the
+    first and then (READ COMMITTED: a fresh snapshot per statement) sees both chunks done; neither can
+    miss the finish. True only for the call that finished it.
+    """
     with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM earn_accrualrun WHERE id = %s FOR UPDATE", [run_id])
+        row = cursor.fetchone()
+        if row is None or row[0] != AccrualRun.Status.RUNNING:
+            return False
         cursor.execute(
             """
             UPDATE earn_accrualrun r
@@ -245,22 +257,58 @@ def run_finish_if_complete(run_id: int) -> bool:
         return cursor.rowcount == 1
 
 
+def run_finish_if_complete(run_id: int) -> bool:
+    """Mark the run done once no chunk is pending (its own transaction, or the caller's);
+    true only for the call that finished it. Safe to call any number of times, from any path."""
+    with transaction.atomic():
+        return _run_finish_locked(run_id)
+
+
+def runs_finish_complete() -> list[dt.date]:
+    """Finish every running day whose chunks are all done: a day whose last chunk committed but
+    whose finish was lost (a finish written by older code, a failover). Returns the days finished."""
+    finished = []
+    stuck = (AccrualRun.objects.filter(status=AccrualRun.Status.RUNNING, planned_at__isnull=False)
+             .exclude(chunks__status=AccrualChunk.Status.PENDING).order_by("date").values_list("pk", "date"))
+    for run_id, day in stuck:
+        if run_finish_if_complete(run_id):
+            finished.append(day)
+    return finished
+
+
+def _none_pending(run: AccrualRun) -> bool:
+    return not AccrualChunk.objects.filter(run=run, status=AccrualChunk.Status.PENDING).exists()
+
+
+def _run_is_done(run_id: int) -> bool:
+    return AccrualRun.objects.filter(pk=run_id, status=AccrualRun.Status.DONE).exists()
+
+
 def chunk_process(chunk_id: int, *, wait: bool = False) -> ChunkOutcome:
     """Work one chunk in one transaction. A chunk another worker holds is skipped (`busy`) unless
-    `wait`; a done chunk is left alone, so a message delivered twice changes nothing."""
+    `wait`; a done chunk is left alone, so a message delivered twice changes nothing.
+
+    The chunk that completes its day marks the run done in the same transaction, so no lost
+    statement after the commit can leave the day `running`; a chunk found done still finishes its
+    run if that was lost (a run finished by an older release or a cut connection).
+    """
     with transaction.atomic():
         chunk = (AccrualChunk.objects.select_for_update(skip_locked=not wait, of=("self",))
                  .select_related("run").filter(pk=chunk_id).first())
         if chunk is None:
             return ChunkOutcome(chunk_id, "busy")
         if chunk.status == AccrualChunk.Status.DONE:
-            return ChunkOutcome(chunk_id, "already done")
+            if chunk.run.status == AccrualRun.Status.DONE:
+                return ChunkOutcome(chunk_id, "already done", run_done=True)
+            finished = _run_finish_locked(chunk.run_id)
+            return ChunkOutcome(chunk_id, "already done", run_finished=finished,
+                                run_done=finished or _run_is_done(chunk.run_id))
         rows, totals = _accrue_range(chunk.run, chunk.lo, chunk.hi)
         AccrualChunk.objects.filter(pk=chunk.pk).update(
             status=AccrualChunk.Status.DONE, finished_at=timezone.now(), positions=rows,
             posted_total=sum(totals.values(), Decimal(0)))
-    finished = run_finish_if_complete(chunk.run_id)
-    return ChunkOutcome(chunk_id, "accrued", rows, totals, finished)
+        finished = _run_finish_locked(chunk.run_id)
+    return ChunkOutcome(chunk_id, "accrued", rows, totals, finished, run_done=finished)
 
 
 def accrue_day(day: dt.date, *, chunk_size: int | None = None, progress: Progress | None = None) -> AccrualDayResult:
@@ -338,14 +386,16 @@ def accrual_dispatch(enqueue: Callable[[int], None], *, chunk_size: int | None =
     Holds the accrual advisory lock for its transaction only, so a second beat (or a second call
     while an inline run holds the lock) is a no-op. Chunks already handed out are left to the
     workers and the sweeper; the worker that finishes a day calls this again for the next one.
+    A day whose chunks are all done but which is still `running` (its finish was lost) is finished
+    here and the next day dispatched, instead of answering "in progress" for ever.
     """
     with transaction.atomic():
         if not _try_lock(session=False):
             return Dispatch("locked")
         for day in days_pending():
             run = run_plan(day, chunk_size=chunk_size)
-            if run.status == AccrualRun.Status.DONE:
-                continue
+            if run.status == AccrualRun.Status.DONE or (_none_pending(run) and _run_finish_locked(run.pk)):
+                continue  # done, or every chunk done and only the finish was lost: on to the next day
             fresh = list(AccrualChunk.objects.filter(run=run, status=AccrualChunk.Status.PENDING,
                                                      enqueued_at__isnull=True).order_by("lo")
                          .values_list("id", flat=True))
@@ -356,11 +406,17 @@ def accrual_dispatch(enqueue: Callable[[int], None], *, chunk_size: int | None =
 
 def accrual_sweep(enqueue: Callable[[int], None], *, timeout: int | None = None) -> list[int]:
     """Hand out again every pending chunk queued longer than `timeout` seconds ago and not being
-    worked on (a worker holds its row lock): messages lost with a worker or a flushed broker."""
+    worked on (a worker holds its row lock): messages lost with a worker or a flushed broker.
+
+    First finishes any day whose chunks are all done but whose finish was lost. Only the chunk rows
+    are locked (`of=("self",)`): a lock on the joined run row would make SKIP LOCKED skip every chunk
+    of a day while any of its chunks is being worked on (the worker finishing it locks the run).
+    """
+    runs_finish_complete()
     timeout = settings.ACCRUAL_CHUNK_TIMEOUT if timeout is None else timeout
     cutoff = timezone.now() - dt.timedelta(seconds=timeout)
     with transaction.atomic():
-        stale = list(AccrualChunk.objects.select_for_update(skip_locked=True)
+        stale = list(AccrualChunk.objects.select_for_update(skip_locked=True, of=("self",))
                      .filter(status=AccrualChunk.Status.PENDING, run__status=AccrualRun.Status.RUNNING,
                              enqueued_at__lt=cutoff).order_by("id").values_list("id", flat=True))
         _hand_out(stale, enqueue)

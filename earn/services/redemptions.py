@@ -207,6 +207,7 @@ def position_set_auto_renew(*, user: Any, position_id: int, auto_renew: bool) ->
     return position
 
 
+@transaction.atomic
 def position_set_auto_compound(*, user: Any, position_id: int, auto_compound: bool) -> Position:
     """Demand positions only: from the next accrual on, the day's interest joins the principal."""
     position = position_lock(position_id, user=user)

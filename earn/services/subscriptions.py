@@ -25,7 +25,7 @@ from compliance.gate import blocking_codes
 from compliance.services.acknowledgements import refusal_record
 from core.errors import NotFound
 from core.idempotency import idempotent
-from core.money import floor_to_scale, to_decimal
+from core.money import floor_to_scale, to_decimal, too_large
 from earn import errors
 from earn.apy import apy_for
 from earn.interest import blended_apr, daily_exact
@@ -40,7 +40,7 @@ from earn.models import (
     TermType,
 )
 from earn.selectors.positions import tiers_of, user_principal
-from earn.selectors.products import terms_in_force
+from earn.selectors.products import catalogue_product, terms_in_force
 from ledger import services as ledger
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind
@@ -64,7 +64,7 @@ def parse_amount(value: Any, *, scale: int, field: str = "amount") -> Decimal:
         raise errors.InvalidAmount(_("Amount must be a decimal number written as a string."), field=field) from exc
     if amount <= 0:
         raise errors.InvalidAmount(_("Amount must be greater than zero."), field=field)
-    if amount >= Decimal(10) ** 20:
+    if too_large(amount):
         raise errors.InvalidAmount(_("Amount is too large."), field=field)
     if amount != floor_to_scale(amount, scale):
         raise errors.InvalidAmount(_("Amount has more than %(scale)s decimal places.") % {"scale": scale},
@@ -148,8 +148,8 @@ def _reserve_cap(product_id: int, amount: Decimal) -> bool:
 @transaction.atomic
 def subscription_create(*, user: Any, product_id: int, amount: Any, auto_renew: bool = False) -> Subscription:
     """Subscribe `amount` of the product's asset; raises SubscriptionRefused with reason codes."""
-    product = Product.objects.select_related("asset").filter(pk=product_id).first()
-    if product is None:
+    product = catalogue_product(product_id=product_id, user=user)
+    if product is None:  # not published and not held: customers do not know it exists
         raise NotFound(_("No such product."), field="product")
     amount = parse_amount(amount, scale=product.asset.scale)
     now = timezone.now()

@@ -27,7 +27,7 @@ from core.idempotency import idempotent
 from core.money import floor_to_scale, to_decimal
 from earn import errors
 from earn.models import Product, ProductStatus, ProductTerms, TermType
-from earn.selectors.products import terms_in_force
+from earn.selectors.products import catalogue_product, terms_in_force
 from earn.services.subscriptions import REFUSAL_MESSAGES, parse_amount, value_date_for
 from ledger import services as ledger
 from ledger.errors import InsufficientBalance
@@ -168,7 +168,7 @@ def _message(code: str) -> str:
 def pool_deposit_create(*, user: Any, product_id: int, amount: Any, asset: str | None = None,
                         mode: str = DepositMode.PAIR, compound_rewards: bool = False) -> PoolDeposit:
     """Deposit into a pool product; raises SubscriptionRefused with reason codes (as subscriptions do)."""
-    if not Product.objects.filter(pk=product_id).exists():
+    if catalogue_product(product_id=product_id, user=user) is None:
         raise NotFound(_("No such product."), field="product")
     pool = pool_lock(product_id)
     product = pool.product

@@ -38,7 +38,7 @@ def _concrete(user: Any) -> Any:
 @require_http_methods(["GET", "POST"])
 def assessment(request: HttpRequest, product_id: int) -> HttpResponse:
     """The knowledge / appropriateness questions for this product's kind; passing lets the customer subscribe."""
-    product = _visible_product(product_id)
+    product = _visible_product(product_id, request.user)
     kind = product_kind(product)
     language = _language(request)
     questions = assessment_questions(request.user, kind, language=language)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.twofactor import otp_require, user_has_2fa
+from core.dates import day_end, day_start
 from core.errors import ApplicationError
 from earn.models import Accrual, PositionStatus, Redemption, TermType
 from earn.selectors.products import terms_in_force
@@ -199,8 +200,8 @@ def history(request: HttpRequest) -> HttpResponse:
         start, end, asset = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["asset"]
     postings = posting_list(
         user_id=request.user.pk,
-        start=dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC) if start else None,
-        end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC) if end else None,
+        start=day_start(start) if start else None,
+        end=day_end(end) if end else None,  # to=9999-12-31 overflowed (500)
         asset=(asset or "").upper() or None)
     page = Paginator(postings, 50).get_page(request.GET.get("page"))
     query = {k: v for k, v in {"from": start and start.isoformat(), "to": end and end.isoformat(),

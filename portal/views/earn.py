@@ -67,8 +67,8 @@ def home(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _visible_product(product_id: int) -> Product:
-    product = catalogue_product(product_id=product_id)
+def _visible_product(product_id: int, user: Any = None) -> Product:
+    product = catalogue_product(product_id=product_id, user=user)
     if product is None:
         raise Http404
     return Product.objects.select_related("asset").get(pk=product.pk)
@@ -104,7 +104,7 @@ def _product_context(request: HttpRequest, product: Product) -> dict[str, Any]:
 @require_safe
 def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     """Terms, tiers, rules, vetting summary and the disclosure (with a switch to the other language)."""
-    product = _visible_product(product_id)
+    product = _visible_product(product_id, request.user)
     earn_first_view_record(request.user)
     context = _product_context(request, product)
     if product.strategy == Strategy.LIQUIDITY_MINING:
@@ -138,7 +138,7 @@ def _available(user: Any, asset: str) -> Any:
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest, product_id: int) -> HttpResponse:
     """One page per step: acknowledge the disclosure, enter the amount, preview, confirm (with a code)."""
-    product = _visible_product(product_id)
+    product = _visible_product(product_id, request.user)
     user = request.user
     step = request.POST.get("step", "")
     if step == "acknowledge":

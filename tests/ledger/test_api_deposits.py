@@ -83,9 +83,11 @@ def test_same_reference_for_another_deposit_is_409(ops, customer, assets, user_f
     ({"amount": "0"}, "NOT_POSITIVE", "amount"),
     ({"amount": "-5"}, "NOT_POSITIVE", "amount"),
     ({"amount": "abc"}, "INVALID", "amount"),
-    ({"amount": 1.5}, "INVALID", "amount"),
+    ({"amount": 1.5}, "INVALID_AMOUNT", "amount"),
+    ({"amount": 20}, "INVALID_AMOUNT", "amount"),
     ({"amount": "NaN"}, "INVALID", "amount"),
-    ({"amount": "1e30"}, "TOO_LARGE", "amount"),
+    ({"amount": "1e30"}, "INVALID_AMOUNT", "amount"),
+    ({"amount": "99999999999999999999.99999999"}, "INVALID_AMOUNT", "amount"),
     ({"amount": "0.000000001"}, "INVALID_AMOUNT", "amount"),
     ({"asset": "HKD", "amount": "1.005"}, "INVALID_AMOUNT", "amount"),
     ({"asset": "DOGE"}, "UNKNOWN_ASSET", "asset"),
@@ -104,9 +106,9 @@ def test_bad_input_is_400_with_code_and_field(ops, customer, assets, change, cod
     assert not JournalEntry.objects.exists()
 
 
-def test_whole_number_amount_is_accepted(ops, customer, assets):
+def test_whole_number_amount_is_accepted_as_a_string(ops, customer, assets):
     client, _ = ops
-    response = client.post(URL, {"user": customer.pk, "asset": "HKD", "amount": 20, "reference": "tx-int"},
+    response = client.post(URL, {"user": customer.pk, "asset": "HKD", "amount": "20", "reference": "tx-int"},
                            format="json")
     assert response.status_code == 201
     assert response.json()["amount"] == "20.00"

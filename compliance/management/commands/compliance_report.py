@@ -10,13 +10,13 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.selectors import user_ids_by_email
 from compliance.reports import KINDS
 from compliance.services.reports import export_csv_lines, export_pdf, report_export
+from core.dates import day_end, day_start
 from core.errors import ApplicationError
 
 
 def _bound(text: str, *, end: bool) -> dt.datetime:
     day = dt.date.fromisoformat(text)
-    moment = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-    return moment + dt.timedelta(days=1) if end else moment
+    return day_end(day) if end else day_start(day)
 
 
 class Command(BaseCommand):
