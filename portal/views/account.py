@@ -6,17 +6,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from accounts import twofactor
 from accounts.services import api_token_revoke, api_token_rotate, profile_update
+from accounts.staff import is_staff_account
 from core.errors import ApplicationError
 from portal.forms import OtpForm, ProfileForm
-from portal.views.auth import language_cookie
+from portal.views.auth import STAFF_2FA_NEXT, language_cookie
 
 
 @login_required
@@ -43,7 +47,7 @@ def security(request: HttpRequest) -> HttpResponse:
     user = request.user
     action = request.POST.get("action", "")
     form = OtpForm(request.POST or None)
-    context: dict = {"has_2fa": twofactor.user_has_2fa(user), "form": form}
+    context: dict = {"has_2fa": twofactor.user_has_2fa(user), "form": form, "staff": is_staff_account(user)}
     if request.method == "POST":
         try:
             if action == "begin":
@@ -52,6 +56,9 @@ def security(request: HttpRequest) -> HttpResponse:
             if action == "confirm" and form.is_valid():
                 context["recovery_codes"] = twofactor.totp_setup_confirm(user=user, code=form.cleaned_data["otp"])
                 messages.success(request, _("Two-factor authentication is on."))
+                if is_staff_account(user):  # the code just given verifies this session for the admin console
+                    otp_login(request, TOTPDevice.objects.get(user=user, confirmed=True))
+                    context["continue_url"] = request.session.pop(STAFF_2FA_NEXT, None) or reverse("admin:index")
             elif action == "recovery" and form.is_valid():
                 context["recovery_codes"] = twofactor.recovery_codes_regenerate(user=user,
                                                                                code=form.cleaned_data["otp"])
