@@ -11,12 +11,14 @@ never un-counts a wrong code, and a code is used up even when the move is then r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +26,15 @@ from accounts.models import User
 from accounts.roles import OPERATIONS, user_has_role
 from accounts.staff import StaffAccountNotAllowed, is_staff_account, staff_otp_consume
 from compliance.audit import audit_record
-from core.errors import Conflict, IdempotencyKeyReused, MakerCheckerViolation, NotFound, PermissionDenied
+from core.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidAmount,
+    MakerCheckerViolation,
+    NotFound,
+    PermissionDenied,
+)
+from core.money import DECIMAL_PLACES, MAX_DIGITS
 from ledger import selectors
 from ledger.models import JournalEntry, PendingDeposit, PendingDepositStatus
 from ledger.services import deposit_credit
@@ -54,9 +64,26 @@ class DepositOutcome:
 # --- Reads ---------------------------------------------------------------------------------------
 
 def deposit_usd_value(*, asset: str, amount: Decimal) -> Decimal | None:
-    """The amount at the asset's latest USD price, or None when the asset has no price."""
+    """The amount at the asset's latest USD price, or None when the asset has no price (or the value is
+    beyond what a money column holds: such a deposit is far above any threshold anyway)."""
     price = latest_prices([asset]).get(asset)
-    return None if price is None else amount * price
+    if price is None:
+        return None
+    value = amount * price
+    if abs(value) >= Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES):
+        return None
+    return value.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
+@contextmanager
+def _overflow_refused() -> Iterator[None]:
+    """An amount the ledger's NUMERIC(38,18) balances cannot hold is bad input (400 TOO_LARGE), not a 500."""
+    try:
+        yield
+    except DataError as exc:
+        if "numeric field overflow" not in str(exc):
+            raise
+        raise InvalidAmount(_("The amount is too large."), code="TOO_LARGE", field="amount") from exc
 
 
 def four_eyes_needed(*, asset: str, amount: Decimal) -> tuple[bool, Decimal | None]:
@@ -111,7 +138,7 @@ def staff_deposit_create(*, actor: Any, user_id: int, asset: str, amount: Decima
     """
     staff_otp_consume(user=actor, code=otp)
     _operator_check(actor)
-    with transaction.atomic(durable=True):
+    with _overflow_refused(), transaction.atomic(durable=True):
         # Two requests with one reference queue here, so exactly one of them sees "created".
         _reference_lock(reference)
         pending = PendingDeposit.objects.filter(reference=reference).first()
@@ -150,7 +177,7 @@ def staff_deposit_approve(*, actor: Any, pending_id: int, otp: str | None) -> tu
     """
     staff_otp_consume(user=actor, code=otp)
     _operator_check(actor)
-    with transaction.atomic(durable=True):
+    with _overflow_refused(), transaction.atomic(durable=True):
         pending = _pending_locked(pending_id)
         if pending.status == PendingDepositStatus.APPROVED:
             return pending, False
