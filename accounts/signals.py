@@ -8,6 +8,9 @@ transaction (m2m writes run in one), naming the request's user where there is on
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
@@ -22,6 +25,17 @@ PERMISSION_CHANGE = "accounts.permission_change"
 STAFF_FLAG_CHANGE = "accounts.staff_flag_change"
 FLAGS = ("is_staff", "is_superuser")
 OPS = {"post_add": "add", "post_remove": "remove", "post_clear": "clear"}
+_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar("role_audit_suppressed", default=False)
+
+
+@contextmanager
+def per_change_audit_suppressed() -> Iterator[None]:
+    """For accounts.services.roles_sync only, which audits its own changes as one event per role."""
+    token = _suppressed.set(True)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
 
 
 def _permission_names(pks: set[int]) -> list[str]:
@@ -40,7 +54,7 @@ def _groups_changed(sender: Any, instance: Any, action: str, reverse: bool, mode
     if action == "pre_clear":
         _stash_before_clear(instance, "user_set" if reverse else "groups")
         return
-    if action not in OPS:
+    if action not in OPS or _suppressed.get():
         return
     pks = pk_set if action != "post_clear" else getattr(instance, "_audit_cleared", set())
     if not pks:
@@ -61,7 +75,7 @@ def _user_permissions_changed(sender: Any, instance: Any, action: str, reverse: 
     if action == "pre_clear":
         _stash_before_clear(instance, "user_set" if reverse else "user_permissions")
         return
-    if action not in OPS:
+    if action not in OPS or _suppressed.get():
         return
     pks = pk_set if action != "post_clear" else getattr(instance, "_audit_cleared", set())
     if not pks:
@@ -82,7 +96,7 @@ def _group_permissions_changed(sender: Any, instance: Any, action: str, reverse:
     if action == "pre_clear":
         _stash_before_clear(instance, "group_set" if reverse else "permissions")
         return
-    if action not in OPS:
+    if action not in OPS or _suppressed.get():
         return
     pks = pk_set if action != "post_clear" else getattr(instance, "_audit_cleared", set())
     if not pks:
