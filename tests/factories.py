@@ -8,6 +8,7 @@ import factory
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
 
 from accounts.models import User
 from ledger.models import Asset
@@ -72,6 +73,20 @@ def admin_login(client, user):
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+class OtpClient(APIClient):
+    """An API client signed in as a staff user whose every POST carries their next unused one-time code
+    (X-OTP), as staff money moves require."""
+
+    def __init__(self, user, **kwargs):
+        super().__init__(**kwargs)
+        self.user = user
+        self.force_authenticate(user)
+
+    def post(self, path, data=None, format=None, **extra):
+        extra.setdefault("HTTP_X_OTP", totp_code(self.user))
+        return super().post(path, data, format, **extra)
 
 
 class AssetFactory(factory.django.DjangoModelFactory):

@@ -11,22 +11,9 @@ from rest_framework.test import APIClient
 from accounts.roles import CURATOR, OPERATIONS
 from compliance.models import AuditEvent
 from ledger.models import AccountKind, JournalEntry, LedgerAccount
-from tests.factories import totp_code
+from tests.factories import OtpClient
 
 URL = "/api/v1/staff/deposits"
-
-
-class OtpClient(APIClient):
-    """An API client whose every POST carries the staff user's next unused one-time code (X-OTP)."""
-
-    def __init__(self, user, **kwargs):
-        super().__init__(**kwargs)
-        self.user = user
-        self.force_authenticate(user)
-
-    def post(self, path, data=None, format=None, **extra):
-        extra.setdefault("HTTP_X_OTP", totp_code(self.user))
-        return super().post(path, data, format, **extra)
 
 
 def _staff_client(user_factory, role, email):

@@ -18,8 +18,7 @@ from accounts.roles import CURATOR, OPERATIONS
 from compliance.models import AuditEvent
 from ledger.deposits import staff_deposit_approve, staff_deposit_create
 from ledger.models import AccountKind, JournalEntry, LedgerAccount, PendingDeposit
-from tests.factories import AssetFactory, UserFactory, totp_code
-from tests.ledger.test_api_deposits import OtpClient
+from tests.factories import AssetFactory, OtpClient, UserFactory, totp_code
 
 URL = "/api/v1/staff/deposits"
 
