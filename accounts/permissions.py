@@ -30,5 +30,5 @@ class HasRole(BasePermission):
 def role_required(*roles: str) -> type[HasRole]:
     """A permission class for one role (or any of several):
     `permission_classes = [IsAuthenticated, role_required(OPERATIONS)]`."""
-    name = "_".join(roles)
-    return type(f"HasRole_{name}", (HasRole,), {"roles": roles, "message": f"This action needs the {name} role."})
+    return type(f"HasRole_{'_'.join(roles)}", (HasRole,),
+                {"roles": roles, "message": f"This action needs the {' or '.join(roles)} role."})
