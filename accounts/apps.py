@@ -14,6 +14,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Roles reference permissions of every app, so they are (re)built after each migrate.
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="accounts.sync_roles")
+        # Role and privilege changes are audited however they are written (accounts/signals.py).
         from accounts import signals
 
         signals.connect()

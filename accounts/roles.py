@@ -39,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("ledger", "view_journalentry"),
         ("ledger", "view_posting"),
         ("ledger", "post_deposit"),
+        ("ledger", "view_pendingdeposit"),
     ],
 }
 ROLES = list(ROLE_PERMISSIONS)

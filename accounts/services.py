@@ -23,14 +23,28 @@ from compliance.audit import audit_record
 
 @transaction.atomic
 def roles_sync(*, verbosity: int = 0) -> dict[str, int]:
-    """Create every role group and grant exactly its permissions; safe to run repeatedly."""
+    """Create every role group and grant exactly its permissions; safe to run repeatedly (after each migrate).
+
+    Changing an existing role's permissions is a role change: one audit event per role changed (actor
+    None: the deploy). Creating the groups on an empty database defines them and is not an event.
+    """
+    from accounts.signals import PERMISSION_CHANGE, per_change_audit_suppressed
+
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=verbosity)
     counts = {}
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=role)
+        group, created = Group.objects.get_or_create(name=role)
         objs = [Permission.objects.get(content_type__app_label=app, codename=code) for app, code in perms]
-        group.permissions.set(objs)
+        before = set() if created else set(group.permissions.values_list("content_type__app_label", "codename"))
+        with per_change_audit_suppressed():
+            group.permissions.set(objs)
+        after = {(app, code) for app, code in perms}
+        if not created and before != after:
+            audit_record(actor=None, action=PERMISSION_CHANGE, obj=group,
+                         after={"field": "permissions", "op": "sync",
+                                "added": sorted(f"{a}.{c}" for a, c in after - before),
+                                "removed": sorted(f"{a}.{c}" for a, c in before - after)})
         counts[role] = len(objs)
     return counts
 

@@ -1,20 +1,147 @@
-"""Safety nets at the model layer: credentials that change end the user's API tokens, whatever the path.
+"""Model-layer safety nets: writes that bypass our services are still audited or still end credentials.
 
-The services call `api_tokens_revoke_all` themselves where they can (two-factor on/off); these receivers
-catch the paths that have no service of ours: Django's password change and reset views, `changepassword`,
-the shell, and authenticator devices deleted outside accounts.twofactor.
+The one place this project uses signals. Group membership, group and user permissions and the
+`is_staff` / `is_superuser` flags can be written by Django's admin, `manage.py shell` or any ORM call,
+none of which go through a service: each change writes an audit event in the writing transaction
+(m2m writes run in one), naming the request's user where there is one. Credentials that change
+(a password, an authenticator removed outside accounts.twofactor) end the user's API tokens,
+whatever the path: Django's password change and reset views, `changepassword`, the shell.
 """
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.contrib.auth.models import Group, Permission
 from django.db.models import QuerySet
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.middleware import current_actor
 from accounts.models import User
 from accounts.tokens import api_tokens_revoke_all
+from compliance.audit import audit_record
+
+ROLE_CHANGE = "accounts.role_change"
+PERMISSION_CHANGE = "accounts.permission_change"
+STAFF_FLAG_CHANGE = "accounts.staff_flag_change"
+FLAGS = ("is_staff", "is_superuser")
+OPS = {"post_add": "add", "post_remove": "remove", "post_clear": "clear"}
+_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar("role_audit_suppressed", default=False)
+
+
+@contextmanager
+def per_change_audit_suppressed() -> Iterator[None]:
+    """For accounts.services.roles_sync only, which audits its own changes as one event per role."""
+    token = _suppressed.set(True)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
+
+
+def _permission_names(pks: set[int]) -> list[str]:
+    rows = Permission.objects.filter(pk__in=pks).values_list("content_type__app_label", "codename")
+    return sorted(f"{app}.{code}" for app, code in rows)
+
+
+def _stash_before_clear(instance: Any, relation: str) -> None:
+    """post_clear gets no pk_set: remember what is about to go."""
+    instance._audit_cleared = set(getattr(instance, relation).values_list("pk", flat=True))
+
+
+def _groups_changed(sender: Any, instance: Any, action: str, reverse: bool, model: Any, pk_set: set | None,
+                    **kwargs: Any) -> None:
+    """user.groups.add/remove/clear/set, or from the other side group.user_set.…: one event per user."""
+    if action == "pre_clear":
+        _stash_before_clear(instance, "user_set" if reverse else "groups")
+        return
+    if action not in OPS or _suppressed.get():
+        return
+    pks = pk_set if action != "post_clear" else getattr(instance, "_audit_cleared", set())
+    if not pks:
+        return
+    actor = current_actor()
+    if reverse:  # instance is a Group, pks are users
+        for user in User.objects.filter(pk__in=pks).order_by("pk"):
+            audit_record(actor=actor, action=ROLE_CHANGE, obj=user,
+                         after={"field": "groups", "op": OPS[action], "groups": [instance.name]})
+    else:
+        names = sorted(Group.objects.filter(pk__in=pks).values_list("name", flat=True))
+        audit_record(actor=actor, action=ROLE_CHANGE, obj=instance,
+                     after={"field": "groups", "op": OPS[action], "groups": names})
+
+
+def _user_permissions_changed(sender: Any, instance: Any, action: str, reverse: bool, model: Any,
+                              pk_set: set | None, **kwargs: Any) -> None:
+    if action == "pre_clear":
+        _stash_before_clear(instance, "user_set" if reverse else "user_permissions")
+        return
+    if action not in OPS or _suppressed.get():
+        return
+    pks = pk_set if action != "post_clear" else getattr(instance, "_audit_cleared", set())
+    if not pks:
+        return
+    actor = current_actor()
+    if reverse:  # instance is a Permission, pks are users
+        name = _permission_names({instance.pk})
+        for user in User.objects.filter(pk__in=pks).order_by("pk"):
+            audit_record(actor=actor, action=PERMISSION_CHANGE, obj=user,
+                         after={"field": "user_permissions", "op": OPS[action], "permissions": name})
+    else:
+        audit_record(actor=actor, action=PERMISSION_CHANGE, obj=instance,
+                     after={"field": "user_permissions", "op": OPS[action], "permissions": _permission_names(pks)})
+
+
+def _group_permissions_changed(sender: Any, instance: Any, action: str, reverse: bool, model: Any,
+                               pk_set: set | None, **kwargs: Any) -> None:
+    if action == "pre_clear":
+        _stash_before_clear(instance, "group_set" if reverse else "permissions")
+        return
+    if action not in OPS or _suppressed.get():
+        return
+    pks = pk_set if action != "post_clear" else getattr(instance, "_audit_cleared", set())
+    if not pks:
+        return
+    actor = current_actor()
+    if reverse:  # instance is a Permission, pks are groups
+        name = _permission_names({instance.pk})
+        for group in Group.objects.filter(pk__in=pks).order_by("pk"):
+            audit_record(actor=actor, action=PERMISSION_CHANGE, obj=group,
+                         after={"field": "permissions", "op": OPS[action], "permissions": name})
+    else:
+        audit_record(actor=actor, action=PERMISSION_CHANGE, obj=instance,
+                     after={"field": "permissions", "op": OPS[action], "permissions": _permission_names(pks)})
+
+
+def _flags_before(sender: Any, instance: User, raw: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
+    """Read the stored flags before a save that may change them (skipped when update_fields leaves them out)."""
+    if raw or instance.pk is None or instance._state.adding:
+        instance._audit_flags = None
+        return
+    if update_fields is not None and not set(update_fields) & set(FLAGS):
+        instance._audit_flags = None
+        return
+    instance._audit_flags = User.objects.filter(pk=instance.pk).values(*FLAGS).first()
+
+
+def _flags_after(sender: Any, instance: User, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return
+    after = {flag: bool(getattr(instance, flag)) for flag in FLAGS}
+    if created:
+        before = dict.fromkeys(FLAGS, False)
+    else:
+        before = getattr(instance, "_audit_flags", None)
+        instance._audit_flags = None
+        if before is None:
+            return
+    if before == after:
+        return
+    audit_record(actor=current_actor(), action=STAFF_FLAG_CHANGE, obj=instance, before=before, after=after)
 
 
 def _password_saved(sender: type, instance: User, created: bool, **kwargs: Any) -> None:
@@ -34,5 +161,12 @@ def _authenticator_deleted(sender: type, instance: TOTPDevice, origin: Any = Non
 
 
 def connect() -> None:
+    m2m_changed.connect(_groups_changed, sender=User.groups.through, dispatch_uid="accounts.audit.groups")
+    m2m_changed.connect(_user_permissions_changed, sender=User.user_permissions.through,
+                        dispatch_uid="accounts.audit.user_permissions")
+    m2m_changed.connect(_group_permissions_changed, sender=Group.permissions.through,
+                        dispatch_uid="accounts.audit.group_permissions")
+    pre_save.connect(_flags_before, sender=User, dispatch_uid="accounts.audit.flags_before")
+    post_save.connect(_flags_after, sender=User, dispatch_uid="accounts.audit.flags_after")
     post_save.connect(_password_saved, sender=User, dispatch_uid="accounts.tokens.password_saved")
     post_delete.connect(_authenticator_deleted, sender=TOTPDevice, dispatch_uid="accounts.tokens.authenticator_deleted")

@@ -150,7 +150,11 @@ def recovery_codes_regenerate(*, user: Any, code: str) -> list[str]:
 
 @transaction.atomic
 def totp_disable(*, user: Any, code: str) -> None:
-    """Turn 2FA off; needs a current code (or a recovery code)."""
+    """Turn 2FA off; needs a current code (or a recovery code). Staff accounts cannot: it is mandatory for them."""
+    from accounts.staff import Staff2faRequired, is_staff_account
+
+    if is_staff_account(user):
+        raise Staff2faRequired(_("Two-factor authentication is mandatory for staff accounts."), field="otp")
     otp_require(user=user, code=code)
     api_tokens_revoke_all(user=user, reason="2fa_disable")
     TOTPDevice.objects.filter(user=user).delete()

@@ -100,6 +100,8 @@ def main() -> int:
     print("             david@hk.example (HK, Traditional Chinese)")
     print("  staff:     curator@earn.example, approver@earn.example, compliance@earn.example, ops@earn.example,")
     print("             admin@earn.example (superuser)")
+    print("  staff two-factor authentication is mandatory: add the demo key EARN DEMO STAF FKEY EARN DEMO STAF FKEY")
+    print("             to an authenticator app and give its code at sign-in (local demo only)")
     print("Ctrl-C stops everything.\n", flush=True)
     manager.loop()
     del server  # the embedded server stops at exit (see cleanup_mode above)

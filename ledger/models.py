@@ -148,3 +148,58 @@ class Posting(models.Model):
     @property
     def signed_amount(self):  # type: ignore[no-untyped-def]
         return self.amount if self.side == Side.CREDIT else -self.amount
+
+
+class PendingDepositStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class PendingDeposit(models.Model):
+    """A staff deposit above the four-eyes threshold: nothing is credited until a second operator approves.
+
+    Approval posts the deposit (idempotent on `reference`, the same key a direct deposit uses) in the
+    transaction that decides the row. The database holds maker ≠ checker, the decision fields, and
+    refuses any change to a decided row or to what was requested (ledger/sql/pending_deposits.sql).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pending_deposits")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    amount = MoneyField()
+    reference = models.CharField(max_length=190, unique=True)
+    usd_value = MoneyField(null=True, blank=True, help_text=_("the amount at the latest price when requested; "
+                                                             "empty when the asset had no price"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=PendingDepositStatus.choices,
+                              default=PendingDepositStatus.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["status", "requested_at"], name="pendingdeposit_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="pendingdeposit_amount_positive"),
+            models.CheckConstraint(condition=models.Q(status__in=["pending", "approved", "rejected"]),
+                                   name="pendingdeposit_status_valid"),
+            models.CheckConstraint(condition=~models.Q(decided_by=models.F("requested_by")),
+                                   name="pendingdeposit_maker_is_not_checker"),
+            models.CheckConstraint(condition=~models.Q(user=models.F("requested_by")),
+                                   name="pendingdeposit_not_for_requester"),
+            models.CheckConstraint(
+                condition=(models.Q(status="pending", decided_by__isnull=True, decided_at__isnull=True,
+                                    entry__isnull=True)
+                           | models.Q(status="approved", decided_by__isnull=False, decided_at__isnull=False,
+                                      entry__isnull=False)
+                           | models.Q(status="rejected", decided_by__isnull=False, decided_at__isnull=False,
+                                      entry__isnull=True)),
+                name="pendingdeposit_decision_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.asset_id} → {self.user_id} ({self.status})"

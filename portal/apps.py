@@ -11,6 +11,8 @@ class PortalConfig(AppConfig):
         # get the same lockout counting and two-factor step as customers.
         from django.contrib import admin
 
-        from portal.views.auth import admin_login_redirect
+        from portal.views.auth import admin_has_permission, admin_login_redirect
 
         admin.site.login = admin_login_redirect  # type: ignore[method-assign]
+        # Staff two-factor authentication is mandatory: the console wants a session verified with a code.
+        admin.site.has_permission = admin_has_permission  # type: ignore[method-assign]

@@ -40,6 +40,22 @@ def assets(db):
     return {code: AssetFactory(code=code, name=name, scale=scale) for code, name, scale in STANDARD_ASSETS}
 
 
+USD_PRICES = {"BTC": "90000", "ETH": "3000", "USDT": "1", "USDC": "1", "HKD": "0.128", "USD": "1"}
+
+
+@pytest.fixture
+def usd_prices(assets):
+    """USD prices for the standard assets (staff deposits are valued in USD for the four-eyes threshold)."""
+    import datetime as dt
+
+    from pricing.services import price_record
+
+    for code, price in USD_PRICES.items():
+        price_record(asset_code=code, price_usd=Decimal(price), source="test",
+                     as_of=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    return USD_PRICES
+
+
 @pytest.fixture
 def user_factory(db):
     return UserFactory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -54,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
@@ -228,6 +230,12 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Staff deposits worth more than this many US dollars (at the asset's latest price; an asset without a
+# price counts as above it) wait for a second operator's approval (docs/OPERATIONS.md, "Four-eyes deposits").
+STAFF_DEPOSIT_FOUR_EYES_USD = Decimal(env("STAFF_DEPOSIT_FOUR_EYES_USD", default="10000"))
+# seed_demo gives the demo staff an authenticator with a published key: only where this is on (local runs).
+DEMO_STAFF_TOTP = env.bool("DEMO_STAFF_TOTP", default=False)
 
 EARN_RESTRICTED_COUNTRIES = env.list("EARN_RESTRICTED_COUNTRIES", default=["US", "KP", "IR", "CU", "SY"])
 # KYC provider webhook (POST /api/v1/kyc/webhook): the shared HMAC-SHA256 secret (empty: the webhook answers

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
-from accounts.roles import user_has_role
+from accounts.permissions import role_required
 from compliance.selectors import warnings_for
 from compliance.services.customers import earn_first_view_record
 from core.api import DECIMAL_STRING_SCHEMA, KeysetCursorPagination, MoneyInputField
@@ -38,16 +38,8 @@ from earn.services import products as services
 
 
 def staff_roles(*allowed: str) -> type[BasePermission]:
-    """Allows active staff holding any of `allowed` roles (accounts.roles.user_has_role); others get 403."""
-
-    class AnyRole(BasePermission):
-        message = _("This action needs a staff role.")
-
-        def has_permission(self, request: Request, view: APIView) -> bool:
-            return any(user_has_role(request.user, role) for role in allowed)
-
-    AnyRole.__name__ = "AnyRole_" + "_".join(allowed)
-    return AnyRole
+    """Allows active staff holding any of `allowed` roles and a confirmed authenticator (accounts.permissions)."""
+    return role_required(*allowed)
 
 
 ANY_STAFF = staff_roles(roles.CURATOR, roles.APPROVER, roles.COMPLIANCE_OFFICER, roles.OPERATIONS)

@@ -7,18 +7,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import kyc, twofactor
 from accounts.services import profile_update
+from accounts.staff import is_staff_account
 from accounts.tokens import api_token_create, api_token_revoke, api_tokens_of
 from compliance.services.customers import investor_class_of
 from core.errors import ApplicationError
 from portal.forms import ApiTokenForm, OtpForm, ProfileForm, ResidenceRequestForm
-from portal.views.auth import language_cookie
+from portal.views.auth import STAFF_2FA_NEXT, language_cookie
 
 
 def _profile_page(request: HttpRequest, form: ProfileForm, residence_form: ResidenceRequestForm) -> HttpResponse:
@@ -72,7 +76,7 @@ def security(request: HttpRequest) -> HttpResponse:
     user = request.user
     action = request.POST.get("action", "")
     form = OtpForm(request.POST or None)
-    context: dict = {"has_2fa": twofactor.user_has_2fa(user), "form": form}
+    context: dict = {"has_2fa": twofactor.user_has_2fa(user), "form": form, "staff": is_staff_account(user)}
     if request.method == "POST":
         try:
             if action == "begin":
@@ -81,6 +85,9 @@ def security(request: HttpRequest) -> HttpResponse:
             if action == "confirm" and form.is_valid():
                 context["recovery_codes"] = twofactor.totp_setup_confirm(user=user, code=form.cleaned_data["otp"])
                 messages.success(request, _("Two-factor authentication is on."))
+                if is_staff_account(user):  # the code just given verifies this session for the admin console
+                    otp_login(request, TOTPDevice.objects.get(user=user, confirmed=True))
+                    context["continue_url"] = request.session.pop(STAFF_2FA_NEXT, None) or reverse("admin:index")
             elif action == "recovery" and form.is_valid():
                 context["recovery_codes"] = twofactor.recovery_codes_regenerate(user=user,
                                                                                code=form.cleaned_data["otp"])

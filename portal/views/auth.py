@@ -24,6 +24,7 @@ from portal.forms import OtpForm, SignInForm, SignUpForm
 
 PENDING_USER = "portal_2fa_user"
 PENDING_NEXT = "portal_2fa_next"
+STAFF_2FA_NEXT = "portal_staff_2fa_next"
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -129,10 +130,31 @@ def language_set(request: HttpRequest) -> HttpResponse:
     return language_cookie(HttpResponseRedirect(safe_next(request, "portal:home")), language)
 
 
+def admin_has_permission(request: HttpRequest) -> bool:
+    """The admin console: active staff whose session was verified with a one-time code (staff 2FA is mandatory)."""
+    user = request.user
+    is_verified = getattr(user, "is_verified", None)
+    return bool(user.is_active and user.is_staff and callable(is_verified) and is_verified())
+
+
 def admin_login_redirect(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-    """The admin console signs in through the portal; signed-in customers are refused (403)."""
+    """The admin console signs in through the portal; signed-in customers are refused (403).
+
+    Staff whose session has no one-time code yet give one (the sign-in's second step); staff without an
+    authenticator are sent to set one up, and reach the admin console only after that.
+    """
     if request.user.is_authenticated:
         if request.user.is_active and request.user.is_staff:
-            return redirect(safe_next(request, "admin:index"))
+            next_url = safe_next(request, "admin:index")
+            if admin_has_permission(request):
+                return redirect(next_url)
+            if user_has_2fa(request.user):
+                request.session[PENDING_USER] = request.user.pk
+                request.session[PENDING_NEXT] = next_url
+                return redirect("portal:sign_in_verify")
+            request.session[STAFF_2FA_NEXT] = next_url
+            messages.warning(request, _("Staff accounts must use two-factor authentication: set it up to continue "
+                                        "to the admin console."))
+            return redirect("portal:security")
         raise PermissionDenied(_("The admin console is for staff."))
     return redirect(f"{reverse('portal:sign_in')}?{urlencode({'next': request.GET.get('next') or '/admin/'})}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -9,9 +10,10 @@ from rest_framework.test import APIClient
 
 from accounts import roles
 from ledger.services import deposit_credit
+from pricing.services import price_record
 from tests.earn.factories import live_product, staff_user
 from tests.earn.helpers import acknowledge, subscribe_api
-from tests.factories import AssetFactory, UserFactory
+from tests.factories import AssetFactory, OtpClient, UserFactory
 
 
 @pytest.fixture
@@ -35,8 +37,9 @@ def market(db):
         answer = subscribe_api(client, demand, "100", key=f"setup-{user.pk}")
         assert answer.status_code == 201, answer.content
         positions[user.email.split("@")[0]] = answer.json()["position"]
-    ops_client = APIClient()
-    ops_client.force_authenticate(ops)
+    ops_client = OtpClient(ops)  # staff money moves carry a fresh one-time code
+    for code in ("USDT", "BTC", "HKD"):  # staff deposits are valued in USD (four eyes above a threshold)
+        price_record(asset_code=code, price_usd=Decimal("1"), source="test")
     return SimpleNamespace(alice=alice, mallory=mallory, ops=ops, demand=demand, hkd=hkd, client=clients["alice"],
                            mallory_client=clients["mallory"], ops_client=ops_client,
                            alice_position=positions["alice"], mallory_position=positions["mallory"])

@@ -12,6 +12,7 @@ from django.test import Client
 from compliance.models import AuditEvent, Complaint, JurisdictionRule
 from compliance.services.complaints import complaint_file
 from tests.earn.factories import Staff, live_product
+from tests.factories import admin_login
 
 
 @pytest.fixture
@@ -20,8 +21,7 @@ def staff(prices):
 
 
 def login(user):
-    client = Client()
-    client.force_login(user)
+    client = admin_login(Client(), user)
     return client
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from accounts.roles import OPERATIONS, user_has_role
-from core.management.commands.seed_demo import FUNDING
+from core.management.commands.seed_demo import DEMO_STAFF_TOTP_KEY, FUNDING, STAFF
 from ledger.models import AccountKind, Asset, JournalEntry, LedgerAccount
 
 
@@ -47,6 +49,21 @@ def test_seed_demo_creates_assets_users_and_balances():
     available = LedgerAccount.objects.get(owner=alice, asset_id="USDT", kind=AccountKind.AVAILABLE)
     assert available.balance == Decimal("10000")
     assert "credited" in output and "demo-pass-2026" in output
+
+
+@pytest.mark.django_db
+def test_seed_demo_staff_must_enrol_unless_the_demo_key_is_on(settings):
+    """Staff 2FA is mandatory: demo staff get the published demo key only where DEMO_STAFF_TOTP is on."""
+    settings.DEMO_STAFF_TOTP = False
+    assert "set up an authenticator at their first admin sign-in" in _seed()
+    assert not TOTPDevice.objects.exists()
+    settings.DEMO_STAFF_TOTP = True
+    assert "EARN DEMO STAF FKEY" in _seed()
+    ops = User.objects.get(email="ops@earn.example")
+    device = TOTPDevice.objects.get(user=ops, confirmed=True)
+    assert device.bin_key == base64.b32decode(DEMO_STAFF_TOTP_KEY)
+    assert not TOTPDevice.objects.filter(user__email="alice@hk.example").exists()
+    assert TOTPDevice.objects.count() == len(STAFF)
 
 
 @pytest.mark.django_db

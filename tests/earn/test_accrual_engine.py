@@ -21,7 +21,7 @@ from ledger.models import AccountKind
 from ledger.reconcile import ledger_reconcile
 from tests.earn.factories import live_product
 from tests.earn.helpers import acknowledge, balance
-from tests.factories import UserFactory
+from tests.factories import UserFactory, admin_login
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -284,7 +284,7 @@ def test_operators_see_a_days_chunks_in_the_admin(book, client):
     with at(2026, 3, 3, 0, 5):
         accrual.accrue_day(dt.date(2026, 3, 2), chunk_size=2)
     admin_user = UserFactory(is_staff=True, is_superuser=True, country="HK")
-    client.force_login(admin_user)
+    admin_login(client, admin_user)
     run = AccrualRun.objects.get()
     listing = client.get("/admin/earn/accrualrun/")
     assert listing.status_code == 200 and "3 / 3" in listing.content.decode()

@@ -9,6 +9,7 @@ from compliance.models import AuditEvent, Disclosure, DisclosureStatus
 from compliance.services.disclosures import disclosure_draft
 from earn.models import Product, ProductStatus, ProductTerms, TermsStatus
 from tests.earn.factories import Staff, draft_product, live_product, product_in_status
+from tests.factories import admin_login
 
 ROLES = ["curator", "approver", "compliance", "operations"]
 CHANGELIST = "/admin/earn/product/"
@@ -20,8 +21,7 @@ def staff(db, assets):
 
 
 def login(user):
-    client = Client()
-    client.force_login(user)
+    client = admin_login(Client(), user)
     return client
 
 

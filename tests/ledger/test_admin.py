@@ -11,6 +11,7 @@ from django.urls import reverse
 from accounts.models import User
 from ledger import services as ledger
 from ledger.models import AccountKind, Asset, EntryKind, JournalEntry, LedgerAccount, Posting
+from tests.factories import admin_login
 
 pytestmark = pytest.mark.django_db
 
@@ -18,8 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client_su(db) -> Client:
     user = User.objects.create_superuser("root@earn.example", "pass-word-123", country="HK")
-    client = Client()
-    client.force_login(user)
+    client = admin_login(Client(), user)
     return client
 
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from accounts.roles import CURATOR, OPERATIONS
 from compliance.models import AuditEvent
 from ledger.models import AccountKind, JournalEntry, LedgerAccount
+from tests.factories import OtpClient
 
 URL = "/api/v1/staff/deposits"
 
@@ -18,13 +19,11 @@ URL = "/api/v1/staff/deposits"
 def _staff_client(user_factory, role, email):
     user = user_factory(email=email, is_staff=True)
     user.groups.add(Group.objects.get_or_create(name=role)[0])
-    client = APIClient()
-    client.force_authenticate(user)
-    return client, user
+    return OtpClient(user), user
 
 
 @pytest.fixture
-def ops(user_factory):
+def ops(user_factory, usd_prices):
     return _staff_client(user_factory, OPERATIONS, "ops@earn.example")
 
 
@@ -48,11 +47,11 @@ def test_operations_staff_credit_available(ops, customer, assets):
 
 def test_deposit_is_audited_with_the_staff_member(ops, customer, assets):
     client, staff = ops
-    entry = client.post(URL, {"user": customer.pk, "asset": "BTC", "amount": "1", "reference": "tx-audit"},
+    entry = client.post(URL, {"user": customer.pk, "asset": "BTC", "amount": "0.1", "reference": "tx-audit"},
                         format="json").json()["entry"]
     event = AuditEvent.objects.get(action="ledger.deposit_credit", object_id=str(entry))
     assert event.actor_id == staff.pk
-    assert event.after == {"user": customer.pk, "asset": "BTC", "amount": "1", "reference": "tx-audit"}
+    assert event.after == {"user": customer.pk, "asset": "BTC", "amount": "0.1", "reference": "tx-audit"}
 
 
 def test_replay_returns_the_same_entry_and_credits_once(ops, customer, assets):

@@ -188,10 +188,10 @@ def test_with_celery_the_hook_queues_a_task_that_sends_once(sam, settings, monke
 
 
 def test_admin_shows_notifications_read_only(sam, client):
-    from tests.factories import UserFactory
+    from tests.factories import UserFactory, admin_login
 
     note = Notification.objects.create(user=sam, kind="action_required", key="a", subject="Hello", body="Body")
-    client.force_login(UserFactory(is_staff=True, is_superuser=True, country="HK"))
+    admin_login(client, UserFactory(is_staff=True, is_superuser=True, country="HK"))
     assert "Hello" in client.get("/admin/notifications/notification/").content.decode()
     page = client.get(f"/admin/notifications/notification/{note.pk}/change/")
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()

@@ -6,14 +6,18 @@ later steps (products, disclosures, pools …) are added to `STEPS` in order.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
+from accounts.models import User
 from accounts.selectors import user_ids_by_email
 from accounts.services import roles_sync, user_ensure
 from compliance.demo import seed_compliance
@@ -107,6 +111,27 @@ def seed_balances(out: Out) -> None:
             out(f"deposit {amount} {asset} to {email}: {'already credited' if existed else 'credited'}")
 
 
+# The demo staff's authenticator key (base32, for typing into an authenticator app): published, so only
+# seeded where settings.DEMO_STAFF_TOTP is on (local runs; never production settings).
+DEMO_STAFF_TOTP_KEY = "EARNDEMOSTAFFKEYEARNDEMOSTAFFKEY"
+
+
+def seed_staff_2fa(out: Out) -> None:
+    """Staff two-factor authentication is mandatory: demo staff get an authenticator with the demo key, or
+    (DEMO_STAFF_TOTP off) set one up at their first sign-in."""
+    if not settings.DEMO_STAFF_TOTP:
+        out("staff 2FA: demo staff set up an authenticator at their first admin sign-in (DEMO_STAFF_TOTP is off)")
+        return
+    key = base64.b32decode(DEMO_STAFF_TOTP_KEY).hex()
+    for demo in STAFF:
+        user = User.objects.get(email=demo.email)
+        if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            continue
+        TOTPDevice.objects.create(user=user, name="demo authenticator", key=key, confirmed=True)
+    spaced = " ".join(DEMO_STAFF_TOTP_KEY[i:i + 4] for i in range(0, len(DEMO_STAFF_TOTP_KEY), 4))
+    out(f"staff 2FA: demo staff sign in with a code from an authenticator app set up with the demo key {spaced}")
+
+
 # Opening USD prices; `pricing` keeps the history, the newest is the price.
 PRICES = {"BTC": "90000", "ETH": "3000", "USDT": "1", "USDC": "1", "HKD": "0.128", "USD": "1", "HSK": "0.5"}
 
@@ -118,8 +143,8 @@ def seed_prices(out: Out) -> None:
     out(f"prices: recorded {', '.join(missing)}" if missing else "prices: all present")
 
 
-STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_balances, seed_prices, seed_compliance,
-                                    seed_products, seed_pools]
+STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_staff_2fa, seed_balances, seed_prices,
+                                    seed_compliance, seed_products, seed_pools]
 
 
 class Command(BaseCommand):
