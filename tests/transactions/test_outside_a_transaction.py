@@ -39,9 +39,9 @@ from earn.services.subscriptions import subscription_create
 from notifications.models import Notification
 from pools.models import PoolDeposit, PoolPosition, PoolWithdrawal
 from pools.services.deposits import pool_deposit_create
-from tests.earn.factories import Staff, live_product, product_in_status
+from tests.earn.factories import Staff, live_product, product_in_status, staff_user
 from tests.earn.helpers import acknowledge, balance
-from tests.factories import UserFactory
+from tests.factories import OtpClient, UserFactory, totp_code
 from tests.pools.factories import pool_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -263,9 +263,41 @@ def _(w: World) -> Call:
 
 @case("staff-deposit-create", "POST")
 def _(w: World) -> Call:
-    return Call(w.api(w.staff.operations), "/api/v1/staff/deposits",
+    return Call(OtpClient(w.staff.operations), "/api/v1/staff/deposits",
                 {"user": w.alice.pk, "asset": "USDT", "amount": "25", "reference": "outside-deposit"}, status=201,
                 check=lambda r: balance(w.alice, "USDT") == 10025)
+
+
+def _pending_deposit(w: World) -> Any:
+    """A deposit above the four-eyes threshold, asked for by a second operator."""
+    from accounts import roles
+    from ledger.deposits import staff_deposit_create
+
+    maker = staff_user(roles.OPERATIONS, email="maker@outside.example")
+    outcome = staff_deposit_create(actor=maker, user_id=w.alice.pk, asset="USDT", amount=Decimal(50000),
+                                   reference="outside-four-eyes", otp=totp_code(maker))
+    assert outcome.pending is not None and outcome.entry is None
+    return outcome.pending
+
+
+@case("staff-deposit-approve", "POST")
+def _(w: World) -> Call:
+    pending = _pending_deposit(w)
+    return Call(OtpClient(w.staff.operations), f"/api/v1/staff/deposits/{pending.pk}/approve", {},
+                check=lambda r: balance(w.alice, "USDT") == 60000)
+
+
+@case("staff-deposit-reject", "POST")
+def _(w: World) -> Call:
+    from ledger.models import PendingDeposit
+
+    pending = _pending_deposit(w)
+
+    def check(r: Any) -> None:
+        assert PendingDeposit.objects.get(pk=pending.pk).status == "rejected"
+        assert balance(w.alice, "USDT") == 10000
+    return Call(OtpClient(w.staff.operations), f"/api/v1/staff/deposits/{pending.pk}/reject",
+                {"reason": "No matching transfer"}, check=check)
 
 
 @case("staff-product-create", "POST")
@@ -630,7 +662,7 @@ def test_every_mutating_route_has_a_case():
 
 
 @pytest.fixture
-def world(assets) -> World:
+def world(assets, usd_prices) -> World:
     return World(assets)
 
 
