@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -87,6 +88,10 @@ class KycWebhookApi(APIView):
                    parameters=[OpenApiParameter(kyc.SIGNATURE_HEADER, str, OpenApiParameter.HEADER, required=True,
                                                 description="sha256=<hex HMAC-SHA256 of the raw body>")])
     def post(self, request: Request) -> Response:
+        # The signature covers the raw JSON body; a form body may already have been read (and its raw bytes
+        # gone) by the middleware that refuses NUL characters, and no provider sends one anyway.
+        if request.content_type.split(";")[0].strip().lower() != "application/json":
+            raise UnsupportedMediaType(request.content_type)
         body = request.body
         kyc.webhook_authenticate(body=body, signature=request.headers.get(kyc.SIGNATURE_HEADER))
         data = self.InputSerializer(data=kyc.webhook_payload(body))

@@ -136,3 +136,14 @@ def test_webhook_outside_a_wrapping_transaction(settings):
     user.refresh_from_db()
     assert user.kyc_status == "verified"
     assert KycWebhookEvent.objects.filter(event_id="evt-tx").count() == 1
+
+
+def test_a_form_body_is_415_not_500(secret, newcomer):
+    """Only the signed JSON body is accepted; a multipart or form body (once read, its raw bytes are gone) is 415."""
+    for client_kwargs in ({"format": "multipart"}, {"content_type": "application/x-www-form-urlencoded"}):
+        response = APIClient().post(URL, {"event_id": "evt-form", "status": "verified", "user_id": newcomer.pk},
+                                    HTTP_X_KYC_SIGNATURE="sha256=" + "0" * 64, **client_kwargs)
+        assert response.status_code == 415, response.content
+        assert response.json()["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    newcomer.refresh_from_db()
+    assert newcomer.kyc_status == KycStatus.UNVERIFIED

@@ -26,7 +26,7 @@ from earn.models import Position
 from tests.compliance.conftest import client_for
 from tests.earn.factories import Staff, live_product
 from tests.earn.helpers import acknowledge, subscribe_api
-from tests.factories import UserFactory
+from tests.factories import UserFactory, admin_login
 
 TEN = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
@@ -37,7 +37,10 @@ def staff(prices):
 
 
 def portal(user) -> Client:
+    """A signed-in browser; staff get the one-time-code-verified session the admin console requires."""
     client = Client()
+    if user.is_staff:
+        return admin_login(client, user)
     client.force_login(user)
     return client
 
