@@ -48,21 +48,23 @@ def _permission_names(pks: set[int]) -> list[str]:
     return sorted(f"{app}.{code}" for app, code in rows)
 
 
-def _stash_before_clear(instance: Any, relation: str) -> None:
-    """post_clear gets no pk_set: remember what is about to go."""
-    instance._audit_cleared = set(getattr(instance, relation).values_list("pk", flat=True))
+def _touched(instance: Any, action: str, pk_set: set | None, relation: str) -> set | None:
+    """The pks an m2m change touched, or None when there is nothing to audit (post_clear gets no pk_set:
+    pre_clear remembers what is about to go)."""
+    if action == "pre_clear":
+        instance._audit_cleared = set(getattr(instance, relation).values_list("pk", flat=True))
+        return None
+    if action not in OPS or _suppressed.get():
+        return None
+    pks = pk_set if action != "post_clear" else getattr(instance, "_audit_cleared", set())
+    return pks or None
 
 
 def _groups_changed(sender: Any, instance: Any, action: str, reverse: bool, model: Any, pk_set: set | None,
                     **kwargs: Any) -> None:
     """user.groups.add/remove/clear/set, or from the other side group.user_set.…: one event per user."""
-    if action == "pre_clear":
-        _stash_before_clear(instance, "user_set" if reverse else "groups")
-        return
-    if action not in OPS or _suppressed.get():
-        return
-    pks = pk_set if action != "post_clear" else getattr(instance, "_audit_cleared", set())
-    if not pks:
+    pks = _touched(instance, action, pk_set, "user_set" if reverse else "groups")
+    if pks is None:
         return
     actor = current_actor()
     if reverse:  # instance is a Group, pks are users
@@ -77,13 +79,8 @@ def _groups_changed(sender: Any, instance: Any, action: str, reverse: bool, mode
 
 def _user_permissions_changed(sender: Any, instance: Any, action: str, reverse: bool, model: Any,
                               pk_set: set | None, **kwargs: Any) -> None:
-    if action == "pre_clear":
-        _stash_before_clear(instance, "user_set" if reverse else "user_permissions")
-        return
-    if action not in OPS or _suppressed.get():
-        return
-    pks = pk_set if action != "post_clear" else getattr(instance, "_audit_cleared", set())
-    if not pks:
+    pks = _touched(instance, action, pk_set, "user_set" if reverse else "user_permissions")
+    if pks is None:
         return
     actor = current_actor()
     if reverse:  # instance is a Permission, pks are users
@@ -98,13 +95,8 @@ def _user_permissions_changed(sender: Any, instance: Any, action: str, reverse: 
 
 def _group_permissions_changed(sender: Any, instance: Any, action: str, reverse: bool, model: Any,
                                pk_set: set | None, **kwargs: Any) -> None:
-    if action == "pre_clear":
-        _stash_before_clear(instance, "group_set" if reverse else "permissions")
-        return
-    if action not in OPS or _suppressed.get():
-        return
-    pks = pk_set if action != "post_clear" else getattr(instance, "_audit_cleared", set())
-    if not pks:
+    pks = _touched(instance, action, pk_set, "group_set" if reverse else "permissions")
+    if pks is None:
         return
     actor = current_actor()
     if reverse:  # instance is a Permission, pks are groups
