@@ -22,3 +22,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# The demo staff authenticator key is published in the README: never seeded in production, whatever the environment.
+DEMO_STAFF_TOTP = False

@@ -158,3 +158,19 @@ def test_postgres_bootstraps_the_roles(compose):
 @pytest.mark.parametrize("name", APP_SERVICES)
 def test_trusted_proxy_count_is_passed(compose, name):
     assert compose["services"][name]["environment"]["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-0}"
+
+
+def test_production_never_seeds_the_published_demo_staff_key():
+    """The README publishes the demo staff authenticator key: production settings refuse it even when asked."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production", "DEMO_STAFF_TOTP": "true",
+           "DJANGO_SECRET_KEY": "deploy-check-" + "k" * 50, "DJANGO_ALLOWED_HOSTS": "earn.example",
+           "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://nobody@127.0.0.1:1/none"}
+    code = "from django.conf import settings; print(settings.DEMO_STAFF_TOTP)"
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
