@@ -90,6 +90,7 @@ def security(request: HttpRequest) -> HttpResponse:
                 return redirect("portal:security")
             if action == "confirm" and form.is_valid():
                 context["recovery_codes"] = twofactor.totp_setup_confirm(user=user, code=form.cleaned_data["otp"])
+                context["form"] = OtpForm()  # the code just used is spent: do not offer it again
                 messages.success(request, _("Two-factor authentication is on."))
                 if is_staff_account(user):  # the code just given verifies this session for the admin console
                     otp_login(request, TOTPDevice.objects.get(user=user, confirmed=True))
@@ -97,6 +98,7 @@ def security(request: HttpRequest) -> HttpResponse:
             elif action == "recovery" and form.is_valid():
                 context["recovery_codes"] = twofactor.recovery_codes_regenerate(user=user,
                                                                                code=form.cleaned_data["otp"])
+                context["form"] = OtpForm()
                 messages.success(request, _("New recovery codes were made; the old ones no longer work."))
             elif action == "disable" and form.is_valid():
                 twofactor.totp_disable(user=user, code=form.cleaned_data["otp"])
@@ -134,6 +136,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
                     return redirect("portal:tokens")
                 twofactor.otp_require(user=user, code=form.cleaned_data["otp"])
                 _token, new_key = api_token_create(user=user, name=form.cleaned_data["name"])
+                form = ApiTokenForm()  # an empty form under the new key, not an invitation to make it twice
                 if form_id:
                     request.session[TOKEN_FORMS_USED] = [*used[-9:], form_id]
                 messages.success(request, _("Your new API token is shown below. Copy it now: it is not shown again."))

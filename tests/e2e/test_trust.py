@@ -79,8 +79,10 @@ def test_residence_change_is_decided_by_compliance(new_page):
     refusal = page.locator(".refusal")
     expect(refusal.get_by_text(UNDER_REVIEW)).to_be_visible()
     expect(refusal.get_by_text(UNDER_REVIEW_NEXT)).to_be_visible()
-    # The reason code is only a small reference for support, never the message itself.
-    expect(refusal.locator("strong", has_text="RESIDENCE_UNDER_REVIEW")).to_have_count(0)
+    # Plain words only: no reason code on the page, and no "request a change" while one is under review.
+    expect(refusal).not_to_contain_text("RESIDENCE_UNDER_REVIEW")
+    expect(refusal).not_to_contain_text("JURISDICTION_RESTRICTED")
+    expect(refusal).not_to_contain_text("request a change in your profile")
     shot(page, "residence-03-product-under-review")
     page.get_by_role("link", name="Subscribe", exact=True).click()
     acknowledge(page)
@@ -172,17 +174,20 @@ def test_staff_reach_the_admin_console_only_with_a_second_factor(new_page, live_
     page.goto("/admin/")
     expect(page).to_have_url(re.compile(r"/account/security$"))
     expect(page.get_by_text("Staff accounts must use two-factor authentication").first).to_be_visible()
+    shot(page, "staff-04-enrol-required")
     page.get_by_role("button", name="Set up two-factor authentication").click()
     expect(page.locator(".qr svg")).to_be_visible()
-    shot(page, "staff-04-enrol-qr")
+    shot(page, "staff-05-enrol-qr")
     page.fill("#id_otp", pending_device_code(newcomer))
     page.get_by_role("button", name="Confirm and turn on").click()
     expect(page.get_by_text("Your recovery codes")).to_be_visible()
-    shot(page, "staff-05-enrolled")
+    expect(page.locator("#id_otp")).to_have_value("")  # the code just used is not offered again
+    shot(page, "staff-06-enrolled")
     page.get_by_role("link", name="Continue to the admin console").click()
     expect(page).to_have_url(re.compile(r"/admin/$"))
     expect(page.get_by_role("link", name="Residence change requests")).to_be_visible()
-    shot(page, "staff-06-admin-console")
+    expect(page.locator("#site-name")).to_have_text("Earn admin console")
+    shot(page, "staff-07-admin-console")
     assert TOTPDevice.objects.filter(user=newcomer, confirmed=True).count() == 1
 
 
@@ -201,6 +206,7 @@ def test_api_token_is_shown_once_listed_by_prefix_and_revocable(new_page):
     row = page.locator("tbody tr", has_text="Portfolio script")
     expect(row).to_contain_text(f"{token.prefix}…")
     expect(row).not_to_contain_text(key)
+    expect(page.locator("#id_name")).to_have_value("")  # not an invitation to make the same token twice
     shot(page, "tokens-01-created")
 
     # Reloading (or coming back) shows the list, never the key again, and makes no second token.
@@ -208,10 +214,10 @@ def test_api_token_is_shown_once_listed_by_prefix_and_revocable(new_page):
     expect(page.get_by_text("That token was already created, and its key was shown only once.")).to_be_visible()
     expect(page.locator("tbody tr", has_text="Portfolio script")).to_have_count(1)
     expect(page.get_by_text(key)).to_have_count(0)
+    shot(page, "tokens-02-reloaded")
     page.goto("/account/tokens")
     expect(page.get_by_text(key)).to_have_count(0)
     assert ApiToken.objects.filter(user=w["hk"]).count() == 1
-    shot(page, "tokens-02-reloaded")
 
     # The key works against the API until it is revoked.
     client = Client()
