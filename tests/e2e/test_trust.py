@@ -162,7 +162,11 @@ def test_staff_reach_the_admin_console_only_with_a_second_factor(new_page, live_
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_text("That code is not valid.")).to_be_visible()
     shot(page, "staff-02-code-refused")
-    page.wait_for_timeout(1100)  # after a wrong code django-otp refuses any code for a second (then 2, 4, ... s)
+    # Right after a wrong code every code is refused for a second (then 2, 4, ... s): the page says to wait.
+    page.fill("#id_otp", totp_code(officer))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("Too many wrong codes in a row: wait a few seconds")).to_be_visible()
+    page.wait_for_timeout(1100)
     page.fill("#id_otp", totp_code(officer))
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(re.compile(r"/admin/accounts/residencechangerequest/$"))
@@ -229,3 +233,30 @@ def test_api_token_is_shown_once_listed_by_prefix_and_revocable(new_page):
     assert not ApiToken.objects.filter(user=w["hk"]).exists()
     assert client.get("/api/v1/balances", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
     assert not page.csp_errors
+
+
+def test_residence_request_and_tokens_in_traditional_chinese(new_page):
+    """David (HK, zh-Hant) reads the residence and token pages in Traditional Chinese, English nowhere."""
+    w = world()
+    page = new_page(locale="zh-TW")
+    sign_in(page, "david@hk.example")
+    page.goto("/account/profile")
+    expect(page.locator("#residence").get_by_test_id("country")).to_have_text("香港")
+    page.select_option("#id_requested_country", "GB")
+    page.fill("#id_reason", "我已於十一月搬往倫敦。")
+    page.locator("form[action$='residence-request'] button[type=submit]").click()
+    expect(page.get_by_test_id("pending-request")).to_contain_text("英國")
+    shot(page, "zh-residence-01-pending")
+    page.goto(f"/products/{w['flexible'].pk}")
+    expect(page.locator(".refusal")).to_contain_text("您更改居住國家或地區的申請正在審核中。")
+    expect(page.locator(".refusal")).not_to_contain_text("RESIDENCE_UNDER_REVIEW")
+    shot(page, "zh-residence-02-product")
+    page.goto("/account/tokens")
+    page.fill("#id_name", "報表程式")
+    page.locator("button[name=action][value=create]").click()
+    expect(page.locator(".secret")).to_be_visible()
+    page.reload()
+    expect(page.get_by_text("此權杖已經建立")).to_be_visible()
+    shot(page, "zh-tokens-01-reloaded")
+    for text in ("Residence", "Country of residence", "Under review", "Request a change", "API tokens", "Revoke"):
+        expect(page.locator("main")).not_to_contain_text(text)
