@@ -107,13 +107,15 @@ class KycCustomerAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, admin.ModelAd
     def reject_kyc(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset, action="reject_kyc", label=str(_("reject KYC")),
                              details=self._details, needs_reason=True,
+                             reason_label=str(_("Reason (kept in the audit trail; not shown to the customer)")),
                              call=lambda u, r: kyc.kyc_reject(actor=request.user, user_id=u.pk, reason=r))
 
 
 @admin.register(ResidenceChangeRequest)
 class ResidenceChangeRequestAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "created_at", "user", "current_country", "requested_country", "current_investor_class",
-                    "requested_investor_class", "status", "decided_by", "decided_at"]
+    # The status and the change asked for come first: they must show without scrolling sideways.
+    list_display = ["id", "created_at", "user", "status", "current_country", "requested_country",
+                    "current_investor_class", "requested_investor_class", "decided_by", "decided_at"]
     list_filter = ["status", "requested_country"]
     list_select_related = ["user", "decided_by"]
     search_fields = ["user__email"]
@@ -124,14 +126,17 @@ class ResidenceChangeRequestAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, ad
     actions = ["approve_selected", "reject_selected"]
 
     def _details(self, r: ResidenceChangeRequest) -> list[tuple[str, Any]]:
-        return [(_("customer"), r.user), (_("country"), f"{r.current_country} → {r.requested_country or '='}"),
-                (_("investor class"), f"{r.current_investor_class} → {r.requested_investor_class or '='}"),
+        unchanged = _("no change")
+        return [(_("customer"), r.user),
+                (_("country"), f"{r.current_country} → {r.requested_country or unchanged}"),
+                (_("investor class"), f"{r.current_investor_class} → {r.requested_investor_class or unchanged}"),
                 (_("reason"), r.reason)]
 
     @admin.action(description=_("Approve (the new residence applies at once)"), permissions=["decide"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("user"), action="approve_selected",
                              label=str(_("approve residence change")), details=self._details,
+                             reason_label=str(_("Note (optional; shown to the customer)")),
                              call=lambda r, note: kyc.residence_request_approve(actor=request.user, request_id=r.pk,
                                                                                 note=note))
 
@@ -139,6 +144,7 @@ class ResidenceChangeRequestAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, ad
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("user"), action="reject_selected",
                              label=str(_("reject residence change")), details=self._details, needs_reason=True,
+                             reason_label=str(_("Reason (shown to the customer)")),
                              call=lambda r, note: kyc.residence_request_reject(actor=request.user, request_id=r.pk,
                                                                                note=note))
 

@@ -92,6 +92,18 @@ def otp_verify(user: Any, code: str | None) -> Any | None:
     return match_token(user, code)
 
 
+def otp_throttled(user: Any) -> bool:
+    """True while the back-off after a wrong code runs (django-otp then refuses every code, right or wrong, for
+    1, 2, 4, ... seconds); asked before verifying, so that the refusal can say "wait" instead of "not valid"."""
+    return any(not device.verify_is_allowed()[0] for device in TOTPDevice.objects.filter(user=user, confirmed=True))
+
+
+def otp_refusal_message(*, throttled: bool) -> str:
+    if throttled:
+        return _("Too many wrong codes in a row: wait a few seconds, then enter the current code from your app.")
+    return _("That code is not valid. Use the current code from your app or an unused recovery code.")
+
+
 def otp_require(*, user: Any, code: str | None) -> None:
     """For money moves: nothing to do without 2FA; with it, a valid code or OTP_REQUIRED/OTP_INVALID."""
     if not user_has_2fa(user):
@@ -99,9 +111,9 @@ def otp_require(*, user: Any, code: str | None) -> None:
     if not (code or "").strip():
         raise OtpRequired(_("Two-factor authentication is on: enter the 6-digit code from your authenticator app."),
                           field="otp")
+    throttled = otp_throttled(user)
     if otp_verify(user, code) is None:
-        raise OtpInvalid(_("That code is not valid. Use the current code from your app or an unused recovery code."),
-                         field="otp")
+        raise OtpInvalid(otp_refusal_message(throttled=throttled), field="otp")
 
 
 def otp_require_for_request(request: Any) -> None:

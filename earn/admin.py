@@ -62,8 +62,11 @@ def rates_text(terms: ProductTerms, term_type: str) -> str:
 
 def run_confirmed(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, *, action: str,
                   label: str, call: Callable[[Any, str], Any], needs_reason: bool = False,
-                  details: Callable[[Any], Sequence[tuple[str, Any]]] | None = None) -> HttpResponse | None:
+                  details: Callable[[Any], Sequence[tuple[str, Any]]] | None = None,
+                  reason_label: str = "") -> HttpResponse | None:
     """Show a confirmation page (with a reason box where needed); on confirm, run `call` per object.
+
+    `reason_label` says who reads the reason or note (default: the drafter, for a reason; nobody said for a note).
 
     Domain refusals become error messages; nothing half-done is left because each call is atomic.
     """
@@ -95,6 +98,7 @@ def run_confirmed(model_admin: admin.ModelAdmin, request: HttpRequest, queryset:
         "action": action,
         "label": label,
         "needs_reason": needs_reason,
+        "reason_label": reason_label,
         "return_to": "change" if back_to_change else "",
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "media": model_admin.media,

@@ -16,3 +16,4 @@ class PortalConfig(AppConfig):
         admin.site.login = admin_login_redirect  # type: ignore[method-assign]
         # Staff two-factor authentication is mandatory: the console wants a session verified with a code.
         admin.site.has_permission = admin_has_permission  # type: ignore[method-assign]
+        admin.site.site_header = admin.site.site_title = _("Earn admin console")

@@ -75,6 +75,10 @@ def advise(codes: list[str], *, product_id: int | None = None, message: str = ""
     out = []
     for index, code in enumerate(codes):
         text = str(REFUSAL_MESSAGES.get(code) or EXTRA_MESSAGES.get(code) or (message if index == 0 else code))
+        if code == "JURISDICTION_RESTRICTED" and "RESIDENCE_UNDER_REVIEW" in codes:
+            # The customer already asked for a change; the under-review advice says what happens next.
+            out.append(Advice(code, text, ""))
+            continue
         link, link_text = _link(code, product_id)
         out.append(Advice(code, text, str(NEXT_STEPS.get(code, "")), link, link_text))
     return out

@@ -53,3 +53,11 @@ def entry_kind(value: str) -> str:
 def account_kind(value: str) -> str:
     """A ledger account kind in words, translated ("earn" → "Earn (principal)")."""
     return str(dict(AccountKind.choices).get(value, value))
+
+
+@register.filter
+def country_name(value: str) -> str:
+    """An ISO country code in words, translated ("SG" → "Singapore" / "新加坡"); an unlisted code as it is."""
+    from portal.forms import COUNTRIES
+
+    return str(dict(COUNTRIES).get(value, value or ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,6 +25,10 @@ from compliance.services.customers import investor_class_of
 from core.errors import ApplicationError
 from portal.forms import ApiTokenForm, OtpForm, ProfileForm, ResidenceRequestForm
 from portal.views.auth import STAFF_2FA_NEXT, language_cookie
+
+# The create forms of API tokens already used in this session: a reload of the page that shows a new key
+# posts the same form again, which must neither make a second token nor show any key (it is shown once).
+TOKEN_FORMS_USED = "portal_api_token_forms_used"
 
 
 def _profile_page(request: HttpRequest, form: ProfileForm, residence_form: ResidenceRequestForm) -> HttpResponse:
@@ -84,6 +90,7 @@ def security(request: HttpRequest) -> HttpResponse:
                 return redirect("portal:security")
             if action == "confirm" and form.is_valid():
                 context["recovery_codes"] = twofactor.totp_setup_confirm(user=user, code=form.cleaned_data["otp"])
+                context["form"] = OtpForm()  # the code just used is spent: do not offer it again
                 messages.success(request, _("Two-factor authentication is on."))
                 if is_staff_account(user):  # the code just given verifies this session for the admin console
                     otp_login(request, TOTPDevice.objects.get(user=user, confirmed=True))
@@ -91,6 +98,7 @@ def security(request: HttpRequest) -> HttpResponse:
             elif action == "recovery" and form.is_valid():
                 context["recovery_codes"] = twofactor.recovery_codes_regenerate(user=user,
                                                                                code=form.cleaned_data["otp"])
+                context["form"] = OtpForm()
                 messages.success(request, _("New recovery codes were made; the old ones no longer work."))
             elif action == "disable" and form.is_valid():
                 twofactor.totp_disable(user=user, code=form.cleaned_data["otp"])
@@ -120,8 +128,17 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if action == "create" and form.is_valid():
+                form_id = request.POST.get("form_id", "")[:64]
+                used = request.session.get(TOKEN_FORMS_USED, [])
+                if form_id and form_id in used:
+                    messages.info(request, _("That token was already created, and its key was shown only once. If you "
+                                             "did not copy it, revoke the token and create a new one."))
+                    return redirect("portal:tokens")
                 twofactor.otp_require(user=user, code=form.cleaned_data["otp"])
                 _token, new_key = api_token_create(user=user, name=form.cleaned_data["name"])
+                form = ApiTokenForm()  # an empty form under the new key, not an invitation to make it twice
+                if form_id:
+                    request.session[TOKEN_FORMS_USED] = [*used[-9:], form_id]
                 messages.success(request, _("Your new API token is shown below. Copy it now: it is not shown again."))
             elif action == "revoke":
                 api_token_revoke(user=user, token_id=request.POST.get("token_id", ""))
@@ -133,5 +150,6 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 return redirect("portal:tokens")
             form.add_error("otp" if exc.field == "otp" else None, exc.message)
     return render(request, "portal/tokens.html", {"tokens": list(api_tokens_of(user)), "new_key": new_key,
-                                                  "form": form, "has_2fa": twofactor.user_has_2fa(user),
+                                                  "form": form, "form_id": uuid.uuid4().hex,
+                                                  "has_2fa": twofactor.user_has_2fa(user),
                                                   "now": timezone.now(), "ttl_days": settings.API_TOKEN_TTL_DAYS})

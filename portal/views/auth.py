@@ -19,7 +19,7 @@ from django_otp import login as otp_login
 
 from accounts.models import User
 from accounts.services import profile_update, user_sign_up
-from accounts.twofactor import otp_verify, user_has_2fa
+from accounts.twofactor import otp_refusal_message, otp_throttled, otp_verify, user_has_2fa
 from portal.forms import OtpForm, SignInForm, SignUpForm
 
 PENDING_USER = "portal_2fa_user"
@@ -80,10 +80,10 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
         return redirect("portal:sign_in")
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        throttled = otp_throttled(user)
         device = otp_verify(user, form.cleaned_data["otp"])
         if device is None:
-            form.add_error("otp", _("That code is not valid. Use the current code from your app or an unused "
-                                    "recovery code."))
+            form.add_error("otp", otp_refusal_message(throttled=throttled))
         else:
             next_url = request.session.pop(PENDING_NEXT, None) or reverse("portal:dashboard")
             request.session.pop(PENDING_USER, None)

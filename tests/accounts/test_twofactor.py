@@ -129,6 +129,19 @@ def test_portal_sign_in_asks_for_the_code_before_the_session_is_signed_in(secure
     assert client.get("/dashboard").status_code == 200
 
 
+def test_a_right_code_refused_during_the_back_off_says_wait_not_invalid(secured, clock):
+    """After a wrong code django-otp refuses every code for a moment; the page must not call a right one invalid."""
+    user, _codes = secured
+    client = Client()
+    client.post("/account/sign-in", {"email": user.email, "password": "pass-word-123"})
+    clock.shift(dt.timedelta(seconds=30))
+    assert "not valid" in client.post("/account/sign-in/code", {"otp": "000000"}).content.decode()
+    waited = client.post("/account/sign-in/code", {"otp": code_now(user)}).content.decode()
+    assert "wait a few seconds" in waited and "not valid" not in waited
+    clock.shift(dt.timedelta(seconds=30))
+    assert client.post("/account/sign-in/code", {"otp": code_now(user)}).status_code == 302
+
+
 def test_portal_confirm_needs_the_code(secured, clock):
     user, _codes = secured
     product = live_product("USDT", "demand")

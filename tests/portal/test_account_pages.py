@@ -44,6 +44,17 @@ def test_api_token_created_shown_once_and_revoked(alice_client, alice):
     assert not alice.api_tokens.exists()
 
 
+def test_reloading_the_page_of_a_new_token_makes_no_second_token_and_shows_no_key(alice_client, alice):
+    form = {"action": "create", "name": "tax export", "form_id": "f1"}
+    first = alice_client.post("/account/tokens", form).content.decode()
+    key = re.search(r'<span class="secret">([^<]+)</span>', first).group(1)
+    again = alice_client.post("/account/tokens", form, follow=True).content.decode()
+    assert key not in again and "already created" in again
+    assert alice.api_tokens.count() == 1
+    alice_client.post("/account/tokens", {**form, "form_id": "f2"})
+    assert alice.api_tokens.count() == 2
+
+
 def test_password_reset_sends_a_working_link(client, alice):
     client.post("/account/password-reset", {"email": alice.email})
     assert len(mail.outbox) == 1
