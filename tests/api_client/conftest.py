@@ -29,6 +29,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -43,6 +44,10 @@ from django.db import connections
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from accounts import roles
+from accounts.models import ApiToken, User
+from accounts.tokens import api_token_create
+from compliance.services.rules import rules_install_defaults
+from ledger.services import deposit_credit
 from tests.api_fuzz.world import World, world_build
 from tests.factories import UserFactory, totp_code
 
@@ -56,7 +61,8 @@ JOURNEY_PASSWORD = "journey-pass-phrase-26"
 STATIC_CODES = 400  # recovery codes for the staff identity's X-OTP, one per fuzzed staff request
 
 # Figures for the closing summary (pytest_terminal_summary below).
-FIGURES: dict[str, Any] = {"imports": Counter(), "journey": [], "fuzz": Counter(), "timings": {}}
+FIGURES: dict[str, Any] = {"imports": Counter(), "journey": [], "fuzz": Counter(), "fuzz_operations": Counter(),
+                           "timings": {}}
 
 
 # --- The live server ------------------------------------------------------------------------------
@@ -155,6 +161,10 @@ class LiveWorld:
     demand_product: int
     blocker: Any
     staff_codes: list[str] = field(default_factory=list)
+    # The identities' own API tokens, which the fuzzed DELETE /auth/tokens/{id} must not revoke (every later
+    # request would be 401 on this shared world): such an id is swapped for a token made to be revoked.
+    protected_tokens: set[int] = field(default_factory=set)
+    decoy_tokens: dict[str, int] = field(default_factory=dict)
 
     def next_staff_code(self) -> str:
         """A recovery code of the fuzzing staff user that no request used yet (staff money moves need one)."""
@@ -162,7 +172,6 @@ class LiveWorld:
 
     def operator_code(self) -> str:
         """The operator's next unused authenticator code (tests/factories.py totp_code)."""
-        from accounts.models import User
 
         with self.blocker.unblock():
             return totp_code(User.objects.get(email=self.operator_email))
@@ -177,8 +186,6 @@ def server_hash() -> str:
 def _flush() -> None:
     """Empty every table as a transactional test's teardown does (post_migrate puts the roles back)."""
     call_command("flush", interactive=False, verbosity=0)
-    from compliance.services.rules import rules_install_defaults
-
     rules_install_defaults()
 
 
@@ -190,10 +197,6 @@ def live(live_server_process, django_db_blocker) -> Iterator[LiveWorld]:
         _flush()
         world = world_build()
         customer = UserFactory(email="journey-customer@example.com", country="SG")
-        from decimal import Decimal
-
-        from ledger.services import deposit_credit
-
         deposit_credit(user_id=customer.pk, asset="USDT", amount=Decimal("5000"), reference="journey-usdt")
         # With a confirmed authenticator (the factory gives staff one).
         operator = UserFactory(email="journey-ops@earn.example", is_staff=True)
@@ -201,17 +204,21 @@ def live(live_server_process, django_db_blocker) -> Iterator[LiveWorld]:
             user.password = server_hash()
             user.save(update_fields=["password"])
         operator.groups.add(Group.objects.get(name=roles.OPERATIONS))
-        from accounts.models import User
 
         staff = User.objects.get(email="fuzz-staff@earn.example")
         device = StaticDevice.objects.create(user=staff, name="recovery codes", confirmed=True)
         codes = [StaticToken.random_token() for _ in range(STATIC_CODES)]
         StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
         demand = world.ids["product_id"][0]
+
+        protected = set(ApiToken.objects.values_list("pk", flat=True))
+        fuzz_users = {"customer": "fuzz-customer@example.com", "staff": "fuzz-staff@earn.example"}
+        decoys = {identity: api_token_create(user=User.objects.get(email=email), name="decoy")[0].pk
+                  for identity, email in fuzz_users.items()}
     try:
         yield LiveWorld(url=live_server_process.url, world=world, customer_email=customer.email,
                         operator_email=operator.email, demand_product=demand, blocker=django_db_blocker,
-                        staff_codes=codes)
+                        staff_codes=codes, protected_tokens=protected, decoy_tokens=decoys)
     finally:
         # The server's connections are idle between requests; stop it first all the same, so nothing writes
         # while the tables are emptied.
@@ -332,5 +339,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # ty
         by_status = ", ".join(f"{status}: {n}" for status, n in sorted(fuzz.items()) if isinstance(status, int))
         write(f"schemathesis on the live server: {sum(n for s, n in fuzz.items() if isinstance(s, int))} requests "
               f"({by_status}); failures: {fuzz['failures']}")
+    if os.environ.get("LIVE_FUZZ_REPORT"):
+        for (identity, operation, status), n in sorted(FIGURES["fuzz_operations"].items()):
+            write(f"  {identity:8} {status} {n:4}  {operation}")
     for name, seconds in FIGURES["timings"].items():
         write(f"  {name}: {seconds:.1f} s")

@@ -39,6 +39,8 @@ schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=Non
 
 def call_live(case, live: LiveWorld, identity: str) -> None:  # type: ignore[no-untyped-def]
     steer_to_real_ids(case, live.world)
+    if case.path_parameters and case.path_parameters.get("token_id") in live.protected_tokens:
+        case.path_parameters["token_id"] = live.decoy_tokens[identity]
     headers = {"Authorization": f"Token {live.world.tokens[identity]}"}
     if identity == "staff":
         headers["X-OTP"] = live.next_staff_code()
@@ -48,6 +50,7 @@ def call_live(case, live: LiveWorld, identity: str) -> None:  # type: ignore[no-
         FIGURES["fuzz"]["failures"] += 1
         raise
     FIGURES["fuzz"][response.status_code] += 1
+    FIGURES["fuzz_operations"][(identity, case.operation.label, response.status_code)] += 1
     try:
         case.validate_response(response, checks=CHECKS)
     except Exception:
