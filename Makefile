@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: run test lint migrations-check pytest test-e2e install clean-data bench
+.PHONY: run test lint migrations-check pytest test-e2e test-api-client install clean-data bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ migrations-check: install
 
 pytest: install
 	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
+
+## The API as a client team uses it (also part of `make test`): a client generated from the served schema,
+## its journey and schemathesis against a live server on the test database (tests/api_client).
+test-api-client: install
+	$(VENV)/bin/pytest tests/api_client $(PYTEST_ARGS)
 
 ## Browser tests in Debian's chromium (installed by .ci/run).
 test-e2e: install

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.services import auth_token_obtain
+from accounts import roles
+from accounts.models import KycStatus
+from accounts.permissions import role_required
+from accounts.services import auth_token_obtain, staff_customer_lookup
 from accounts.tokens import api_token_revoke, api_tokens_of
 from core.throttling import ScopedRateThrottle, SimpleRateThrottle
 
@@ -98,3 +101,39 @@ class ApiTokenRevokeApi(APIView):
     def delete(self, request: Request, token_id: int) -> Response:
         api_token_revoke(user=request.user, token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StaffCustomerLookupApi(APIView):
+    """Operations and compliance officers: the customer with exactly this email (`?email=`), 404 when none.
+
+    For naming a customer by the id the staff endpoints answer with (staff deposits take the email
+    itself too). No listing and no partial match; each lookup that finds a customer is audited
+    (`customer.lookup`), and lookups are rate-limited per staff user (THROTTLE_STAFF_LOOKUP).
+    """
+
+    permission_classes = [IsAuthenticated, role_required(roles.OPERATIONS, roles.COMPLIANCE_OFFICER)]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "staff_lookup"
+
+    class FilterSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField(help_text="The customer's user id")
+        email = serializers.EmailField()
+        display_name = serializers.CharField()
+        country = serializers.CharField(help_text="Country of residence (ISO 3166 alpha-2)")
+        kyc_status = serializers.ChoiceField(choices=KycStatus.choices)
+        is_active = serializers.BooleanField(help_text="False: the account is closed (deposits are refused)")
+        created = serializers.DateTimeField(source="date_joined")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("email", str, required=True, description="The customer's exact email address")],
+        responses={200: OutputSerializer,
+                   404: OpenApiResponse(description="NOT_FOUND: no customer has this email address")},
+        tags=["staff"], operation_id="staff_customer_lookup")
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        customer = staff_customer_lookup(actor=request.user, email=filters.validated_data["email"])
+        return Response(self.OutputSerializer(customer).data)

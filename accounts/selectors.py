@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from accounts.models import User
+from accounts.roles import ROLES
 
 
 def user_get(*, user_id: int) -> User | None:
@@ -13,6 +14,12 @@ def user_get(*, user_id: int) -> User | None:
 
 def user_get_by_email(*, email: str) -> User | None:
     return User.objects.filter(email=email.strip().lower()).first()
+
+
+def customer_get_by_email(*, email: str) -> User | None:
+    """The customer (never a staff account: staff flag, superuser or a role group) with exactly this email."""
+    return (User.objects.filter(email=email.strip().lower(), is_staff=False, is_superuser=False)
+            .exclude(groups__name__in=ROLES).first())
 
 
 def user_ids_by_email(*, emails: Iterable[str]) -> dict[str, int]:

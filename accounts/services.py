@@ -16,9 +16,13 @@ from django.utils.translation import gettext as _
 from accounts.errors import InvalidCredentials
 from accounts.models import ApiToken, KycStatus, User
 from accounts.roles import ROLE_PERMISSIONS
+from accounts.selectors import customer_get_by_email
 from accounts.tokens import api_token_create
 from accounts.twofactor import otp_require
 from compliance.audit import audit_record
+from core.errors import NotFound
+
+CUSTOMER_LOOKUP = "customer.lookup"
 
 
 @transaction.atomic
@@ -62,6 +66,20 @@ def auth_token_obtain(*, request: HttpRequest | None, email: str, password: str,
         raise InvalidCredentials(_("Unable to log in with the provided email and password."))
     otp_require(user=user, code=otp)
     return api_token_create(user=user, name=name)
+
+
+@transaction.atomic
+def staff_customer_lookup(*, actor: User, email: str) -> User:
+    """The customer with exactly this email, for staff who must name them (a deposit, a complaint call).
+
+    Staff see a customer's record only by their exact email, never a list; each lookup that finds one
+    is an audit event (who looked up whom). A staff account is not a customer (404 like an unknown email).
+    """
+    customer = customer_get_by_email(email=email)
+    if customer is None:
+        raise NotFound(_("No customer has this email address."), field="email")
+    audit_record(actor=actor, action=CUSTOMER_LOOKUP, obj=customer)
+    return customer
 
 
 @transaction.atomic

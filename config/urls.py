@@ -19,4 +19,6 @@ urlpatterns = [
     path("about", core_views.landing, name="landing"),
 ]
 
+# API paths answer 404 and 500 in the API's JSON error body (with DEBUG on, core.middleware.ApiErrorBodyMiddleware).
 handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

@@ -1,4 +1,5 @@
-"""Request guards: refuse an oversized body before anything reads it, and NUL characters anywhere."""
+"""Request guards: refuse an oversized body before anything reads it, and NUL characters anywhere; API
+error answers that Django would render as a page (404, 500) become the API's JSON error body."""
 
 from __future__ import annotations
 
@@ -9,6 +10,41 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.utils.translation import gettext as _
 
 API_PREFIX = "/api/"
+# Headers of a page answer that do not carry over to the JSON body that replaces it.
+_BODY_HEADERS = {"content-type", "content-length", "content-disposition", "content-encoding"}
+
+
+def api_error_body(status: int) -> dict[str, str | None]:
+    """The API's error body for a 404 or 500 that no API view answered (never any internals)."""
+    if status == 404:
+        return {"code": "NOT_FOUND", "detail": _("Not found."), "field": None}
+    return {"code": "SERVER_ERROR", "field": None,
+            "detail": _("Something went wrong on our side. Try again later.")}
+
+
+class ApiErrorBodyMiddleware:
+    """An API path (`/api/…`) answers 404 and 500 in the API's JSON error body, DEBUG on or off.
+
+    handler404/handler500 (core.views) already answer JSON for API paths, but with DEBUG on Django
+    renders its technical 404 (an unmatched path, a non-numeric id) and 500 pages instead and never
+    calls them. Sitting outside the other middleware, this replaces such a page (any 404 or 500 that
+    is not JSON) with the JSON body; Django has already logged the exception (logger django.request).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (response.status_code in (404, 500) and request.path.startswith(API_PREFIX)
+                and "json" not in response.get("Content-Type", "")):
+            replaced = JsonResponse(api_error_body(response.status_code), status=response.status_code)
+            for key, value in response.items():
+                if key.lower() not in _BODY_HEADERS:
+                    replaced[key] = value
+            replaced.cookies = response.cookies
+            return replaced
+        return response
 
 
 class RequestSizeLimitMiddleware:

@@ -11,6 +11,8 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from core.middleware import API_PREFIX, api_error_body
+
 
 @require_safe
 def landing(request: HttpRequest) -> HttpResponse:
@@ -42,6 +44,14 @@ def locked_out(request: HttpRequest, original_response: HttpResponse | None = No
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler404: API paths answer with the API's error body (a path id that is not a number, a typo in
     the path), portal paths with the page."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"code": "NOT_FOUND", "detail": _("Not found."), "field": None}, status=404)
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(api_error_body(404), status=404)
     return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an unhandled exception on an API path answers 500 SERVER_ERROR in the API's error body
+    (no internals; Django logs the exception on the django.request logger), elsewhere the page."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(api_error_body(500), status=500)
+    return defaults.server_error(request)

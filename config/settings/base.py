@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ApiErrorBodyMiddleware",
     "core.middleware.RequestSizeLimitMiddleware",
     "core.middleware.NulCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -176,6 +177,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "money": env("THROTTLE_MONEY", default="60/min"),
         "auth": env("THROTTLE_AUTH", default="20/min"),
+        "staff_lookup": env("THROTTLE_STAFF_LOOKUP", default="30/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
