@@ -176,13 +176,16 @@ class ScaledAmountField(serializers.Field):
     for a related object ("asset.scale", "position.product.asset.scale").
     """
 
-    def __init__(self, *, scale_from: str = "scale", **kwargs: Any) -> None:
+    def __init__(self, *, scale_from: str = "scale", scale: int | None = None, **kwargs: Any) -> None:
         self.scale_from = scale_from
+        self.scale = scale  # a fixed scale instead (USD values: 2)
         kwargs["read_only"] = True
         super().__init__(**kwargs)
 
     def get_attribute(self, instance: Any) -> tuple[Decimal | None, int]:
         value = super().get_attribute(instance)
+        if self.scale is not None:
+            return value, self.scale
         scale = instance
         for part in self.scale_from.split("."):
             scale = scale[part] if isinstance(scale, dict) else getattr(scale, part)
@@ -204,6 +207,16 @@ class RateField(serializers.Field):
 
     def to_representation(self, value: Decimal | None) -> str | None:
         return decimal_text(value)
+
+
+@extend_schema_field(DECIMAL_STRING_SCHEMA)
+class DecimalTextField(serializers.CharField):
+    """A decimal that a selector already wrote as API text (`core.money.decimal_text`: amounts at their
+    asset's scale, rates without trailing zeros), for answers assembled as JSON-ready dicts."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
 
 
 @extend_schema_field({**DECIMAL_STRING_SCHEMA, "example": "0.000123456789012345",
