@@ -41,8 +41,9 @@ def _t(value: Decimal | None, scale: int | None = None) -> str | None:
 
 # --- Answer shapes (the views assemble JSON-ready dicts in the selectors; these declare them) -----------
 
-class PoolSummaryOutput(serializers.Serializer):
-    product = serializers.IntegerField()
+class PoolFactsOutput(serializers.Serializer):
+    """A pool's facts and current yields (`pools.selectors.pool_summary`); also the catalogue's `pool`."""
+
     id = serializers.IntegerField()
     pair = serializers.ListField(child=serializers.CharField(), help_text="[asset a, asset b]")
     venue = serializers.CharField()
@@ -64,6 +65,10 @@ class PoolSummaryOutput(serializers.Serializer):
     reward_apr = DecimalTextField(allow_null=True)
     apr = DecimalTextField(allow_null=True)
     apy_compounded = DecimalTextField(allow_null=True)
+
+
+class PoolSummaryOutput(PoolFactsOutput):
+    product = serializers.IntegerField()
 
 
 class PoolListOutput(serializers.Serializer):

@@ -32,6 +32,7 @@ from earn.models import (
 )
 from earn.selectors import products as selectors
 from earn.services import products as services
+from pools.api import PoolFactsOutput
 
 # --- Shared pieces --------------------------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class ProductOutput(serializers.Serializer):
     auto_renew_allowed = serializers.BooleanField(allow_null=True)
     risk_rating = serializers.IntegerField()
     disclosure = DisclosureRefOutput(allow_null=True)
-    pool = serializers.JSONField(allow_null=True, help_text="Liquidity-mining pool; null until pools exist.")
+    pool = PoolFactsOutput(allow_null=True, help_text="Liquidity-mining products: the pool; else null.")
     risk_warning = serializers.CharField(allow_null=True, required=False,
                                          help_text="The prescribed risk warning where the customer's country needs "
                                                    "one (GB), else null.")
