@@ -233,6 +233,14 @@ class TermsInput(serializers.Serializer):
     auto_renew_allowed = serializers.BooleanField(required=False)
 
 
+@extend_schema_field({"type": "array", "items": {
+    "type": "object", "required": ["url", "date"],
+    "properties": {"url": {"type": "string"}, "date": {"type": "string", "description": "ISO date"},
+                   "auditor": {"type": "string", "description": "May be absent."}}}})
+class AuditReportsField(serializers.JSONField):
+    """The stored audit reports as they are (`[{url, date, auditor}]`, `auditor` optional)."""
+
+
 class AuditReportInput(serializers.Serializer):
     url = serializers.URLField()
     date = serializers.DateField()
@@ -299,7 +307,7 @@ class StaffProductOutput(serializers.Serializer):
     venue = serializers.CharField()
     chain = serializers.CharField()
     contract_address = serializers.CharField()
-    audit_reports = serializers.JSONField()
+    audit_reports = AuditReportsField()
     tvl_usd = RateField(allow_null=True)
     yield_source = serializers.CharField()
     risk_rationale = serializers.CharField()
