@@ -88,8 +88,8 @@ class KycWebhookApi(APIView):
                    parameters=[OpenApiParameter(kyc.SIGNATURE_HEADER, str, OpenApiParameter.HEADER, required=True,
                                                 description="sha256=<hex HMAC-SHA256 of the raw body>")])
     def post(self, request: Request) -> Response:
-        # The signature covers the raw JSON body; a form body may already have been read (and its raw bytes
-        # gone) by the middleware that refuses NUL characters, and no provider sends one anyway.
+        # The signature covers the raw JSON body, read here before any parser; the API takes JSON only, so a
+        # form body is refused as everywhere else (415), and no provider sends one anyway.
         if request.content_type.split(";")[0].strip().lower() != "application/json":
             raise UnsupportedMediaType(request.content_type)
         body = request.body

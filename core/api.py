@@ -79,10 +79,20 @@ class AutoSchema(SpectacularAutoSchema):
             return name
         return outer.split(".")[-1].removesuffix("Api") + name
 
+    def _map_basic_serializer(self, serializer: serializers.Serializer, direction: str) -> dict[str, Any]:
+        """An answer carries every field of its serializer (null where there is no value), so every
+        property of a response component is required; request components keep the serializer's flags."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response" and schema.get("properties"):
+            schema["required"] = list(schema["properties"])
+        return schema
+
 
 # --- Fields shared by the apps' Input/Output serializers -------------------------------------------
 
-DECIMAL_STRING_SCHEMA = {"type": "string", "format": "decimal", "example": "1000.00000000"}
+# Every amount and rate is a plain decimal string: no exponent, no thousands separator, "." as the point.
+DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+DECIMAL_STRING_SCHEMA = {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN, "example": "1000.00000000"}
 
 
 NOT_A_STRING = _("Send the amount as a decimal string, e.g. \"100.5\"; JSON numbers are refused.")
@@ -159,24 +169,68 @@ class AmountTextField(serializers.CharField):
 
 @extend_schema_field(DECIMAL_STRING_SCHEMA)
 class ScaledAmountField(serializers.Field):
-    """A stored amount shown as a decimal string at its asset's scale ("1000.00000000").
+    """The one output field for an amount of an asset: a decimal string at the asset's scale
+    ("1000.00000000", never rounded up); null stays null (no cap, nothing yet).
 
-    The scale is read from the same row: `scale_from` names the key or attribute holding it.
+    The scale is read from the same row: `scale_from` names the key or attribute holding it, dotted
+    for a related object ("asset.scale", "position.product.asset.scale").
     """
 
-    def __init__(self, *, scale_from: str = "scale", **kwargs: Any) -> None:
+    def __init__(self, *, scale_from: str = "scale", scale: int | None = None, **kwargs: Any) -> None:
         self.scale_from = scale_from
+        self.scale = scale  # a fixed scale instead (USD values: 2)
         kwargs["read_only"] = True
         super().__init__(**kwargs)
 
-    def get_attribute(self, instance: Any) -> tuple[Decimal, int]:
+    def get_attribute(self, instance: Any) -> tuple[Decimal | None, int]:
         value = super().get_attribute(instance)
-        scale = instance[self.scale_from] if isinstance(instance, dict) else getattr(instance, self.scale_from)
+        if self.scale is not None:
+            return value, self.scale
+        scale = instance
+        for part in self.scale_from.split("."):
+            scale = scale[part] if isinstance(scale, dict) else getattr(scale, part)
         return value, scale
 
-    def to_representation(self, value: tuple[Decimal, int]) -> str:
+    def to_representation(self, value: tuple[Decimal | None, int]) -> str | None:
         amount, scale = value
-        return decimal_text(amount, scale) or ""
+        return decimal_text(amount, scale)
+
+
+@extend_schema_field({**DECIMAL_STRING_SCHEMA, "example": "0.06"})
+class RateField(serializers.Field):
+    """A rate (a fraction, "0.06" = 6 %) or another decimal that is not an amount of an asset, exactly as
+    stored, without trailing zeros; null stays null."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Decimal | None) -> str | None:
+        return decimal_text(value)
+
+
+@extend_schema_field(DECIMAL_STRING_SCHEMA)
+class DecimalTextField(serializers.CharField):
+    """A decimal that a selector already wrote as API text (`core.money.decimal_text`: amounts at their
+    asset's scale, rates without trailing zeros), for answers assembled as JSON-ready dicts."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+
+@extend_schema_field({**DECIMAL_STRING_SCHEMA, "example": "0.000123456789012345",
+                      "description": "At the stored precision (18 decimals): a sub-unit quantity carried "
+                                     "between days, not an amount that is paid."})
+class ExactAmountField(serializers.Field):
+    """A sub-unit quantity kept at the full stored precision (accrual exact/carry values)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Decimal | None) -> str | None:
+        return None if value is None else format(value, "f")
 
 
 @extend_schema_field({"type": "string", "format": "date", "example": "2026-01-31"})

@@ -82,8 +82,9 @@ class NulCharacterMiddleware:
     """400 for a NUL character in the query string, a header or a form body, on every path.
 
     PostgreSQL refuses NUL in text and jsonb, so a NUL that reached a query (a filter, a stored
-    User-Agent, an Idempotency-Key) answered 500. JSON bodies are checked by `core.api.JSONParser`;
-    form fields are checked here so portal views that read `request.POST` directly are covered too.
+    User-Agent, an Idempotency-Key) answered 500. JSON bodies are checked by `core.parsers.JSONParser`;
+    form fields are checked here so portal views that read `request.POST` directly are covered too (the API
+    takes no form body: it answers 415).
     """
 
     FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -113,7 +114,10 @@ class NulCharacterMiddleware:
             if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
                 return True, key[5:].replace("_", "-").title()
         content_type = request.META.get("CONTENT_TYPE", "")
-        if request.method == "POST" and content_type.startswith(self.FORM_TYPES):
+        # The API parses JSON only: a form body there is left unread, for DRF to answer 415 (had it been read
+        # here, DRF would see an empty body and answer 400 "required" instead).
+        if (request.method == "POST" and content_type.startswith(self.FORM_TYPES)
+                and not request.path.startswith(API_PREFIX)):
             try:
                 fields = list(request.POST.lists())
             except Exception:  # a body too large or malformed is for the view (or Django) to refuse

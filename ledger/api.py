@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import renderers, serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -123,7 +124,9 @@ class LedgerEntryListApi(APIView):
             OpenApiParameter("kind", str, enum=EntryKind.values, description="Entry kind."),
             OpenApiParameter("format", str, enum=["json", "csv"], description="csv streams every matching row."),
         ],
-        responses={200: OutputSerializer(many=True)},
+        responses={(200, "application/json"): OutputSerializer(many=True),
+                   (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="`?format=csv`: every matching "
+                                                      "posting, after a header line of the JSON field names")},
         tags=["ledger"],
         operation_id="ledger_entry_list",
     )

@@ -14,8 +14,12 @@ class UnbalancedEntry(ApplicationError):
 
 
 class InsufficientBalance(Conflict):
+    """`account` names the ledger account that would go negative, for logs and tests; it is an internal
+    id no endpoint takes, so it stays out of the API answer."""
+
     default_code = "INSUFFICIENT_BALANCE"
 
-    def __init__(self, message: str | None = None, **kwargs: object) -> None:
+    def __init__(self, message: str | None = None, *, account: int | None = None, **kwargs: object) -> None:
         super().__init__(message or str(_("Insufficient available balance.")), **kwargs)  # type: ignore[arg-type]
+        self.account = account
 

@@ -192,7 +192,7 @@ def _write_postings(cursor, created: list[tuple[int, EntrySpec]],  # type: ignor
     for account_id in sorted(deltas):
         owner_id, balance = locked[account_id]
         if owner_id is not None and balance + deltas[account_id] < 0:
-            raise InsufficientBalance(extra={"account": account_id})
+            raise InsufficientBalance(account=account_id)
     # One statement: the posting trigger adds each account's delta to its balance, once per call.
     cursor.execute(
         """

@@ -8,8 +8,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.urls import path
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
@@ -18,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.twofactor import otp_require_for_request
-from core.api import AmountTextField
+from core.api import DECIMAL_STRING_SCHEMA, AmountTextField, DecimalTextField, ScaledAmountField
 from core.errors import NotFound, ValidationFailed
 from core.money import decimal_text
 from core.throttling import ScopedRateThrottle
@@ -30,12 +29,148 @@ from pools.services import deposits, redemptions
 
 IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
                                       description="Unique per money-moving request; a replay returns the first answer.")
+USD_SCALE = 2  # USD values are shown in cents
+DEFAULT_REWARD_SCALE = 8  # a pool without a reward asset shows its (zero) rewards at 8 places
 AMOUNT_USD = OpenApiParameter("amount_usd", str, required=False, description="Personalise for this USD amount "
                               "(default 1000).")
 
 
 def _t(value: Decimal | None, scale: int | None = None) -> str | None:
     return decimal_text(value, scale)
+
+
+# --- Answer shapes (the views assemble JSON-ready dicts in the selectors; these declare them) -----------
+
+class PoolFactsOutput(serializers.Serializer):
+    """A pool's facts and current yields (`pools.selectors.pool_summary`); also the catalogue's `pool`."""
+
+    id = serializers.IntegerField()
+    pair = serializers.ListField(child=serializers.CharField(), help_text="[asset a, asset b]")
+    venue = serializers.CharField()
+    chain = serializers.CharField()
+    contract_address = serializers.CharField()
+    fee_rate = DecimalTextField(help_text="The pool's swap fee, a fraction.")
+    fee_mode = serializers.CharField()
+    reserve_a = DecimalTextField()
+    reserve_b = DecimalTextField()
+    total_shares = DecimalTextField()
+    share_asset = serializers.CharField()
+    pool_price = DecimalTextField(allow_null=True, help_text="Asset b per asset a; null for an empty pool.")
+    prices_usd = serializers.DictField(child=DecimalTextField(), help_text="USD price per asset code.")
+    reward_asset = serializers.CharField(allow_null=True)
+    daily_emission = DecimalTextField()
+    daily_volume_usd = DecimalTextField()
+    tvl_usd = DecimalTextField(allow_null=True, help_text="null while a price is missing (also the yields).")
+    fee_apr = DecimalTextField(allow_null=True)
+    reward_apr = DecimalTextField(allow_null=True)
+    apr = DecimalTextField(allow_null=True)
+    apy_compounded = DecimalTextField(allow_null=True)
+
+
+class PoolSummaryOutput(PoolFactsOutput):
+    product = serializers.IntegerField()
+
+
+class PoolListOutput(serializers.Serializer):
+    results = PoolSummaryOutput(many=True)
+
+
+class IlRowOutput(serializers.Serializer):
+    ratio = DecimalTextField(help_text="Price of asset a relative to the deposit day.")
+    il = DecimalTextField(help_text="Impermanent loss, a fraction (≤ 0).")
+    il_percent = DecimalTextField()
+    loss_usd = DecimalTextField()
+    break_even_days = DecimalTextField(allow_null=True, help_text="null when the pool earns nothing.")
+
+
+class IlTableOutput(serializers.Serializer):
+    pair = serializers.CharField()
+    price_of = serializers.CharField()
+    in_ = serializers.CharField()
+    amount_usd = DecimalTextField()
+    fee_apr = DecimalTextField(allow_null=True)
+    reward_apr = DecimalTextField(allow_null=True)
+    apr = DecimalTextField(allow_null=True)
+    formula = serializers.CharField()
+    rows = IlRowOutput(many=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["in"] = fields.pop("in_")  # `in` is a Python keyword
+        return fields
+
+
+class SwapOutput(serializers.Serializer):
+    sell = DecimalTextField()
+    buy = DecimalTextField()
+    fee = DecimalTextField()
+    fee_rate = DecimalTextField()
+    left_with_you = DecimalTextField()
+
+
+class PoolDepositPreviewOutput(serializers.Serializer):
+    product = serializers.IntegerField()
+    mode = serializers.ChoiceField(choices=DepositMode.choices)
+    asset = serializers.CharField()
+    amount_a = DecimalTextField()
+    amount_b = DecimalTextField()
+    asset_a = serializers.CharField()
+    asset_b = serializers.CharField()
+    swap = SwapOutput(allow_null=True, help_text="One-asset deposits: the swap of half; null for pair deposits.")
+    shares = DecimalTextField()
+    value_usd = DecimalTextField()
+    value_date = serializers.DateField()
+    maturity_date = serializers.DateField(allow_null=True)
+    share_of_pool = DecimalTextField()
+    fee_apr = DecimalTextField()
+    reward_apr = DecimalTextField()
+    apr = DecimalTextField()
+    apy_compounded = DecimalTextField()
+    est_daily_fees_usd = DecimalTextField()
+    est_daily_rewards_usd = DecimalTextField()
+    il_table = IlTableOutput()
+    blocking = serializers.ListField(child=serializers.CharField(), help_text="Reason codes that would refuse it.")
+
+
+class PoolPositionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    product = serializers.IntegerField()
+    product_name = serializers.CharField()
+    pair = serializers.ListField(child=serializers.CharField())
+    term_type = serializers.CharField()
+    status = serializers.CharField()
+    shares = DecimalTextField()
+    share_of_pool = DecimalTextField()
+    amount_a = DecimalTextField(help_text="What the shares would return now.")
+    amount_b = DecimalTextField()
+    value_usd = DecimalTextField(allow_null=True, help_text="null while a price is missing (also hold and vs hold).")
+    hold_value_usd = DecimalTextField(allow_null=True)
+    vs_hold_usd = DecimalTextField(allow_null=True)
+    deposited_a = DecimalTextField()
+    deposited_b = DecimalTextField()
+    deposited_usd = DecimalTextField()
+    fees_a = DecimalTextField()
+    fees_b = DecimalTextField()
+    fees_compounded = serializers.BooleanField()
+    rewards = DecimalTextField()
+    reward_asset = serializers.CharField(allow_null=True)
+    compound_rewards = serializers.BooleanField()
+    value_date = serializers.DateField()
+    maturity_date = serializers.DateField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class PoolRedemptionPreviewOutput(serializers.Serializer):
+    shares = DecimalTextField()
+    amount_a = DecimalTextField(help_text="Paid out (after anything withheld).")
+    amount_b = DecimalTextField()
+    withheld_a = DecimalTextField()
+    withheld_b = DecimalTextField()
+    value_usd = DecimalTextField(allow_null=True)
+    hold_value_usd = DecimalTextField(allow_null=True)
+    vs_hold_usd = DecimalTextField(allow_null=True)
+    early = serializers.BooleanField()
 
 
 def _visible_pool(product_id: int, user: Any = None) -> Pool:
@@ -62,7 +197,7 @@ def _amount_usd(request: Request) -> Decimal | None:
 class PoolListApi(APIView):
     """Pools of the live and paused liquidity-mining products, with reserves and current yields."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["pools"], operation_id="pool_list")
+    @extend_schema(responses={200: PoolListOutput}, tags=["pools"], operation_id="pool_list")
     def get(self, request: Request) -> Response:
         ids = Pool.objects.filter(product__status__in=["live", "paused"]).values_list("product_id", flat=True)
         summaries = selectors.pool_summaries_bulk(list(ids))
@@ -70,7 +205,7 @@ class PoolListApi(APIView):
 
 
 class ProductPoolApi(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["pools"], operation_id="product_pool")
+    @extend_schema(responses={200: PoolSummaryOutput}, tags=["pools"], operation_id="product_pool")
     def get(self, request: Request, product_id: int) -> Response:
         return Response({"product": product_id, **selectors.pool_summary(_visible_pool(product_id, request.user))})
 
@@ -78,7 +213,7 @@ class ProductPoolApi(APIView):
 class ProductPoolIlApi(APIView):
     """The IL table: ratios 0.25 … 5, IL %, the loss on amount_usd and the days of current APR that cover it."""
 
-    @extend_schema(parameters=[AMOUNT_USD], responses={200: OpenApiTypes.OBJECT}, tags=["pools"],
+    @extend_schema(parameters=[AMOUNT_USD], responses={200: IlTableOutput}, tags=["pools"],
                    operation_id="product_pool_il")
     def get(self, request: Request, product_id: int) -> Response:
         pool = _visible_pool(product_id, request.user)
@@ -123,7 +258,7 @@ def _plan_output(pool: Pool, plan: deposits.DepositPlan) -> dict[str, Any]:
 
 
 class PoolDepositPreviewApi(APIView):
-    @extend_schema(request=DepositInput, responses={200: OpenApiTypes.OBJECT}, tags=["pools"],
+    @extend_schema(request=DepositInput, responses={200: PoolDepositPreviewOutput}, tags=["pools"],
                    operation_id="pool_deposit_preview")
     def post(self, request: Request) -> Response:
         data = DepositInput(data=request.data)
@@ -153,19 +288,25 @@ class DepositOutput(serializers.ModelSerializer):
     product = serializers.IntegerField(source="position.product_id")
     value_date = serializers.DateField(source="position.value_date")
     maturity_date = serializers.DateField(source="position.maturity_date", allow_null=True)
+    swap_fee = ScaledAmountField(scale_from="asset_in.scale", help_text="One-asset deposits: the pool's fee on "
+                                                                        "the swapped half, in asset_in.")
+    value_usd = ScaledAmountField(scale=USD_SCALE)
 
     class Meta:
         model = PoolDeposit
         fields = ["id", "position", "product", "mode", "asset_in", "amount_a", "amount_b", "swap_fee", "shares",
                   "value_usd", "value_date", "maturity_date", "created_at"]
 
-    def get_amount_a(self, obj: PoolDeposit) -> str | None:
+    @extend_schema_field(DECIMAL_STRING_SCHEMA)
+    def get_amount_a(self, obj: PoolDeposit) -> str:
         return _t(obj.amount_a, obj.position.pool.asset_a.scale)
 
-    def get_amount_b(self, obj: PoolDeposit) -> str | None:
+    @extend_schema_field(DECIMAL_STRING_SCHEMA)
+    def get_amount_b(self, obj: PoolDeposit) -> str:
         return _t(obj.amount_b, obj.position.pool.asset_b.scale)
 
-    def get_shares(self, obj: PoolDeposit) -> str | None:
+    @extend_schema_field(DECIMAL_STRING_SCHEMA)
+    def get_shares(self, obj: PoolDeposit) -> str:
         return _t(obj.shares, obj.position.pool.share_asset.scale)
 
 
@@ -202,7 +343,7 @@ def position_output(position: PoolPosition, prices: dict[str, Decimal], language
     pool = position.pool
     a, b = pool.asset_a, pool.asset_b
     value = selectors.position_value(position, prices)
-    reward_scale = pool.reward_asset.scale if pool.reward_asset else 8
+    reward_scale = pool.reward_asset.scale if pool.reward_asset else DEFAULT_REWARD_SCALE
     return {
         "id": position.pk, "product": position.product_id, "product_name": position.product.name_for(language),
         "pair": [a.code, b.code], "term_type": position.term_type, "status": position.status,
@@ -239,7 +380,7 @@ class PoolPositionListApi(ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.pool_positions_for(self.request.user)
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["pools"], operation_id="pool_position_list")
+    @extend_schema(responses={200: PoolPositionOutput(many=True)}, tags=["pools"], operation_id="pool_position_list")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         from pricing.selectors import latest_prices
 
@@ -263,13 +404,13 @@ class PoolPositionDetailApi(APIView):
     class PatchInput(serializers.Serializer):
         compound_rewards = serializers.BooleanField()
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["pools"], operation_id="pool_position_retrieve")
+    @extend_schema(responses={200: PoolPositionOutput}, tags=["pools"], operation_id="pool_position_retrieve")
     def get(self, request: Request, position_id: int) -> Response:
         from pricing.selectors import latest_prices
 
         return Response(position_output(_own_position(request, position_id), latest_prices(), _language(request)))
 
-    @extend_schema(request=PatchInput, responses={200: OpenApiTypes.OBJECT}, tags=["pools"],
+    @extend_schema(request=PatchInput, responses={200: PoolPositionOutput}, tags=["pools"],
                    operation_id="pool_position_update")
     def patch(self, request: Request, position_id: int) -> Response:
         from pricing.selectors import latest_prices
@@ -282,10 +423,27 @@ class PoolPositionDetailApi(APIView):
         return Response(position_output(_own_position(request, position_id), latest_prices(), _language(request)))
 
 
+_SHARE_SCALE = "position.pool.share_asset.scale"
+
+
 class PayoutOutput(serializers.ModelSerializer):
+    """One day of a pool position, every amount at its asset's scale (USD at 2 places)."""
+
+    shares = ScaledAmountField(scale_from=_SHARE_SCALE)
+    fee_a = ScaledAmountField(scale_from="position.pool.asset_a.scale")
+    fee_b = ScaledAmountField(scale_from="position.pool.asset_b.scale")
+    reward = serializers.SerializerMethodField(help_text="In the pool's reward asset.")
+    reward_shares = ScaledAmountField(scale_from=_SHARE_SCALE, help_text="Shares minted by reinvesting the reward.")
+    income_usd = ScaledAmountField(scale=USD_SCALE)
+
     class Meta:
         model = PoolPayout
         fields = ["date", "shares", "fee_a", "fee_b", "fee_compounded", "reward", "reward_shares", "income_usd"]
+
+    @extend_schema_field(DECIMAL_STRING_SCHEMA)
+    def get_reward(self, obj: PoolPayout) -> str:
+        reward_asset = obj.position.pool.reward_asset
+        return _t(obj.reward, reward_asset.scale if reward_asset else DEFAULT_REWARD_SCALE) or "0"
 
 
 class OldestFirst(CursorPagination):
@@ -305,7 +463,9 @@ class PoolPositionHistoryApi(ListAPIView):
         position = PoolPosition.objects.filter(pk=self.kwargs["position_id"], user=self.request.user).first()
         if position is None:
             raise NotFound(_("No such position."), field="position")
-        return selectors.position_history(position)
+        return selectors.position_history(position).select_related(
+            "position__pool__asset_a", "position__pool__asset_b", "position__pool__share_asset",
+            "position__pool__reward_asset")
 
 
 class RedeemInput(serializers.Serializer):
@@ -314,6 +474,13 @@ class RedeemInput(serializers.Serializer):
 
 
 class WithdrawalOutput(serializers.ModelSerializer):
+    shares = ScaledAmountField(scale_from=_SHARE_SCALE)
+    amount_a = ScaledAmountField(scale_from="position.pool.asset_a.scale", help_text="Paid out in asset a.")
+    amount_b = ScaledAmountField(scale_from="position.pool.asset_b.scale", help_text="Paid out in asset b.")
+    withheld_a = ScaledAmountField(scale_from="position.pool.asset_a.scale")
+    withheld_b = ScaledAmountField(scale_from="position.pool.asset_b.scale")
+    value_usd = ScaledAmountField(scale=USD_SCALE)
+    hold_value_usd = ScaledAmountField(scale=USD_SCALE)
     vs_hold_usd = serializers.SerializerMethodField()
 
     class Meta:
@@ -321,7 +488,8 @@ class WithdrawalOutput(serializers.ModelSerializer):
         fields = ["id", "position", "shares", "amount_a", "amount_b", "withheld_a", "withheld_b", "value_usd",
                   "hold_value_usd", "vs_hold_usd", "early", "maturity", "created_at"]
 
-    def get_vs_hold_usd(self, obj: PoolWithdrawal) -> str | None:
+    @extend_schema_field(DECIMAL_STRING_SCHEMA)
+    def get_vs_hold_usd(self, obj: PoolWithdrawal) -> str:
         return _t(obj.value_usd - obj.hold_value_usd, 2)
 
 
@@ -349,7 +517,7 @@ class PoolRedemptionCreateApi(APIView):
 
 
 class PoolRedemptionPreviewApi(APIView):
-    @extend_schema(request=RedeemInput, responses={200: OpenApiTypes.OBJECT}, tags=["pools"],
+    @extend_schema(request=RedeemInput, responses={200: PoolRedemptionPreviewOutput}, tags=["pools"],
                    operation_id="pool_redemption_preview")
     def post(self, request: Request, position_id: int) -> Response:
         data = RedeemInput(data=request.data)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.urls import path
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.twofactor import otp_require_for_request
 from compliance import selectors as compliance_selectors
-from core.api import AmountTextField
+from core.api import DECIMAL_STRING_SCHEMA, AmountTextField, ExactAmountField, RateField, ScaledAmountField
 from core.errors import NotFound
 from core.money import decimal_text
 from core.throttling import ScopedRateThrottle
@@ -41,13 +41,13 @@ class SubscriptionPreviewApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         product = serializers.IntegerField()
-        amount = serializers.CharField()
+        amount = ScaledAmountField()
         value_date = serializers.DateField()
         maturity_date = serializers.DateField(allow_null=True)
-        apr = serializers.CharField()
-        apy = serializers.CharField()
-        est_daily_interest = serializers.CharField()
-        est_total_interest = serializers.CharField(allow_null=True)
+        apr = RateField()
+        apy = RateField()
+        est_daily_interest = ScaledAmountField()
+        est_total_interest = ScaledAmountField(allow_null=True)
         blocking = serializers.ListField(child=serializers.CharField())
         risk_warning = serializers.CharField(allow_null=True, help_text="Prescribed risk warning (GB), else null.")
         personalised_warning = serializers.CharField(
@@ -62,11 +62,10 @@ class SubscriptionPreviewApi(APIView):
                                                          amount=data.validated_data["amount"])
         scale = product.asset.scale
         return Response(self.OutputSerializer({
-            "product": product.pk, "amount": decimal_text(quote.amount, scale), "value_date": quote.value_date,
-            "maturity_date": quote.maturity_date, "apr": decimal_text(quote.apr),
-            "apy": decimal_text(quote.apy),
-            "est_daily_interest": decimal_text(quote.est_daily_interest, scale),
-            "est_total_interest": decimal_text(quote.est_total_interest, scale), "blocking": quote.blocking,
+            "product": product.pk, "scale": scale, "amount": quote.amount, "value_date": quote.value_date,
+            "maturity_date": quote.maturity_date, "apr": quote.apr, "apy": quote.apy,
+            "est_daily_interest": quote.est_daily_interest, "est_total_interest": quote.est_total_interest,
+            "blocking": quote.blocking,
             **_warnings(request.user, product),
         }).data)
 
@@ -96,14 +95,11 @@ class SubscriptionCreateApi(APIView):
         otp = serializers.CharField(required=False, allow_blank=True, max_length=16, help_text=OTP_FIELD_HELP)
 
     class OutputSerializer(serializers.ModelSerializer):
-        amount = serializers.SerializerMethodField()
+        amount = ScaledAmountField(scale_from="product.asset.scale")
 
         class Meta:
             model = Subscription
             fields = ["id", "position", "product", "amount", "value_date", "maturity_date", "created_at"]
-
-        def get_amount(self, obj: Subscription) -> str | None:
-            return decimal_text(obj.amount, obj.product.asset.scale)
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, parameters=[IDEMPOTENCY_HEADER],
                    operation_id="subscription_create")
@@ -135,13 +131,16 @@ class PositionOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "product", "product_name", "asset", "term_type", "principal", "accrued", "paid_interest",
                   "status", "value_date", "maturity_date", "auto_renew", "auto_compound", "created_at"]
 
-    def get_principal(self, obj: Position) -> str | None:
+    @extend_schema_field(DECIMAL_STRING_SCHEMA)
+    def get_principal(self, obj: Position) -> str:
         return decimal_text(obj.principal, obj.asset.scale)
 
-    def get_accrued(self, obj: Position) -> str | None:
+    @extend_schema_field(DECIMAL_STRING_SCHEMA)
+    def get_accrued(self, obj: Position) -> str:
         return decimal_text(getattr(obj, "accrued_interest", Decimal(0)), obj.asset.scale)
 
-    def get_paid_interest(self, obj: Position) -> str | None:
+    @extend_schema_field(DECIMAL_STRING_SCHEMA)
+    def get_paid_interest(self, obj: Position) -> str:
         return decimal_text(getattr(obj, "paid_interest", Decimal(0)), obj.asset.scale)
 
     def get_product_name(self, obj: Position) -> str:
@@ -200,6 +199,15 @@ class PositionDetailApi(APIView):
 
 
 class AccrualOutputSerializer(serializers.ModelSerializer):
+    """One day's interest: `base` and `posted` at the asset's scale; `exact` and `carry` at the stored
+    precision, since they are sub-unit by design (posted = floor(exact + previous carry))."""
+
+    base = ScaledAmountField(scale_from="position.asset.scale")
+    apr = RateField(help_text="Effective APR on the base, a fraction (marginal tiers blended).")
+    exact = ExactAmountField(help_text="The day's interest before rounding, at 18 decimals.")
+    posted = ScaledAmountField(scale_from="position.asset.scale", help_text="What was credited, at the asset's scale.")
+    carry = ExactAmountField(help_text="The sub-unit remainder carried to the next day, at 18 decimals.")
+
     class Meta:
         model = Accrual
         fields = ["date", "base", "apr", "exact", "posted", "carry", "payout", "paid_out"]
@@ -220,7 +228,7 @@ class PositionAccrualsApi(ListAPIView):
         position_id = self.kwargs["position_id"]
         if not Position.objects.filter(pk=position_id, user=self.request.user).exists():
             raise NotFound(_("No such position."), field="position")
-        return Accrual.objects.filter(position_id=position_id)
+        return Accrual.objects.filter(position_id=position_id).select_related("position__asset")
 
 
 class RedemptionInputSerializer(serializers.Serializer):
@@ -230,6 +238,11 @@ class RedemptionInputSerializer(serializers.Serializer):
 
 
 class RedemptionOutputSerializer(serializers.ModelSerializer):
+    amount = ScaledAmountField(scale_from="position.asset.scale", help_text="Principal redeemed.")
+    payout = ScaledAmountField(scale_from="position.asset.scale", help_text="What the customer receives.")
+    forfeited = ScaledAmountField(scale_from="position.asset.scale",
+                                  help_text="Interest clawed back under the early-redemption rule.")
+
     class Meta:
         model = Redemption
         fields = ["id", "position", "amount", "payout", "forfeited", "mode", "early", "status", "settles_at",
@@ -261,9 +274,9 @@ class RedemptionCreateApi(APIView):
 
 class RedemptionPreviewApi(APIView):
     class OutputSerializer(serializers.Serializer):
-        amount = serializers.CharField()
-        payout = serializers.CharField()
-        forfeited = serializers.CharField()
+        amount = ScaledAmountField()
+        payout = ScaledAmountField()
+        forfeited = ScaledAmountField()
         early = serializers.BooleanField()
         mode = serializers.CharField()
         settles_at = serializers.DateTimeField(allow_null=True)
@@ -279,9 +292,8 @@ class RedemptionPreviewApi(APIView):
         plan = redemption_services.redemption_plan(position=position, amount=data.validated_data.get("amount") or None,
                                                    mode=data.validated_data["mode"])
         scale = position.product.asset.scale
-        return Response(self.OutputSerializer({"amount": decimal_text(plan.amount, scale),
-                                               "payout": decimal_text(plan.payout, scale),
-                                               "forfeited": decimal_text(plan.forfeited, scale),
+        return Response(self.OutputSerializer({"amount": plan.amount, "payout": plan.payout,
+                                               "forfeited": plan.forfeited, "scale": scale,
                                                "early": plan.early, "mode": plan.mode,
                                                "settles_at": plan.settles_at}).data)
 

@@ -18,9 +18,8 @@ from accounts import roles
 from accounts.permissions import role_required
 from compliance.selectors import warnings_for
 from compliance.services.customers import earn_first_view_record
-from core.api import DECIMAL_STRING_SCHEMA, KeysetCursorPagination, MoneyInputField
+from core.api import KeysetCursorPagination, MoneyInputField, RateField, ScaledAmountField
 from core.errors import NotFound, ValidationFailed
-from core.money import decimal_text
 from earn.models import (
     EarlyRedemption,
     PayoutMode,
@@ -33,6 +32,7 @@ from earn.models import (
 )
 from earn.selectors import products as selectors
 from earn.services import products as services
+from pools.api import PoolFactsOutput
 
 # --- Shared pieces --------------------------------------------------------------------------------
 
@@ -45,37 +45,9 @@ def staff_roles(*allowed: str) -> type[BasePermission]:
 ANY_STAFF = staff_roles(roles.CURATOR, roles.APPROVER, roles.COMPLIANCE_OFFICER, roles.OPERATIONS)
 
 
-@extend_schema_field({**DECIMAL_STRING_SCHEMA, "nullable": True})
-class AmountField(serializers.Field):
-    """An amount at its asset's scale (the row carries `scale`); null stays null (no cap)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def get_attribute(self, instance: Any) -> tuple[Decimal | None, int]:
-        value = super().get_attribute(instance)
-        return value, instance["scale"] if isinstance(instance, dict) else instance.asset.scale
-
-    def to_representation(self, value: tuple[Decimal | None, int]) -> str | None:
-        return decimal_text(*value)
-
-
-@extend_schema_field({"type": "string", "format": "decimal", "example": "0.06", "nullable": True})
-class RateField(serializers.Field):
-    """A rate as a fraction string ("0.06" = 6 %)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def to_representation(self, value: Decimal | None) -> str | None:
-        return decimal_text(value)
-
-
 class TierOutput(serializers.Serializer):
-    min = AmountField()
-    max = AmountField(allow_null=True)
+    min = ScaledAmountField()
+    max = ScaledAmountField(allow_null=True)
     apr = RateField()
 
 
@@ -113,17 +85,18 @@ class ProductOutput(serializers.Serializer):
     term_days = serializers.IntegerField(allow_null=True)
     day_count_basis = serializers.IntegerField(allow_null=True)
     apr_tiers = serializers.SerializerMethodField()
-    apr = RateField(help_text="Headline APR: the first tier's.")
-    apy = RateField(help_text="APY: (1 + APR/365)^365 − 1 for demand products; equal to the APR for fixed ones.")
+    apr = RateField(allow_null=True, help_text="Headline APR: the first tier's.")
+    apy = RateField(allow_null=True, help_text="APY: (1 + APR/365)^365 − 1 for demand products; equal to the APR "
+                                               "for fixed ones.")
     apr_label = serializers.CharField()
     apy_label = serializers.CharField()
     apy_compounding = serializers.ChoiceField(choices=["daily", "none"])
-    min_amount = AmountField()
-    max_amount = AmountField()
-    per_user_cap = AmountField()
-    total_cap = AmountField()
-    left_quota = AmountField()
-    user_left_quota = AmountField()
+    min_amount = ScaledAmountField(allow_null=True)
+    max_amount = ScaledAmountField(allow_null=True)
+    per_user_cap = ScaledAmountField(allow_null=True)
+    total_cap = ScaledAmountField(allow_null=True)
+    left_quota = ScaledAmountField(allow_null=True)
+    user_left_quota = ScaledAmountField(allow_null=True)
     window = WindowOutput(allow_null=True)
     payout = serializers.ChoiceField(choices=PayoutMode.choices, allow_null=True)
     early_redemption = EarlyRedemptionOutput(allow_null=True)
@@ -131,15 +104,15 @@ class ProductOutput(serializers.Serializer):
     auto_renew_allowed = serializers.BooleanField(allow_null=True)
     risk_rating = serializers.IntegerField()
     disclosure = DisclosureRefOutput(allow_null=True)
-    pool = serializers.JSONField(allow_null=True, help_text="Liquidity-mining pool; null until pools exist.")
+    pool = PoolFactsOutput(allow_null=True, help_text="Liquidity-mining products: the pool; else null.")
     risk_warning = serializers.CharField(allow_null=True, required=False,
                                          help_text="The prescribed risk warning where the customer's country needs "
                                                    "one (GB), else null.")
 
+    @extend_schema_field(TierOutput(many=True))
     def get_apr_tiers(self, entry: dict) -> list[dict]:
         scale = entry["scale"]
-        return [{"min": decimal_text(t["min"], scale), "max": decimal_text(t["max"], scale),
-                 "apr": decimal_text(t["apr"])} for t in entry.get("apr_tiers", [])]
+        return TierOutput([{**t, "scale": scale} for t in entry.get("apr_tiers", [])], many=True).data
 
 
 def _for_output(entry: dict[str, Any], product: Product, language: str) -> dict[str, Any]:
@@ -260,6 +233,14 @@ class TermsInput(serializers.Serializer):
     auto_renew_allowed = serializers.BooleanField(required=False)
 
 
+@extend_schema_field({"type": "array", "items": {
+    "type": "object", "required": ["url", "date"],
+    "properties": {"url": {"type": "string"}, "date": {"type": "string", "description": "ISO date"},
+                   "auditor": {"type": "string", "description": "May be absent."}}}})
+class AuditReportsField(serializers.JSONField):
+    """The stored audit reports as they are (`[{url, date, auditor}]`, `auditor` optional)."""
+
+
 class AuditReportInput(serializers.Serializer):
     url = serializers.URLField()
     date = serializers.DateField()
@@ -277,6 +258,12 @@ class VettingInput(serializers.Serializer):
     reviewer_notes = serializers.CharField(required=False, allow_blank=True)
 
 
+class StaffTierOutput(serializers.Serializer):
+    lower = ScaledAmountField()
+    upper = ScaledAmountField(allow_null=True, help_text="null: no upper bound")
+    apr = RateField()
+
+
 class TermsOutput(serializers.Serializer):
     id = serializers.IntegerField()
     version = serializers.IntegerField()
@@ -285,10 +272,10 @@ class TermsOutput(serializers.Serializer):
     term_days = serializers.IntegerField(allow_null=True)
     day_count_basis = serializers.IntegerField()
     payout = serializers.CharField()
-    min_amount = RateField()
-    max_amount = RateField(allow_null=True)
-    per_user_cap = RateField(allow_null=True)
-    total_cap = RateField(allow_null=True)
+    min_amount = ScaledAmountField(scale_from="product.asset.scale")
+    max_amount = ScaledAmountField(scale_from="product.asset.scale", allow_null=True)
+    per_user_cap = ScaledAmountField(scale_from="product.asset.scale", allow_null=True)
+    total_cap = ScaledAmountField(scale_from="product.asset.scale", allow_null=True)
     window_start = serializers.DateTimeField(allow_null=True)
     window_end = serializers.DateTimeField(allow_null=True)
     early_redemption = serializers.CharField()
@@ -301,9 +288,11 @@ class TermsOutput(serializers.Serializer):
     approved_at = serializers.DateTimeField(allow_null=True)
     rejection_reason = serializers.CharField()
 
+    @extend_schema_field(StaffTierOutput(many=True))
     def get_tiers(self, terms: ProductTerms) -> list[dict]:
-        return [{"lower": decimal_text(t.lower), "upper": decimal_text(t.upper), "apr": decimal_text(t.apr)}
-                for t in terms.tiers.all()]
+        scale = terms.product.asset.scale
+        return StaffTierOutput([{"lower": t.lower, "upper": t.upper, "apr": t.apr, "scale": scale}
+                                for t in terms.tiers.all()], many=True).data
 
 
 class StaffProductOutput(serializers.Serializer):
@@ -318,14 +307,14 @@ class StaffProductOutput(serializers.Serializer):
     venue = serializers.CharField()
     chain = serializers.CharField()
     contract_address = serializers.CharField()
-    audit_reports = serializers.JSONField()
+    audit_reports = AuditReportsField()
     tvl_usd = RateField(allow_null=True)
     yield_source = serializers.CharField()
     risk_rationale = serializers.CharField()
     reviewer_notes = serializers.CharField()
     vetting_missing = serializers.SerializerMethodField()
-    total_cap = RateField(allow_null=True)
-    sold_amount = RateField()
+    total_cap = ScaledAmountField(scale_from="asset.scale", allow_null=True)
+    sold_amount = ScaledAmountField(scale_from="asset.scale")
     drafted_by = serializers.EmailField(source="drafted_by.email")
     approved_by = serializers.EmailField(source="approved_by.email", allow_null=True, default=None)
     approved_at = serializers.DateTimeField(allow_null=True)

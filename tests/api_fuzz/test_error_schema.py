@@ -11,7 +11,7 @@ from core.openapi import HTTP_METHODS
 @pytest.mark.django_db
 def test_every_operation_documents_client_errors_with_the_error_body():
     schema = SchemaGenerator().get_schema(request=None, public=True)
-    assert schema["components"]["schemas"]["Error"]["required"] == ["code", "detail"]
+    assert schema["components"]["schemas"]["Error"]["required"] == ["code", "detail", "field"]
     operations = [(path, method, op) for path, item in schema["paths"].items()
                   for method, op in item.items() if method in HTTP_METHODS]
     assert len(operations) > 20

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from earn.services import accrual
 from earn.services.subscriptions import subscription_create
 from tests.earn.factories import live_product
 from tests.earn.helpers import acknowledge
@@ -95,3 +96,47 @@ def test_catalogue_user_left_quota_counts_the_users_principal(assets, fund):
     body = client.get(f"/api/v1/products/{product.pk}").json()
     assert Decimal(body["user_left_quota"]) == Decimal("300")
     assert Decimal(body["left_quota"]) == Decimal("9800")
+
+
+def _places(text: str) -> int:
+    return len(text.partition(".")[2])
+
+
+def test_redemption_and_accrual_amounts_come_at_the_assets_scale(assets, fund):
+    """Redemption amounts and the accrual rows' base/posted at USDT's 8 places (they answered 18 decimals);
+    exact and carry stay at the stored 18, since they are sub-unit by design."""
+    product = live_product("USDT", tiers=[(0, None, "0.05")])
+    user = UserFactory(country="HK")
+    fund(user, "USDT", "1000")
+    acknowledge(user, product)
+    client = APIClient()
+    client.force_authenticate(user)
+    with time_machine.travel(dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC), tick=False):
+        position = subscription_create(user=user, product_id=product.pk, amount="1000").position
+    with time_machine.travel(dt.datetime(2026, 3, 3, 0, 5, tzinfo=dt.UTC), tick=False):
+        accrual.accrue_pending()
+        (row,) = client.get(f"/api/v1/positions/{position.pk}/accruals").json()["results"]
+        assert (row["base"], _places(row["posted"])) == ("1000.00000000", 8)
+        assert (_places(row["exact"]), _places(row["carry"]), row["apr"]) == (18, 18, "0.05")
+        assert Decimal(row["posted"]) + Decimal(row["carry"]) == Decimal(row["exact"])
+        done = client.post(f"/api/v1/positions/{position.pk}/redemptions", {"amount": "100.5", "mode": "fast"},
+                           format="json", HTTP_IDEMPOTENCY_KEY="scale-1")
+        assert done.status_code == 201, done.json()
+        body = done.json()
+        assert (body["amount"], body["payout"], body["forfeited"]) == ("100.50000000", "100.50000000", "0.00000000")
+        preview = client.post(f"/api/v1/positions/{position.pk}/redemptions/preview", {"amount": "1"},
+                              format="json").json()
+        assert (preview["amount"], preview["payout"]) == ("1.00000000", "1.00000000")
+
+
+def test_terms_answer_amounts_at_the_assets_scale(assets):
+    """Staff terms versions answered caps as "10"; they answer at the asset's scale, like the catalogue."""
+    from earn.api.products import TermsOutput
+
+    product = live_product("USDT", "fixed", term_days=30, total_cap="10000")
+    terms = product.terms_versions.get()
+    body = TermsOutput(terms).data
+    assert _places(body["min_amount"]) == 8
+    assert body["total_cap"] == "10000.00000000"
+    (tier,) = body["tiers"]
+    assert _places(tier["lower"]) == 8 and tier["upper"] is None

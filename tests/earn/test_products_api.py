@@ -47,8 +47,9 @@ def test_curator_drafts_through_the_api(staff):
     assert body["status"] == "draft" and body["drafted_by"] == staff.curator.email
     assert body["vetting_missing"] == []
     (v1,) = body["terms_versions"]
-    assert v1["status"] == "pending" and v1["tiers"] == [{"lower": "0", "upper": "10000", "apr": "0.06"},
-                                                         {"lower": "10000", "upper": "100000", "apr": "0.03"}]
+    assert v1["status"] == "pending" and v1["tiers"] == [  # amounts at USDT's scale (issue 16)
+        {"lower": "0.00000000", "upper": "10000.00000000", "apr": "0.06"},
+        {"lower": "10000.00000000", "upper": "100000.00000000", "apr": "0.03"}]
     assert AuditEvent.objects.filter(action="product.create", object_id=str(body["id"])).exists()
 
 
@@ -86,7 +87,7 @@ def test_full_lifecycle_through_the_api(staff):
     curator.post(f"/api/v1/staff/products/{pid}/submit")
     response = approver.post(f"/api/v1/staff/products/{pid}/approve", {"reason": "Fine."}, format="json")
     assert response.status_code == 200 and response.json()["status"] == "approved"
-    assert response.json()["total_cap"] == "5000000"
+    assert response.json()["total_cap"] == "5000000.00000000"
     # No approved disclosure yet.
     response = ops.post(f"/api/v1/staff/products/{pid}/go-live")
     assert response.status_code == 409 and response.json()["code"] == "NO_APPROVED_DISCLOSURE"

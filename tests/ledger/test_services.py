@@ -104,7 +104,8 @@ class TestRefusals:
             ledger.transfer(kind=EntryKind.SUBSCRIPTION, idempotency_key="sub:big", debit=usdt["available"],
                             credit=usdt["earn"], amount=Decimal("100.00000001"))
         assert exc.value.code == "INSUFFICIENT_BALANCE"
-        assert exc.value.extra == {"account": usdt["available"].pk}
+        assert exc.value.account == usdt["available"].pk
+        assert exc.value.extra == {}  # the internal account id stays out of the API answer
         assert _snapshot() == before
         assert not JournalEntry.objects.filter(idempotency_key="sub:big").exists()
 

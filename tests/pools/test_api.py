@@ -107,8 +107,12 @@ def test_history_and_redemption_show_fees_rewards_and_the_result_against_holding
         position_id = deposit(client, pool).json()["position"]
     pool_distribute_day(pool_id=pool.pk, day=dt.date(2026, 3, 2))
     history = client.get(f"/api/v1/pool-positions/{position_id}/history").json()["results"]
-    assert [(h["date"], h["reward"]) for h in history] == [("2026-03-02", "100.000000000000000000")]
-    assert Decimal(history[0]["income_usd"]) == Decimal("3050")  # 1 500 + 1 500 USD of fees, 100 HSK at 0.5
+    # Every amount at its asset's scale (HSK, BTC, USDT: 8 places; shares: theirs; USD: 2), not 18 decimals.
+    assert [(h["date"], h["reward"]) for h in history] == [("2026-03-02", "100.00000000")]
+    assert history[0]["income_usd"] == "3050.00"  # 1 500 + 1 500 USD of fees, 100 HSK at 0.5
+    share_scale = pool.share_asset.scale
+    assert ([len(history[0][k].partition(".")[2]) for k in ("shares", "fee_a", "fee_b", "reward_shares")]
+            == [share_scale, 8, 8, share_scale])
     detail = client.get(f"/api/v1/pool-positions/{position_id}").json()
     assert detail["rewards"] == "100.00000000" and detail["fees_b"] == "1500.00000000"
     preview = client.post(f"/api/v1/pool-positions/{position_id}/redemptions/preview", {}, format="json").json()
@@ -116,6 +120,10 @@ def test_history_and_redemption_show_fees_rewards_and_the_result_against_holding
     done = client.post(f"/api/v1/pool-positions/{position_id}/redemptions", {}, format="json",
                        HTTP_IDEMPOTENCY_KEY="r1")
     assert done.status_code == 201 and done.json()["vs_hold_usd"] == "0.00"
+    redeemed = done.json()
+    assert (redeemed["amount_a"], redeemed["withheld_a"]) == ("1.00000000", "0.00000000")
+    assert len(redeemed["value_usd"].partition(".")[2]) == 2
+    assert len(redeemed["shares"].partition(".")[2]) == pool.share_asset.scale
     patch = client.patch(f"/api/v1/pool-positions/{position_id}", {"compound_rewards": True}, format="json")
     assert patch.status_code == 200 and patch.json()["compound_rewards"] is True
 
