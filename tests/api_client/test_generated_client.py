@@ -26,36 +26,13 @@ DOCUMENT = SchemaGenerator().get_schema(request=None, public=True)
 OPERATION_IDS = sorted(op["operationId"] for item in DOCUMENT["paths"].values()
                        for method, op in item.items() if method in HTTP_METHODS)
 
-# Modules of the generated client that do not import today, each for the one reason named: their request
-# body is offered as JSON, form-urlencoded and multipart, and the generator's code for that does not even
-# compile its type annotations (NameError: Unset). Issue 16 item 1 (JSON-only request bodies, another branch)
-# fixes them all: each entry is a strict xfail, so the list must be emptied when that lands (an entry that
-# imports fails as XPASS).
-MULTIPART = "request body offered as multipart too (issue 16, item 1)"
-KNOWN_UNIMPORTABLE: dict[str, str] = dict.fromkeys([
-    "acknowledgement_create", "assessment_submit", "auth_token_obtain", "complaint_create", "kyc_webhook",
-    "pool_deposit_create", "pool_deposit_preview", "residence_request_create", "staff_deposit_create",
-    "staff_disclosure_draft", "staff_product_create", "staff_terms_propose", "staff_terms_reject",
-    "subscription_create", "subscription_preview",
-], MULTIPART)
-
-
 class GeneratedModuleDoesNotImport(Exception):
-    """Only this counts as a known failure: an error of the harness itself (no client generated) still fails."""
+    """A module of the generated client that does not import (bodies offered as multipart once did that)."""
 
 
-def _import_case(operation_id: str) -> Any:
-    if operation_id in KNOWN_UNIMPORTABLE:
-        mark = pytest.mark.xfail(strict=True, raises=GeneratedModuleDoesNotImport,
-                                 reason=KNOWN_UNIMPORTABLE[operation_id])
-        return pytest.param(operation_id, marks=mark)
-    return operation_id
-
-
-@pytest.mark.parametrize("operation_id", [_import_case(op) for op in OPERATION_IDS])
+@pytest.mark.parametrize("operation_id", OPERATION_IDS)
 def test_generated_module_imports(operation_id, generated_client: GeneratedClient):
     FIGURES["imports"]["total"] += 1
-    FIGURES["imports"]["known"] += operation_id in KNOWN_UNIMPORTABLE
     name = generated_client.module_name(operation_id)
     try:
         module = importlib.import_module(name)
@@ -74,15 +51,8 @@ def test_the_generated_client_has_one_module_per_operation_of_the_served_schema(
         generated_client.package_module(name)
 
 
-@pytest.mark.xfail(strict=True, reason="request bodies are JSON-only once issue 16 item 1 lands; then drop this "
-                                       "mark and empty KNOWN_UNIMPORTABLE")
 def test_the_served_schema_offers_json_request_bodies_only(served_document):
     assert non_json_request_bodies(served_document) == []
-
-
-def test_every_known_import_failure_is_an_operation_with_a_non_json_body(served_document):
-    """Keeps the known-failure list honest until the merge: it names nothing failing for another reason."""
-    assert set(KNOWN_UNIMPORTABLE) <= set(non_json_request_bodies(served_document))
 
 
 class Journey:
