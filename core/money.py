@@ -1,12 +1,22 @@
-"""Money helpers with no Django import: Decimals only, never floats."""
+"""Money helpers with no Django import at module load: Decimals only, never floats.
+
+`parse_amount` translates its messages with Django's gettext, imported when it is called, so the
+pure arithmetic here (and earn.interest on top of it) stays importable without Django.
+"""
 
 from __future__ import annotations
 
 import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any
+
+from core.errors import InvalidAmount
 
 MAX_DIGITS = 38
 DECIMAL_PLACES = 18
+# The one rounding mode of the money path: exact interest to 18 dp, posted amounts to the asset's scale,
+# both towards zero, so nothing is ever paid that was not earned (the accrual SQL's trunc() is the same).
+ROUNDING = ROUND_DOWN
 EXACT = Decimal(1).scaleb(-DECIMAL_PLACES)  # 1e-18, the resolution of NUMERIC(38,18)
 # The largest amount any request may carry. NUMERIC(38,18) holds 20 integer digits (< 1e20); an amount
 # up to 1e15 leaves five digits of headroom for balances, caps and totals that add many amounts, so no
@@ -51,7 +61,7 @@ def quantum(scale: int) -> Decimal:
 
 def floor_to_scale(amount: Decimal, scale: int) -> Decimal:
     """Round towards zero to the asset's scale (never pays out more than was earned)."""
-    return amount.quantize(quantum(scale), rounding=ROUND_DOWN)
+    return amount.quantize(quantum(scale), rounding=ROUNDING)
 
 
 def is_multiple_of_scale(amount: Decimal, scale: int) -> bool:
@@ -60,7 +70,24 @@ def is_multiple_of_scale(amount: Decimal, scale: int) -> bool:
 
 def exact18(amount: Decimal) -> Decimal:
     """Quantize to 18 decimal places, the stored precision, rounding down."""
-    return amount.quantize(EXACT, rounding=ROUND_DOWN)
+    return amount.quantize(EXACT, rounding=ROUNDING)
+
+
+def parse_amount(value: Any, *, scale: int, field: str = "amount") -> Decimal:
+    """A positive decimal with at most the asset's decimals; floats and garbage are refused."""
+    from django.utils.translation import gettext as _
+
+    try:
+        amount = to_decimal(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidAmount(_("Amount must be a decimal number written as a string."), field=field) from exc
+    if amount <= 0:
+        raise InvalidAmount(_("Amount must be greater than zero."), field=field)
+    if too_large(amount):
+        raise InvalidAmount(_("Amount is too large."), field=field)
+    if amount != floor_to_scale(amount, scale):
+        raise InvalidAmount(_("Amount has more than %(scale)s decimal places.") % {"scale": scale}, field=field)
+    return amount
 
 
 def decimal_text(value: Decimal | None, scale: int | None = None) -> str | None:

@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 from compliance.audit import audit_record
 from compliance.gate import blocking_codes
 from core.idempotency import idempotent
-from core.money import floor_to_scale
+from core.money import floor_to_scale, parse_amount
 from earn import errors
+from earn.calendar import maturity_date_for
 from earn.interest import simple_interest
 from earn.lock_objects import position_lock
 from earn.models import (
@@ -39,7 +40,7 @@ from earn.models import (
 )
 from earn.selectors.positions import interest_totals, not_yet_earning
 from earn.selectors.products import terms_in_force
-from earn.services.subscriptions import business_today, parse_amount
+from earn.services.subscriptions import business_today
 from ledger import services as ledger
 from ledger.models import AccountKind, EntryKind
 from ledger.services import Leg
@@ -322,7 +323,7 @@ def _mature(position_id: int, today: dt.date, now: dt.datetime) -> str:
         renewed = Position.objects.create(
             user_id=user_id, product=product, terms=renew_terms, asset_id=asset, term_type=TermType.FIXED,
             principal=principal, value_date=value_date,
-            maturity_date=value_date + dt.timedelta(days=renew_terms.term_days or 0), auto_renew=True,
+            maturity_date=maturity_date_for(value_date, renew_terms.term_days), auto_renew=True,
             renewed_from=position, created_at=now)
         PositionChange.objects.create(position=renewed, effective_date=value_date, amount=principal,
                                       reason=PositionChange.Reason.RENEWAL, created_at=now)

@@ -25,9 +25,10 @@ from compliance.gate import blocking_codes
 from compliance.services.acknowledgements import refusal_record
 from core.errors import NotFound
 from core.idempotency import idempotent
-from core.money import floor_to_scale, to_decimal, too_large
+from core.money import floor_to_scale, parse_amount, to_decimal
 from earn import errors
 from earn.apy import apy_for
+from earn.calendar import business_day, maturity_date_for, value_date_for
 from earn.interest import blended_apr, daily_exact
 from earn.models import (
     Position,
@@ -47,29 +48,8 @@ from ledger.models import AccountKind, EntryKind
 from notifications import events as notify
 
 
-def value_date_for(moment: dt.datetime) -> dt.date:
-    """Money added on day T (UTC) starts earning on T+1."""
-    return timezone.localtime(moment, dt.UTC).date() + dt.timedelta(days=1)
-
-
 def business_today() -> dt.date:
-    return timezone.localtime(timezone.now(), dt.UTC).date()
-
-
-def parse_amount(value: Any, *, scale: int, field: str = "amount") -> Decimal:
-    """A positive decimal with at most the asset's decimals; floats and garbage are refused."""
-    try:
-        amount = to_decimal(value)
-    except (TypeError, ValueError) as exc:
-        raise errors.InvalidAmount(_("Amount must be a decimal number written as a string."), field=field) from exc
-    if amount <= 0:
-        raise errors.InvalidAmount(_("Amount must be greater than zero."), field=field)
-    if too_large(amount):
-        raise errors.InvalidAmount(_("Amount is too large."), field=field)
-    if amount != floor_to_scale(amount, scale):
-        raise errors.InvalidAmount(_("Amount has more than %(scale)s decimal places.") % {"scale": scale},
-                                   field=field)
-    return amount
+    return business_day(timezone.now())
 
 
 @dataclass(frozen=True)
@@ -125,7 +105,7 @@ def subscription_quote(*, user: Any, product: Product, amount: Any) -> Quote:
     daily = (daily_exact(existing + amount, tiers, terms.day_count_basis)
              - daily_exact(existing, tiers, terms.day_count_basis))
     scale = product.asset.scale
-    maturity = value_date + dt.timedelta(days=terms.term_days) if not demand and terms.term_days else None
+    maturity = maturity_date_for(value_date, terms.term_days) if not demand and terms.term_days else None
     total = None if demand else floor_to_scale(daily * (terms.term_days or 0), scale)
     apr = blended_apr(existing + amount, tiers)
     return Quote(product, terms, amount, value_date, maturity, apr, apy_for(apr, compounding=demand),
@@ -170,7 +150,7 @@ def subscription_create(*, user: Any, product_id: int, amount: Any, auto_renew: 
         raise errors.SubscriptionRefused(_refusal_message(errors.USER_CAP_REACHED), codes=[errors.USER_CAP_REACHED],
                                          field="amount")
     value_date = value_date_for(now)
-    maturity = None if demand else value_date + dt.timedelta(days=terms.term_days or 0)
+    maturity = None if demand else maturity_date_for(value_date, terms.term_days)
     position = _position_for(user=user, product=product, terms=terms, value_date=value_date, maturity=maturity,
                              auto_renew=auto_renew, now=now)
     Position.objects.filter(pk=position.pk).update(principal=F("principal") + amount)

@@ -24,11 +24,12 @@ from compliance.models import Acknowledgement
 from compliance.services.acknowledgements import refusal_record
 from core.errors import NotFound
 from core.idempotency import idempotent
-from core.money import floor_to_scale, to_decimal
+from core.money import floor_to_scale, parse_amount, to_decimal
 from earn import errors
+from earn.calendar import maturity_date_for, value_date_for
 from earn.models import Product, ProductStatus, ProductTerms, TermType
 from earn.selectors.products import catalogue_product, terms_in_force
-from earn.services.subscriptions import REFUSAL_MESSAGES, parse_amount, value_date_for
+from earn.services.subscriptions import REFUSAL_MESSAGES
 from ledger import services as ledger
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind
@@ -149,7 +150,7 @@ def deposit_quote(*, user: Any, product: Product, amount: Any, asset: str | None
         codes.append(errors.INSUFFICIENT_BALANCE)
     yields = pool_yield(pool, prices, extra_usd=plan.value_usd)
     value_date = value_date_for(now)
-    maturity = (value_date + dt.timedelta(days=terms.term_days)
+    maturity = (maturity_date_for(value_date, terms.term_days)
                 if terms is not None and product.term_type == TermType.FIXED and terms.term_days else None)
     share_of_pool = plan.shares / (pool.total_shares + plan.shares)
     return {"plan": plan, "pool": pool, "value_date": value_date, "maturity_date": maturity, "yield": yields,
@@ -227,7 +228,7 @@ def _position_for(user: Any, pool: Pool, terms: ProductTerms, value_date: dt.dat
     if product.term_type == TermType.FIXED:
         return PoolPosition.objects.create(
             user=user, pool=pool, product=product, term_type=TermType.FIXED, value_date=value_date,
-            maturity_date=value_date + dt.timedelta(days=terms.term_days or 0), compound_rewards=compound_rewards,
+            maturity_date=maturity_date_for(value_date, terms.term_days), compound_rewards=compound_rewards,
             created_at=now)
     position = PoolPosition.objects.select_for_update().filter(user=user, pool=pool, term_type=TermType.DEMAND).first()
     if position is None:

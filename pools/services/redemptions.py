@@ -22,11 +22,10 @@ from django.utils.translation import gettext as _
 from compliance.audit import audit_record
 from core.errors import NotFound
 from core.idempotency import idempotent
-from core.money import floor_to_scale
+from core.money import floor_to_scale, parse_amount
 from earn import errors
 from earn.models import EarlyRedemption, TermType
 from earn.selectors.products import terms_in_force
-from earn.services.subscriptions import parse_amount
 from ledger import services as ledger
 from ledger.models import AccountKind, EntryKind
 from ledger.services import Leg
