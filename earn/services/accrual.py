@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
+from earn.interest_sql import APR_SQL, CARRY_SQL, EXACT_SQL, POSTED_SQL, yearly_sql
 from earn.models import AccrualChunk, AccrualRun, Position
 from earn.services.redemptions import maturities_settle
 from ledger import bulk
@@ -37,7 +38,8 @@ ACCRUAL_LOCK = 0x41434352  # "ACCR"
 
 # Every CTE is MATERIALIZED and each per-position lookup is a correlated index probe, so the plan
 # stays linear in the chunk whatever the planner estimates (an inlined aggregate once turned into a
-# nested loop: 129 positions/s at 20 000 positions).
+# nested loop: 129 positions/s at 20 000 positions). The interest itself comes from earn.interest_sql, the
+# fragments a test checks against earn.interest.
 _CANDIDATES = """
 CREATE TEMP TABLE _accrual_chunk ON COMMIT DROP AS
 WITH in_force AS MATERIALIZED (
@@ -59,8 +61,7 @@ WITH in_force AS MATERIALIZED (
 ), priced AS MATERIALIZED (
     SELECT c.id, c.user_id, c.asset_id, c.product_id, c.base, a.scale,
            CASE WHEN c.term_type = 'demand' AND c.auto_compound THEN 'compound' ELSE t.payout END AS payout,
-           coalesce((SELECT sum(greatest(least(c.base, coalesce(r.upper, c.base)) - r.lower, 0) * r.apr)
-                       FROM earn_ratetier r WHERE r.terms_id = c.tid), 0) AS yearly,
+           {yearly} AS yearly,
            t.day_count_basis AS basis,
            coalesce((SELECT la.carry FROM earn_accrual la WHERE la.position_id = c.id AND la.date < %(day)s
                       ORDER BY la.date DESC LIMIT 1), 0) AS prev_carry
@@ -69,13 +70,14 @@ WITH in_force AS MATERIALIZED (
       JOIN ledger_asset a ON a.code = c.asset_id
      WHERE c.base > 0
 ), exact AS MATERIALIZED (
-    SELECT *, trunc(yearly / basis, 18) AS exact, trunc(yearly / base, 18) AS apr FROM priced
+    SELECT *, {exact} AS exact, {apr} AS apr FROM priced
 )
 SELECT id AS position_id, user_id, asset_id, product_id, base, payout, apr, exact,
-       trunc(exact + prev_carry, scale) AS posted,
-       exact + prev_carry - trunc(exact + prev_carry, scale) AS carry
+       {posted} AS posted,
+       {carry} AS carry
   FROM exact
-"""
+""".format(yearly=yearly_sql("c.base", "earn_ratetier r WHERE r.terms_id = c.tid"), exact=EXACT_SQL, apr=APR_SQL,
+           posted=POSTED_SQL, carry=CARRY_SQL)
 
 
 # Auto-compounding (demand positions with the switch on): the day's interest joins the principal and
