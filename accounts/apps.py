@@ -12,6 +12,10 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
+        from accounts.refusals import REFUSALS
+        from core.refusals import register
+
+        register(REFUSALS)
         # Roles reference permissions of every app, so they are (re)built after each migrate.
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="accounts.sync_roles")
         # Role and privilege changes are audited however they are written (accounts/signals.py).

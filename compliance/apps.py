@@ -5,6 +5,10 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
 
     def ready(self) -> None:
+        from compliance.refusals import REFUSALS
+        from core.refusals import register
+
+        register(REFUSALS)
         from django.contrib.auth.signals import user_logged_in
 
         from compliance.services.logins import staff_login_record

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.errors import ApplicationError, InvalidAmount
+from core.refusals import status_for
 
 __all__ = ["InvalidAmount", "RedemptionRefused", "SubscriptionRefused"]
 
@@ -18,21 +19,15 @@ INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
 EARLY_REDEMPTION_NOT_ALLOWED = "EARLY_REDEMPTION_NOT_ALLOWED"
 OTP_REQUIRED = "OTP_REQUIRED"
 
-# 409 for state conflicts (API.md), 403 for compliance blocks, 400 for bad amounts.
-STATUS_BY_CODE = {
-    CAP_REACHED: 409, USER_CAP_REACHED: 409, PRODUCT_NOT_LIVE: 409, OUTSIDE_WINDOW: 409,
-    INSUFFICIENT_BALANCE: 409, EARLY_REDEMPTION_NOT_ALLOWED: 409, "ACK_OUTDATED": 409, "NO_ACK": 403,
-    "KYC_REQUIRED": 403, "RESIDENCE_UNDER_REVIEW": 403,
-    "JURISDICTION_RESTRICTED": 403, "ASSESSMENT_REQUIRED": 403, "ASSESSMENT_FAILED": 403,
-    "COOLING_OFF": 403, "EXPOSURE_LIMIT": 403, BELOW_MIN: 400, ABOVE_MAX: 400, OTP_REQUIRED: 403,
-}
-
 
 class SubscriptionRefused(ApplicationError):
-    """A subscription refused for one or more reasons; `codes` lists them all, `code` the first."""
+    """A subscription refused for one or more reasons; `codes` lists them all, `code` the first.
+
+    The HTTP status is the first code's, from its registered `Refusal` (core.refusals).
+    """
 
     def __init__(self, message: str, *, codes: Sequence[str], field: str | None = None) -> None:
-        super().__init__(message, code=codes[0], field=field, status=STATUS_BY_CODE.get(codes[0], 409),
+        super().__init__(message, code=codes[0], field=field, status=status_for(codes[0]),
                          extra={"codes": list(codes)})
         self.codes = list(codes)
 

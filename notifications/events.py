@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from core.money import decimal_text
+from core.refusals import message_for
 from earn.models import Product
 from notifications import messages
 from notifications.models import NotificationKind
@@ -65,7 +66,7 @@ def redemption_confirmed(redemption: Any) -> None:
                 "forfeit_sentence": forfeit})
 
 
-def refusal_recorded(refusal: Any, *, messages_by_code: dict[str, Any]) -> None:
+def refusal_recorded(refusal: Any) -> None:
     """Tell the customer what to do about a refusal they can act on (acknowledge, assess, fund …)."""
     codes = [c for c in refusal.codes if c in ACTIONABLE_CODES]
     product = Product.objects.select_related("asset").filter(pk=refusal.product_id).first() if codes else None
@@ -74,7 +75,7 @@ def refusal_recorded(refusal: Any, *, messages_by_code: dict[str, Any]) -> None:
     reasons = {}
     for language in ("en", "zh-hant"):
         with translation.override(language):
-            reasons[language] = " ".join(str(messages_by_code.get(c, c)) for c in codes)
+            reasons[language] = " ".join(message_for(c, c) for c in codes)
     notification_send_on_commit(
         user_id=refusal.user_id, kind=NotificationKind.ACTION_REQUIRED, key=f"refusal:{refusal.pk}",
         link=reverse("portal:product", args=[product.pk]),

@@ -18,7 +18,6 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from compliance.audit import audit_record
 from compliance.gate import blocking_codes
@@ -26,6 +25,7 @@ from compliance.services.acknowledgements import refusal_record
 from core.errors import NotFound
 from core.idempotency import idempotent
 from core.money import floor_to_scale, parse_amount, to_decimal
+from core.refusals import message_for
 from earn import errors
 from earn.apy import apy_for
 from earn.calendar import business_day, maturity_date_for, value_date_for
@@ -40,6 +40,7 @@ from earn.models import (
     Subscription,
     TermType,
 )
+from earn.refusals import DEFAULT_MESSAGE
 from earn.selectors.positions import tiers_of, user_principal
 from earn.selectors.products import catalogue_product, terms_in_force
 from ledger import services as ledger
@@ -194,28 +195,8 @@ def _position_for(*, user: Any, product: Product, terms: ProductTerms, value_dat
     return position
 
 
-REFUSAL_MESSAGES = {
-    "KYC_REQUIRED": gettext_lazy("Your identity and country of residence have not been verified yet."),
-    "RESIDENCE_UNDER_REVIEW": gettext_lazy("Your request to change your country of residence is being reviewed."),
-    "NO_ACK": gettext_lazy("Please read and acknowledge this product's risk disclosure first."),
-    "ACK_OUTDATED": gettext_lazy("The risk disclosure has changed; please read and acknowledge the new version."),
-    "JURISDICTION_RESTRICTED": gettext_lazy("Earn products are not available in your country of residence."),
-    "ASSESSMENT_REQUIRED": gettext_lazy("Please complete the knowledge assessment before subscribing."),
-    "ASSESSMENT_FAILED": gettext_lazy("The knowledge assessment was not passed; you can retake it later."),
-    "COOLING_OFF": gettext_lazy("New customers can subscribe 24 hours after first viewing Earn."),
-    "EXPOSURE_LIMIT": gettext_lazy("This subscription would take your virtual-asset holdings beyond your limit."),
-    errors.PRODUCT_NOT_LIVE: gettext_lazy("This product is not open for subscriptions."),
-    errors.OUTSIDE_WINDOW: gettext_lazy("This product's subscription window is closed."),
-    errors.BELOW_MIN: gettext_lazy("The amount is below this product's minimum."),
-    errors.ABOVE_MAX: gettext_lazy("The amount is above this product's maximum per subscription."),
-    errors.USER_CAP_REACHED: gettext_lazy("This would exceed your personal limit for this product."),
-    errors.CAP_REACHED: gettext_lazy("This product has no room left for this amount."),
-    errors.INSUFFICIENT_BALANCE: gettext_lazy("Your available balance is too low for this amount."),
-}
-
-
 def _refusal_message(code: str) -> str:
-    return str(REFUSAL_MESSAGES.get(code, gettext_lazy("The subscription was refused.")))
+    return message_for(code, DEFAULT_MESSAGE)
 
 
 def subscription_submit(*, user: Any, product_id: int, amount: Any, auto_renew: bool, idempotency_key: str | None,
@@ -235,7 +216,7 @@ def subscription_submit(*, user: Any, product_id: int, amount: Any, auto_renew: 
     except errors.SubscriptionRefused as exc:
         refusal = refusal_record(user=user, product_id=product_id, amount=_safe_decimal(amount), codes=exc.codes,
                                  detail=exc.message)
-        notify.refusal_recorded(refusal, messages_by_code=REFUSAL_MESSAGES)
+        notify.refusal_recorded(refusal)
         raise
 
 

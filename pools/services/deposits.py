@@ -25,11 +25,12 @@ from compliance.services.acknowledgements import refusal_record
 from core.errors import NotFound
 from core.idempotency import idempotent
 from core.money import floor_to_scale, parse_amount, to_decimal
+from core.refusals import message_for
 from earn import errors
 from earn.calendar import maturity_date_for, value_date_for
 from earn.models import Product, ProductStatus, ProductTerms, TermType
+from earn.refusals import DEFAULT_MESSAGE
 from earn.selectors.products import catalogue_product, terms_in_force
-from earn.services.subscriptions import REFUSAL_MESSAGES
 from ledger import services as ledger
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind
@@ -162,7 +163,7 @@ def deposit_quote(*, user: Any, product: Product, amount: Any, asset: str | None
 
 
 def _message(code: str) -> str:
-    return str(REFUSAL_MESSAGES.get(code, _("The subscription was refused.")))
+    return message_for(code, DEFAULT_MESSAGE)
 
 
 @transaction.atomic
