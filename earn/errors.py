@@ -33,6 +33,8 @@ class SubscriptionRefused(ApplicationError):
 
 
 class RedemptionRefused(ApplicationError):
-    def __init__(self, message: str, *, code: str, field: str | None = None, status: int = 409) -> None:
-        super().__init__(message, code=code, field=field, status=status)
+    """A redemption refused; the status is the code's registered one (409 when unregistered) unless given."""
+
+    def __init__(self, message: str, *, code: str, field: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, code=code, field=field, status=status_for(code) if status is None else status)
 

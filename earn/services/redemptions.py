@@ -20,6 +20,7 @@ from compliance.audit import audit_record
 from compliance.gate import blocking_codes
 from core.idempotency import idempotent
 from core.money import floor_to_scale, parse_amount
+from core.refusals import message_for
 from earn import errors
 from earn.calendar import maturity_date_for
 from earn.interest import simple_interest
@@ -103,7 +104,7 @@ def redemption_plan(*, position: Position, amount: Any | None, mode: str, now: d
     terms = position.terms
     rule = terms.early_redemption
     if rule == EarlyRedemption.NOT_ALLOWED:
-        raise errors.RedemptionRefused(_("Early redemption is not allowed for this product."),
+        raise errors.RedemptionRefused(message_for(errors.EARLY_REDEMPTION_NOT_ALLOWED),
                                        code=errors.EARLY_REDEMPTION_NOT_ALLOWED)
     totals = interest_totals(position)
     paid, unpaid = totals["paid"], totals["unpaid"]

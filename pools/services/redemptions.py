@@ -23,6 +23,7 @@ from compliance.audit import audit_record
 from core.errors import NotFound
 from core.idempotency import idempotent
 from core.money import floor_to_scale, parse_amount
+from core.refusals import message_for
 from earn import errors
 from earn.models import EarlyRedemption, TermType
 from earn.selectors.products import terms_in_force
@@ -74,7 +75,7 @@ def withdrawal_plan(position: PoolPosition, pool: Pool, *, shares: Any | None, t
     terms = terms_in_force(position.product, position.value_date - dt.timedelta(days=1))
     rule = terms.early_redemption if terms else EarlyRedemption.NOT_ALLOWED
     if early and rule == EarlyRedemption.NOT_ALLOWED:
-        raise errors.RedemptionRefused(_("Early redemption is not allowed for this product."),
+        raise errors.RedemptionRefused(message_for(errors.EARLY_REDEMPTION_NOT_ALLOWED),
                                        code=errors.EARLY_REDEMPTION_NOT_ALLOWED)
     amount_a, amount_b = amm.redemption_amounts(pool.reserve_a, pool.reserve_b, pool.total_shares, burn,
                                                 pool.asset_a.scale, pool.asset_b.scale)
