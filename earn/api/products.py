@@ -31,7 +31,8 @@ from earn.models import (
     TermType,
 )
 from earn.selectors import products as selectors
-from earn.services import products as services
+from earn.services import product_lifecycle as services
+from earn.services import terms as terms_services
 from pools.api import PoolFactsOutput
 
 # --- Shared pieces --------------------------------------------------------------------------------
@@ -488,7 +489,7 @@ class StaffTermsProposeApi(APIView):
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
         tiers = v.pop("tiers")
-        terms = services.product_terms_propose(actor=request.user, product=product_id, terms=v, tiers=tiers)
+        terms = terms_services.product_terms_propose(actor=request.user, product=product_id, terms=v, tiers=tiers)
         return Response(_terms_output(terms.pk), status=status.HTTP_201_CREATED)
 
 
@@ -499,7 +500,7 @@ class StaffTermsApproveApi(APIView):
 
     @extend_schema(request=None, responses=TermsOutput, tags=["staff"], operation_id="staff_terms_approve")
     def post(self, request: Request, product_id: int, version: int) -> Response:
-        terms = services.product_terms_approve(actor=request.user, terms=_terms_of(product_id, version))
+        terms = terms_services.product_terms_approve(actor=request.user, terms=_terms_of(product_id, version))
         return Response(_terms_output(terms.pk))
 
 
@@ -516,7 +517,7 @@ class StaffTermsRejectApi(APIView):
         data = self.InputSerializer(data=request.data)
         if not data.is_valid():
             raise ValidationFailed(str(_("Give a reason for the rejection.")), field="reason")
-        terms = services.product_terms_reject(actor=request.user, terms=_terms_of(product_id, version),
+        terms = terms_services.product_terms_reject(actor=request.user, terms=_terms_of(product_id, version),
                                               reason=data.validated_data["reason"])
         return Response(_terms_output(terms.pk))
 
