@@ -24,6 +24,7 @@ from core.throttling import ScopedRateThrottle
 from earn.models import Accrual, Position, Product, Redemption, Subscription
 from earn.selectors.positions import positions_with_interest
 from earn.selectors.products import catalogue_product
+from earn.services import position_switches
 from earn.services import redemptions as redemption_services
 from earn.services import subscriptions as subscription_services
 
@@ -190,10 +191,10 @@ class PositionDetailApi(APIView):
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if "auto_renew" in data.validated_data:
-            redemption_services.position_set_auto_renew(user=request.user, position_id=position_id,
+            position_switches.position_set_auto_renew(user=request.user, position_id=position_id,
                                                         auto_renew=data.validated_data["auto_renew"])
         if "auto_compound" in data.validated_data:
-            redemption_services.position_set_auto_compound(user=request.user, position_id=position_id,
+            position_switches.position_set_auto_compound(user=request.user, position_id=position_id,
                                                            auto_compound=data.validated_data["auto_compound"])
         return Response(PositionOutputSerializer(self._get(request, position_id), context={"request": request}).data)
 
