@@ -483,7 +483,7 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
                              action="reject_selected", label=str(_("reject terms")), details=self._details,
                              needs_reason=True,
                              call=lambda t, r: terms_services.product_terms_reject(actor=request.user, terms=t.pk,
-                                                                             reason=r))
+                                                                                   reason=r))
 
 
 class AccrualChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
