@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +16,15 @@ from rest_framework.views import APIView
 
 from accounts.twofactor import otp_require_for_request
 from compliance import selectors as compliance_selectors
-from core.api import DECIMAL_STRING_SCHEMA, AmountTextField, ExactAmountField, RateField, ScaledAmountField
+from core.api import (
+    DECIMAL_STRING_SCHEMA,
+    AmountTextField,
+    ExactAmountField,
+    NewestFirst,
+    OldestFirst,
+    RateField,
+    ScaledAmountField,
+)
 from core.errors import NotFound
 from core.money import decimal_text
 from core.throttling import ScopedRateThrottle
@@ -149,13 +156,6 @@ class PositionOutputSerializer(serializers.ModelSerializer):
         return obj.product.name_for(language or "en")
 
 
-class NewestFirst(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    max_page_size = 500
-    page_size_query_param = "page_size"
-
-
 class PositionListApi(ListAPIView):
     serializer_class = PositionOutputSerializer
     pagination_class = NewestFirst
@@ -214,16 +214,9 @@ class AccrualOutputSerializer(serializers.ModelSerializer):
         fields = ["date", "base", "apr", "exact", "posted", "carry", "payout", "paid_out"]
 
 
-class OldestFirstByDate(CursorPagination):
-    ordering = "date"
-    page_size = 100
-    max_page_size = 1000
-    page_size_query_param = "page_size"
-
-
 class PositionAccrualsApi(ListAPIView):
     serializer_class = AccrualOutputSerializer
-    pagination_class = OldestFirstByDate
+    pagination_class = OldestFirst
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         position_id = self.kwargs["position_id"]
