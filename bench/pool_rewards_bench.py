@@ -50,7 +50,7 @@ def _pool():  # type: ignore[no-untyped-def]
     from accounts import roles
     from accounts.services import roles_sync, user_ensure
     from compliance.services.disclosures import disclosure_approve, disclosure_draft
-    from earn.services import products as products_services
+    from earn.services import product_lifecycle as products_services
     from ledger.models import Asset
     from pools.services.pools import pool_create
     from pricing.services import price_record

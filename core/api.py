@@ -272,6 +272,24 @@ class DateBoundField(serializers.Field):
 # --- Pagination --------------------------------------------------------------------------------------
 
 
+class NewestFirst(CursorPagination):
+    """Cursor pages by id, newest first: a customer's positions, scrolled back through."""
+
+    ordering = "-id"
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+class OldestFirst(CursorPagination):
+    """Cursor pages by date, oldest first: day-by-day history of a position."""
+
+    ordering = "date"
+    page_size = 100
+    max_page_size = 1000
+    page_size_query_param = "page_size"
+
+
 class KeysetCursorPagination(CursorPagination):
     """Cursor pagination on a unique ordering such as ("created_at", "id"), all ascending.
 

@@ -1,9 +1,9 @@
 """Admin console for curators, approvers, compliance officers and operations.
 
-Every write goes through `earn.services.products` (the same functions as the staff API), so the
-lifecycle, maker ≠ checker and audit events are identical. Actions are offered only to the roles
-holding their permission, and each one asks for confirmation on a page that shows who drafted
-the product, so an approver sees whose work they are checking.
+Every write goes through `earn.services.product_lifecycle` and `earn.services.terms` (the same
+functions as the staff API), so the lifecycle, maker ≠ checker and audit events are identical.
+Actions are offered only to the roles holding their permission, and each one asks for confirmation
+on a page that shows who drafted the product, so an approver sees whose work they are checking.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from earn.models import (
     TermType,
 )
 from earn.selectors.products import terms_pending, vetting_checklist, vetting_missing
-from earn.services import products as services
+from earn.services import product_lifecycle as services
+from earn.services import terms as terms_services
 
 PRODUCT_EDIT_FIELDS = [*services.PRODUCT_FIELDS, *services.VETTING_FIELDS]
 
@@ -283,7 +284,7 @@ class ProductAdmin(admin.ModelAdmin):
                 extra_context["drafted_by"] = product.drafted_by
                 extra_context["can_propose_terms"] = (
                     request.user.has_perm("earn.add_productterms")
-                    and product.status in services.TERMS_VERSIONED_STATUSES | {ProductStatus.DRAFT}
+                    and product.status in terms_services.TERMS_VERSIONED_STATUSES | {ProductStatus.DRAFT}
                     and terms_pending(product) is None)
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
@@ -380,13 +381,13 @@ class RateTierInline(admin.TabularInline):
 class ProductTermsForm(forms.ModelForm):
     class Meta:
         model = ProductTerms
-        fields = ["product", *services.TERMS_FIELDS]
+        fields = ["product", *terms_services.TERMS_FIELDS]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "product" in self.fields:
             self.fields["product"].queryset = Product.objects.filter(
-                status__in=[*services.TERMS_VERSIONED_STATUSES, ProductStatus.DRAFT])
+                status__in=[*terms_services.TERMS_VERSIONED_STATUSES, ProductStatus.DRAFT])
         if "redemption_modes" in self.fields:
             self.fields["redemption_modes"].help_text = _('A JSON list: ["fast", "standard"]')
 
@@ -413,10 +414,10 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
             return []
         editable = (obj.status == TermsStatus.PENDING and self.has_change_permission(request, obj)
                     and obj.product.status not in {ProductStatus.IN_REVIEW, ProductStatus.CLOSED})
-        return ["product", *self.info_fields, *([] if editable else services.TERMS_FIELDS)]
+        return ["product", *self.info_fields, *([] if editable else terms_services.TERMS_FIELDS)]
 
     def get_fields(self, request: HttpRequest, obj: ProductTerms | None = None) -> list[str]:
-        return ["product", *services.TERMS_FIELDS] + (self.info_fields if obj else [])
+        return ["product", *terms_services.TERMS_FIELDS] + (self.info_fields if obj else [])
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """Propose from the latest version: its values are the starting point."""
@@ -425,7 +426,7 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
         latest = (ProductTerms.objects.filter(product_id=product_id).order_by("-version").first()
                   if product_id and product_id.isdigit() else None)
         if latest is not None:
-            initial.update({f: getattr(latest, f) for f in services.TERMS_FIELDS if f != "effective_from"})
+            initial.update({f: getattr(latest, f) for f in terms_services.TERMS_FIELDS if f != "effective_from"})
             initial["effective_from"] = timezone.now().date()
         return initial
 
@@ -451,12 +452,13 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
         tiers = [(f.cleaned_data["lower"], f.cleaned_data.get("upper"), f.cleaned_data["apr"])
                  for formset in formsets for f in formset.forms
                  if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("apr") is not None]
-        data = {f: form.cleaned_data[f] for f in services.TERMS_FIELDS if f in form.cleaned_data}
+        data = {f: form.cleaned_data[f] for f in terms_services.TERMS_FIELDS if f in form.cleaned_data}
         if change:
-            saved = services.product_terms_update(actor=request.user, terms=form.instance.pk, data=data, tiers=tiers)
+            saved = terms_services.product_terms_update(actor=request.user, terms=form.instance.pk, data=data,
+                                                        tiers=tiers)
         else:
-            saved = services.product_terms_propose(actor=request.user, product=form.cleaned_data["product"],
-                                                   terms=data, tiers=tiers)
+            saved = terms_services.product_terms_propose(actor=request.user, product=form.cleaned_data["product"],
+                                                         terms=data, tiers=tiers)
         form.instance.pk = saved.pk
         form.instance.refresh_from_db()
 
@@ -473,15 +475,15 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("product", "drafted_by"),
                              action="approve_selected", label=str(_("approve terms")), details=self._details,
-                             call=lambda t, _r: services.product_terms_approve(actor=request.user, terms=t.pk))
+                             call=lambda t, _r: terms_services.product_terms_approve(actor=request.user, terms=t.pk))
 
     @admin.action(description=_("Reject terms version (with reason)"), permissions=["approve"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("product", "drafted_by"),
                              action="reject_selected", label=str(_("reject terms")), details=self._details,
                              needs_reason=True,
-                             call=lambda t, r: services.product_terms_reject(actor=request.user, terms=t.pk,
-                                                                             reason=r))
+                             call=lambda t, r: terms_services.product_terms_reject(actor=request.user, terms=t.pk,
+                                                                                   reason=r))
 
 
 class AccrualChunkInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from compliance.services.disclosures import disclosure_approve, disclosure_draft
 from earn.models import Product, ProductStatus
-from earn.services import products as services
+from earn.services import product_lifecycle as services
 
 CURATOR = "curator@earn.example"
 APPROVER = "approver@earn.example"

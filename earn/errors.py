@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.errors import ApplicationError, InvalidAmount
+from core.errors import ApplicationError, Conflict, InvalidAmount, ValidationFailed
 from core.refusals import status_for
 
 __all__ = ["InvalidAmount", "RedemptionRefused", "SubscriptionRefused"]
@@ -38,3 +38,29 @@ class RedemptionRefused(ApplicationError):
     def __init__(self, message: str, *, code: str, field: str | None = None, status: int | None = None) -> None:
         super().__init__(message, code=code, field=field, status=status_for(code) if status is None else status)
 
+
+# --- Product curation (earn.services.product_lifecycle, earn.services.terms) ---------------------
+
+
+class NoApprovedDisclosure(Conflict):
+    default_code = "NO_APPROVED_DISCLOSURE"
+
+
+class NoTermsInForce(Conflict):
+    default_code = "NO_TERMS_IN_FORCE"
+
+
+class VettingIncomplete(Conflict):
+    default_code = "VETTING_INCOMPLETE"
+
+
+class TermsPendingExists(Conflict):
+    default_code = "TERMS_PENDING"
+
+
+class CapBelowSold(Conflict):
+    default_code = "CAP_BELOW_SOLD"
+
+
+class InvalidTerms(ValidationFailed):
+    default_code = "INVALID_TERMS"

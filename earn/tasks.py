@@ -13,7 +13,7 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from earn.services import accrual
-from earn.services.redemptions import settle
+from earn.services.settlement import settle
 
 
 def _enqueue_chunk(chunk_id: int) -> None:

@@ -11,13 +11,19 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.twofactor import otp_require_for_request
-from core.api import DECIMAL_STRING_SCHEMA, AmountTextField, DecimalTextField, ScaledAmountField
+from core.api import (
+    DECIMAL_STRING_SCHEMA,
+    AmountTextField,
+    DecimalTextField,
+    NewestFirst,
+    OldestFirst,
+    ScaledAmountField,
+)
 from core.errors import NotFound, ValidationFailed
 from core.money import decimal_text
 from core.throttling import ScopedRateThrottle
@@ -365,13 +371,6 @@ def position_output(position: PoolPosition, prices: dict[str, Decimal], language
     }
 
 
-class NewestFirst(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    max_page_size = 500
-    page_size_query_param = "page_size"
-
-
 class PoolPositionListApi(ListAPIView):
     """The customer's pool positions: shares, what they would return now, USD value against holding, income."""
 
@@ -444,13 +443,6 @@ class PayoutOutput(serializers.ModelSerializer):
     def get_reward(self, obj: PoolPayout) -> str:
         reward_asset = obj.position.pool.reward_asset
         return _t(obj.reward, reward_asset.scale if reward_asset else DEFAULT_REWARD_SCALE) or "0"
-
-
-class OldestFirst(CursorPagination):
-    ordering = "date"
-    page_size = 100
-    max_page_size = 1000
-    page_size_query_param = "page_size"
 
 
 class PoolPositionHistoryApi(ListAPIView):

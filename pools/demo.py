@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from compliance.services.disclosures import disclosure_approve, disclosure_draft
 from earn.models import Product
-from earn.services import products as products_services
+from earn.services import product_lifecycle as products_services
 from pools import amm
 from pools.selectors import il_rows_text, il_table
 from pools.services.pools import pool_create

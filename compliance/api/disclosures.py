@@ -18,7 +18,7 @@ from compliance.models import Disclosure
 from compliance.selectors import LANGUAGES, disclosure_current, disclosure_text, warnings_for
 from compliance.services import disclosures as services
 from core.errors import NotFound, ValidationFailed
-from earn.api.products import ANY_STAFF, staff_roles
+from earn.api.staff_products import ANY_STAFF, staff_roles
 from earn.selectors.products import catalogue_product
 
 

@@ -16,7 +16,7 @@ from accounts import roles
 from compliance.reports import KINDS, chunked
 from compliance.services.reports import export_csv_lines, export_pdf, report_export
 from core.api import CSVRenderer, DateBoundField
-from earn.api.products import staff_roles
+from earn.api.staff_products import staff_roles
 
 
 class PDFRenderer(CSVRenderer):

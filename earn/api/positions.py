@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,13 +16,22 @@ from rest_framework.views import APIView
 
 from accounts.twofactor import otp_require_for_request
 from compliance import selectors as compliance_selectors
-from core.api import DECIMAL_STRING_SCHEMA, AmountTextField, ExactAmountField, RateField, ScaledAmountField
+from core.api import (
+    DECIMAL_STRING_SCHEMA,
+    AmountTextField,
+    ExactAmountField,
+    NewestFirst,
+    OldestFirst,
+    RateField,
+    ScaledAmountField,
+)
 from core.errors import NotFound
 from core.money import decimal_text
 from core.throttling import ScopedRateThrottle
 from earn.models import Accrual, Position, Product, Redemption, Subscription
 from earn.selectors.positions import positions_with_interest
 from earn.selectors.products import catalogue_product
+from earn.services import position_switches
 from earn.services import redemptions as redemption_services
 from earn.services import subscriptions as subscription_services
 
@@ -148,13 +156,6 @@ class PositionOutputSerializer(serializers.ModelSerializer):
         return obj.product.name_for(language or "en")
 
 
-class NewestFirst(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    max_page_size = 500
-    page_size_query_param = "page_size"
-
-
 class PositionListApi(ListAPIView):
     serializer_class = PositionOutputSerializer
     pagination_class = NewestFirst
@@ -190,10 +191,10 @@ class PositionDetailApi(APIView):
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if "auto_renew" in data.validated_data:
-            redemption_services.position_set_auto_renew(user=request.user, position_id=position_id,
+            position_switches.position_set_auto_renew(user=request.user, position_id=position_id,
                                                         auto_renew=data.validated_data["auto_renew"])
         if "auto_compound" in data.validated_data:
-            redemption_services.position_set_auto_compound(user=request.user, position_id=position_id,
+            position_switches.position_set_auto_compound(user=request.user, position_id=position_id,
                                                            auto_compound=data.validated_data["auto_compound"])
         return Response(PositionOutputSerializer(self._get(request, position_id), context={"request": request}).data)
 
@@ -213,16 +214,9 @@ class AccrualOutputSerializer(serializers.ModelSerializer):
         fields = ["date", "base", "apr", "exact", "posted", "carry", "payout", "paid_out"]
 
 
-class OldestFirstByDate(CursorPagination):
-    ordering = "date"
-    page_size = 100
-    max_page_size = 1000
-    page_size_query_param = "page_size"
-
-
 class PositionAccrualsApi(ListAPIView):
     serializer_class = AccrualOutputSerializer
-    pagination_class = OldestFirstByDate
+    pagination_class = OldestFirst
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         position_id = self.kwargs["position_id"]

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from earn.interest_sql import APR_SQL, CARRY_SQL, EXACT_SQL, POSTED_SQL, yearly_sql
 from earn.models import AccrualChunk, AccrualRun, Position
-from earn.services.redemptions import maturities_settle
+from earn.services.settlement import maturities_settle
 from ledger import bulk
 from ledger.models import AccountKind, EntryKind
 

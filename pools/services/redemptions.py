@@ -27,6 +27,7 @@ from core.refusals import message_for
 from earn import errors
 from earn.models import EarlyRedemption, TermType
 from earn.selectors.products import terms_in_force
+from earn.services.position_switches import switch_set
 from ledger import services as ledger
 from ledger.models import AccountKind, EntryKind
 from ledger.services import Leg
@@ -184,12 +185,8 @@ def pool_redeem_submit(*, user: Any, position_id: int, shares: Any | None, idemp
 def pool_position_set_compounding(*, user: Any, position_id: int, compound_rewards: bool) -> PoolPosition:
     """Reinvest rewards into the pool (or stop): applies from the next distribution."""
     position, _pool = _position_lock(position_id, user)
-    before = position.compound_rewards
-    PoolPosition.objects.filter(pk=position.pk).update(compound_rewards=compound_rewards)
-    position.compound_rewards = compound_rewards
-    audit_record(actor=user, action="pool.compound_rewards", obj=position, before={"compound_rewards": before},
-                 after={"compound_rewards": compound_rewards})
-    return position
+    return switch_set(user=user, position=position, field="compound_rewards", value=compound_rewards,
+                      action="pool.compound_rewards")
 
 
 def pools_mature(*, today: dt.date | None = None) -> int:

@@ -22,12 +22,8 @@ from core.dates import day_end, day_start
 from core.errors import ApplicationError
 from earn.models import Accrual, PositionStatus, Redemption, TermType
 from earn.selectors.products import terms_in_force
-from earn.services.redemptions import (
-    position_set_auto_compound,
-    position_set_auto_renew,
-    redemption_plan,
-    redemption_submit,
-)
+from earn.services.position_switches import position_set_auto_compound, position_set_auto_renew
+from earn.services.redemptions import redemption_plan, redemption_submit
 from ledger.selectors import balance_list, posting_list
 from notifications.selectors import inbox as inbox_rows
 from notifications.services import notification_mark_read

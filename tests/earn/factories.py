@@ -121,7 +121,7 @@ def draft_product(actor: User, *, asset: str = "USDT", term_type: str = "demand"
                   tiers: Sequence[tuple[object, object, object]] | None = None,
                   terms: dict | None = None, **fields: object) -> Product:
     """A draft product with complete vetting and terms v1 (pending), made by product_create."""
-    from earn.services.products import product_create
+    from earn.services.product_lifecycle import product_create
 
     AssetFactory(code=asset, scale=8)
     base_terms: dict = {"min_amount": "1", "total_cap": "1000000"}
@@ -139,7 +139,7 @@ def draft_product(actor: User, *, asset: str = "USDT", term_type: str = "demand"
 def product_in_status(status: str, staff: Staff, **kwargs: object) -> Product:
     """Walk a product through the lifecycle with the services to `status`."""
     from compliance.services.disclosures import disclosure_approve, disclosure_draft
-    from earn.services import products as svc
+    from earn.services import product_lifecycle as svc
 
     product = draft_product(staff.curator, **kwargs)  # type: ignore[arg-type]
     path = ["draft", "in_review", "approved", "live", "paused", "closed"]

@@ -11,7 +11,8 @@ from django.core.management import call_command
 
 from earn.models import Accrual, Position, PositionStatus, Redemption
 from earn.services import accrual
-from earn.services.redemptions import redemption_create, redemption_plan, settle
+from earn.services.redemptions import redemption_create, redemption_plan
+from earn.services.settlement import settle
 from earn.services.subscriptions import subscription_create
 from ledger.models import AccountKind
 from ledger.reconcile import ledger_reconcile

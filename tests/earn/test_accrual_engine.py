@@ -15,7 +15,8 @@ from rest_framework.test import APIClient
 
 from earn.models import Accrual, AccrualChunk, AccrualRun, Position, PositionChange
 from earn.services import accrual
-from earn.services.redemptions import position_set_auto_compound, redemption_create
+from earn.services.position_switches import position_set_auto_compound
+from earn.services.redemptions import redemption_create
 from earn.services.subscriptions import subscription_create
 from ledger.models import AccountKind
 from ledger.reconcile import ledger_reconcile

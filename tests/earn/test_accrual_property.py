@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from core.errors import ApplicationError
 from earn.models import Position
 from earn.services import accrual
-from earn.services.redemptions import position_set_auto_compound, redemption_create, settle
+from earn.services.position_switches import position_set_auto_compound
+from earn.services.redemptions import redemption_create
+from earn.services.settlement import settle
 from earn.services.subscriptions import subscription_create
 from ledger.reconcile import ledger_reconcile
 from tests.earn.factories import live_product

@@ -131,7 +131,7 @@ def test_redemption_and_accrual_amounts_come_at_the_assets_scale(assets, fund):
 
 def test_terms_answer_amounts_at_the_assets_scale(assets):
     """Staff terms versions answered caps as "10"; they answer at the asset's scale, like the catalogue."""
-    from earn.api.products import TermsOutput
+    from earn.api.staff_products import TermsOutput
 
     product = live_product("USDT", "fixed", term_days=30, total_cap="10000")
     terms = product.terms_versions.get()

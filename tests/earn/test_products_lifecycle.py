@@ -9,9 +9,10 @@ import pytest
 from accounts import roles
 from compliance.models import AuditEvent
 from compliance.services.disclosures import disclosure_approve, disclosure_draft
-from core.errors import ApplicationError
+from core.errors import ApplicationError, InvalidTransition, MakerCheckerViolation
+from earn.errors import InvalidTerms, NoApprovedDisclosure, VettingIncomplete
 from earn.models import ProductStatus, TermsStatus
-from earn.services import products as svc
+from earn.services import product_lifecycle as svc
 from tests.earn.factories import Staff, draft_product, product_in_status, staff_user
 
 ALL_STATUSES = [s.value for s in ProductStatus]
@@ -70,7 +71,7 @@ def test_refused_transition(staff, action, status):
     """Any other (action, status) pair is refused with INVALID_TRANSITION (409) and nothing changes."""
     product = product_in_status(status, staff)
     events = AuditEvent.objects.count()
-    with pytest.raises(svc.InvalidTransition) as exc:
+    with pytest.raises(InvalidTransition) as exc:
         svc.product_transition(actor=actor_for(action, staff), product=product, action=action, reason="why")
     assert exc.value.code == "INVALID_TRANSITION" and exc.value.status == 409
     product.refresh_from_db()
@@ -84,7 +85,7 @@ def test_drafter_cannot_approve_own_product(staff):
     both.groups.add(*staff.approver.groups.all())
     product = draft_product(both)
     svc.product_submit(actor=both, product=product)
-    with pytest.raises(svc.MakerCheckerViolation) as exc:
+    with pytest.raises(MakerCheckerViolation) as exc:
         svc.product_approve(actor=both, product=product)
     assert exc.value.code == "MAKER_CHECKER" and exc.value.status == 403
     svc.product_approve(actor=staff.approver, product=product)
@@ -99,7 +100,7 @@ def test_last_editor_cannot_approve(staff):
     product = draft_product(staff.curator)
     svc.product_update(actor=both, product=product, risk_rating=3)
     svc.product_submit(actor=staff.curator, product=product)
-    with pytest.raises(svc.MakerCheckerViolation):
+    with pytest.raises(MakerCheckerViolation):
         svc.product_approve(actor=both, product=product)
     product.refresh_from_db()
     assert product.drafted_by == both
@@ -111,7 +112,7 @@ def test_drafter_cannot_reject_own_product(staff):
     both.groups.add(*staff.approver.groups.all())
     product = draft_product(both)
     svc.product_submit(actor=both, product=product)
-    with pytest.raises(svc.MakerCheckerViolation):
+    with pytest.raises(MakerCheckerViolation):
         svc.product_reject(actor=both, product=product, reason="no")
 
 
@@ -136,11 +137,11 @@ def test_reject_needs_a_reason_and_returns_to_draft(staff):
 def test_cannot_go_live_without_an_approved_disclosure(staff):
     """A draft disclosure is not enough: NO_APPROVED_DISCLOSURE (409) until one is approved."""
     product = product_in_status("approved", staff)
-    with pytest.raises(svc.NoApprovedDisclosure) as exc:
+    with pytest.raises(NoApprovedDisclosure) as exc:
         svc.product_go_live(actor=staff.operations, product=product)
     assert exc.value.status == 409
     draft = disclosure_draft(actor=staff.curator, product=product, body_en="Risks.", body_zh_hant="風險。")
-    with pytest.raises(svc.NoApprovedDisclosure):
+    with pytest.raises(NoApprovedDisclosure):
         svc.product_go_live(actor=staff.operations, product=product)
     disclosure_approve(actor=staff.approver, disclosure=draft)
     svc.product_go_live(actor=staff.operations, product=product)
@@ -151,7 +152,7 @@ def test_cannot_go_live_without_an_approved_disclosure(staff):
 def test_submit_needs_complete_vetting(staff):
     """Submitting with the vetting checklist incomplete is refused, naming what is missing."""
     product = draft_product(staff.curator, yield_source="", strategy="liquidity_mining")
-    with pytest.raises(svc.VettingIncomplete) as exc:
+    with pytest.raises(VettingIncomplete) as exc:
         svc.product_submit(actor=staff.curator, product=product)
     assert set(exc.value.extra["missing"]) == {"yield_source", "chain", "contract_address", "audit_reports",
                                                "tvl_usd"}
@@ -161,7 +162,7 @@ def test_submit_needs_terms(staff):
     product = svc.product_create(actor=staff.curator, name_en="X", name_zh_hant="乙", asset="USDT",
                                  term_type="demand", risk_rating=2, venue="Desk", yield_source="Loans",
                                  risk_rationale="Low")
-    with pytest.raises(svc.InvalidTerms):
+    with pytest.raises(InvalidTerms):
         svc.product_submit(actor=staff.curator, product=product)
 
 
@@ -193,7 +194,7 @@ def test_customer_cannot_draft(staff):
 
 def test_only_drafts_are_edited(staff):
     product = product_in_status("in_review", staff)
-    with pytest.raises(svc.InvalidTransition):
+    with pytest.raises(InvalidTransition):
         svc.product_update(actor=staff.curator, product=product, risk_rating=4)
 
 

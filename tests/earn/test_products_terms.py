@@ -10,10 +10,11 @@ import time_machine
 
 from accounts.models import User
 from compliance.models import AuditEvent
-from core.errors import ApplicationError
+from core.errors import ApplicationError, InvalidTransition, MakerCheckerViolation
+from earn.errors import CapBelowSold, InvalidTerms, TermsPendingExists
 from earn.models import Product, ProductStatus, TermsStatus
 from earn.selectors.products import terms_in_force, terms_in_force_bulk
-from earn.services import products as svc
+from earn.services import terms as svc
 from tests.earn.factories import Staff, draft_product, live_product, product_in_status
 
 TODAY = dt.date(2026, 3, 1)
@@ -72,14 +73,14 @@ def test_maker_cannot_approve_terms_even_as_approver(staff, live):
     both = User.objects.get(pk=staff.approver.pk)  # a fresh instance: Django caches permissions per object
     v2 = propose(staff, live, actor=both)
     with time_machine.travel(dt.datetime(2026, 3, 1, 11, tzinfo=dt.UTC), tick=False):
-        with pytest.raises(svc.MakerCheckerViolation):
+        with pytest.raises(MakerCheckerViolation):
             svc.product_terms_approve(actor=both, terms=v2)
         svc.product_terms_approve(actor=staff.approver2, terms=v2)
 
 
 def test_one_pending_version_at_a_time(staff, live):
     propose(staff, live)
-    with pytest.raises(svc.TermsPendingExists):
+    with pytest.raises(TermsPendingExists):
         propose(staff, live)
 
 
@@ -92,7 +93,7 @@ def test_rejected_terms_keep_the_reason_and_allow_a_new_proposal(staff, live):
 
 
 def test_terms_cannot_take_effect_in_the_past(staff, live):
-    with pytest.raises(svc.InvalidTerms) as exc:
+    with pytest.raises(InvalidTerms) as exc:
         propose(staff, live, effective_from="2026-02-28")
     assert exc.value.field == "effective_from"
 
@@ -101,7 +102,7 @@ def test_approval_after_the_effective_date_is_refused(staff, live):
     """Approving late would rewrite history (days already accrued at the old rate)."""
     v2 = propose(staff, live, effective_from="2026-03-02")
     with time_machine.travel(dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC), tick=False), \
-            pytest.raises(svc.InvalidTerms):
+            pytest.raises(InvalidTerms):
         svc.product_terms_approve(actor=staff.approver, terms=v2)
 
 
@@ -109,7 +110,7 @@ def test_a_cap_below_the_sold_amount_is_refused(staff, live):
     Product.objects.filter(pk=live.pk).update(sold_amount=Decimal("500000"))
     v2 = propose(staff, live, total_cap="100000")
     with time_machine.travel(dt.datetime(2026, 3, 1, 11, tzinfo=dt.UTC), tick=False), \
-            pytest.raises(svc.CapBelowSold) as exc:
+            pytest.raises(CapBelowSold) as exc:
         svc.product_terms_approve(actor=staff.approver, terms=v2)
     assert exc.value.status == 409
     v2.refresh_from_db()
@@ -119,9 +120,9 @@ def test_a_cap_below_the_sold_amount_is_refused(staff, live):
 def test_terms_cannot_change_while_in_review(staff):
     product = product_in_status("in_review", staff)
     pending = product.terms_versions.get()
-    with pytest.raises(svc.InvalidTransition):
+    with pytest.raises(InvalidTransition):
         svc.product_terms_update(actor=staff.curator, terms=pending, data={"min_amount": "2"})
-    with pytest.raises(svc.InvalidTransition):
+    with pytest.raises(InvalidTransition):
         propose(staff, product)
 
 
@@ -160,7 +161,7 @@ def test_invalid_terms_are_refused_with_the_field(staff, term_type, terms, field
 
 
 def test_invalid_tiers_are_refused(staff):
-    with pytest.raises(svc.InvalidTerms) as exc:
+    with pytest.raises(InvalidTerms) as exc:
         draft_product(staff.curator, tiers=[(0, 10, "0.05"), (20, None, "0.03")])
     assert exc.value.field == "tiers"
 

@@ -34,7 +34,7 @@ from compliance.models import Acknowledgement, AssessmentAttempt, Complaint, Cus
 from compliance.services.disclosures import disclosure_approve, disclosure_draft
 from core.models import IdempotencyRecord
 from earn.models import Position, Product, ProductTerms, Redemption, Subscription
-from earn.services import products as product_services
+from earn.services import terms as product_services
 from earn.services.subscriptions import subscription_create
 from notifications.models import Notification
 from pools.models import PoolDeposit, PoolPosition, PoolWithdrawal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from earn.services.redemptions import settle
+from earn.services.settlement import settle
 
 
 class Command(BaseCommand):
