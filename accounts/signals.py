@@ -77,36 +77,32 @@ def _groups_changed(sender: Any, instance: Any, action: str, reverse: bool, mode
                      after={"field": "groups", "op": OPS[action], "groups": names})
 
 
-def _user_permissions_changed(sender: Any, instance: Any, action: str, reverse: bool, model: Any,
-                              pk_set: set | None, **kwargs: Any) -> None:
-    pks = _touched(instance, action, pk_set, "user_set" if reverse else "user_permissions")
-    if pks is None:
-        return
-    actor = current_actor()
-    if reverse:  # instance is a Permission, pks are users
-        name = _permission_names({instance.pk})
-        for user in User.objects.filter(pk__in=pks).order_by("pk"):
-            audit_record(actor=actor, action=PERMISSION_CHANGE, obj=user,
-                         after={"field": "user_permissions", "op": OPS[action], "permissions": name})
-    else:
-        audit_record(actor=actor, action=PERMISSION_CHANGE, obj=instance,
-                     after={"field": "user_permissions", "op": OPS[action], "permissions": _permission_names(pks)})
+def _permissions_changed(field: str, holder: type) -> Any:
+    """The receiver for `holder.<field>` (user.user_permissions, group.permissions), or from the other side
+    permission.<holder>_set: one event per holder whose permissions changed."""
+    reverse_relation = f"{holder._meta.model_name}_set"
+
+    def receiver(sender: Any, instance: Any, action: str, reverse: bool, model: Any, pk_set: set | None,
+                 **kwargs: Any) -> None:
+        pks = _touched(instance, action, pk_set, reverse_relation if reverse else field)
+        if pks is None:
+            return
+        actor = current_actor()
+        if reverse:  # instance is a Permission, pks are holders
+            name = _permission_names({instance.pk})
+            for obj in holder.objects.filter(pk__in=pks).order_by("pk"):
+                audit_record(actor=actor, action=PERMISSION_CHANGE, obj=obj,
+                             after={"field": field, "op": OPS[action], "permissions": name})
+        else:
+            audit_record(actor=actor, action=PERMISSION_CHANGE, obj=instance,
+                         after={"field": field, "op": OPS[action], "permissions": _permission_names(pks)})
+
+    return receiver
 
 
-def _group_permissions_changed(sender: Any, instance: Any, action: str, reverse: bool, model: Any,
-                               pk_set: set | None, **kwargs: Any) -> None:
-    pks = _touched(instance, action, pk_set, "group_set" if reverse else "permissions")
-    if pks is None:
-        return
-    actor = current_actor()
-    if reverse:  # instance is a Permission, pks are groups
-        name = _permission_names({instance.pk})
-        for group in Group.objects.filter(pk__in=pks).order_by("pk"):
-            audit_record(actor=actor, action=PERMISSION_CHANGE, obj=group,
-                         after={"field": "permissions", "op": OPS[action], "permissions": name})
-    else:
-        audit_record(actor=actor, action=PERMISSION_CHANGE, obj=instance,
-                     after={"field": "permissions", "op": OPS[action], "permissions": _permission_names(pks)})
+# Module-level, so the (weakly referenced) signal receivers live as long as the module.
+_user_permissions_changed = _permissions_changed("user_permissions", User)
+_group_permissions_changed = _permissions_changed("permissions", Group)
 
 
 def _flags_before(sender: Any, instance: User, raw: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
