@@ -65,12 +65,12 @@ def il_chart_svg(table: dict[str, Any], *, title: str | None = None) -> str:
     points = []
     for i in range(121):
         ratio = math.exp(math.log(X_MIN) + (math.log(X_MAX) - math.log(X_MIN)) * i / 120)
-        il = float(amm.impermanent_loss(Decimal(repr(ratio))))
+        il = float(amm.impermanent_loss(Decimal(repr(ratio))))  # float-ok: SVG coordinates, not money
         points.append(f"{_x(ratio):.1f},{_y(il):.1f}")
     parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#c0392b" stroke-width="2"/>')
     rows = table.get("rows", [])
     for row in rows:
-        x, y = _x(float(row["ratio"])), _y(float(row["il"]))
+        x, y = _x(float(row["ratio"])), _y(float(row["il"]))  # float-ok: SVG coordinates, not money
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="#c0392b"/>')
     parts.append(f'<text x="{PLOT_RIGHT}" y="{TOP - 8}" text-anchor="end" fill="#555">'
                  f'{escape(table.get("formula", ""))}</text>')
