@@ -45,10 +45,9 @@ from compliance.services import customers as customer_services
 from compliance.services import disclosures as services
 from compliance.services import reports as report_services
 from compliance.services import rules as rule_services
-from core.admin import ReadOnlyAdmin, ServiceRefusalsAsMessagesMixin
+from core.admin import ReadOnlyAdmin, ServiceRefusalsAsMessagesMixin, run_confirmed
 from core.dates import day_end, day_start
 from core.errors import ApplicationError
-from earn.admin import run_confirmed
 from earn.models import Product, ProductStatus
 
 CONTENT_FIELDS = ["body_en", "body_zh_hant", "risk_statements"]

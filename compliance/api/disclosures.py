@@ -14,11 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
+from accounts.permissions import ANY_STAFF, role_required
 from compliance.models import Disclosure
 from compliance.selectors import LANGUAGES, disclosure_current, disclosure_text, warnings_for
 from compliance.services import disclosures as services
 from core.errors import NotFound, ValidationFailed
-from earn.api.staff_products import ANY_STAFF, staff_roles
 from earn.selectors.products import catalogue_product
 
 
@@ -120,7 +120,7 @@ def _staff_disclosure(disclosure_id: int) -> Disclosure:
 class StaffDisclosureDraftApi(APIView):
     """Draft the next disclosure version of a product; standard risk statements are added (curators)."""
 
-    permission_classes = [IsAuthenticated, staff_roles(roles.CURATOR)]
+    permission_classes = [IsAuthenticated, role_required(roles.CURATOR)]
 
     class InputSerializer(serializers.Serializer):
         body_en = serializers.CharField()
@@ -150,7 +150,7 @@ class StaffDisclosureDetailApi(APIView):
 class StaffDisclosureApproveApi(APIView):
     """Approve a draft: it becomes current and supersedes the previous version (never its author)."""
 
-    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER, roles.COMPLIANCE_OFFICER)]
+    permission_classes = [IsAuthenticated, role_required(roles.APPROVER, roles.COMPLIANCE_OFFICER)]
 
     @extend_schema(request=None, responses=StaffDisclosureOutput, tags=["staff"],
                    operation_id="staff_disclosure_approve")
@@ -160,7 +160,7 @@ class StaffDisclosureApproveApi(APIView):
 
 
 class StaffDisclosureRejectApi(APIView):
-    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER, roles.COMPLIANCE_OFFICER)]
+    permission_classes = [IsAuthenticated, role_required(roles.APPROVER, roles.COMPLIANCE_OFFICER)]
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(required=False, allow_blank=True, default="")
