@@ -8,7 +8,7 @@ on a page that shows who drafted the product, so an approver sees whose work the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django import forms
@@ -56,6 +56,18 @@ def rates_text(terms: ProductTerms, term_type: str) -> str:
     apr = tiers[0].apr
     apy = apy_for(apr, compounding=term_type == TermType.DEMAND)
     return str(_("%(apr)s %% APR / %(apy)s %% APY") % {"apr": as_percent(apr), "apy": as_percent(apy)})
+
+
+def _transition_action(action: str, description: Any, label: Any, permission: str,
+                       needs_reason: bool = False) -> Callable[..., HttpResponse | None]:
+    """An admin action that runs one lifecycle transition on the selected products, after a confirmation."""
+
+    @admin.action(description=description, permissions=[permission])
+    def run(self: Any, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._transition(request, queryset, action, str(label), needs_reason=needs_reason)
+
+    run.__name__ = f"{action}_selected"
+    return run
 
 
 # --- Product -------------------------------------------------------------------------------------
@@ -280,29 +292,13 @@ class ProductAdmin(admin.ModelAdmin):
             call=lambda product, reason: services.product_transition(actor=request.user, product=product.pk,
                                                                      action=action, reason=reason))
 
-    @admin.action(description=_("Submit for review"), permissions=["submit"])
-    def submit_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "submit", str(_("submit for review")))
-
-    @admin.action(description=_("Approve"), permissions=["approve"])
-    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "approve", str(_("approve")))
-
-    @admin.action(description=_("Reject (with reason)"), permissions=["approve"])
-    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "reject", str(_("reject")), needs_reason=True)
-
-    @admin.action(description=_("Go live / resume"), permissions=["operate"])
-    def go_live_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "go_live", str(_("go live")))
-
-    @admin.action(description=_("Pause"), permissions=["operate"])
-    def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "pause", str(_("pause")))
-
-    @admin.action(description=_("Close"), permissions=["operate"])
-    def close_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "close", str(_("close")))
+    submit_selected = _transition_action("submit", _("Submit for review"), _("submit for review"), "submit")
+    approve_selected = _transition_action("approve", _("Approve"), _("approve"), "approve")
+    reject_selected = _transition_action("reject", _("Reject (with reason)"), _("reject"), "approve",
+                                         needs_reason=True)
+    go_live_selected = _transition_action("go_live", _("Go live / resume"), _("go live"), "operate")
+    pause_selected = _transition_action("pause", _("Pause"), _("pause"), "operate")
+    close_selected = _transition_action("close", _("Close"), _("close"), "operate")
 
 
 # --- Terms versions ------------------------------------------------------------------------------

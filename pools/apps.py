@@ -17,6 +17,10 @@ class PoolsConfig(AppConfig):
         from pools.services.deposits import pool_subscribe
 
         reconcile.register()
+        from core.refusals import register as register_refusals
+        from pools.refusals import REFUSALS
+
+        register_refusals(REFUSALS)
         # Pool shares count towards the exposure limit at what they would return now.
         if user_pool_holdings not in gate.HOLDINGS_SOURCES:
             gate.HOLDINGS_SOURCES.append(user_pool_holdings)
