@@ -170,7 +170,7 @@ def _scheduler(workers, stop: threading.Event, sent: Counter) -> None:  # type: 
 def _drill(args: argparse.Namespace) -> int:
     from django.db import connection
 
-    from compliance.verify import audit_chain_verify
+    from core.audit_verify import audit_chain_verify
     from core.drills import Workers, database_url
     from earn.models import Accrual, AccrualChunk, AccrualRun
     from ledger.models import JournalEntry

@@ -113,8 +113,8 @@ def _setup_events(n: int) -> None:
 
     from django.db import connection
 
-    from compliance.audit import GENESIS_HASH, event_hash
-    from compliance.models import AuditEvent
+    from core.audit import GENESIS_HASH, event_hash
+    from core.models import AuditEvent
 
     last = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
     first_seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)

@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from compliance.audit import GENESIS_HASH, audit_record
-from compliance.models import AuditEvent
-from compliance.verify import audit_chain_verify
+from core.audit import GENESIS_HASH, audit_record
+from core.audit_verify import audit_chain_verify
+from core.models import AuditEvent
 
 THREADS, PER_THREAD = 16, 25
 

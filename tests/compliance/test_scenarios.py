@@ -12,9 +12,10 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from compliance.audit import audit_record
-from compliance.models import AuditEvent, Refusal
+from compliance.models import Refusal
 from compliance.services.assessments import assessment_submit
+from core.audit import audit_record
+from core.models import AuditEvent
 from tests.compliance.conftest import answers, client_for
 from tests.earn.factories import Staff, live_product
 from tests.earn.helpers import acknowledge, subscribe_api

@@ -7,9 +7,9 @@ from itertools import pairwise
 import pytest
 
 from accounts import roles
-from compliance.models import AuditEvent
 from compliance.services.disclosures import disclosure_approve, disclosure_draft
 from core.errors import ApplicationError, InvalidTransition, MakerCheckerViolation
+from core.models import AuditEvent
 from earn.errors import InvalidTerms, NoApprovedDisclosure, VettingIncomplete
 from earn.models import ProductStatus, TermsStatus
 from earn.services import product_lifecycle as svc

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from compliance.models import AuditEvent
-from compliance.verify import audit_chain_verify
+from core.audit_verify import audit_chain_verify
+from core.models import AuditEvent
 
 
 class Command(BaseCommand):
