@@ -33,10 +33,12 @@ class IdempotencyRecord(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only, hash-chained: hash = sha256(prev_hash ‖ canonical JSON of the event).
+    """Append-only, hash-chained: hash = sha256(prev_hash ‖ payload), payload = canonical JSON of the event.
 
-    Written only by `core.audit.audit_record`, in the same transaction as the change it
-    records. PostgreSQL refuses UPDATE and DELETE.
+    Written only by `core.audit.audit_record`, in the same transaction as the change it records, with
+    `prev_hash`, `hash` and `chain_position` NULL; `core.audit.audit_chain` fills those in once the
+    transaction has committed (the chain's order is `chain_position`, see core/audit.py). PostgreSQL
+    refuses DELETE and every UPDATE but that one.
     """
 
     sequence = models.BigAutoField(primary_key=True)
@@ -48,14 +50,20 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # The exact text hashed (core.audit.event_body); the columns above must say the same (audit_verify checks).
+    payload = models.TextField()
+    # NULL until chained: NULL is "not yet", distinct from any hash (and unique allows many of them).
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)
+    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    chain_position = models.BigIntegerField(unique=True, null=True, blank=True)
 
     class Meta:
         # The table kept the name it had when the model lived in compliance (moved in place, no copy).
         db_table = "compliance_auditevent"
         ordering = ["sequence"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="auditevent_object_idx")]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="auditevent_object_idx"),
+                   models.Index(fields=["sequence"], condition=models.Q(hash__isnull=True),
+                                name="auditevent_unchained_idx")]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"
