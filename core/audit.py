@@ -127,7 +127,7 @@ def audit_chain(*, wait: bool = True, batch: int = CHAIN_BATCH) -> int:
     transaction when called outside one.
     """
     table = AuditEvent._meta.db_table
-    total = 0
+    total, after = 0, 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             if wait:
@@ -137,8 +137,10 @@ def audit_chain(*, wait: bool = True, batch: int = CHAIN_BATCH) -> int:
                 if not cursor.fetchone()[0]:
                     return total
             # Statements after the lock see every chain update committed before it (READ COMMITTED).
-            cursor.execute(f"SELECT sequence, payload FROM {table} WHERE hash IS NULL ORDER BY sequence LIMIT %s",
-                           [batch])
+            # Within one run, batches go on from the last sequence taken (the rows behind it were just
+            # chained); an event committed meanwhile with a lower sequence waits for the next run.
+            cursor.execute(f"SELECT sequence, payload FROM {table} WHERE hash IS NULL AND sequence > %s "
+                           "ORDER BY sequence LIMIT %s", [after, batch])
             pending = cursor.fetchall()
             if not pending:
                 return total
@@ -146,18 +148,21 @@ def audit_chain(*, wait: bool = True, batch: int = CHAIN_BATCH) -> int:
                            "ORDER BY chain_position DESC LIMIT 1")
             head = cursor.fetchone()
             position, prev = head if head else (0, GENESIS_HASH)
-            rows: list[Any] = []
+            sequences, prevs, hashes, positions = [], [], [], []
             for sequence, payload in pending:
                 position += 1
                 digest = link_hash(prev, payload)
-                rows += [sequence, prev, digest, position]
+                sequences.append(sequence)
+                prevs.append(prev)
+                hashes.append(digest)
+                positions.append(position)
                 prev = digest
-            values = ", ".join(["(%s::bigint, %s, %s, %s::bigint)"] * len(pending))
             cursor.execute(
                 f"UPDATE {table} AS e SET prev_hash = v.prev_hash, hash = v.hash, chain_position = v.position "
-                f"FROM (VALUES {values}) AS v (sequence, prev_hash, hash, position) "
-                "WHERE e.sequence = v.sequence AND e.hash IS NULL", rows)
+                "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v (sequence, prev_hash, hash, "
+                "position) WHERE e.sequence = v.sequence AND e.hash IS NULL", [sequences, prevs, hashes, positions])
             total += len(pending)
+            after = pending[-1][0]
             wait = True  # the lock was ours; later batches may wait for it
         if len(pending) < batch:
             return total

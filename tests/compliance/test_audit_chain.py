@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -12,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from core.audit import GENESIS_HASH, audit_chain, audit_chain_lag, audit_record, link_hash
-from core.audit_verify import audit_chain_verify
+from core.audit_verify import HASH_SQL, audit_chain_verify
 from core.models import AuditEvent
 
 THREADS, PER_THREAD = 16, 25
@@ -137,8 +138,6 @@ def test_audit_verify_chains_first_and_reports_an_intact_chain(db):
 
 
 def test_decimal_and_date_payloads_verify(db):
-    from decimal import Decimal
-
     audit_record(actor=None, action="test.money", object_type="test", object_id=1,
                  after={"amount": Decimal("1000.00000001"), "day": dt.date(2026, 3, 1), "zh": "風險"})
     audit_chain()
@@ -194,3 +193,55 @@ def test_a_commit_asks_a_worker_to_chain(settings, monkeypatch):
             audit_record(actor=None, action="test.event", object_type="test", object_id=i)
         assert sent == []
     assert sent == ["chain"]  # once per transaction, after the commit
+
+
+TRICKY = [
+    {"zh": "風險披露", "emoji": "💰🚀", "quote": 'say "hi"', "backslash": "a\\b", "ctl": "tab\tnl\n",
+     "amount": Decimal("1000.000000000000000001"), "day": dt.date(2026, 3, 1), "neg": Decimal("-0.5")},
+    {"nested": {"b": [1, 2, {"z": None, "a": True}], "a": 1.5e-7}, "big": 10**30, "empty": {}, "list": []},
+    None,
+    {"k" * 60: "v", "ünïcødé-key": "é", "\u2028": "line separator"},
+]
+
+
+def test_the_sql_hash_agrees_with_python_byte_for_byte(db):
+    """What PostgreSQL hashes (audit_verify) is what Python hashes (the chainer), for awkward payloads too."""
+    prev = GENESIS_HASH
+    for i, after in enumerate(TRICKY):
+        event = audit_record(actor=None, action="test.tricky", object_type="test", object_id=f"ü{i}",
+                             before={"i": i}, after=after)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {HASH_SQL.format(prev='%s', payload='payload')} FROM compliance_auditevent "
+                           "WHERE sequence = %s", [prev, event.sequence])
+            assert cursor.fetchone()[0] == link_hash(prev, event.payload)
+        prev = link_hash(prev, event.payload)
+    audit_chain()
+    report = audit_chain_verify(batch=3)
+    assert (report.intact, report.checked, report.last_hash) == (True, len(TRICKY), prev)
+
+
+def _tamper(sql: str, params: list) -> None:
+    with connection.cursor() as cursor:  # as a superuser, bypassing the append-only trigger
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params)
+        cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+@pytest.mark.parametrize("batch", [2, 3, 100])  # the broken event first, inside, or alone in a range
+def test_the_first_broken_event_is_named_whatever_the_range(db, batch):
+    events = [audit_record(actor=None, action="test.event", object_type="test", object_id=i, after={"n": i})
+              for i in range(8)]
+    audit_chain()
+    fifth = events[4]
+    # The payload and the hash rewritten together (a consistent forgery of one event) breaks the next link.
+    forged = fifth.payload.replace('"n":4', '"n":40')
+    _tamper("UPDATE compliance_auditevent SET payload = %s, after = '{\"n\": 40}', hash = %s WHERE sequence = %s",
+            [forged, link_hash(AuditEvent.objects.get(pk=fifth.pk).prev_hash, forged), fifth.sequence])
+    report = audit_chain_verify(batch=batch)
+    assert (report.broken_sequence, report.checked) == (events[5].sequence, 5)
+    assert "prev_hash" in report.reason and f"#{fifth.sequence}" in report.reason
+    # A column changed under an intact payload and hash: the event's own content fails.
+    _tamper("UPDATE compliance_auditevent SET object_id = 'x' WHERE sequence = %s", [events[2].sequence])
+    report = audit_chain_verify(batch=batch)
+    assert (report.broken_sequence, report.checked, report.reason) == (
+        events[2].sequence, 2, "hash does not match the event's content")

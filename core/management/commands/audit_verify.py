@@ -24,7 +24,8 @@ class Command(BaseCommand):
             "the first broken event, 2 when events stay unchained too long.")
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--batch", type=int, default=10_000, help="events read per query")
+        parser.add_argument("--batch", type=int, default=100_000,
+                            help="events verified per query (one range of the chain, checked in SQL)")
         parser.add_argument("--progress", action="store_true", help="show a progress bar (default on a terminal)")
         parser.add_argument("--no-chain", action="store_true",
                             help="verify only (read-only): do not chain pending events first; report them")
