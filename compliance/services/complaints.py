@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
 from compliance.catalogue import catalogue
 from compliance.models import Complaint, ComplaintStatus
+from core.audit import audit_record
 from core.errors import InvalidTransition, NotFound, ValidationFailed
 
 # FCA DISP 1.6: a final response within eight weeks of receipt.

@@ -18,11 +18,12 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
 from compliance.catalogue import CLOSED, catalogue
 from compliance.gate import product_kind
-from compliance.models import AuditEvent, Disclosure, DisclosureStatus, ProductKind
+from compliance.models import Disclosure, DisclosureStatus, ProductKind
+from core.audit import audit_record
 from core.errors import InvalidTransition, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
+from core.models import AuditEvent
 
 
 class InvalidDisclosure(ValidationFailed):
