@@ -25,3 +25,21 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 limit_request_line = 8190
 limit_request_fields = 100
+
+
+def on_starting(server: object) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set, start from an empty directory (no counts of a previous run)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(directory, name))
+
+
+def child_exit(server: object, worker: object) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set, drop a dead worker's live gauges (monitoring/metrics.py)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -3,10 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import views as core_views
+from monitoring import views as monitoring_views
 
 urlpatterns = [
     path("", include("portal.urls")),
     path("healthz", core_views.healthz, name="healthz"),
+    path("metrics", monitoring_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -198,3 +198,23 @@ class PendingDeposit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.asset_id} → {self.user_id} ({self.status})"
+
+
+class ReconcileRun(models.Model):
+    """The outcome of one reconciliation (nightly task or command): what operations and the metrics read."""
+
+    ran_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ok = models.BooleanField()
+    accounts_checked = models.PositiveBigIntegerField(default=0)
+    entries_checked = models.PositiveBigIntegerField(default=0)
+    mismatches = models.PositiveIntegerField(default=0)
+    detail = models.JSONField(default=list, blank=True, help_text="the first mismatches, as check and detail")
+
+    class Meta:
+        ordering = ["-ran_at", "-id"]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(ok=True, mismatches=0) | models.Q(ok=False, mismatches__gt=0),
+            name="reconcilerun_ok_means_no_mismatch")]
+
+    def __str__(self) -> str:
+        return f"reconcile {self.ran_at:%Y-%m-%d %H:%M} ({'ok' if self.ok else f'{self.mismatches} mismatches'})"

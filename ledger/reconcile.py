@@ -21,6 +21,8 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
+from ledger.models import ReconcileRun
+
 logger = logging.getLogger(__name__)
 
 Check = Callable[[], list[str]]
@@ -196,9 +198,17 @@ def ledger_reconcile() -> ReconcileReport:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             _run(report)
+    _record(report)
     if report.ok:
         logger.info("reconciliation clean: %s accounts, %s entries", report.accounts_checked, report.entries_checked)
     else:
         logger.error("reconciliation found %s mismatch(es): %s", len(report.mismatches),
                      "; ".join(str(m) for m in report.mismatches[:20]))
     return report
+
+
+def _record(report: ReconcileReport) -> None:
+    """Keep the outcome (outside the read-only snapshot): the health of the books over time, and the metric."""
+    ReconcileRun.objects.create(ok=report.ok, accounts_checked=report.accounts_checked,
+                                entries_checked=report.entries_checked, mismatches=len(report.mismatches),
+                                detail=[{"check": m.check, "detail": m.detail} for m in report.mismatches[:20]])

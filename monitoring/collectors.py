@@ -1,0 +1,95 @@
+"""Gauges read from the database and the broker when Prometheus scrapes: the truth lives there, not in a
+process's memory, so every web process answers the same. Each read is one cheap query."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+
+from earn.models import AccrualChunk, AccrualRun
+from earn.services.accrual import last_completed_day
+from ledger.models import ReconcileRun
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseCollector:
+    """Accrual progress and lag, stale chunks, reconcile result, ledger postings, Celery queue depth."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._accrual()
+        yield from self._reconcile()
+        yield self._postings()
+        queue = self._queue_depth()
+        if queue is not None:
+            yield queue
+
+    def _accrual(self) -> Iterator[Metric]:
+        lag = GaugeMetricFamily("earn_accrual_lag_days",
+                                "Days that have ended but whose accrual is not done (0: up to date).")
+        last_done = (AccrualRun.objects.filter(status=AccrualRun.Status.DONE)
+                     .order_by("-date").values_list("date", flat=True).first())
+        due = last_completed_day()
+        lag.add_metric([], float((due - last_done).days) if last_done is not None and due > last_done else 0.0)
+        yield lag
+        progress = GaugeMetricFamily("earn_accrual_run_progress_ratio",
+                                     "Share of a running day's chunks done.", labels=["date"])
+        for date, done, total in _running_chunks():
+            progress.add_metric([date.isoformat()], done / total if total else 0.0)
+        yield progress
+        cutoff = timezone.now() - dt.timedelta(seconds=settings.ACCRUAL_CHUNK_TIMEOUT)
+        stale = AccrualChunk.objects.filter(status=AccrualChunk.Status.PENDING, run__status=AccrualRun.Status.RUNNING,
+                                            enqueued_at__lt=cutoff).count()
+        yield GaugeMetricFamily("earn_accrual_stale_chunks",
+                                "Pending chunks queued longer than ACCRUAL_CHUNK_TIMEOUT (the sweep re-queues them).",
+                                value=stale)
+
+    def _reconcile(self) -> Iterator[Metric]:
+        last = ReconcileRun.objects.order_by("-ran_at", "-id").first()
+        ok = GaugeMetricFamily("earn_reconcile_ok", "1 when the last reconciliation found the books clean, else 0.")
+        mismatches = GaugeMetricFamily("earn_reconcile_mismatches", "Mismatches the last reconciliation found.")
+        when = GaugeMetricFamily("earn_reconcile_last_run_timestamp_seconds", "When the last reconciliation ran.")
+        if last is not None:
+            ok.add_metric([], 1.0 if last.ok else 0.0)
+            mismatches.add_metric([], float(last.mismatches))
+            when.add_metric([], last.ran_at.timestamp())
+        yield from (ok, mismatches, when)
+
+    def _postings(self) -> Metric:
+        """The posting id sequence: Prometheus' rate() of it is the ledger's posting rate, across processes."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_posting_id_seq")
+            (value,) = cursor.fetchone()
+        return CounterMetricFamily("earn_ledger_postings", "Ledger postings written (the id sequence).",
+                                   value=float(value))
+
+    def _queue_depth(self) -> Metric | None:
+        depth = GaugeMetricFamily("earn_celery_queue_depth", "Messages waiting in a Celery queue.", labels=["queue"])
+        try:
+            from config.celery import app
+
+            with app.connection_for_read() as conn:
+                ok = conn.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
+                depth.add_metric([app.conf.task_default_queue], float(ok.message_count))
+        except Exception as exc:  # a broker that is down must not take the metrics page down with it
+            logger.warning("celery queue depth unavailable: %s", type(exc).__name__)
+            return None
+        return depth
+
+
+def _running_chunks() -> list[tuple[dt.date, int, int]]:
+    from django.db.models import Count, Q
+
+    rows: list[dict[str, Any]] = list(
+        AccrualRun.objects.filter(status=AccrualRun.Status.RUNNING)
+        .annotate(done=Count("chunks", filter=Q(chunks__status=AccrualChunk.Status.DONE)), total=Count("chunks"))
+        .values("date", "done", "total"))
+    return [(row["date"], row["done"], row["total"]) for row in rows]
