@@ -14,6 +14,7 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
+from core.models import AuditEvent
 from earn.models import AccrualChunk, AccrualRun
 from earn.services.accrual import last_completed_day
 from ledger.models import ReconcileRun
@@ -22,9 +23,11 @@ logger = logging.getLogger(__name__)
 
 
 class DatabaseCollector:
-    """Accrual progress and lag, stale chunks, reconcile result, ledger postings, Celery queue depth."""
+    """Unchained audit events, accrual progress and lag, stale chunks, reconcile result, ledger postings,
+    Celery queue depth."""
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._audit()
         yield from self._accrual()
         yield from self._reconcile()
         yield self._postings()
@@ -51,6 +54,17 @@ class DatabaseCollector:
         yield GaugeMetricFamily("earn_accrual_stale_chunks",
                                 "Pending chunks queued longer than ACCRUAL_CHUNK_TIMEOUT (the sweep re-queues them).",
                                 value=stale)
+
+    def _audit(self) -> Iterator[Metric]:
+        """Events written unchained on the request path and not yet chained by the worker (core/audit.py)."""
+        unchained = AuditEvent.objects.filter(hash__isnull=True)  # a partial index holds exactly these
+        oldest = unchained.order_by("sequence").values_list("created_at", flat=True).first()
+        yield GaugeMetricFamily("earn_audit_events_unchained", "Audit events waiting to be chained.",
+                                value=unchained.count())
+        yield GaugeMetricFamily("earn_audit_oldest_unchained_age_seconds",
+                                "Age of the oldest unchained audit event (0 when all are chained); alert above "
+                                "AUDIT_CHAIN_MAX_LAG_SECONDS.",
+                                value=(timezone.now() - oldest).total_seconds() if oldest is not None else 0.0)
 
     def _reconcile(self) -> Iterator[Metric]:
         last = ReconcileRun.objects.order_by("-ran_at", "-id").first()

@@ -121,3 +121,20 @@ def test_the_process_metrics_come_from_prometheus_client():
     """The text is prometheus-client's own (no hand-written format): its registry knows our families."""
     names = {metric.name for metric in REGISTRY.collect()}
     assert {"earn_http_request_duration_seconds", "earn_money_outcomes"} <= names
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_events_waiting_to_be_chained():
+    """Outside a wrapping transaction: the chainer only links events whose transaction has committed."""
+    from core.audit import audit_chain, audit_record
+
+    with time_machine.travel(NOW, tick=False):
+        audit_record(actor=None, action="test.metrics", object_type="test", object_id="1", after={"n": 1})
+    with time_machine.travel(NOW + dt.timedelta(seconds=90), tick=False):
+        text = _scrape()
+        assert _value(text, "earn_audit_events_unchained") >= 1
+        assert _value(text, "earn_audit_oldest_unchained_age_seconds") == 90
+        audit_chain()
+        text = _scrape()
+    assert _value(text, "earn_audit_events_unchained") == 0
+    assert _value(text, "earn_audit_oldest_unchained_age_seconds") == 0
