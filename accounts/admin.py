@@ -7,7 +7,7 @@ a TOTP secret or a recovery code.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -29,6 +29,9 @@ from accounts.tokens import api_token_revoke
 from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
 from earn.admin import run_confirmed
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # django-otp's admins show (or let one add and read back) TOTP keys, QR codes and recovery codes.
 for _model in (TOTPDevice, StaticDevice, StaticToken):
     if admin.site.is_registered(_model):
@@ -42,7 +45,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["prefix", "name", "user", "created_at", "expires_at", "last_used_at"]
     list_filter = ["expires_at"]
     search_fields = ["prefix", "user__email", "name"]
-    fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at"]
+    fields = ("user", "name", "prefix", "created_at", "expires_at", "last_used_at")
     readonly_fields = fields
     list_select_related = ["user"]
     actions = ["revoke"]
@@ -83,8 +86,8 @@ class KycCustomerAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, admin.ModelAd
     list_filter = ["kyc_status", "kyc_source", "country"]
     list_select_related = ["kyc_verified_by"]
     search_fields = ["email"]
-    fields = ["email", "display_name", "country", "declared_country", "kyc_status", "kyc_verified_at",
-              "kyc_verified_by", "kyc_source", "date_joined"]
+    fields = ("email", "display_name", "country", "declared_country", "kyc_status", "kyc_verified_at",
+              "kyc_verified_by", "kyc_source", "date_joined")
     readonly_fields = fields
     actions = ["verify_kyc", "reject_kyc"]
     show_full_result_count = False
@@ -92,7 +95,7 @@ class KycCustomerAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, admin.ModelAd
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).filter(is_staff=False)
 
-    def _details(self, user: KycCustomer) -> list[tuple[str, Any]]:
+    def _details(self, user: KycCustomer) -> list[tuple[StrOrPromise, Any]]:
         return [(_("declared country"), user.declared_country or "—"), (_("country on file"), user.country),
                 (_("KYC status"), user.get_kyc_status_display())]
 
@@ -120,12 +123,12 @@ class ResidenceChangeRequestAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, ad
     list_select_related = ["user", "decided_by"]
     search_fields = ["user__email"]
     date_hierarchy = "created_at"
-    fields = ["user", "created_at", "current_country", "requested_country", "current_investor_class",
-              "requested_investor_class", "reason", "status", "decided_by", "decided_at", "decision_note"]
+    fields = ("user", "created_at", "current_country", "requested_country", "current_investor_class",
+              "requested_investor_class", "reason", "status", "decided_by", "decided_at", "decision_note")
     readonly_fields = fields
     actions = ["approve_selected", "reject_selected"]
 
-    def _details(self, r: ResidenceChangeRequest) -> list[tuple[str, Any]]:
+    def _details(self, r: ResidenceChangeRequest) -> list[tuple[StrOrPromise, Any]]:
         unchanged = _("no change")
         return [(_("customer"), r.user),
                 (_("country"), f"{r.current_country} → {r.requested_country or unchanged}"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -51,6 +51,9 @@ from core.errors import ApplicationError
 from earn.admin import run_confirmed
 from earn.models import Product, ProductStatus
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 CONTENT_FIELDS = ["body_en", "body_zh_hant", "risk_statements"]
 
 
@@ -68,7 +71,8 @@ class DisclosureForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "product" in self.fields:
-            self.fields["product"].queryset = Product.objects.exclude(status=ProductStatus.CLOSED)
+            cast(forms.ModelChoiceField, self.fields["product"]).queryset = Product.objects.exclude(
+                status=ProductStatus.CLOSED)
         if self.instance.pk and "risk_statements" in self.fields:
             own = services._own_statements(self.instance, self.instance.product)
             self.initial["risk_statements"] = own
@@ -159,7 +163,7 @@ class DisclosureAdmin(admin.ModelAdmin):
             self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    def _details(self, disclosure: Disclosure) -> list[tuple[str, Any]]:
+    def _details(self, disclosure: Disclosure) -> list[tuple[StrOrPromise, Any]]:
         current = Disclosure.objects.filter(product_id=disclosure.product_id, status=DisclosureStatus.CURRENT).first()
         return [(_("product"), disclosure.product), (_("version"), disclosure.version),
                 (_("author"), disclosure.author), (_("sha256"), disclosure.sha256),
@@ -184,7 +188,7 @@ class ActorFilter(admin.SimpleListFilter):
     title = _("actor")
     parameter_name = "actor_kind"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
         return [("staff", _("staff")), ("customer", _("customers")), ("system", _("system (jobs)"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -242,8 +246,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["=object_id", "actor__email", "action"]
     change_list_template = "admin/compliance/auditevent/change_list.html"
     date_hierarchy = "created_at"
-    fields = ["sequence", "created_at", "actor", "action", "object_type", "object_id", "before_pretty",
-              "after_pretty", "prev_hash", "hash"]
+    fields = ("sequence", "created_at", "actor", "action", "object_type", "object_id", "before_pretty",
+              "after_pretty", "prev_hash", "hash")
     readonly_fields = fields
     show_full_result_count = False
 
@@ -299,7 +303,7 @@ class AssessmentQuestionAdmin(admin.ModelAdmin):
         return False  # deactivate instead: stored answers refer to the key
 
     @admin.display(description=_("product kinds"))
-    def kinds(self, question: AssessmentQuestion) -> str:
+    def kinds(self, question: AssessmentQuestion) -> StrOrPromise:
         return ", ".join(question.product_kinds) or _("all")
 
     def save_model(self, request: HttpRequest, obj: AssessmentQuestion, form: forms.ModelForm, change: bool) -> None:

@@ -9,7 +9,7 @@ on a page that shows who drafted the product, so an approver sees whose work the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -40,6 +40,10 @@ from earn.selectors.products import terms_pending, vetting_checklist, vetting_mi
 from earn.services import product_lifecycle as services
 from earn.services import terms as terms_services
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
+    from django_stubs_ext import StrOrPromise, WithAnnotations
+
 PRODUCT_EDIT_FIELDS = [*services.PRODUCT_FIELDS, *services.VETTING_FIELDS]
 
 
@@ -63,7 +67,7 @@ def rates_text(terms: ProductTerms, term_type: str) -> str:
 
 def run_confirmed(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, *, action: str,
                   label: str, call: Callable[[Any, str], Any], needs_reason: bool = False,
-                  details: Callable[[Any], Sequence[tuple[str, Any]]] | None = None,
+                  details: Callable[[Any], Sequence[tuple[StrOrPromise, Any]]] | None = None,
                   reason_label: str = "") -> HttpResponse | None:
     """Show a confirmation page (with a reason box where needed); on confirm, run `call` per object.
 
@@ -119,6 +123,7 @@ class ProductForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # ModelForm.clean returns cleaned_data
         try:
             services._clean_product({k: v for k, v in data.items() if k in PRODUCT_EDIT_FIELDS},
                                     partial=self.instance.pk is not None)
@@ -132,8 +137,8 @@ class ProductTermsInline(admin.TabularInline):
     """The rate schedule: every terms version with its tiers (edit or approve on the version's page)."""
 
     model = ProductTerms
-    fields = ["version", "status", "effective_from", "schedule", "rates", "term_days", "min_amount", "total_cap",
-              "drafted_by", "approved_by"]
+    fields = ("version", "status", "effective_from", "schedule", "rates", "term_days", "min_amount",
+              "total_cap", "drafted_by", "approved_by")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -162,7 +167,7 @@ class ProductTermsInline(admin.TabularInline):
 
 class DisclosureInline(admin.TabularInline):
     model = Disclosure
-    fields = ["version", "status", "author", "approved_by", "approved_at", "short_hash"]
+    fields = ("version", "status", "author", "approved_by", "approved_at", "short_hash")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -187,7 +192,7 @@ class StatusFilter(admin.SimpleListFilter):
     title = _("status")
     parameter_name = "status"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, StrOrPromise]]:
         return list(ProductStatus.choices)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -292,8 +297,8 @@ class ProductAdmin(admin.ModelAdmin):
             self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    def _buttons(self, request: HttpRequest, product: Product) -> list[dict[str, str]]:
-        buttons = []
+    def _buttons(self, request: HttpRequest, product: Product) -> list[dict[str, StrOrPromise]]:
+        buttons: list[dict[str, StrOrPromise]] = []
         labels = {"submit": _("Submit for review"), "approve": _("Approve"), "reject": _("Reject"),
                   "go_live": _("Resume") if product.status == ProductStatus.PAUSED else _("Go live"),
                   "pause": _("Pause"), "close": _("Close")}
@@ -303,9 +308,9 @@ class ProductAdmin(admin.ModelAdmin):
         return buttons
 
     # Lifecycle actions: each asks for confirmation, showing who drafted.
-    def _details(self, product: Product) -> list[tuple[str, Any]]:
+    def _details(self, product: Product) -> list[tuple[StrOrPromise, Any]]:
         pending = terms_pending(product)
-        rows: list[tuple[str, Any]] = [
+        rows: list[tuple[StrOrPromise, Any]] = [
             (_("status"), product.get_status_display()),
             (_("drafted or last edited by"), product.drafted_by),
             (_("risk rating"), product.risk_rating),
@@ -386,7 +391,7 @@ class ProductTermsForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "product" in self.fields:
-            self.fields["product"].queryset = Product.objects.filter(
+            cast(forms.ModelChoiceField, self.fields["product"]).queryset = Product.objects.filter(
                 status__in=[*terms_services.TERMS_VERSIONED_STATUSES, ProductStatus.DRAFT])
         if "redemption_modes" in self.fields:
             self.fields["redemption_modes"].help_text = _('A JSON list: ["fast", "standard"]')
@@ -416,12 +421,12 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
                     and obj.product.status not in {ProductStatus.IN_REVIEW, ProductStatus.CLOSED})
         return ["product", *self.info_fields, *([] if editable else terms_services.TERMS_FIELDS)]
 
-    def get_fields(self, request: HttpRequest, obj: ProductTerms | None = None) -> list[str]:
-        return ["product", *terms_services.TERMS_FIELDS] + (self.info_fields if obj else [])
+    def get_fields(self, request: HttpRequest, obj: ProductTerms | None = None) -> _FieldGroups:
+        return ["product", *terms_services.TERMS_FIELDS, *(self.info_fields if obj else [])]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """Propose from the latest version: its values are the starting point."""
-        initial = super().get_changeform_initial_data(request)
+        initial: dict[str, Any] = super().get_changeform_initial_data(request)
         product_id = request.GET.get("product")
         latest = (ProductTerms.objects.filter(product_id=product_id).order_by("-version").first()
                   if product_id and product_id.isdigit() else None)
@@ -462,11 +467,11 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
         form.instance.pk = saved.pk
         form.instance.refresh_from_db()
 
-    def construct_change_message(self, request: HttpRequest, form: forms.ModelForm, formsets: Any,
+    def construct_change_message(self, request: HttpRequest, form: forms.Form, formsets: Any,
                                  add: bool = False) -> list[dict]:
         return [{"added": {}}] if add else [{"changed": {"fields": list(form.changed_data)}}]
 
-    def _details(self, terms: ProductTerms) -> list[tuple[str, Any]]:
+    def _details(self, terms: ProductTerms) -> list[tuple[StrOrPromise, Any]]:
         return [(_("product"), terms.product), (_("effective from"), terms.effective_from),
                 (_("APR tiers"), tier_summary(terms)), (_("drafted or last edited by"), terms.drafted_by),
                 (_("total cap"), terms.total_cap)]
@@ -496,6 +501,11 @@ class AccrualChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = False
 
 
+class _ChunkCounts(TypedDict):
+    done: int
+    total: int
+
+
 @admin.register(AccrualRun)
 class AccrualRunAdmin(ReadOnlyAdmin):
     """Read-only progress of each day's accrual: its chunks, done or pending, and how often queued."""
@@ -510,7 +520,7 @@ class AccrualRunAdmin(ReadOnlyAdmin):
             done=Count("chunks", filter=Q(chunks__status=AccrualChunk.Status.DONE)), total=Count("chunks"))
 
     @admin.display(description=_("chunks done"))
-    def chunks_done(self, run: AccrualRun) -> str:
+    def chunks_done(self, run: WithAnnotations[AccrualRun, _ChunkCounts]) -> str:
         return f"{run.done} / {run.total}"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

@@ -146,7 +146,7 @@ class Posting(models.Model):
         return f"{self.side} {self.amount} {self.asset_id} → {self.account_id}"
 
     @property
-    def signed_amount(self):  # type: ignore[no-untyped-def]
+    def signed_amount(self):
         return self.amount if self.side == Side.CREDIT else -self.amount
 
 

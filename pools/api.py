@@ -376,7 +376,7 @@ class PoolPositionListApi(ListAPIView):
 
     pagination_class = NewestFirst
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.pool_positions_for(self.request.user)
 
     @extend_schema(responses={200: PoolPositionOutput(many=True)}, tags=["pools"], operation_id="pool_position_list")
@@ -451,7 +451,7 @@ class PoolPositionHistoryApi(ListAPIView):
     serializer_class = PayoutOutput
     pagination_class = OldestFirst
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         position = PoolPosition.objects.filter(pk=self.kwargs["position_id"], user=self.request.user).first()
         if position is None:
             raise NotFound(_("No such position."), field="position")

@@ -160,7 +160,7 @@ class PositionListApi(ListAPIView):
     serializer_class = PositionOutputSerializer
     pagination_class = NewestFirst
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         queryset = positions_with_interest(self.request.user)
         status = self.request.query_params.get("status")
         return queryset.filter(status=status) if status else queryset
@@ -218,7 +218,7 @@ class PositionAccrualsApi(ListAPIView):
     serializer_class = AccrualOutputSerializer
     pagination_class = OldestFirst
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         position_id = self.kwargs["position_id"]
         if not Position.objects.filter(pk=position_id, user=self.request.user).exists():
             raise NotFound(_("No such position."), field="position")
