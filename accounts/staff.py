@@ -82,7 +82,7 @@ def staff_otp_consume(*, user: Any, code: str | None) -> Any:
 
 def request_otp(request: Any) -> str | None:
     """The one-time code of an API request: `otp` in the body, else the X-OTP header."""
-    data = getattr(request, "data", None)
+    data: Any = getattr(request, "data", None)
     code = data.get("otp") if hasattr(data, "get") else None
     if not isinstance(code, str):
         code = None

@@ -118,7 +118,7 @@ def otp_require(*, user: Any, code: str | None) -> None:
 
 def otp_require_for_request(request: Any) -> None:
     """The money-moving API views' check: the code comes as `otp` in the body or as the X-OTP header."""
-    data = getattr(request, "data", None)
+    data: Any = getattr(request, "data", None)
     code = data.get("otp") if hasattr(data, "get") else None
     otp_require(user=request.user, code=code or request.headers.get("X-OTP"))
 

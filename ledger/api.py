@@ -258,11 +258,17 @@ class StaffDepositCreateApi(APIView):
                                        amount=data["amount"], reference=data["reference"],
                                        otp=request_otp(request))
         pending, entry = outcome.pending, outcome.entry
+        if pending is not None:
+            created_at = pending.requested_at
+        else:
+            assert entry is not None  # not waiting for approval: posted
+            created_at = entry.created_at
         body = {"entry": entry.pk if entry else None, "user": data["user"], "asset": asset.code,
                 "amount": pending.amount if pending else data["amount"], "scale": asset.scale,
                 "reference": data["reference"],
-                "created_at": pending.requested_at if pending else entry.created_at,
+                "created_at": created_at,
                 "status": pending.status if pending else "posted", "pending": pending.pk if pending else None}
+        answer: int
         if not outcome.created:
             answer = status.HTTP_200_OK
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from django.http import HttpResponse
 from django.urls import path
@@ -41,6 +41,10 @@ AMOUNT_USD = OpenApiParameter("amount_usd", str, required=False, description="Pe
                               "(default 1000).")
 
 
+@overload
+def _t(value: Decimal, scale: int | None = None) -> str: ...
+@overload
+def _t(value: None, scale: int | None = None) -> None: ...
 def _t(value: Decimal | None, scale: int | None = None) -> str | None:
     return decimal_text(value, scale)
 
@@ -189,7 +193,7 @@ def _visible_pool(product_id: int, user: Any = None) -> Pool:
 
 def _amount_usd(request: Request) -> Decimal | None:
     raw = request.query_params.get("amount_usd")
-    if raw in (None, ""):
+    if not raw:
         return None
     try:
         value = Decimal(raw)
@@ -384,6 +388,7 @@ class PoolPositionListApi(ListAPIView):
         from pricing.selectors import latest_prices
 
         page = self.paginate_queryset(self.get_queryset())
+        assert page is not None  # pagination_class is set
         prices = latest_prices()
         return self.get_paginated_response([position_output(p, prices, _language(request)) for p in page])
 

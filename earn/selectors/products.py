@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
@@ -119,7 +119,13 @@ def catalogue_products(*, term_type: str | None = None, asset: str | None = None
     return qs.order_by("id")
 
 
-def headline_rates(terms: ProductTerms, term_type: str) -> dict[str, Decimal]:
+class HeadlineRates(TypedDict):
+    apr: Decimal
+    apy: Decimal
+    compounding: bool
+
+
+def headline_rates(terms: ProductTerms, term_type: str) -> HeadlineRates:
     """APR of the first tier and its APY (compounding only for demand products)."""
     tiers = list(terms.tiers.all())
     apr = tiers[0].apr if tiers else Decimal(0)

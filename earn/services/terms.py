@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Max, Q
@@ -88,10 +88,11 @@ def _tiers(tiers: Sequence[TierInput]) -> list[tuple[Decimal, Decimal | None, De
         rows.append((terms_money(lower, "tiers") or Decimal(0), terms_money(upper, "tiers"), terms_money(apr, "tiers")))
     if any(apr is None for _l, _u, apr in rows):
         raise InvalidTerms(_("Every tier needs an APR."), field="tiers")
-    errors = tier_schedule_errors(rows)  # type: ignore[arg-type]
+    checked = cast(list[tuple[Decimal, Decimal | None, Decimal]], rows)  # every APR is there (checked above)
+    errors = tier_schedule_errors(checked)
     if errors:
         raise InvalidTerms(_("Invalid rate tiers: %(errors)s.") % {"errors": "; ".join(errors)}, field="tiers")
-    return sorted(rows, key=lambda r: r[0])  # type: ignore[return-value]
+    return sorted(checked, key=lambda r: r[0])
 
 
 def clean_terms(product: Product, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -83,7 +83,7 @@ def withdrawal_plan(position: PoolPosition, pool: Pool, *, shares: Any | None, t
     withheld_a = withheld_b = Decimal(0)
     if early and rule == EarlyRedemption.FORFEIT_INTEREST:
         paid = PoolPayout.objects.filter(position=position).aggregate(a=Sum("fee_a"), b=Sum("fee_b"))
-        withheld_a, withheld_b = min(paid["a"] or 0, amount_a), min(paid["b"] or 0, amount_b)
+        withheld_a, withheld_b = min(paid["a"] or Decimal(0), amount_a), min(paid["b"] or Decimal(0), amount_b)
     elif early and rule == EarlyRedemption.PENALTY_RATE and terms is not None:
         days = max((today - position.value_date).days, 0)
         rate = (terms.penalty_apr or Decimal(0)) * days / terms.day_count_basis
