@@ -24,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import kyc
 from accounts.models import ApiToken, KycCustomer, KycWebhookEvent, ResidenceChangeRequest
+from accounts.requests import request_user
 from accounts.roles import COMPLIANCE_OFFICER, user_has_role
 from accounts.tokens import api_token_revoke
 from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
@@ -66,7 +67,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return
         count = 0
         for token in queryset.select_related("user"):
-            api_token_revoke(user=token.user, token_id=token.pk, actor=request.user)
+            api_token_revoke(user=token.user, token_id=token.pk, actor=request_user(request))
             count += 1
         self.message_user(request, ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
                           % {"count": count}, messages.SUCCESS)
@@ -104,14 +105,14 @@ class KycCustomerAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, admin.ModelAd
     def verify_kyc(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset, action="verify_kyc", label=str(_("verify KYC")),
                              details=self._details,
-                             call=lambda u, _r: kyc.kyc_verify(actor=request.user, user_id=u.pk))
+                             call=lambda u, _r: kyc.kyc_verify(actor=request_user(request), user_id=u.pk))
 
     @admin.action(description=_("Reject KYC (with reason)"), permissions=["decide"])
     def reject_kyc(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset, action="reject_kyc", label=str(_("reject KYC")),
                              details=self._details, needs_reason=True,
                              reason_label=str(_("Reason (kept in the audit trail; not shown to the customer)")),
-                             call=lambda u, r: kyc.kyc_reject(actor=request.user, user_id=u.pk, reason=r))
+                             call=lambda u, r: kyc.kyc_reject(actor=request_user(request), user_id=u.pk, reason=r))
 
 
 @admin.register(ResidenceChangeRequest)
@@ -140,16 +141,16 @@ class ResidenceChangeRequestAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, ad
         return run_confirmed(self, request, queryset.select_related("user"), action="approve_selected",
                              label=str(_("approve residence change")), details=self._details,
                              reason_label=str(_("Note (optional; shown to the customer)")),
-                             call=lambda r, note: kyc.residence_request_approve(actor=request.user, request_id=r.pk,
-                                                                                note=note))
+                             call=lambda r, note: kyc.residence_request_approve(actor=request_user(request),
+                                                                                request_id=r.pk, note=note))
 
     @admin.action(description=_("Reject (with reason)"), permissions=["decide"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("user"), action="reject_selected",
                              label=str(_("reject residence change")), details=self._details, needs_reason=True,
                              reason_label=str(_("Reason (shown to the customer)")),
-                             call=lambda r, note: kyc.residence_request_reject(actor=request.user, request_id=r.pk,
-                                                                               note=note))
+                             call=lambda r, note: kyc.residence_request_reject(actor=request_user(request),
+                                                                               request_id=r.pk, note=note))
 
 
 @admin.register(KycWebhookEvent)

@@ -62,7 +62,7 @@ def _kyc_snapshot(user: User) -> dict[str, Any]:
             "kyc_source": user.kyc_source}
 
 
-def _compliance_only(actor: Any, user_id: int) -> None:
+def _compliance_only(actor: User, user_id: int) -> None:
     if not user_has_role(actor, COMPLIANCE_OFFICER):
         raise PermissionDenied(_("This action needs the compliance officer role."))
     if actor.pk == user_id:
@@ -84,7 +84,7 @@ def _locked_user(user_id: int) -> User:
 
 
 @transaction.atomic
-def kyc_verify(*, actor: Any, user_id: int, country: str | None = None) -> User:
+def kyc_verify(*, actor: User, user_id: int, country: str | None = None) -> User:
     """Verify a customer's identity and residence: `country` (default: what they declared) becomes the residence."""
     _compliance_only(actor, user_id)
     user = _locked_user(user_id)
@@ -98,7 +98,7 @@ def kyc_verify(*, actor: Any, user_id: int, country: str | None = None) -> User:
 
 
 @transaction.atomic
-def kyc_reject(*, actor: Any, user_id: int, reason: str) -> User:
+def kyc_reject(*, actor: User, user_id: int, reason: str) -> User:
     """KYC failed: the customer keeps what they hold (and may redeem) but may not subscribe (KYC_REQUIRED)."""
     _compliance_only(actor, user_id)
     if not reason.strip():
@@ -113,7 +113,7 @@ def kyc_reject(*, actor: Any, user_id: int, reason: str) -> User:
     return user
 
 
-def _decide(actor: Any, request_id: int) -> tuple[ResidenceChangeRequest, User]:
+def _decide(actor: User, request_id: int) -> tuple[ResidenceChangeRequest, User]:
     request = ResidenceChangeRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
         raise NotFound(_("No such request."))
@@ -124,7 +124,7 @@ def _decide(actor: Any, request_id: int) -> tuple[ResidenceChangeRequest, User]:
 
 
 @transaction.atomic
-def residence_request_approve(*, actor: Any, request_id: int, note: str = "") -> ResidenceChangeRequest:
+def residence_request_approve(*, actor: User, request_id: int, note: str = "") -> ResidenceChangeRequest:
     """Apply the requested residence and/or investor class; the gate reads the new values at once."""
     request, user = _decide(actor, request_id)
     before = {**_kyc_snapshot(user), "investor_class": investor_class_of(user)}
@@ -145,7 +145,7 @@ def residence_request_approve(*, actor: Any, request_id: int, note: str = "") ->
 
 
 @transaction.atomic
-def residence_request_reject(*, actor: Any, request_id: int, note: str) -> ResidenceChangeRequest:
+def residence_request_reject(*, actor: User, request_id: int, note: str) -> ResidenceChangeRequest:
     if not note.strip():
         raise ValidationFailed(_("Give a reason."), field="note")
     request, _user = _decide(actor, request_id)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts.requests import request_user
 from compliance.models import Disclosure
 from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, ServiceRefusalsAsMessagesMixin
 from core.errors import ApplicationError
@@ -273,9 +274,9 @@ class ProductAdmin(admin.ModelAdmin):
         if change:
             changed = {f: data[f] for f in form.changed_data if f in data}
             if changed:
-                services.product_update(actor=request.user, product=obj.pk, **changed)
+                services.product_update(actor=request_user(request), product=obj.pk, **changed)
         else:
-            created = services.product_create(actor=request.user, **data)
+            created = services.product_create(actor=request_user(request), **data)
             obj.pk = created.pk
         obj.refresh_from_db()
 
@@ -331,7 +332,7 @@ class ProductAdmin(admin.ModelAdmin):
         return run_confirmed(
             self, request, queryset.select_related("drafted_by"), action=f"{action}_selected", label=label,
             needs_reason=needs_reason, details=self._details,
-            call=lambda product, reason: services.product_transition(actor=request.user, product=product.pk,
+            call=lambda product, reason: services.product_transition(actor=request_user(request), product=product.pk,
                                                                      action=action, reason=reason))
 
     @admin.action(description=_("Submit for review"), permissions=["submit"])
@@ -459,11 +460,11 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
                  if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("apr") is not None]
         data = {f: form.cleaned_data[f] for f in terms_services.TERMS_FIELDS if f in form.cleaned_data}
         if change:
-            saved = terms_services.product_terms_update(actor=request.user, terms=form.instance.pk, data=data,
+            saved = terms_services.product_terms_update(actor=request_user(request), terms=form.instance.pk, data=data,
                                                         tiers=tiers)
         else:
-            saved = terms_services.product_terms_propose(actor=request.user, product=form.cleaned_data["product"],
-                                                         terms=data, tiers=tiers)
+            saved = terms_services.product_terms_propose(actor=request_user(request),
+                                                         product=form.cleaned_data["product"], terms=data, tiers=tiers)
         form.instance.pk = saved.pk
         form.instance.refresh_from_db()
 
@@ -480,15 +481,16 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("product", "drafted_by"),
                              action="approve_selected", label=str(_("approve terms")), details=self._details,
-                             call=lambda t, _r: terms_services.product_terms_approve(actor=request.user, terms=t.pk))
+                             call=lambda t, _r: terms_services.product_terms_approve(actor=request_user(request),
+                                                                                     terms=t.pk))
 
     @admin.action(description=_("Reject terms version (with reason)"), permissions=["approve"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("product", "drafted_by"),
                              action="reject_selected", label=str(_("reject terms")), details=self._details,
                              needs_reason=True,
-                             call=lambda t, r: terms_services.product_terms_reject(actor=request.user, terms=t.pk,
-                                                                                   reason=r))
+                             call=lambda t, r: terms_services.product_terms_reject(actor=request_user(request),
+                                                                                   terms=t.pk, reason=r))
 
 
 class AccrualChunkInline(ReadOnlyAdminMixin, admin.TabularInline):

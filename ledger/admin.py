@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.requests import request_user
 from accounts.roles import OPERATIONS, user_has_role
 from core.admin import ReadOnlyAdminMixin
 from core.errors import ApplicationError
@@ -111,14 +112,15 @@ class PendingDepositAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Approve the selected deposit request (second operator)"), permissions=["decide"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._decide(request, queryset, action="approve_selected", label=str(_("approve")),
-                            call=lambda pending, data: staff_deposit_approve(actor=request.user, pending_id=pending.pk,
-                                                                             otp=data["otp"]))
+                            call=lambda pending, data: staff_deposit_approve(actor=request_user(request),
+                                                                             pending_id=pending.pk, otp=data["otp"]))
 
     @admin.action(description=_("Reject the selected deposit request (second operator)"), permissions=["decide"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._decide(request, queryset, action="reject_selected", label=str(_("reject")),
-                            call=lambda pending, data: staff_deposit_reject(actor=request.user, pending_id=pending.pk,
-                                                                            otp=data["otp"], reason=data["reason"]))
+                            call=lambda pending, data: staff_deposit_reject(actor=request_user(request),
+                                                                            pending_id=pending.pk, otp=data["otp"],
+                                                                            reason=data["reason"]))
 
     def _decide(self, request: HttpRequest, queryset: QuerySet, *, action: str, label: str,
                 call: Any) -> HttpResponse | None:

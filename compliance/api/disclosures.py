@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +20,9 @@ from compliance.services import disclosures as services
 from core.errors import NotFound, ValidationFailed
 from earn.api.staff_products import ANY_STAFF, staff_roles
 from earn.selectors.products import catalogue_product
+
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedRequest
 
 
 class StatementOutput(serializers.Serializer):
@@ -129,7 +132,7 @@ class StaffDisclosureDraftApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: StaffDisclosureOutput}, tags=["staff"],
                    operation_id="staff_disclosure_draft")
-    def post(self, request: Request, product_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -154,7 +157,7 @@ class StaffDisclosureApproveApi(APIView):
 
     @extend_schema(request=None, responses=StaffDisclosureOutput, tags=["staff"],
                    operation_id="staff_disclosure_approve")
-    def post(self, request: Request, disclosure_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, disclosure_id: int) -> Response:
         services.disclosure_approve(actor=request.user, disclosure=disclosure_id)
         return Response(StaffDisclosureOutput(_staff_disclosure(disclosure_id)).data)
 
@@ -167,7 +170,7 @@ class StaffDisclosureRejectApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=StaffDisclosureOutput, tags=["staff"],
                    operation_id="staff_disclosure_reject")
-    def post(self, request: Request, disclosure_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, disclosure_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.disclosure_reject(actor=request.user, disclosure=disclosure_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -41,6 +41,9 @@ from portal.selectors import (
 )
 from pricing.selectors import latest_prices
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 CHART_DAYS = 90
 POSITIONS_PER_PAGE = 50  # a page of 50 rows renders in ~40 ms; 1 000 rows took ~0.5 s (bench/portal_bench.py)
 
@@ -53,7 +56,7 @@ def _name(product: Any, request: HttpRequest) -> str:
     return product.name_for(getattr(request, "LANGUAGE_CODE", "en") or "en")
 
 
-def earnings_charts(user: Any, *, today: dt.date, days: int = CHART_DAYS) -> list[str]:
+def earnings_charts(user: User, *, today: dt.date, days: int = CHART_DAYS) -> list[str]:
     """One chart per asset (amounts of different assets share no axis): cumulative interest by day."""
     start = today - dt.timedelta(days=days)
     by_asset = earnings_by_asset(user, start=start, end=today)
