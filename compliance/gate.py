@@ -80,7 +80,7 @@ class GateContext:
     def load(cls, user: User, product_ids: Sequence[int]) -> GateContext:
         ctx = cls(user=user)
         pending = ResidenceChangeRequest.objects.filter(user=OuterRef("pk"), status=ResidenceRequestStatus.PENDING)
-        facts = (get_user_model().objects.filter(pk=getattr(user, "pk", None))
+        facts = (get_user_model().objects.filter(pk=user.pk)
                  .values_list("country", "kyc_status", Exists(pending)).first())
         if facts is not None:
             ctx.country, ctx.kyc_status, ctx.residence_under_review = (facts[0] or "").upper(), facts[1], facts[2]

@@ -33,7 +33,10 @@ from portal.forms import AmountForm
 from portal.refusals import advise
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from accounts.models import User
+    from accounts.requests import AuthenticatedHttpRequest
 
 ACK_CODES = ("NO_ACK", "ACK_OUTDATED")
 LANGS = ("en", "zh-hant")
@@ -70,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _visible_product(product_id: int, user: User | None = None) -> Product:
+def _visible_product(product_id: int, user: User | AnonymousUser | None = None) -> Product:
     product = catalogue_product(product_id=product_id, user=user)
     if product is None:
         raise Http404
@@ -139,7 +142,7 @@ def _available(user: User, asset: str) -> Any:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def subscribe(request: HttpRequest, product_id: int) -> HttpResponse:
+def subscribe(request: AuthenticatedHttpRequest, product_id: int) -> HttpResponse:
     """One page per step: acknowledge the disclosure, enter the amount, preview, confirm (with a code)."""
     product = _visible_product(product_id, request.user)
     user = request.user

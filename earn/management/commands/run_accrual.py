@@ -50,7 +50,8 @@ class Command(BaseCommand):
         progress = BarProgress(self.stderr._out, enabled=options["verbosity"] >= 1)
         try:
             if options["date"]:
-                days = [accrual.accrue_day(options["date"], chunk_size=options["chunk_size"], progress=progress)]
+                days: list[accrual.AccrualDayResult] | None = [
+                    accrual.accrue_day(options["date"], chunk_size=options["chunk_size"], progress=progress)]
             else:
                 days = accrual.accrue_pending(chunk_size=options["chunk_size"], progress=progress)
         except ValueError as exc:
