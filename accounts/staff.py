@@ -19,6 +19,7 @@ from core.errors import ApplicationError, PermissionDenied
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpRequest
 
     from accounts.models import User
 
@@ -85,7 +86,7 @@ def staff_otp_consume(*, user: User, code: str | None) -> Any:
     return device
 
 
-def request_otp(request: Any) -> str | None:
+def request_otp(request: HttpRequest) -> str | None:
     """The one-time code of an API request: `otp` in the body, else the X-OTP header."""
     data: Any = getattr(request, "data", None)
     code = data.get("otp") if hasattr(data, "get") else None

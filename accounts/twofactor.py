@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from accounts.models import User
+    from accounts.requests import AuthenticatedRequest
 
 RECOVERY_DEVICE_NAME = "recovery"
 RECOVERY_CODE_COUNT = 10
@@ -121,7 +122,7 @@ def otp_require(*, user: User, code: str | None) -> None:
         raise OtpInvalid(otp_refusal_message(throttled=throttled), field="otp")
 
 
-def otp_require_for_request(request: Any) -> None:
+def otp_require_for_request(request: AuthenticatedRequest) -> None:
     """The money-moving API views' check: the code comes as `otp` in the body or as the X-OTP header."""
     data: Any = getattr(request, "data", None)
     code = data.get("otp") if hasattr(data, "get") else None

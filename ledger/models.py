@@ -9,6 +9,9 @@ and derives `LedgerAccount.balance` from the postings (any other write of it is 
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -17,9 +20,9 @@ from django.utils.translation import gettext_lazy as _
 from core.money import DECIMAL_PLACES, MAX_DIGITS
 
 
-def MoneyField(**kwargs: object) -> models.DecimalField:  # noqa: N802 - reads like a field class
+def MoneyField(**kwargs: Any) -> models.DecimalField:  # noqa: N802 - reads like a field class
     """NUMERIC(38,18), the one money column type."""
-    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)  # type: ignore[arg-type]
+    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
 
 
 class Asset(models.Model):
@@ -146,7 +149,7 @@ class Posting(models.Model):
         return f"{self.side} {self.amount} {self.asset_id} → {self.account_id}"
 
     @property
-    def signed_amount(self):
+    def signed_amount(self) -> Decimal:
         return self.amount if self.side == Side.CREDIT else -self.amount
 
 

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import request_user
 from accounts.twofactor import otp_require_for_request
 from core.api import (
     DECIMAL_STRING_SCHEMA,
@@ -34,6 +35,8 @@ from pools.models import DepositMode, Pool, PoolDeposit, PoolPayout, PoolPositio
 from pools.services import deposits, redemptions
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from accounts.models import User
     from accounts.requests import AuthenticatedRequest
 
@@ -384,8 +387,8 @@ class PoolPositionListApi(ListAPIView):
 
     pagination_class = NewestFirst
 
-    def get_queryset(self):
-        return selectors.pool_positions_for(self.request.user)
+    def get_queryset(self) -> QuerySet[PoolPosition]:
+        return selectors.pool_positions_for(request_user(self.request))
 
     @extend_schema(responses={200: PoolPositionOutput(many=True)}, tags=["pools"], operation_id="pool_position_list")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -460,8 +463,8 @@ class PoolPositionHistoryApi(ListAPIView):
     serializer_class = PayoutOutput
     pagination_class = OldestFirst
 
-    def get_queryset(self):
-        position = PoolPosition.objects.filter(pk=self.kwargs["position_id"], user=self.request.user).first()
+    def get_queryset(self) -> QuerySet[PoolPayout]:
+        position = PoolPosition.objects.filter(pk=self.kwargs["position_id"], user=request_user(self.request)).first()
         if position is None:
             raise NotFound(_("No such position."), field="position")
         return selectors.position_history(position).select_related(

@@ -14,6 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import request_user
 from accounts.twofactor import otp_require_for_request
 from compliance import selectors as compliance_selectors
 from core.api import (
@@ -36,6 +37,8 @@ from earn.services import redemptions as redemption_services
 from earn.services import subscriptions as subscription_services
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from accounts.models import User
     from accounts.requests import AuthenticatedRequest
 
@@ -164,8 +167,8 @@ class PositionListApi(ListAPIView):
     serializer_class = PositionOutputSerializer
     pagination_class = NewestFirst
 
-    def get_queryset(self):
-        queryset = positions_with_interest(self.request.user)
+    def get_queryset(self) -> QuerySet[Position]:
+        queryset = positions_with_interest(request_user(self.request))
         status = self.request.query_params.get("status")
         return queryset.filter(status=status) if status else queryset
 
@@ -222,9 +225,9 @@ class PositionAccrualsApi(ListAPIView):
     serializer_class = AccrualOutputSerializer
     pagination_class = OldestFirst
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Accrual]:
         position_id = self.kwargs["position_id"]
-        if not Position.objects.filter(pk=position_id, user=self.request.user).exists():
+        if not Position.objects.filter(pk=position_id, user=request_user(self.request)).exists():
             raise NotFound(_("No such position."), field="position")
         return Accrual.objects.filter(position_id=position_id).select_related("position__asset")
 

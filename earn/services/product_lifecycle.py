@@ -9,7 +9,7 @@ Lock order (shared with subscriptions): product row first, then anything hanging
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -270,7 +270,7 @@ def product_close(*, actor: User, product: Product | int, reason: str = "") -> P
     return _finish(actor, product, "close", target, {"reason": reason.strip()})
 
 
-TRANSITION_SERVICES = {
+TRANSITION_SERVICES: dict[str, Callable[..., Product]] = {
     "submit": product_submit, "approve": product_approve, "reject": product_reject,
     "go_live": product_go_live, "pause": product_pause, "close": product_close,
 }
@@ -284,5 +284,5 @@ def product_transition(*, actor: User, product: Product | int, action: str, reas
     if action == "approve":
         return product_approve(actor=actor, product=product, notes=reason)
     if action in {"pause", "close"}:
-        return service(actor=actor, product=product, reason=reason)  # type: ignore[operator]
-    return service(actor=actor, product=product)  # type: ignore[operator]
+        return service(actor=actor, product=product, reason=reason)
+    return service(actor=actor, product=product)

@@ -77,13 +77,13 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     today = _today()
     page = Paginator(dashboard_positions(user), POSITIONS_PER_PAGE).get_page(request.GET.get("page"))
-    positions = list(page)
+    positions: list[Any] = list(page)  # decorated below for the template
     for position in positions:
-        position.next_payout = next_payout(position, today)  # type: ignore[attr-defined]
-        position.display_name = _name(position.product, request)  # type: ignore[attr-defined]
-    closed = list(closed_positions(user))
+        position.next_payout = next_payout(position, today)
+        position.display_name = _name(position.product, request)
+    closed: list[Any] = list(closed_positions(user))
     for position in closed:
-        position.display_name = _name(position.product, request)  # type: ignore[attr-defined]
+        position.display_name = _name(position.product, request)
     return render(request, "portal/dashboard.html", {
         "balances": list(balance_list(user_id=user.pk)), "positions": positions, "page": page, "closed": closed,
         "pool_positions": _pool_rows(request),
