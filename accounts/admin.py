@@ -27,8 +27,7 @@ from accounts.models import ApiToken, KycCustomer, KycWebhookEvent, ResidenceCha
 from accounts.requests import request_user
 from accounts.roles import COMPLIANCE_OFFICER, user_has_role
 from accounts.tokens import api_token_revoke
-from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
-from earn.admin import run_confirmed
+from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, run_confirmed
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise

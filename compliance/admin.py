@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import roles
 from accounts.requests import request_user
 from accounts.roles import user_has_role
+from compliance.catalogue import CLOSED
 from compliance.gate import restricted_countries
 from compliance.models import (
     Acknowledgement,
@@ -46,11 +47,9 @@ from compliance.services import customers as customer_services
 from compliance.services import disclosures as services
 from compliance.services import reports as report_services
 from compliance.services import rules as rule_services
-from core.admin import ReadOnlyAdmin, ServiceRefusalsAsMessagesMixin
+from core.admin import ReadOnlyAdmin, ServiceRefusalsAsMessagesMixin, run_confirmed
 from core.dates import day_end, day_start
 from core.errors import ApplicationError
-from earn.admin import run_confirmed
-from earn.models import Product, ProductStatus
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -72,8 +71,9 @@ class DisclosureForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "product" in self.fields:
-            cast(forms.ModelChoiceField, self.fields["product"]).queryset = Product.objects.exclude(
-                status=ProductStatus.CLOSED)
+            product_field = cast(forms.ModelChoiceField, self.fields["product"])
+            assert product_field.queryset is not None  # a model form's foreign key field has one
+            product_field.queryset = product_field.queryset.exclude(status=CLOSED)
         if self.instance.pk and "risk_statements" in self.fields:
             own = services._own_statements(self.instance, self.instance.product)
             self.initial["risk_statements"] = own

@@ -10,19 +10,13 @@ and derives `LedgerAccount.balance` from the postings (any other write of it is 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.money import DECIMAL_PLACES, MAX_DIGITS
-
-
-def MoneyField(**kwargs: Any) -> models.DecimalField:  # noqa: N802 - reads like a field class
-    """NUMERIC(38,18), the one money column type."""
-    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+from core.fields import MoneyField
 
 
 class Asset(models.Model):

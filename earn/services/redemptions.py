@@ -21,7 +21,7 @@ from compliance.audit import audit_record
 from core.idempotency import idempotent
 from core.money import floor_to_scale, parse_amount
 from core.refusals import message_for
-from earn import errors
+from earn import errors, signals
 from earn.interest import simple_interest
 from earn.lock_objects import position_lock
 from earn.models import (
@@ -41,7 +41,6 @@ from earn.selectors.products import terms_in_force
 from ledger import services as ledger
 from ledger.models import AccountKind, EntryKind
 from ledger.services import Leg
-from notifications import events as notify
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -170,7 +169,7 @@ def redemption_create(*, user: User, position_id: int, amount: Any | None, mode:
     audit_record(actor=user, action="redemption.create", obj=redemption,
                  after={"position": position.pk, "amount": plan.amount, "payout": plan.payout,
                         "forfeited": plan.forfeited, "mode": plan.mode, "early": plan.early})
-    notify.redemption_confirmed(redemption)
+    signals.redemption_confirmed.send(sender=Redemption, redemption=redemption)
     return redemption
 
 

@@ -266,6 +266,12 @@ def pool_deposit_submit(*, user: User, product_id: int, amount: Any, asset: str 
         raise
 
 
+def pool_subscribe(*, user: User, product_id: int, amount: Any, idempotency_key: str | None) -> tuple[int, Any, bool]:
+    """`POST /api/v1/subscriptions` for a pool product: both assets of the pair in the pool ratio."""
+    return pool_deposit_submit(user=user, product_id=product_id, amount=amount, asset=None, mode="pair",
+                               compound_rewards=False, idempotency_key=idempotency_key, render=deposit_summary)
+
+
 def deposit_summary(deposit: PoolDeposit) -> dict[str, Any]:
     """A deposit as plain JSON (the answer of POST /subscriptions for a pool product)."""
     position = deposit.position
