@@ -24,8 +24,11 @@ install: $(STAMP) $(MO)
 run: install
 	$(PY) bin/run_all.py
 
+## ruff, then mypy with the Django and DRF plugins (pyproject.toml). The plugins load the settings; a placeholder
+## DATABASE_URL (nothing connects to it) keeps them from starting the embedded PostgreSQL.
 lint: install
 	$(VENV)/bin/ruff check .
+	DATABASE_URL="$${DATABASE_URL:-postgres://typecheck@127.0.0.1:5432/unused}" $(VENV)/bin/mypy
 
 migrations-check: install
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run

@@ -7,7 +7,7 @@ a TOTP secret or a recovery code.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -24,9 +24,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import kyc
 from accounts.models import ApiToken, KycCustomer, KycWebhookEvent, ResidenceChangeRequest
+from accounts.requests import request_user
 from accounts.roles import COMPLIANCE_OFFICER, user_has_role
 from accounts.tokens import api_token_revoke
 from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, run_confirmed
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # django-otp's admins show (or let one add and read back) TOTP keys, QR codes and recovery codes.
 for _model in (TOTPDevice, StaticDevice, StaticToken):
@@ -41,7 +45,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["prefix", "name", "user", "created_at", "expires_at", "last_used_at"]
     list_filter = ["expires_at"]
     search_fields = ["prefix", "user__email", "name"]
-    fields = ["user", "name", "prefix", "created_at", "expires_at", "last_used_at"]
+    fields = ("user", "name", "prefix", "created_at", "expires_at", "last_used_at")
     readonly_fields = fields
     list_select_related = ["user"]
     actions = ["revoke"]
@@ -62,7 +66,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return
         count = 0
         for token in queryset.select_related("user"):
-            api_token_revoke(user=token.user, token_id=token.pk, actor=request.user)
+            api_token_revoke(user=token.user, token_id=token.pk, actor=request_user(request))
             count += 1
         self.message_user(request, ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
                           % {"count": count}, messages.SUCCESS)
@@ -82,8 +86,8 @@ class KycCustomerAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, admin.ModelAd
     list_filter = ["kyc_status", "kyc_source", "country"]
     list_select_related = ["kyc_verified_by"]
     search_fields = ["email"]
-    fields = ["email", "display_name", "country", "declared_country", "kyc_status", "kyc_verified_at",
-              "kyc_verified_by", "kyc_source", "date_joined"]
+    fields = ("email", "display_name", "country", "declared_country", "kyc_status", "kyc_verified_at",
+              "kyc_verified_by", "kyc_source", "date_joined")
     readonly_fields = fields
     actions = ["verify_kyc", "reject_kyc"]
     show_full_result_count = False
@@ -91,7 +95,7 @@ class KycCustomerAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, admin.ModelAd
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).filter(is_staff=False)
 
-    def _details(self, user: KycCustomer) -> list[tuple[str, Any]]:
+    def _details(self, user: KycCustomer) -> list[tuple[StrOrPromise, Any]]:
         return [(_("declared country"), user.declared_country or "—"), (_("country on file"), user.country),
                 (_("KYC status"), user.get_kyc_status_display())]
 
@@ -100,14 +104,14 @@ class KycCustomerAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, admin.ModelAd
     def verify_kyc(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset, action="verify_kyc", label=str(_("verify KYC")),
                              details=self._details,
-                             call=lambda u, _r: kyc.kyc_verify(actor=request.user, user_id=u.pk))
+                             call=lambda u, _r: kyc.kyc_verify(actor=request_user(request), user_id=u.pk))
 
     @admin.action(description=_("Reject KYC (with reason)"), permissions=["decide"])
     def reject_kyc(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset, action="reject_kyc", label=str(_("reject KYC")),
                              details=self._details, needs_reason=True,
                              reason_label=str(_("Reason (kept in the audit trail; not shown to the customer)")),
-                             call=lambda u, r: kyc.kyc_reject(actor=request.user, user_id=u.pk, reason=r))
+                             call=lambda u, r: kyc.kyc_reject(actor=request_user(request), user_id=u.pk, reason=r))
 
 
 @admin.register(ResidenceChangeRequest)
@@ -119,12 +123,12 @@ class ResidenceChangeRequestAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, ad
     list_select_related = ["user", "decided_by"]
     search_fields = ["user__email"]
     date_hierarchy = "created_at"
-    fields = ["user", "created_at", "current_country", "requested_country", "current_investor_class",
-              "requested_investor_class", "reason", "status", "decided_by", "decided_at", "decision_note"]
+    fields = ("user", "created_at", "current_country", "requested_country", "current_investor_class",
+              "requested_investor_class", "reason", "status", "decided_by", "decided_at", "decision_note")
     readonly_fields = fields
     actions = ["approve_selected", "reject_selected"]
 
-    def _details(self, r: ResidenceChangeRequest) -> list[tuple[str, Any]]:
+    def _details(self, r: ResidenceChangeRequest) -> list[tuple[StrOrPromise, Any]]:
         unchanged = _("no change")
         return [(_("customer"), r.user),
                 (_("country"), f"{r.current_country} → {r.requested_country or unchanged}"),
@@ -136,16 +140,16 @@ class ResidenceChangeRequestAdmin(ComplianceActionsMixin, ReadOnlyAdminMixin, ad
         return run_confirmed(self, request, queryset.select_related("user"), action="approve_selected",
                              label=str(_("approve residence change")), details=self._details,
                              reason_label=str(_("Note (optional; shown to the customer)")),
-                             call=lambda r, note: kyc.residence_request_approve(actor=request.user, request_id=r.pk,
-                                                                                note=note))
+                             call=lambda r, note: kyc.residence_request_approve(actor=request_user(request),
+                                                                                request_id=r.pk, note=note))
 
     @admin.action(description=_("Reject (with reason)"), permissions=["decide"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("user"), action="reject_selected",
                              label=str(_("reject residence change")), details=self._details, needs_reason=True,
                              reason_label=str(_("Reason (shown to the customer)")),
-                             call=lambda r, note: kyc.residence_request_reject(actor=request.user, request_id=r.pk,
-                                                                               note=note))
+                             call=lambda r, note: kyc.residence_request_reject(actor=request_user(request),
+                                                                               request_id=r.pk, note=note))
 
 
 @admin.register(KycWebhookEvent)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -17,6 +18,9 @@ from accounts.permissions import role_required
 from accounts.services import auth_token_obtain, staff_customer_lookup
 from accounts.tokens import api_token_revoke, api_tokens_of
 from core.throttling import ScopedRateThrottle, SimpleRateThrottle
+
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedRequest
 
 
 class AuthEmailRateThrottle(SimpleRateThrottle):
@@ -88,7 +92,7 @@ class ApiTokenListApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=ApiTokenOutput(many=True), tags=["auth"], operation_id="auth_token_list")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(ApiTokenOutput(api_tokens_of(request.user), many=True).data)
 
 
@@ -98,7 +102,7 @@ class ApiTokenRevokeApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None}, tags=["auth"], operation_id="auth_token_revoke")
-    def delete(self, request: Request, token_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, token_id: int) -> Response:
         api_token_revoke(user=request.user, token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -132,7 +136,7 @@ class StaffCustomerLookupApi(APIView):
         responses={200: OutputSerializer,
                    404: OpenApiResponse(description="NOT_FOUND: no customer has this email address")},
         tags=["staff"], operation_id="staff_customer_lookup")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         customer = staff_customer_lookup(actor=request.user, email=filters.validated_data["email"])

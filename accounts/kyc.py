@@ -40,16 +40,16 @@ ISO2 = re.compile(r"^[A-Z]{2}$")
 _INVESTOR_CLASS: dict[str, Callable[..., Any]] = {}
 
 
-def register_investor_class(*, read: Callable[[Any], str], write: Callable[..., Any]) -> None:
+def register_investor_class(*, read: Callable[[User], str], write: Callable[..., Any]) -> None:
     """`read(user)` -> "retail" | "professional"; `write(actor=, user=, professional=, via=)`."""
     _INVESTOR_CLASS.update(read=read, write=write)
 
 
-def investor_class_of(user: Any) -> str:
+def investor_class_of(user: User) -> str:
     return _INVESTOR_CLASS["read"](user)
 
 
-def investor_class_set(*, actor: Any, user: Any, professional: bool, via: str = "staff") -> Any:
+def investor_class_set(*, actor: User | None, user: User, professional: bool, via: str = "staff") -> Any:
     return _INVESTOR_CLASS["write"](actor=actor, user=user, professional=professional, via=via)
 PROVIDER = "kyc_provider"  # how the provider appears in audit events (`via`); the event's actor is empty
 SIGNATURE_HEADER = "X-KYC-Signature"
@@ -79,7 +79,7 @@ def _kyc_snapshot(user: User) -> dict[str, Any]:
             "kyc_source": user.kyc_source}
 
 
-def _compliance_only(actor: Any, user_id: int) -> None:
+def _compliance_only(actor: User, user_id: int) -> None:
     if not user_has_role(actor, COMPLIANCE_OFFICER):
         raise PermissionDenied(_("This action needs the compliance officer role."))
     if actor.pk == user_id:
@@ -101,7 +101,7 @@ def _locked_user(user_id: int) -> User:
 
 
 @transaction.atomic
-def kyc_verify(*, actor: Any, user_id: int, country: str | None = None) -> User:
+def kyc_verify(*, actor: User, user_id: int, country: str | None = None) -> User:
     """Verify a customer's identity and residence: `country` (default: what they declared) becomes the residence."""
     _compliance_only(actor, user_id)
     user = _locked_user(user_id)
@@ -115,7 +115,7 @@ def kyc_verify(*, actor: Any, user_id: int, country: str | None = None) -> User:
 
 
 @transaction.atomic
-def kyc_reject(*, actor: Any, user_id: int, reason: str) -> User:
+def kyc_reject(*, actor: User, user_id: int, reason: str) -> User:
     """KYC failed: the customer keeps what they hold (and may redeem) but may not subscribe (KYC_REQUIRED)."""
     _compliance_only(actor, user_id)
     if not reason.strip():
@@ -130,7 +130,7 @@ def kyc_reject(*, actor: Any, user_id: int, reason: str) -> User:
     return user
 
 
-def _decide(actor: Any, request_id: int) -> tuple[ResidenceChangeRequest, User]:
+def _decide(actor: User, request_id: int) -> tuple[ResidenceChangeRequest, User]:
     request = ResidenceChangeRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
         raise NotFound(_("No such request."))
@@ -141,7 +141,7 @@ def _decide(actor: Any, request_id: int) -> tuple[ResidenceChangeRequest, User]:
 
 
 @transaction.atomic
-def residence_request_approve(*, actor: Any, request_id: int, note: str = "") -> ResidenceChangeRequest:
+def residence_request_approve(*, actor: User, request_id: int, note: str = "") -> ResidenceChangeRequest:
     """Apply the requested residence and/or investor class; the gate reads the new values at once."""
     request, user = _decide(actor, request_id)
     before = {**_kyc_snapshot(user), "investor_class": investor_class_of(user)}
@@ -162,7 +162,7 @@ def residence_request_approve(*, actor: Any, request_id: int, note: str = "") ->
 
 
 @transaction.atomic
-def residence_request_reject(*, actor: Any, request_id: int, note: str) -> ResidenceChangeRequest:
+def residence_request_reject(*, actor: User, request_id: int, note: str) -> ResidenceChangeRequest:
     if not note.strip():
         raise ValidationFailed(_("Give a reason."), field="note")
     request, _user = _decide(actor, request_id)

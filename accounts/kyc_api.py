@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -13,6 +15,9 @@ from rest_framework.views import APIView
 
 from accounts import kyc
 from accounts.models import InvestorClass, KycStatus
+
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedRequest
 
 
 class ResidenceRequestOutput(serializers.Serializer):
@@ -40,12 +45,12 @@ class ResidenceRequestApi(APIView):
 
     @extend_schema(responses=ResidenceRequestOutput(many=True), tags=["account"],
                    operation_id="residence_request_list")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(ResidenceRequestOutput(kyc.residence_requests_of(request.user), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: ResidenceRequestOutput}, tags=["account"],
                    operation_id="residence_request_create")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         created = kyc.residence_request_create(user=request.user, **data.validated_data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
@@ -74,6 +76,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
+    _audit_flags: dict[str, Any] | None  # the staff flags as stored before a save (accounts.signals, audit)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

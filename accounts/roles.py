@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
 CURATOR = "curator"
 APPROVER = "approver"
 COMPLIANCE_OFFICER = "compliance_officer"
@@ -45,10 +52,10 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
 ROLES = list(ROLE_PERMISSIONS)
 
 
-def user_has_role(user: object, role: str) -> bool:
+def user_has_role(user: User | AnonymousUser, role: str) -> bool:
     """True for an active staff user in the role's group (superusers hold every role)."""
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return False
     if getattr(user, "is_superuser", False):
         return True
-    return bool(getattr(user, "is_staff", False)) and user.groups.filter(name=role).exists()  # type: ignore[attr-defined]
+    return bool(getattr(user, "is_staff", False)) and user.groups.filter(name=role).exists()

@@ -77,7 +77,7 @@ def _groups_changed(sender: Any, instance: Any, action: str, reverse: bool, mode
                      after={"field": "groups", "op": OPS[action], "groups": names})
 
 
-def _permissions_changed(field: str, holder: type) -> Any:
+def _permissions_changed(field: str, holder: type[User] | type[Group]) -> Any:
     """The receiver for `holder.<field>` (user.user_permissions, group.permissions), or from the other side
     permission.<holder>_set: one event per holder whose permissions changed."""
     reverse_relation = f"{holder._meta.model_name}_set"
@@ -121,7 +121,7 @@ def _flags_after(sender: Any, instance: User, created: bool, raw: bool = False, 
         return
     after = {flag: bool(getattr(instance, flag)) for flag in FLAGS}
     if created:
-        before = dict.fromkeys(FLAGS, False)
+        before: dict[str, Any] | None = dict.fromkeys(FLAGS, False)
     else:
         before = getattr(instance, "_audit_flags", None)
         instance._audit_flags = None

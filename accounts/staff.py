@@ -8,7 +8,7 @@ one-time code whatever else happened in the session.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 from django_otp import match_token
@@ -16,6 +16,12 @@ from django_otp import match_token
 from accounts.roles import ROLES
 from accounts.twofactor import OtpInvalid, OtpRequired, user_has_2fa
 from core.errors import ApplicationError, PermissionDenied
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpRequest
+
+    from accounts.models import User
 
 STAFF_2FA_REQUIRED = "STAFF_2FA_REQUIRED"
 
@@ -33,7 +39,7 @@ class StaffAccountNotAllowed(ApplicationError):
     default_code = "STAFF_ACCOUNT_NOT_ALLOWED"
 
 
-def is_staff_account(user: Any) -> bool:
+def is_staff_account(user: User | AnonymousUser | None) -> bool:
     """Staff for the purposes of money and 2FA: the staff flag, a superuser, or any role group (fail closed:
     a customer put in a role group by mistake still counts, though roles only grant rights to is_staff)."""
     if user is None:
@@ -45,19 +51,19 @@ def is_staff_account(user: Any) -> bool:
     return user.groups.filter(name__in=ROLES).exists()
 
 
-def staff_2fa_missing(user: Any) -> bool:
+def staff_2fa_missing(user: User | AnonymousUser) -> bool:
     """True for a signed-in staff account that has not confirmed an authenticator yet."""
     return bool(getattr(user, "is_authenticated", False)) and is_staff_account(user) and not user_has_2fa(user)
 
 
-def staff_2fa_require(user: Any) -> None:
+def staff_2fa_require(user: User | AnonymousUser) -> None:
     """Refuse a staff account without a confirmed authenticator (403 STAFF_2FA_REQUIRED)."""
     if staff_2fa_missing(user):
         raise Staff2faRequired(_("Staff accounts must set up two-factor authentication before they can do this "
                                  "(Account, Two-factor authentication)."))
 
 
-def staff_otp_consume(*, user: Any, code: str | None) -> Any:
+def staff_otp_consume(*, user: User, code: str | None) -> Any:
     """A staff money move's fresh one-time code: always required, used up by this call.
 
     Runs in its own short transaction (django-otp locks the user's devices, so two requests with one
@@ -80,9 +86,9 @@ def staff_otp_consume(*, user: Any, code: str | None) -> Any:
     return device
 
 
-def request_otp(request: Any) -> str | None:
+def request_otp(request: HttpRequest) -> str | None:
     """The one-time code of an API request: `otp` in the body, else the X-OTP header."""
-    data = getattr(request, "data", None)
+    data: Any = getattr(request, "data", None)
     code = data.get("otp") if hasattr(data, "get") else None
     if not isinstance(code, str):
         code = None

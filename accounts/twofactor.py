@@ -7,7 +7,7 @@ money move (portal confirmations, the subscription and redemption API) need a cu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import segno
 from django.db import transaction
@@ -20,6 +20,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.tokens import api_tokens_revoke_all
 from core.audit import audit_record
 from core.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+    from accounts.requests import AuthenticatedRequest
 
 RECOVERY_DEVICE_NAME = "recovery"
 RECOVERY_CODE_COUNT = 10
@@ -53,18 +59,18 @@ def axes_username(request: HttpRequest | None, credentials: dict | None) -> str 
 
 # --- Reads ---------------------------------------------------------------------------------------
 
-def user_has_2fa(user: Any) -> bool:
+def user_has_2fa(user: User | AnonymousUser) -> bool:
     """True when the user has confirmed an authenticator app."""
-    if not getattr(user, "is_authenticated", False):
+    if not user.is_authenticated:
         return False
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def recovery_codes_left(user: Any) -> int:
+def recovery_codes_left(user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__name=RECOVERY_DEVICE_NAME).count()
 
 
-def totp_pending(user: Any) -> TOTPDevice | None:
+def totp_pending(user: User) -> TOTPDevice | None:
     """The authenticator being set up (created, not yet confirmed with a code)."""
     return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
 
@@ -84,7 +90,7 @@ def totp_secret_text(device: TOTPDevice) -> str:
 
 # --- Checks --------------------------------------------------------------------------------------
 
-def otp_verify(user: Any, code: str | None) -> Any | None:
+def otp_verify(user: User, code: str | None) -> Any | None:
     """The device that accepts `code` (TOTP or an unused recovery code), or None."""
     code = "".join((code or "").split())
     if not code:
@@ -92,7 +98,7 @@ def otp_verify(user: Any, code: str | None) -> Any | None:
     return match_token(user, code)
 
 
-def otp_throttled(user: Any) -> bool:
+def otp_throttled(user: User) -> bool:
     """True while the back-off after a wrong code runs (django-otp then refuses every code, right or wrong, for
     1, 2, 4, ... seconds); asked before verifying, so that the refusal can say "wait" instead of "not valid"."""
     return any(not device.verify_is_allowed()[0] for device in TOTPDevice.objects.filter(user=user, confirmed=True))
@@ -104,7 +110,7 @@ def otp_refusal_message(*, throttled: bool) -> str:
     return _("That code is not valid. Use the current code from your app or an unused recovery code.")
 
 
-def otp_require(*, user: Any, code: str | None) -> None:
+def otp_require(*, user: User, code: str | None) -> None:
     """For money moves: nothing to do without 2FA; with it, a valid code or OTP_REQUIRED/OTP_INVALID."""
     if not user_has_2fa(user):
         return
@@ -116,9 +122,9 @@ def otp_require(*, user: Any, code: str | None) -> None:
         raise OtpInvalid(otp_refusal_message(throttled=throttled), field="otp")
 
 
-def otp_require_for_request(request: Any) -> None:
+def otp_require_for_request(request: AuthenticatedRequest) -> None:
     """The money-moving API views' check: the code comes as `otp` in the body or as the X-OTP header."""
-    data = getattr(request, "data", None)
+    data: Any = getattr(request, "data", None)
     code = data.get("otp") if hasattr(data, "get") else None
     otp_require(user=request.user, code=code or request.headers.get("X-OTP"))
 
@@ -126,14 +132,14 @@ def otp_require_for_request(request: Any) -> None:
 # --- Writes --------------------------------------------------------------------------------------
 
 @transaction.atomic
-def totp_setup_begin(*, user: Any) -> TOTPDevice:
+def totp_setup_begin(*, user: User) -> TOTPDevice:
     """Start (or restart) setting up an authenticator: a fresh unconfirmed device with a new secret."""
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     return TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
 
 
 @transaction.atomic
-def totp_setup_confirm(*, user: Any, code: str) -> list[str]:
+def totp_setup_confirm(*, user: User, code: str) -> list[str]:
     """Confirm the pending authenticator with a code from it; returns new recovery codes (shown once)."""
     device = totp_pending(user)
     if device is None:
@@ -152,7 +158,7 @@ def totp_setup_confirm(*, user: Any, code: str) -> list[str]:
 
 
 @transaction.atomic
-def recovery_codes_regenerate(*, user: Any, code: str) -> list[str]:
+def recovery_codes_regenerate(*, user: User, code: str) -> list[str]:
     """New recovery codes (the old ones stop working); needs a current code."""
     otp_require(user=user, code=code)
     codes = _recovery_codes_replace(user)
@@ -161,7 +167,7 @@ def recovery_codes_regenerate(*, user: Any, code: str) -> list[str]:
 
 
 @transaction.atomic
-def totp_disable(*, user: Any, code: str) -> None:
+def totp_disable(*, user: User, code: str) -> None:
     """Turn 2FA off; needs a current code (or a recovery code). Staff accounts cannot: it is mandatory for them."""
     from accounts.staff import Staff2faRequired, is_staff_account
 
@@ -174,7 +180,7 @@ def totp_disable(*, user: Any, code: str) -> None:
     audit_record(actor=user, action="account.2fa_disable", obj=user, after={})
 
 
-def _recovery_codes_replace(user: Any) -> list[str]:
+def _recovery_codes_replace(user: User) -> list[str]:
     device, _created = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_DEVICE_NAME,
                                                           defaults={"confirmed": True})
     device.token_set.all().delete()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -24,6 +24,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from accounts import roles
+from accounts.requests import request_user
 from accounts.roles import user_has_role
 from compliance.catalogue import CLOSED
 from compliance.gate import restricted_countries
@@ -50,6 +51,9 @@ from core.admin import ReadOnlyAdmin, ServiceRefusalsAsMessagesMixin, run_confir
 from core.dates import day_end, day_start
 from core.errors import ApplicationError
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 CONTENT_FIELDS = ["body_en", "body_zh_hant", "risk_statements"]
 
 
@@ -67,7 +71,9 @@ class DisclosureForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "product" in self.fields:
-            self.fields["product"].queryset = self.fields["product"].queryset.exclude(status=CLOSED)
+            product_field = cast(forms.ModelChoiceField, self.fields["product"])
+            assert product_field.queryset is not None  # a model form's foreign key field has one
+            product_field.queryset = product_field.queryset.exclude(status=CLOSED)
         if self.instance.pk and "risk_statements" in self.fields:
             own = services._own_statements(self.instance, self.instance.product)
             self.initial["risk_statements"] = own
@@ -133,12 +139,13 @@ class DisclosureAdmin(admin.ModelAdmin):
         if change:
             changed = {f: data[f] for f in form.changed_data if f in CONTENT_FIELDS}
             if changed:
-                services.disclosure_update(actor=request.user, disclosure=obj.pk,
+                services.disclosure_update(actor=request_user(request), disclosure=obj.pk,
                                            body_en=changed.get("body_en"), body_zh_hant=changed.get("body_zh_hant"),
                                            risk_statements=statements if "risk_statements" in changed else None)
         else:
-            created = services.disclosure_draft(actor=request.user, product=data["product"], body_en=data["body_en"],
-                                                body_zh_hant=data["body_zh_hant"], risk_statements=statements)
+            created = services.disclosure_draft(actor=request_user(request), product=data["product"],
+                                                body_en=data["body_en"], body_zh_hant=data["body_zh_hant"],
+                                                risk_statements=statements)
             obj.pk = created.pk
         obj.refresh_from_db()
 
@@ -158,7 +165,7 @@ class DisclosureAdmin(admin.ModelAdmin):
             self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    def _details(self, disclosure: Disclosure) -> list[tuple[str, Any]]:
+    def _details(self, disclosure: Disclosure) -> list[tuple[StrOrPromise, Any]]:
         current = Disclosure.objects.filter(product_id=disclosure.product_id, status=DisclosureStatus.CURRENT).first()
         return [(_("product"), disclosure.product), (_("version"), disclosure.version),
                 (_("author"), disclosure.author), (_("sha256"), disclosure.sha256),
@@ -169,13 +176,14 @@ class DisclosureAdmin(admin.ModelAdmin):
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("product", "author"), action="approve_selected",
                              label=str(_("approve disclosure")), details=self._details,
-                             call=lambda d, _r: services.disclosure_approve(actor=request.user, disclosure=d.pk))
+                             call=lambda d, _r: services.disclosure_approve(actor=request_user(request),
+                                                                            disclosure=d.pk))
 
     @admin.action(description=_("Reject (with reason)"), permissions=["approve"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("product", "author"), action="reject_selected",
                              label=str(_("reject disclosure")), details=self._details, needs_reason=True,
-                             call=lambda d, r: services.disclosure_reject(actor=request.user, disclosure=d.pk,
+                             call=lambda d, r: services.disclosure_reject(actor=request_user(request), disclosure=d.pk,
                                                                          reason=r))
 
 
@@ -183,7 +191,7 @@ class ActorFilter(admin.SimpleListFilter):
     title = _("actor")
     parameter_name = "actor_kind"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
         return [("staff", _("staff")), ("customer", _("customers")), ("system", _("system (jobs)"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -213,7 +221,7 @@ def _reports_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRe
         data = form.cleaned_data
         start, end = day_start(data["start"]), day_end(data["end"])
         try:
-            export = report_services.report_export(actor=request.user, kind=data["kind"], start=start, end=end,
+            export = report_services.report_export(actor=request_user(request), kind=data["kind"], start=start, end=end,
                                                    fmt=data["fmt"], channel="admin")
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -241,8 +249,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["=object_id", "actor__email", "action"]
     change_list_template = "admin/compliance/auditevent/change_list.html"
     date_hierarchy = "created_at"
-    fields = ["sequence", "created_at", "actor", "action", "object_type", "object_id", "before_pretty",
-              "after_pretty", "prev_hash", "hash"]
+    fields = ("sequence", "created_at", "actor", "action", "object_type", "object_id", "before_pretty",
+              "after_pretty", "prev_hash", "hash")
     readonly_fields = fields
     show_full_result_count = False
 
@@ -285,7 +293,7 @@ class JurisdictionRuleAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: JurisdictionRule, form: forms.ModelForm, change: bool) -> None:
         before = rule_services.snapshot(JurisdictionRule.objects.get(pk=obj.pk)) if change else None
-        rule_services.jurisdiction_rule_save(actor=request.user, rule=obj, before=before)
+        rule_services.jurisdiction_rule_save(actor=request_user(request), rule=obj, before=before)
 
 
 @admin.register(AssessmentQuestion)
@@ -298,12 +306,12 @@ class AssessmentQuestionAdmin(admin.ModelAdmin):
         return False  # deactivate instead: stored answers refer to the key
 
     @admin.display(description=_("product kinds"))
-    def kinds(self, question: AssessmentQuestion) -> str:
+    def kinds(self, question: AssessmentQuestion) -> StrOrPromise:
         return ", ".join(question.product_kinds) or _("all")
 
     def save_model(self, request: HttpRequest, obj: AssessmentQuestion, form: forms.ModelForm, change: bool) -> None:
         before = rule_services.snapshot(AssessmentQuestion.objects.get(pk=obj.pk)) if change else None
-        rule_services.assessment_question_save(actor=request.user, question=obj, before=before)
+        rule_services.assessment_question_save(actor=request_user(request), question=obj, before=before)
 
 
 class CustomerProfileForm(forms.ModelForm):
@@ -338,7 +346,7 @@ class CustomerProfileAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: CustomerProfile, form: forms.ModelForm, change: bool) -> None:
         data = form.cleaned_data
         saved = customer_services.risk_profile_record(
-            actor=request.user, user=data.get("user") or obj.user, risk_profile=data["risk_profile"],
+            actor=request_user(request), user=data.get("user") or obj.user, risk_profile=data["risk_profile"],
             net_worth_usd=data["net_worth_usd"] if data["net_worth_usd"] is not None else 0,
             professional_investor=data["professional_investor"])
         obj.pk = saved.pk
@@ -423,6 +431,6 @@ class ComplaintAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Complaint, form: forms.ModelForm, change: bool) -> None:
         data = form.cleaned_data
-        complaint_services.complaint_update(actor=request.user, complaint=obj.pk, status=data["status"],
+        complaint_services.complaint_update(actor=request_user(request), complaint=obj.pk, status=data["status"],
                                             owner=data.get("owner"), note=data.get("note", ""),
                                             final_response=data.get("final_response"))

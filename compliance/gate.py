@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -35,6 +35,9 @@ from compliance.models import (
 )
 from ledger.models import LedgerAccount
 from pricing.selectors import latest_prices
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 # Ledger account kinds that hold a customer's money in Earn: what the exposure limit counts.
 EARN_HOLDING_KINDS = ("earn", "accrued", "pending")
@@ -59,7 +62,7 @@ def restricted_countries() -> set[str]:
 class GateContext:
     """What the rules need, loaded once per (user, products) so the gate costs a fixed number of queries."""
 
-    user: Any
+    user: User
     now: dt.datetime = field(default_factory=timezone.now)
     country: str = ""  # the verified residence, as stored
     kyc_status: str = KycStatus.UNVERIFIED
@@ -74,10 +77,10 @@ class GateContext:
     _priced: set[str] = field(default_factory=set)
 
     @classmethod
-    def load(cls, user: Any, product_ids: Sequence[int]) -> GateContext:
+    def load(cls, user: User, product_ids: Sequence[int]) -> GateContext:
         ctx = cls(user=user)
         pending = ResidenceChangeRequest.objects.filter(user=OuterRef("pk"), status=ResidenceRequestStatus.PENDING)
-        facts = (get_user_model().objects.filter(pk=getattr(user, "pk", None))
+        facts = (get_user_model().objects.filter(pk=user.pk)
                  .values_list("country", "kyc_status", Exists(pending)).first())
         if facts is not None:
             ctx.country, ctx.kyc_status, ctx.residence_under_review = (facts[0] or "").upper(), facts[1], facts[2]
@@ -212,14 +215,14 @@ RULES: list[Rule] = [rule_kyc, rule_residence_review, rule_jurisdiction, rule_ac
                      rule_cooling_off, rule_exposure]
 
 
-def blocking_codes(user: Any, product: Any, *, amount: Decimal | None = None,
+def blocking_codes(user: User, product: Any, *, amount: Decimal | None = None,
                    ctx: GateContext | None = None) -> list[str]:
     """Reason codes that stop `user` subscribing `amount` (None: any amount) to `product` now; empty: allowed."""
     ctx = ctx or GateContext.load(user, [product.pk])
     return [code for rule in RULES if (code := rule(ctx, product, amount)) is not None]
 
 
-def blocking_codes_many(user: Any, products: Sequence[Any]) -> dict[int, list[str]]:
+def blocking_codes_many(user: User, products: Sequence[Any]) -> dict[int, list[str]]:
     """The gate for many products at once in a fixed number of queries (holdings and prices read once)."""
     ctx = GateContext.load(user, [p.pk for p in products])
     if ctx.rule is not None and ctx.rule.exposure_limit and not ctx.exempt and products:

@@ -159,7 +159,7 @@ def summary_pdf(kind: ReportKind, summary: Summary, *, start: dt.datetime, end: 
     pdf.set_font("Helvetica", "", 8)
     pdf.set_text_color(*MUTED)
     reference = (f"This export is audit event #{audit_sequence} (sha256 {audit_hash[:16]}...). "
-                 if audit_sequence else "")
+                 if audit_sequence and audit_hash else "")
     pdf.multi_cell(0, 4.5, _latin(reference + "Row-level detail: the CSV export of the same report and period. "
                                   "Records are retained as set out in docs/COMPLIANCE.md; nothing is deleted."))
     return bytes(pdf.output())

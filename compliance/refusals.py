@@ -6,14 +6,16 @@ Adding a gate rule: a code constant in compliance/errors.py, the rule in complia
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 from compliance import errors
 from core.refusals import Refusal
 
-_PROFILE = {"next_url_name": "portal:profile", "link_text": _("Profile")}
-_DISCLOSURE = {"next_url_name": "portal:subscribe", "link_text": _("Read and acknowledge")}
-_ASSESSMENT = {"next_url_name": "portal:assessment", "link_text": _("Take the assessment")}
+_PROFILE: dict[str, Any] = {"next_url_name": "portal:profile", "link_text": _("Profile")}
+_DISCLOSURE: dict[str, Any] = {"next_url_name": "portal:subscribe", "link_text": _("Read and acknowledge")}
+_ASSESSMENT: dict[str, Any] = {"next_url_name": "portal:assessment", "link_text": _("Take the assessment")}
 
 # 403 for compliance blocks; 409 for an outdated acknowledgement (a state conflict, API.md).
 REFUSALS = (

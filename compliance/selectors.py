@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -19,6 +19,11 @@ from compliance.models import (
     JurisdictionRule,
 )
 from core.models import AuditEvent
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 ENGLISH = "en"
 TRADITIONAL_CHINESE = "zh-hant"
@@ -89,7 +94,7 @@ def _lang(language: str | None) -> str:
     return TRADITIONAL_CHINESE if (language or "").lower().startswith("zh") else ENGLISH
 
 
-def assessment_questions(user: Any, product_kind: str, *, language: str | None = None) -> list[dict[str, Any]]:
+def assessment_questions(user: User, product_kind: str, *, language: str | None = None) -> list[dict[str, Any]]:
     """The questions a customer answers for a product kind, in their language, without the answers."""
     lang = _lang(language or getattr(user, "language", ""))
     return [{"key": q.key, "topic": q.topic,
@@ -98,7 +103,7 @@ def assessment_questions(user: Any, product_kind: str, *, language: str | None =
             for q in assessment_question_rows(user.country, product_kind)]
 
 
-def assessment_latest(user: Any, product_kind: str) -> AssessmentAttempt | None:
+def assessment_latest(user: User, product_kind: str) -> AssessmentAttempt | None:
     """The customer's newest attempt for a product kind in their jurisdiction (the one the gate uses)."""
     return (AssessmentAttempt.objects.filter(user=user, jurisdiction=(user.country or "").upper(),
                                              product_kind=product_kind).order_by("-created_at", "-id").first())
@@ -113,19 +118,19 @@ PERSONALISED_WARNING = gettext_lazy(
     "Take 2 mins to learn more.")
 
 
-def first_name(user: Any) -> str:
+def first_name(user: User) -> str:
     display = (getattr(user, "display_name", "") or "").strip()
     return display.split()[0] if display else user.email.split("@")[0]
 
 
-def warnings_for(user: Any, product: Any = None, *, language: str | None = None) -> dict[str, Any]:
+def warnings_for(user: User | AnonymousUser, product: Any = None, *, language: str | None = None) -> dict[str, Any]:
     """Risk warnings a customer must see: `risk_warning` on every product page and API answer,
     `personalised_warning` before subscribing; both None where the customer's country needs none.
 
     `learn_more_url` is where "Take 2 mins to learn more" links (settings.EARN_RISK_SUMMARY_URL).
     """
-    rule = jurisdiction_rule(getattr(user, "country", None)) if getattr(user, "is_authenticated", False) else None
-    if rule is None or not rule.risk_warnings:
+    rule = jurisdiction_rule(user.country) if user.is_authenticated else None
+    if rule is None or not rule.risk_warnings or not user.is_authenticated:
         return {"risk_warning": None, "personalised_warning": None, "learn_more_url": None}
     with translation.override(_lang(language or getattr(user, "language", ""))):
         return {"risk_warning": str(PRESCRIBED_WARNING),
@@ -133,6 +138,6 @@ def warnings_for(user: Any, product: Any = None, *, language: str | None = None)
                 "learn_more_url": getattr(settings, "EARN_RISK_SUMMARY_URL", "/risk-summary/")}
 
 
-def complaints_for(user: Any) -> QuerySet[Complaint]:
+def complaints_for(user: User) -> QuerySet[Complaint]:
     """A customer's own complaints, newest first."""
     return Complaint.objects.filter(user=user).select_related("product").order_by("-received_at", "-id")

@@ -65,7 +65,7 @@ def _with_user(url: str, user: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"))
 
 
-def broker_folders() -> dict[str, str]:
+def broker_folders() -> dict[str, str | bool]:
     """Folders for kombu's filesystem transport, created on demand."""
     inbox = DATA_DIR / "broker" / "queue"
     processed = DATA_DIR / "broker" / "processed"

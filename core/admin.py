@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -14,6 +14,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ReadOnlyAdminMixin:
@@ -48,7 +51,7 @@ class ServiceRefusalsAsMessagesMixin:
 
 def run_confirmed(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, *, action: str,
                   label: str, call: Callable[[Any, str], Any], needs_reason: bool = False,
-                  details: Callable[[Any], Sequence[tuple[str, Any]]] | None = None,
+                  details: Callable[[Any], Sequence[tuple[StrOrPromise, Any]]] | None = None,
                   reason_label: str = "") -> HttpResponse | None:
     """Show a confirmation page (with a reason box where needed); on confirm, run `call` per object.
 

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -72,7 +72,8 @@ class AutoSchema(SpectacularAutoSchema):
     would all be the one OpenAPI component "Output".
     """
 
-    def get_serializer_name(self, serializer: serializers.Serializer, direction: str) -> str:
+    def get_serializer_name(self, serializer: serializers.Serializer,
+                            direction: Literal["request", "response"]) -> str:
         name = super().get_serializer_name(serializer, direction)
         outer, _sep, _inner = type(serializer).__qualname__.rpartition(".")
         if not outer:
@@ -306,7 +307,7 @@ class KeysetCursorPagination(CursorPagination):
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list:
         self.request = request
         self.base_url = request.build_absolute_uri()
-        self.page_size = self.get_page_size(request)
+        self.page_size = self.get_page_size(request) or self.page_size  # never None: page_size has a default
         position, reverse = self._decode(request, queryset)
         if position is not None:
             queryset = queryset.filter(self._beyond(position, before=reverse))
@@ -349,6 +350,7 @@ class KeysetCursorPagination(CursorPagination):
     def _link(self, position: list[str], *, reverse: bool) -> str:
         raw = json.dumps({"p": position, "r": int(reverse)}, separators=(",", ":"))
         token = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        assert self.base_url is not None  # set by paginate_queryset before any link is drawn
         return replace_query_param(self.base_url, self.cursor_query_param, token)
 
     def _decode(self, request: Request, queryset: QuerySet) -> tuple[list[Any] | None, bool]:

@@ -108,9 +108,8 @@ def audit_chain_verify(*, batch: int = 100_000, progress: Callable[[int], None] 
         if outermost:  # a caller's transaction (tests) keeps its own snapshot
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         unchained, stale, oldest = _unchained(cursor, lag)
-        extra = {"unchained": unchained, "stale_unchained": stale, "oldest_unchained_sequence": oldest}
         while True:
-            params = {"prev": prev_hash, "after": after, "limit": batch}
+            params: dict[str, Any] = {"prev": prev_hash, "after": after, "limit": batch}
             cursor.execute(SUMMARY_SQL, params)
             count, last_position, bad = cursor.fetchone()
             if not count:
@@ -123,7 +122,8 @@ def audit_chain_verify(*, batch: int = 100_000, progress: Callable[[int], None] 
                 else:
                     before = before_sequence or last_seq
                     reason = f"prev_hash does not match the hash of the event before it (#{before})"
-                return ChainReport(checked + before_count, last_seq, prev_hash, sequence, reason, **extra)
+                return ChainReport(checked + before_count, last_seq, prev_hash, sequence, reason, unchained=unchained,
+                                   stale_unchained=stale, oldest_unchained_sequence=oldest)
             cursor.execute(f"SELECT sequence, hash FROM {TABLE} WHERE chain_position = %s", [last_position])
             last_seq, prev_hash = cursor.fetchone()
             checked += count
@@ -132,4 +132,5 @@ def audit_chain_verify(*, batch: int = 100_000, progress: Callable[[int], None] 
                 progress(count)
             if count < batch:
                 break
-    return ChainReport(checked, last_seq, prev_hash, **extra)
+    return ChainReport(checked, last_seq, prev_hash, unchained=unchained, stale_unchained=stale,
+                       oldest_unchained_sequence=oldest)

@@ -91,7 +91,7 @@ def runtime_grants_apply(connection: BaseDatabaseWrapper, role: str) -> list[str
     return tables
 
 
-def _check_role(cursor, role: str) -> None:  # type: ignore[no-untyped-def]
+def _check_role(cursor, role: str) -> None:
     cursor.execute("SELECT rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication, "
                    "rolname = current_user, pg_has_role(rolname, current_user, 'MEMBER') "
                    "FROM pg_roles WHERE rolname = %s", [role])
@@ -114,7 +114,7 @@ def _check_role(cursor, role: str) -> None:  # type: ignore[no-untyped-def]
         raise RoleError(f"role {role} owns {owned} objects in schema {SCHEMA}: it is an owner, not a runtime role")
 
 
-def runtime_privilege_problems(cursor, role: str) -> list[str]:  # type: ignore[no-untyped-def]
+def runtime_privilege_problems(cursor, role: str) -> list[str]:
     """What the runtime role holds (directly or through role membership) that it must not; [] when none."""
     problems: list[str] = []
     cursor.execute("SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolbypassrls OR rolreplication "
@@ -137,7 +137,7 @@ def runtime_privilege_problems(cursor, role: str) -> list[str]:  # type: ignore[
     owned = sorted({name for (name,) in cursor.fetchall()})
     if owned:
         problems.append(f"{role} owns (or inherits ownership of) {', '.join(owned[:10])}")
-    checks = [(privilege, None) for privilege in NEVER_PRIVILEGES]
+    checks: list[tuple[str, tuple[str, ...] | None]] = [(privilege, None) for privilege in NEVER_PRIVILEGES]
     checks += [(privilege, APPEND_ONLY_TABLES) for privilege in ("UPDATE", "DELETE")]
     for privilege, only in checks:
         cursor.execute(
@@ -154,7 +154,7 @@ def runtime_privilege_problems(cursor, role: str) -> list[str]:  # type: ignore[
     return problems
 
 
-def roles_bootstrap(cursor, *, owner: str, owner_password: str, runtime: str,  # type: ignore[no-untyped-def]
+def roles_bootstrap(cursor, *, owner: str, owner_password: str, runtime: str,
                     runtime_password: str) -> None:
     """Create (or update) both roles and give the current database to the owner. Run as a superuser.
 

@@ -35,7 +35,8 @@ class Workers:
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "DATABASE_URL": database_url,
                     "REDIS_URL": broker_url, "CELERY_BROKER_URL": broker_url, "CELERY_RESULT_BACKEND": broker_url,
                     "PYTHONUNBUFFERED": "1", **(extra_env or {})}
-        self.log_dir, self.processes = log_dir, []
+        self.log_dir = log_dir
+        self.processes: list[subprocess.Popen] = []
         self.sender = Celery("drill", broker=broker_url, set_as_current=False)  # the tests keep their app
 
     def start(self, concurrency: int = 2) -> subprocess.Popen:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 class ApplicationError(Exception):
     """A domain refusal. The API renders it as {"code", "detail", "field"} with `status`."""
@@ -9,7 +14,7 @@ class ApplicationError(Exception):
     status = 400
     default_code = "INVALID"
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
+    def __init__(self, message: StrOrPromise, *, code: str | None = None, field: str | None = None,
                  status: int | None = None, extra: dict | None = None) -> None:
         super().__init__(message)
         self.message = str(message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -18,6 +18,9 @@ from django.utils.translation import gettext as _
 
 from core.errors import ApplicationError, IdempotencyKeyReused
 from core.models import IdempotencyRecord
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 MAX_KEY_LENGTH = 200
 
@@ -31,7 +34,7 @@ def request_hash(scope: str, payload: Any) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def idempotent(*, user: Any, key: str | None, scope: str, payload: Any,
+def idempotent(*, user: AbstractBaseUser, key: str | None, scope: str, payload: Any,
                action: Callable[[], tuple[int, Any]]) -> tuple[int, Any, bool]:
     """Run `action` once per (user, key); returns (status, body, replayed)."""
     if not key or not key.strip():
@@ -54,7 +57,7 @@ def idempotent(*, user: Any, key: str | None, scope: str, payload: Any,
             )
             row = cursor.fetchone()
         if row is None:
-            record = IdempotencyRecord.objects.get(user=user, key=key)
+            record = IdempotencyRecord.objects.get(user_id=user.pk, key=key)
             if record.request_hash != digest:
                 raise IdempotencyKeyReused(
                     _("This Idempotency-Key was already used for a different request."), field="Idempotency-Key")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from core.errors import InvalidAmount
 
@@ -90,6 +90,10 @@ def parse_amount(value: Any, *, scale: int, field: str = "amount") -> Decimal:
     return amount
 
 
+@overload
+def decimal_text(value: Decimal, scale: int | None = None) -> str: ...
+@overload
+def decimal_text(value: None, scale: int | None = None) -> None: ...
 def decimal_text(value: Decimal | None, scale: int | None = None) -> str | None:
     """A Decimal as API text: amounts at the asset's scale ("1000.00000000", never rounded up),
     rates without trailing zeros ("0.05")."""

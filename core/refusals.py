@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
@@ -20,10 +23,10 @@ class Refusal:
 
     code: str
     status: int = 409
-    message: Any = ""  # the customer's message; empty when the raising service's own message is shown
-    next_step: Any = ""  # what the customer can do about it (portal); empty when there is nothing to do
+    message: StrOrPromise = ""  # the customer's message; empty when the raising service's own message is shown
+    next_step: StrOrPromise = ""  # what the customer can do about it (portal); empty when there is nothing to do
     next_url_name: str = ""  # the portal page that helps (a URL name), and the words of its link
-    link_text: Any = ""
+    link_text: StrOrPromise = ""
 
 
 _REGISTRY: dict[str, Refusal] = {}

@@ -57,7 +57,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     the path), portal paths with the page."""
     if request.path.startswith(API_PREFIX):
         return JsonResponse(api_error_body(404), status=404)
-    return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -9,7 +9,7 @@ on a page that shows who drafted the product, so an approver sees whose work the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts.requests import request_user
 from compliance.models import Disclosure
 from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, ServiceRefusalsAsMessagesMixin, run_confirmed
 from core.errors import ApplicationError
@@ -36,6 +37,10 @@ from earn.models import (
 from earn.selectors.products import terms_pending, vetting_checklist, vetting_missing
 from earn.services import product_lifecycle as services
 from earn.services import terms as terms_services
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
+    from django_stubs_ext import StrOrPromise, WithAnnotations
 
 PRODUCT_EDIT_FIELDS = [*services.PRODUCT_FIELDS, *services.VETTING_FIELDS]
 
@@ -82,6 +87,7 @@ class ProductForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # ModelForm.clean returns cleaned_data
         try:
             services._clean_product({k: v for k, v in data.items() if k in PRODUCT_EDIT_FIELDS},
                                     partial=self.instance.pk is not None)
@@ -95,8 +101,8 @@ class ProductTermsInline(admin.TabularInline):
     """The rate schedule: every terms version with its tiers (edit or approve on the version's page)."""
 
     model = ProductTerms
-    fields = ["version", "status", "effective_from", "schedule", "rates", "term_days", "min_amount", "total_cap",
-              "drafted_by", "approved_by"]
+    fields = ("version", "status", "effective_from", "schedule", "rates", "term_days", "min_amount",
+              "total_cap", "drafted_by", "approved_by")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -125,7 +131,7 @@ class ProductTermsInline(admin.TabularInline):
 
 class DisclosureInline(admin.TabularInline):
     model = Disclosure
-    fields = ["version", "status", "author", "approved_by", "approved_at", "short_hash"]
+    fields = ("version", "status", "author", "approved_by", "approved_at", "short_hash")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -150,7 +156,7 @@ class StatusFilter(admin.SimpleListFilter):
     title = _("status")
     parameter_name = "status"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, StrOrPromise]]:
         return list(ProductStatus.choices)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -231,9 +237,9 @@ class ProductAdmin(admin.ModelAdmin):
         if change:
             changed = {f: data[f] for f in form.changed_data if f in data}
             if changed:
-                services.product_update(actor=request.user, product=obj.pk, **changed)
+                services.product_update(actor=request_user(request), product=obj.pk, **changed)
         else:
-            created = services.product_create(actor=request.user, **data)
+            created = services.product_create(actor=request_user(request), **data)
             obj.pk = created.pk
         obj.refresh_from_db()
 
@@ -255,8 +261,8 @@ class ProductAdmin(admin.ModelAdmin):
             self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    def _buttons(self, request: HttpRequest, product: Product) -> list[dict[str, str]]:
-        buttons = []
+    def _buttons(self, request: HttpRequest, product: Product) -> list[dict[str, StrOrPromise]]:
+        buttons: list[dict[str, StrOrPromise]] = []
         labels = {"submit": _("Submit for review"), "approve": _("Approve"), "reject": _("Reject"),
                   "go_live": _("Resume") if product.status == ProductStatus.PAUSED else _("Go live"),
                   "pause": _("Pause"), "close": _("Close")}
@@ -266,9 +272,9 @@ class ProductAdmin(admin.ModelAdmin):
         return buttons
 
     # Lifecycle actions: each asks for confirmation, showing who drafted.
-    def _details(self, product: Product) -> list[tuple[str, Any]]:
+    def _details(self, product: Product) -> list[tuple[StrOrPromise, Any]]:
         pending = terms_pending(product)
-        rows: list[tuple[str, Any]] = [
+        rows: list[tuple[StrOrPromise, Any]] = [
             (_("status"), product.get_status_display()),
             (_("drafted or last edited by"), product.drafted_by),
             (_("risk rating"), product.risk_rating),
@@ -289,7 +295,7 @@ class ProductAdmin(admin.ModelAdmin):
         return run_confirmed(
             self, request, queryset.select_related("drafted_by"), action=f"{action}_selected", label=label,
             needs_reason=needs_reason, details=self._details,
-            call=lambda product, reason: services.product_transition(actor=request.user, product=product.pk,
+            call=lambda product, reason: services.product_transition(actor=request_user(request), product=product.pk,
                                                                      action=action, reason=reason))
 
     submit_selected = _transition_action("submit", _("Submit for review"), _("submit for review"), "submit")
@@ -333,7 +339,7 @@ class ProductTermsForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "product" in self.fields:
-            self.fields["product"].queryset = Product.objects.filter(
+            cast(forms.ModelChoiceField, self.fields["product"]).queryset = Product.objects.filter(
                 status__in=[*terms_services.TERMS_VERSIONED_STATUSES, ProductStatus.DRAFT])
         if "redemption_modes" in self.fields:
             self.fields["redemption_modes"].help_text = _('A JSON list: ["fast", "standard"]')
@@ -363,12 +369,12 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
                     and obj.product.status not in {ProductStatus.IN_REVIEW, ProductStatus.CLOSED})
         return ["product", *self.info_fields, *([] if editable else terms_services.TERMS_FIELDS)]
 
-    def get_fields(self, request: HttpRequest, obj: ProductTerms | None = None) -> list[str]:
-        return ["product", *terms_services.TERMS_FIELDS] + (self.info_fields if obj else [])
+    def get_fields(self, request: HttpRequest, obj: ProductTerms | None = None) -> _FieldGroups:
+        return ["product", *terms_services.TERMS_FIELDS, *(self.info_fields if obj else [])]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """Propose from the latest version: its values are the starting point."""
-        initial = super().get_changeform_initial_data(request)
+        initial: dict[str, Any] = super().get_changeform_initial_data(request)
         product_id = request.GET.get("product")
         latest = (ProductTerms.objects.filter(product_id=product_id).order_by("-version").first()
                   if product_id and product_id.isdigit() else None)
@@ -401,19 +407,19 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
                  if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("apr") is not None]
         data = {f: form.cleaned_data[f] for f in terms_services.TERMS_FIELDS if f in form.cleaned_data}
         if change:
-            saved = terms_services.product_terms_update(actor=request.user, terms=form.instance.pk, data=data,
+            saved = terms_services.product_terms_update(actor=request_user(request), terms=form.instance.pk, data=data,
                                                         tiers=tiers)
         else:
-            saved = terms_services.product_terms_propose(actor=request.user, product=form.cleaned_data["product"],
-                                                         terms=data, tiers=tiers)
+            saved = terms_services.product_terms_propose(actor=request_user(request),
+                                                         product=form.cleaned_data["product"], terms=data, tiers=tiers)
         form.instance.pk = saved.pk
         form.instance.refresh_from_db()
 
-    def construct_change_message(self, request: HttpRequest, form: forms.ModelForm, formsets: Any,
+    def construct_change_message(self, request: HttpRequest, form: forms.Form, formsets: Any,
                                  add: bool = False) -> list[dict]:
         return [{"added": {}}] if add else [{"changed": {"fields": list(form.changed_data)}}]
 
-    def _details(self, terms: ProductTerms) -> list[tuple[str, Any]]:
+    def _details(self, terms: ProductTerms) -> list[tuple[StrOrPromise, Any]]:
         return [(_("product"), terms.product), (_("effective from"), terms.effective_from),
                 (_("APR tiers"), tier_summary(terms)), (_("drafted or last edited by"), terms.drafted_by),
                 (_("total cap"), terms.total_cap)]
@@ -422,15 +428,16 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("product", "drafted_by"),
                              action="approve_selected", label=str(_("approve terms")), details=self._details,
-                             call=lambda t, _r: terms_services.product_terms_approve(actor=request.user, terms=t.pk))
+                             call=lambda t, _r: terms_services.product_terms_approve(actor=request_user(request),
+                                                                                     terms=t.pk))
 
     @admin.action(description=_("Reject terms version (with reason)"), permissions=["approve"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return run_confirmed(self, request, queryset.select_related("product", "drafted_by"),
                              action="reject_selected", label=str(_("reject terms")), details=self._details,
                              needs_reason=True,
-                             call=lambda t, r: terms_services.product_terms_reject(actor=request.user, terms=t.pk,
-                                                                                   reason=r))
+                             call=lambda t, r: terms_services.product_terms_reject(actor=request_user(request),
+                                                                                   terms=t.pk, reason=r))
 
 
 class AccrualChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -441,6 +448,11 @@ class AccrualChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
+
+
+class _ChunkCounts(TypedDict):
+    done: int
+    total: int
 
 
 @admin.register(AccrualRun)
@@ -457,7 +469,7 @@ class AccrualRunAdmin(ReadOnlyAdmin):
             done=Count("chunks", filter=Q(chunks__status=AccrualChunk.Status.DONE)), total=Count("chunks"))
 
     @admin.display(description=_("chunks done"))
-    def chunks_done(self, run: AccrualRun) -> str:
+    def chunks_done(self, run: WithAnnotations[AccrualRun, _ChunkCounts]) -> str:
         return f"{run.done} / {run.total}"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

@@ -29,7 +29,7 @@ def positions_generate(*, product: Product, customers: int, per_customer: int = 
         raise ValueError(f"product {product.pk} has no approved terms")
     if product.term_type == "demand" and per_customer != 1:
         raise ValueError("a demand product holds one position per customer")
-    maturity = value_date + dt.timedelta(days=terms.term_days) if product.term_type == "fixed" else None
+    maturity = value_date + dt.timedelta(days=terms.term_days or 0) if product.term_type == "fixed" else None
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS _loadgen_positions")

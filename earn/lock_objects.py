@@ -4,10 +4,15 @@ product first, so two writers never wait on each other in opposite orders."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext as _
 
 from core.errors import NotFound
 from earn.models import Position, Product
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def product_lock(product_id: int) -> Product:
@@ -18,7 +23,7 @@ def product_lock(product_id: int) -> Product:
     return product
 
 
-def position_lock(position_id: int, *, user: object | None = None) -> Position:
+def position_lock(position_id: int, *, user: User | None = None) -> Position:
     """Lock the position's product, then the position; `user` restricts to the owner's positions."""
     query = Position.objects.filter(pk=position_id)
     if user is not None:

@@ -6,12 +6,14 @@ its `Refusal` here. API status, portal advice, notifications and pools read it f
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 from core.refusals import Refusal
 from earn import errors
 
-_HOME = {"next_url_name": "portal:home", "link_text": _("Earn products")}
+_HOME: dict[str, Any] = {"next_url_name": "portal:home", "link_text": _("Earn products")}
 
 # 409 for state conflicts (API.md), 400 for bad amounts, 403 when a one-time code is missing.
 REFUSALS = (

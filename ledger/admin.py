@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.requests import request_user
 from accounts.roles import OPERATIONS, user_has_role
 from core.admin import ReadOnlyAdminMixin
 from core.errors import ApplicationError
@@ -41,7 +42,7 @@ class LedgerAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind", "asset"]
     list_select_related = ["owner", "asset"]
     search_fields = ["=id", "owner__email"]
-    fields = ["owner", "asset", "kind", "balance", "created_at", "postings_link"]
+    fields = ("owner", "asset", "kind", "balance", "created_at", "postings_link")
     readonly_fields = fields
     show_full_result_count = False
 
@@ -53,7 +54,7 @@ class LedgerAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Posting
-    fields = ["account", "asset", "side", "amount", "created_at"]
+    fields = ("account", "asset", "side", "amount", "created_at")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -67,7 +68,7 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["=id", "idempotency_key", "reference"]
     date_hierarchy = "created_at"
-    fields = ["kind", "idempotency_key", "reference", "memo", "fingerprint", "created_at"]
+    fields = ("kind", "idempotency_key", "reference", "memo", "fingerprint", "created_at")
     readonly_fields = fields
     inlines = [PostingInline]
     show_full_result_count = False
@@ -79,7 +80,7 @@ class PostingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["side", "asset", "account__kind", "entry__kind"]
     list_select_related = ["entry", "account", "account__owner", "asset"]
     search_fields = ["entry__idempotency_key", "entry__reference"]
-    fields = ["entry", "account", "asset", "side", "amount", "created_at"]
+    fields = ("entry", "account", "asset", "side", "amount", "created_at")
     readonly_fields = fields
     show_full_result_count = False
 
@@ -95,12 +96,12 @@ class PendingDepositDecisionForm(forms.Form):
 class PendingDepositAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Four-eyes deposits: operations staff other than the requester approve or reject, with a fresh code."""
 
-    list_display = ["id", "user", "asset", "amount", "usd_value", "reference", "status", "requested_by",
-                    "requested_at", "decided_by", "decided_at"]
+    list_display = ("id", "user", "asset", "amount", "usd_value", "reference", "status", "requested_by",
+                    "requested_at", "decided_by", "decided_at")
     list_filter = ["status", "asset"]
     list_select_related = ["user", "asset", "requested_by", "decided_by"]
     search_fields = ["=id", "reference", "user__email"]
-    fields = [*list_display[1:], "entry"]
+    fields = (*list_display[1:], "entry")
     readonly_fields = fields
     actions = ["approve_selected", "reject_selected"]
     show_full_result_count = False
@@ -111,14 +112,15 @@ class PendingDepositAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Approve the selected deposit request (second operator)"), permissions=["decide"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._decide(request, queryset, action="approve_selected", label=str(_("approve")),
-                            call=lambda pending, data: staff_deposit_approve(actor=request.user, pending_id=pending.pk,
-                                                                             otp=data["otp"]))
+                            call=lambda pending, data: staff_deposit_approve(actor=request_user(request),
+                                                                             pending_id=pending.pk, otp=data["otp"]))
 
     @admin.action(description=_("Reject the selected deposit request (second operator)"), permissions=["decide"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._decide(request, queryset, action="reject_selected", label=str(_("reject")),
-                            call=lambda pending, data: staff_deposit_reject(actor=request.user, pending_id=pending.pk,
-                                                                            otp=data["otp"], reason=data["reason"]))
+                            call=lambda pending, data: staff_deposit_reject(actor=request_user(request),
+                                                                            pending_id=pending.pk, otp=data["otp"],
+                                                                            reason=data["reason"]))
 
     def _decide(self, request: HttpRequest, queryset: QuerySet, *, action: str, label: str,
                 call: Any) -> HttpResponse | None:

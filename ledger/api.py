@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +32,9 @@ from core.throttling import ScopedRateThrottle
 from ledger import selectors
 from ledger.deposits import pending_deposit_list, staff_deposit_approve, staff_deposit_create, staff_deposit_reject
 from ledger.models import EntryKind, PendingDepositStatus
+
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedRequest
 
 CSV_CHUNK_SIZE = 2000
 
@@ -65,7 +68,7 @@ class BalanceListApi(APIView):
         pending = ScaledAmountField()
 
     @extend_schema(responses=OutputSerializer(many=True), tags=["ledger"], operation_id="balance_list")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(self.OutputSerializer(selectors.balance_list(user_id=request.user.pk), many=True).data)
 
 
@@ -130,7 +133,7 @@ class LedgerEntryListApi(APIView):
         tags=["ledger"],
         operation_id="ledger_entry_list",
     )
-    def get(self, request: Request) -> HttpResponseBase:
+    def get(self, request: AuthenticatedRequest) -> HttpResponseBase:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
@@ -249,7 +252,7 @@ class StaffDepositCreateApi(APIView):
         tags=["staff"],
         operation_id="staff_deposit_create",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -258,11 +261,17 @@ class StaffDepositCreateApi(APIView):
                                        amount=data["amount"], reference=data["reference"],
                                        otp=request_otp(request))
         pending, entry = outcome.pending, outcome.entry
+        if pending is not None:
+            created_at = pending.requested_at
+        else:
+            assert entry is not None  # not waiting for approval: posted
+            created_at = entry.created_at
         body = {"entry": entry.pk if entry else None, "user": data["user"], "asset": asset.code,
                 "amount": pending.amount if pending else data["amount"], "scale": asset.scale,
                 "reference": data["reference"],
-                "created_at": pending.requested_at if pending else entry.created_at,
+                "created_at": created_at,
                 "status": pending.status if pending else "posted", "pending": pending.pk if pending else None}
+        answer: int
         if not outcome.created:
             answer = status.HTTP_200_OK
         else:
@@ -349,7 +358,7 @@ class StaffDepositApproveApi(_PendingDepositDecisionApi):
         tags=["staff"],
         operation_id="staff_deposit_approve",
     )
-    def post(self, request: Request, pending_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pending_id: int) -> Response:
         self._input(request)
         pending, _posted = staff_deposit_approve(actor=request.user, pending_id=pending_id, otp=request_otp(request))
         return Response(PendingDepositOutputSerializer(_with_scale(pending)).data)
@@ -367,7 +376,7 @@ class StaffDepositRejectApi(_PendingDepositDecisionApi):
         tags=["staff"],
         operation_id="staff_deposit_reject",
     )
-    def post(self, request: Request, pending_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pending_id: int) -> Response:
         data = self._input(request)
         pending = staff_deposit_reject(actor=request.user, pending_id=pending_id, otp=request_otp(request),
                                        reason=data.get("reason", ""))

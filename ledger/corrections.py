@@ -7,7 +7,7 @@ referencing the entry it undoes. Both stay in the ledger; the audit trail says w
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 
@@ -15,11 +15,14 @@ from core.audit import audit_record
 from ledger.models import EntryKind, JournalEntry, Side
 from ledger.services import Leg, entry_post
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 # Namespace of the two-key advisory lock that serialises reversals of one entry (so one audit event).
 REVERSAL_LOCK = 0x52455652  # "REVR"
 
 
-def entry_reverse(*, entry_id: int, actor: Any, reason: str) -> JournalEntry:
+def entry_reverse(*, entry_id: int, actor: User, reason: str) -> JournalEntry:
     """Post the reversal of entry `entry_id` (idempotent: a second call returns the first reversal).
 
     Raises ValueError for a reversal (post the original again instead) and InsufficientBalance when

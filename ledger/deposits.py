@@ -99,12 +99,12 @@ def pending_deposit_list(*, status: str | None = None) -> Any:
 
 # --- Checks --------------------------------------------------------------------------------------
 
-def _operator_check(actor: Any) -> None:
+def _operator_check(actor: User) -> None:
     if not user_has_role(actor, OPERATIONS):
         raise PermissionDenied(_("This action needs the operations role."))
 
 
-def _recipient_check(*, actor: Any, user_id: int) -> User:
+def _recipient_check(*, actor: User, user_id: int) -> User:
     """Lock the customer's row (FOR UPDATE: a concurrent grant of staff rights or a role waits for us) and
     refuse the operator themself and every staff account."""
     user = User.objects.select_for_update().filter(pk=user_id).first()
@@ -128,7 +128,7 @@ def _same_request(pending: PendingDeposit, *, user_id: int, asset: str, amount: 
 
 # --- Writes --------------------------------------------------------------------------------------
 
-def staff_deposit_create(*, actor: Any, user_id: int, asset: str, amount: Decimal, reference: str,
+def staff_deposit_create(*, actor: User, user_id: int, asset: str, amount: Decimal, reference: str,
                          otp: str | None) -> DepositOutcome:
     """Credit `amount` of `asset` to the customer, or (above the four-eyes threshold) ask for approval.
 
@@ -169,7 +169,7 @@ def staff_deposit_create(*, actor: Any, user_id: int, asset: str, amount: Decima
     return DepositOutcome(entry=entry, pending=None, created=True)
 
 
-def staff_deposit_approve(*, actor: Any, pending_id: int, otp: str | None) -> tuple[PendingDeposit, bool]:
+def staff_deposit_approve(*, actor: User, pending_id: int, otp: str | None) -> tuple[PendingDeposit, bool]:
     """A second operator approves: the deposit is posted in this transaction; returns (pending, posted).
 
     Approving an approved request again posts nothing and answers it as it is; the requester may not
@@ -197,7 +197,7 @@ def staff_deposit_approve(*, actor: Any, pending_id: int, otp: str | None) -> tu
     return pending, True
 
 
-def staff_deposit_reject(*, actor: Any, pending_id: int, otp: str | None, reason: str = "") -> PendingDeposit:
+def staff_deposit_reject(*, actor: User, pending_id: int, otp: str | None, reason: str = "") -> PendingDeposit:
     """A second operator turns the request down; nothing is credited, and the reference stays used."""
     staff_otp_consume(user=actor, code=otp)
     _operator_check(actor)
@@ -223,7 +223,7 @@ def _pending_locked(pending_id: int) -> PendingDeposit:
     return PendingDeposit.objects.select_for_update().select_related("asset").get(pk=pending_id)
 
 
-def _undecided_by_another(pending: PendingDeposit, actor: Any) -> None:
+def _undecided_by_another(pending: PendingDeposit, actor: User) -> None:
     if pending.status != PendingDepositStatus.PENDING:
         raise PendingDepositDecided(_("This deposit request was already decided (%(status)s).")
                                     % {"status": pending.status})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import ApplicationError, Conflict, IdempotencyKeyReused, InvalidAmount
@@ -19,7 +21,7 @@ class InsufficientBalance(Conflict):
 
     default_code = "INSUFFICIENT_BALANCE"
 
-    def __init__(self, message: str | None = None, *, account: int | None = None, **kwargs: object) -> None:
-        super().__init__(message or str(_("Insufficient available balance.")), **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str | None = None, *, account: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message or str(_("Insufficient available balance.")), **kwargs)
         self.account = account
 

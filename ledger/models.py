@@ -9,6 +9,8 @@ and derives `LedgerAccount.balance` from the postings (any other write of it is 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -141,7 +143,7 @@ class Posting(models.Model):
         return f"{self.side} {self.amount} {self.asset_id} → {self.account_id}"
 
     @property
-    def signed_amount(self):  # type: ignore[no-untyped-def]
+    def signed_amount(self) -> Decimal:
         return self.amount if self.side == Side.CREDIT else -self.amount
 
 

@@ -153,7 +153,7 @@ def entries_post(specs: Sequence[EntrySpec]) -> list[JournalEntry]:
     return [entries[spec.idempotency_key] for spec in specs]
 
 
-def _lock_accounts(cursor, specs: Iterable[EntrySpec]) -> dict[int, tuple[int | None, Decimal]]:  # type: ignore[no-untyped-def]
+def _lock_accounts(cursor, specs: Iterable[EntrySpec]) -> dict[int, tuple[int | None, Decimal]]:
     """Lock every account the specs touch, in ascending id order; returns id -> (owner id, balance)."""
     leg_assets: dict[int, set[str]] = defaultdict(set)
     for spec in specs:
@@ -174,7 +174,7 @@ def _lock_accounts(cursor, specs: Iterable[EntrySpec]) -> dict[int, tuple[int | 
     return {account_id: (owner_id, balance) for account_id, owner_id, _asset, balance in rows}
 
 
-def _write_postings(cursor, created: list[tuple[int, EntrySpec]],  # type: ignore[no-untyped-def]
+def _write_postings(cursor, created: list[tuple[int, EntrySpec]],
                     locked: dict[int, tuple[int | None, Decimal]], now) -> None:
     deltas: dict[int, Decimal] = defaultdict(Decimal)
     entry_ids, account_ids, assets, sides, amounts = [], [], [], [], []

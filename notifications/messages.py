@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_lazy as _
 
 from notifications.models import NotificationKind as K
 
-SUBJECTS = {
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+SUBJECTS: dict[str, StrOrPromise] = {
     K.SUBSCRIPTION_CONFIRMED: _("Subscription confirmed: %(product)s"),
     K.REDEMPTION_CONFIRMED: _("Redemption confirmed: %(product)s"),
     K.MATURITY_UPCOMING: _("Your %(product)s position matures on %(maturity_date)s"),
@@ -15,7 +20,7 @@ SUBJECTS = {
     K.ACTION_REQUIRED: _("Action needed to subscribe to %(product)s"),
 }
 
-BODIES = {
+BODIES: dict[str, StrOrPromise] = {
     K.SUBSCRIPTION_CONFIRMED: _(
         "You subscribed %(amount)s %(asset)s to %(product)s. It starts earning on %(value_date)s."
         "%(maturity_sentence)s"),

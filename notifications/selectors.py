@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
 from notifications.models import Notification
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def inbox(user: Any) -> QuerySet[Notification]:
+    from accounts.models import User
+
+
+def inbox(user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).order_by("-id")
 
 
-def unread_count(user: Any) -> int:
-    if not getattr(user, "is_authenticated", False):
+def unread_count(user: User | AnonymousUser) -> int:
+    if not user.is_authenticated:
         return 0
     return Notification.objects.filter(user=user, read_at__isnull=True).count()

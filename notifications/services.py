@@ -61,7 +61,7 @@ def notification_send_on_commit(*, user_id: int, kind: str, key: str, params: di
     so a slow SMTP server never delays the customer's request; otherwise it happens right after commit.
     """
     values = {k: (v if isinstance(v, dict) else str(v)) for k, v in params.items()}  # JSON for the task
-    task_kwargs = {"user_id": user_id, "kind": str(kind), "key": key, "params": values, "link": link}
+    task_kwargs: dict[str, Any] = {"user_id": user_id, "kind": str(kind), "key": key, "params": values, "link": link}
 
     def send() -> None:
         try:
@@ -78,7 +78,7 @@ def notification_send_on_commit(*, user_id: int, kind: str, key: str, params: di
 
 
 @transaction.atomic
-def notification_mark_read(*, user: Any, notification_id: int | None = None) -> int:
+def notification_mark_read(*, user: User, notification_id: int | None = None) -> int:
     """Mark one (or every) unread notification of the user as read; returns how many changed."""
     rows = Notification.objects.filter(user=user, read_at__isnull=True)
     if notification_id is not None:

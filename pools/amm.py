@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
+from typing import cast
 
 _PRECISION = 80
 IL_RATIOS = (Decimal("0.25"), Decimal("0.5"), Decimal("0.8"), Decimal("1.25"), Decimal("1.5"), Decimal("2"),
@@ -171,8 +172,8 @@ def largest_remainder(total: Decimal, weights: Sequence[tuple[int, Decimal]], sc
     if not weights or units == 0:
         return {key: Decimal(0) for key, _w in weights}
     # Weights (shares) are decimals; scale them to integers with a common exponent.
-    exponent = min(w.as_tuple().exponent for _k, w in weights)  # type: ignore[type-var]
-    ints = [(key, int(w.scaleb(-exponent))) for key, w in weights]  # type: ignore[arg-type]
+    exponent = min(cast(int, w.as_tuple().exponent) for _k, w in weights)  # finite weights: int exponents
+    ints = [(key, int(w.scaleb(-exponent))) for key, w in weights]
     whole = sum(w for _k, w in ints)
     if whole <= 0:
         raise ValueError("weights must sum to more than zero")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from django.http import HttpResponse
 from django.urls import path
@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import request_user
 from accounts.twofactor import otp_require_for_request
 from core.api import (
     DECIMAL_STRING_SCHEMA,
@@ -34,6 +35,12 @@ from pools.chart import il_chart_svg
 from pools.models import DepositMode, Pool, PoolDeposit, PoolPayout, PoolPosition, PoolWithdrawal
 from pools.services import deposits, redemptions
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from accounts.models import User
+    from accounts.requests import AuthenticatedRequest
+
 IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
                                       description="Unique per money-moving request; a replay returns the first answer.")
 USD_SCALE = 2  # USD values are shown in cents
@@ -42,6 +49,10 @@ AMOUNT_USD = OpenApiParameter("amount_usd", str, required=False, description="Pe
                               "(default 1000).")
 
 
+@overload
+def _t(value: Decimal, scale: int | None = None) -> str: ...
+@overload
+def _t(value: None, scale: int | None = None) -> None: ...
 def _t(value: Decimal | None, scale: int | None = None) -> str | None:
     return decimal_text(value, scale)
 
@@ -154,7 +165,7 @@ class PoolRedemptionPreviewOutput(serializers.Serializer):
     early = serializers.BooleanField()
 
 
-def _visible_pool(product_id: int, user: Any = None) -> Pool:
+def _visible_pool(product_id: int, user: User | None = None) -> Pool:
     product = catalogue_product(product_id=product_id, user=user)
     pool = selectors.pool_for_product(product) if product else None
     if pool is None:
@@ -164,7 +175,7 @@ def _visible_pool(product_id: int, user: Any = None) -> Pool:
 
 def _amount_usd(request: Request) -> Decimal | None:
     raw = request.query_params.get("amount_usd")
-    if raw in (None, ""):
+    if not raw:
         return None
     try:
         value = Decimal(raw)
@@ -187,7 +198,7 @@ class PoolListApi(APIView):
 
 class ProductPoolApi(APIView):
     @extend_schema(responses={200: PoolSummaryOutput}, tags=["pools"], operation_id="product_pool")
-    def get(self, request: Request, product_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, product_id: int) -> Response:
         return Response({"product": product_id, **selectors.pool_summary(_visible_pool(product_id, request.user))})
 
 
@@ -196,7 +207,7 @@ class ProductPoolIlApi(APIView):
 
     @extend_schema(parameters=[AMOUNT_USD], responses={200: IlTableOutput}, tags=["pools"],
                    operation_id="product_pool_il")
-    def get(self, request: Request, product_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, product_id: int) -> Response:
         pool = _visible_pool(product_id, request.user)
         return Response(selectors.il_table_json(selectors.il_table(pool.product, _amount_usd(request))))
 
@@ -206,7 +217,7 @@ class ProductPoolIlChartApi(APIView):
 
     @extend_schema(parameters=[AMOUNT_USD], responses={(200, "image/svg+xml"): OpenApiResponse(description="SVG")},
                    tags=["pools"], operation_id="product_pool_il_chart")
-    def get(self, request: Request, product_id: int) -> HttpResponse:
+    def get(self, request: AuthenticatedRequest, product_id: int) -> HttpResponse:
         pool = _visible_pool(product_id, request.user)
         svg = il_chart_svg(selectors.il_table(pool.product, _amount_usd(request)))
         response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
@@ -241,7 +252,7 @@ def _plan_output(pool: Pool, plan: deposits.DepositPlan) -> dict[str, Any]:
 class PoolDepositPreviewApi(APIView):
     @extend_schema(request=DepositInput, responses={200: PoolDepositPreviewOutput}, tags=["pools"],
                    operation_id="pool_deposit_preview")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = DepositInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -303,7 +314,7 @@ class PoolDepositCreateApi(APIView):
 
     @extend_schema(request=DepositInput, responses={201: DepositOutput}, parameters=[IDEMPOTENCY_HEADER],
                    tags=["pools"], operation_id="pool_deposit_create")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = DepositInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -351,14 +362,15 @@ class PoolPositionListApi(ListAPIView):
 
     pagination_class = NewestFirst
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return selectors.pool_positions_for(self.request.user)
+    def get_queryset(self) -> QuerySet[PoolPosition]:
+        return selectors.pool_positions_for(request_user(self.request))
 
     @extend_schema(responses={200: PoolPositionOutput(many=True)}, tags=["pools"], operation_id="pool_position_list")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         from pricing.selectors import latest_prices
 
         page = self.paginate_queryset(self.get_queryset())
+        assert page is not None  # pagination_class is set
         prices = latest_prices()
         return self.get_paginated_response([position_output(p, prices, _language(request)) for p in page])
 
@@ -367,7 +379,7 @@ def _language(request: Request) -> str:
     return (getattr(request, "LANGUAGE_CODE", None) or getattr(request.user, "language", "") or "en").lower()
 
 
-def _own_position(request: Request, position_id: int) -> PoolPosition:
+def _own_position(request: AuthenticatedRequest, position_id: int) -> PoolPosition:
     position = selectors.pool_positions_for(request.user).filter(pk=position_id).first()
     if position is None:
         raise NotFound(_("No such position."), field="position")
@@ -379,14 +391,14 @@ class PoolPositionDetailApi(APIView):
         compound_rewards = serializers.BooleanField()
 
     @extend_schema(responses={200: PoolPositionOutput}, tags=["pools"], operation_id="pool_position_retrieve")
-    def get(self, request: Request, position_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, position_id: int) -> Response:
         from pricing.selectors import latest_prices
 
         return Response(position_output(_own_position(request, position_id), latest_prices(), _language(request)))
 
     @extend_schema(request=PatchInput, responses={200: PoolPositionOutput}, tags=["pools"],
                    operation_id="pool_position_update")
-    def patch(self, request: Request, position_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, position_id: int) -> Response:
         from pricing.selectors import latest_prices
 
         data = self.PatchInput(data=request.data)
@@ -426,8 +438,8 @@ class PoolPositionHistoryApi(ListAPIView):
     serializer_class = PayoutOutput
     pagination_class = OldestFirst
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        position = PoolPosition.objects.filter(pk=self.kwargs["position_id"], user=self.request.user).first()
+    def get_queryset(self) -> QuerySet[PoolPayout]:
+        position = PoolPosition.objects.filter(pk=self.kwargs["position_id"], user=request_user(self.request)).first()
         if position is None:
             raise NotFound(_("No such position."), field="position")
         return selectors.position_history(position).select_related(
@@ -468,7 +480,7 @@ class PoolRedemptionCreateApi(APIView):
 
     @extend_schema(request=RedeemInput, responses={201: WithdrawalOutput}, parameters=[IDEMPOTENCY_HEADER],
                    tags=["pools"], operation_id="pool_redemption_create")
-    def post(self, request: Request, position_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, position_id: int) -> Response:
         data = RedeemInput(data=request.data)
         data.is_valid(raise_exception=True)
         _own_position(request, position_id)
@@ -486,7 +498,7 @@ class PoolRedemptionCreateApi(APIView):
 class PoolRedemptionPreviewApi(APIView):
     @extend_schema(request=RedeemInput, responses={200: PoolRedemptionPreviewOutput}, tags=["pools"],
                    operation_id="pool_redemption_preview")
-    def post(self, request: Request, position_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, position_id: int) -> Response:
         data = RedeemInput(data=request.data)
         data.is_valid(raise_exception=True)
         position = _own_position(request, position_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
@@ -20,6 +20,9 @@ from pools import amm
 from pools.errors import PriceMissing
 from pools.models import Pool, PoolPayout, PoolPosition, PoolPositionStatus
 from pricing.selectors import latest_prices
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 USD_PLACES = 2
 
@@ -198,7 +201,7 @@ def il_rows_text(table: dict[str, Any]) -> str:
 
 # --- Positions ---------------------------------------------------------------------------------
 
-def pool_positions_for(user: Any) -> QuerySet[PoolPosition]:
+def pool_positions_for(user: User) -> QuerySet[PoolPosition]:
     """A customer's pool positions with their pool and product (their own only)."""
     return (PoolPosition.objects.filter(user=user)
             .select_related("pool__asset_a", "pool__asset_b", "pool__reward_asset", "pool__share_asset", "product")
@@ -228,12 +231,12 @@ def position_history(position: PoolPosition) -> QuerySet[PoolPayout]:
     return PoolPayout.objects.filter(position=position).order_by("date")
 
 
-def user_holds_pool_product(user: Any, product: Any) -> bool:
+def user_holds_pool_product(user: User, product: Any) -> bool:
     """Whether the customer has (or had) a pool position in this product: they keep seeing it once closed."""
     return PoolPosition.objects.filter(user=user, product=product).exists()
 
 
-def user_pool_holdings(user: Any) -> dict[str, Decimal]:
+def user_pool_holdings(user: User) -> dict[str, Decimal]:
     """{asset: amount} the customer's active pool shares would return now (the compliance gate's exposure)."""
     holdings: dict[str, Decimal] = {}
     rows = (PoolPosition.objects.filter(user=user, status=PoolPositionStatus.ACTIVE, shares__gt=0,

@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet, Sum
 
 from earn.models import Accrual, PayoutMode, Position, PositionStatus, TermType
 from earn.selectors.positions import positions_with_interest
 
+if TYPE_CHECKING:
+    from accounts.models import User
 
-def earnings_by_asset(user: Any, *, start: dt.date, end: dt.date) -> dict[str, list[tuple[dt.date, Decimal]]]:
+
+def earnings_by_asset(user: User, *, start: dt.date, end: dt.date) -> dict[str, list[tuple[dt.date, Decimal]]]:
     """{asset: [(day, interest posted that day)]} over [start, end], in one query."""
     rows = (Accrual.objects.filter(position__user=user, date__gte=start, date__lte=end)
             .values("date", "position__asset_id").annotate(total=Sum("posted")).order_by("date"))
@@ -23,18 +26,18 @@ def earnings_by_asset(user: Any, *, start: dt.date, end: dt.date) -> dict[str, l
     return dict(out)
 
 
-def dashboard_positions(user: Any) -> QuerySet[Position]:
+def dashboard_positions(user: User) -> QuerySet[Position]:
     """Active positions with interest sums, product, asset and terms in one query."""
     return (positions_with_interest(user).filter(status=PositionStatus.ACTIVE)
             .select_related("terms").order_by("product_id", "id"))
 
 
-def closed_positions(user: Any, *, limit: int = 20) -> QuerySet[Position]:
+def closed_positions(user: User, *, limit: int = 20) -> QuerySet[Position]:
     return (positions_with_interest(user).exclude(status=PositionStatus.ACTIVE)
             .select_related("terms").order_by("-closed_at", "-id")[:limit])
 
 
-def position_for_user(user: Any, position_id: int) -> Position | None:
+def position_for_user(user: User, position_id: int) -> Position | None:
     """The user's own position (None for anyone else's, so the page answers 404)."""
     return (positions_with_interest(user).select_related("terms", "product__asset")
             .filter(pk=position_id).first())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,6 +18,10 @@ from compliance.gate import product_kind
 from compliance.models import AssessmentAttempt, ProductKind
 from compliance.services.assessments import assessment_submit
 from core.errors import NotFound
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from accounts.requests import AuthenticatedRequest
 
 
 class ChoiceOutput(serializers.Serializer):
@@ -42,7 +47,7 @@ class ResultOutput(serializers.Serializer):
     retake_after = serializers.DateTimeField(allow_null=True)
 
 
-def _kind(*, user: object, product_id: object = None, kind: str | None = None) -> str:
+def _kind(*, user: User, product_id: object = None, kind: str | None = None) -> str:
     """The kind a product needs when `product` is given, else `product_kind` (default: flexible)."""
     if product_id not in (None, ""):
         text = str(product_id)
@@ -80,7 +85,7 @@ class AssessmentApi(APIView):
                                OpenApiParameter("product", int, description="the kind this product needs"),
                                OpenApiParameter("lang", str, enum=["en", "zh-hant"])],
                    responses=OutputSerializer, tags=["compliance"], operation_id="assessment_questions")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         kind = _kind(user=request.user, product_id=request.query_params.get("product"),
                      kind=request.query_params.get("product_kind"))
         rule = selectors.jurisdiction_rule(request.user.country)
@@ -96,7 +101,7 @@ class AssessmentApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: ResultOutput}, tags=["compliance"],
                    operation_id="assessment_submit")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data

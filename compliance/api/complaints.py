@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compliance.selectors import complaints_for
 from compliance.services.complaints import complaint_file
 from core.errors import NotFound
+
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedRequest
 
 
 class ComplaintOutput(serializers.Serializer):
@@ -41,12 +45,12 @@ class ComplaintListCreateApi(APIView):
         body = serializers.CharField(max_length=10_000)
 
     @extend_schema(responses=ComplaintOutput(many=True), tags=["compliance"], operation_id="complaint_list")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(ComplaintOutput(complaints_for(request.user)[:200], many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: ComplaintOutput}, tags=["compliance"],
                    operation_id="complaint_create")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -61,7 +65,7 @@ class ComplaintDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=ComplaintOutput, tags=["compliance"], operation_id="complaint_detail")
-    def get(self, request: Request, complaint_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, complaint_id: int) -> Response:
         complaint = complaints_for(request.user).filter(pk=complaint_id).first()
         if complaint is None:
             raise NotFound(_("No such complaint."))

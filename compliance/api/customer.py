@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,6 +14,9 @@ from compliance.catalogue import catalogue
 from compliance.gate import blocking_codes_many
 from compliance.services.acknowledgements import acknowledgement_create
 from core.net import client_ip
+
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedRequest
 
 
 class AcknowledgementCreateApi(APIView):
@@ -28,7 +32,7 @@ class AcknowledgementCreateApi(APIView):
         accepted_at = serializers.DateTimeField()
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, operation_id="acknowledgement_create")
-    def post(self, request: Request, product_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -46,7 +50,7 @@ class ComplianceStatusApi(APIView):
         blocking = serializers.ListField(child=serializers.CharField())
 
     @extend_schema(responses=OutputSerializer(many=True), operation_id="compliance_status")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         products = catalogue().live_products()
         codes = blocking_codes_many(request.user, products)
         return Response(self.OutputSerializer([{"product": p.pk, "blocking": codes[p.pk]} for p in products],

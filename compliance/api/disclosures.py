@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +20,9 @@ from compliance.models import Disclosure
 from compliance.selectors import LANGUAGES, disclosure_current, disclosure_text, warnings_for
 from compliance.services import disclosures as services
 from core.errors import NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedRequest
 
 
 class StatementOutput(serializers.Serializer):
@@ -115,7 +118,7 @@ class StaffDisclosureDraftApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: StaffDisclosureOutput}, tags=["staff"],
                    operation_id="staff_disclosure_draft")
-    def post(self, request: Request, product_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -140,7 +143,7 @@ class StaffDisclosureApproveApi(APIView):
 
     @extend_schema(request=None, responses=StaffDisclosureOutput, tags=["staff"],
                    operation_id="staff_disclosure_approve")
-    def post(self, request: Request, disclosure_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, disclosure_id: int) -> Response:
         services.disclosure_approve(actor=request.user, disclosure=disclosure_id)
         return Response(StaffDisclosureOutput(_staff_disclosure(disclosure_id)).data)
 
@@ -153,7 +156,7 @@ class StaffDisclosureRejectApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=StaffDisclosureOutput, tags=["staff"],
                    operation_id="staff_disclosure_reject")
-    def post(self, request: Request, disclosure_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, disclosure_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.disclosure_reject(actor=request.user, disclosure=disclosure_id,

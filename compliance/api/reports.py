@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import renderers, serializers
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,6 +18,9 @@ from accounts.permissions import role_required
 from compliance.reports import KINDS, chunked
 from compliance.services.reports import export_csv_lines, export_pdf, report_export
 from core.api import CSVRenderer, DateBoundField
+
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedRequest
 
 
 class PDFRenderer(CSVRenderer):
@@ -49,7 +53,7 @@ class StaffReportApi(APIView):
                     OpenApiParameter("format", str, enum=["csv", "pdf"])],
         responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/pdf"): OpenApiTypes.BINARY},
         tags=["staff"], operation_id="staff_report")
-    def get(self, request: Request, kind: str) -> HttpResponse | StreamingHttpResponse:
+    def get(self, request: AuthenticatedRequest, kind: str) -> HttpResponse | StreamingHttpResponse:
         params = {k: request.query_params[k] for k in ("from", "to") if k in request.query_params}
         params["fmt"] = request.query_params.get("format", "csv")
         data = self.FilterSerializer(data=params)

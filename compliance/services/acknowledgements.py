@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -14,11 +14,14 @@ from compliance.models import Acknowledgement, Disclosure, DisclosureStatus, Ref
 from core.audit import audit_record
 from core.errors import NotFound
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 LANGUAGES = ("en", "zh-hant")
 
 
 @transaction.atomic
-def acknowledgement_create(*, user: Any, product_id: int, disclosure_version: int, statements: Sequence[str],
+def acknowledgement_create(*, user: User, product_id: int, disclosure_version: int, statements: Sequence[str],
                            language: str, ip_address: str | None = None, user_agent: str = "") -> Acknowledgement:
     """Acknowledge the current disclosure; every risk statement must be ticked, the version current."""
     if catalogue().visible_product(product_id=product_id, user=user) is None:
@@ -58,7 +61,7 @@ def acknowledgement_create(*, user: Any, product_id: int, disclosure_version: in
     return ack
 
 
-def refusal_record(*, user: Any, product_id: int | None, amount: Any, codes: Sequence[str], detail: str = "",
+def refusal_record(*, user: User, product_id: int | None, amount: Any, codes: Sequence[str], detail: str = "",
                    action: str = "subscribe") -> Refusal:
     """Store a refusal in its own transaction (the refused operation itself was rolled back)."""
     with transaction.atomic():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -17,9 +17,12 @@ from compliance.models import AssessmentAttempt, ProductKind
 from core.audit import audit_record
 from core.errors import ValidationFailed
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 @transaction.atomic
-def assessment_submit(*, user: Any, product_kind: str, answers: Mapping[str, str],
+def assessment_submit(*, user: User, product_kind: str, answers: Mapping[str, str],
                       language: str = "en") -> AssessmentAttempt:
     """Mark the answers against the customer's jurisdiction bank; stores answers, score and outcome.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,13 +14,16 @@ from compliance.models import Complaint, ComplaintStatus
 from core.audit import audit_record
 from core.errors import InvalidTransition, NotFound, ValidationFailed
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 # FCA DISP 1.6: a final response within eight weeks of receipt.
 RESPONSE_DEADLINE = dt.timedelta(weeks=8)
 CLOSED = (ComplaintStatus.RESOLVED, ComplaintStatus.REJECTED)
 
 
 @transaction.atomic
-def complaint_file(*, user: Any, subject: str, body: str, product_id: int | None = None,
+def complaint_file(*, user: User, subject: str, body: str, product_id: int | None = None,
                    position_id: int | None = None) -> Complaint:
     """A customer's complaint about one of the catalogue's products or one of their own positions."""
     subject, body = (subject or "").strip(), (body or "").strip()
@@ -48,7 +51,7 @@ def complaint_file(*, user: Any, subject: str, body: str, product_id: int | None
 
 
 @transaction.atomic
-def complaint_update(*, actor: Any, complaint: int, status: str | None = None, owner: Any = None,
+def complaint_update(*, actor: User, complaint: int, status: str | None = None, owner: User | None = None,
                      note: str = "", final_response: str | None = None) -> Complaint:
     """Change status or owner, add a dated note; closing needs a final response. Closed complaints stay closed."""
     row = Complaint.objects.select_for_update().filter(pk=complaint).first()
@@ -62,7 +65,7 @@ def complaint_update(*, actor: Any, complaint: int, status: str | None = None, o
             raise ValidationFailed(_("Unknown status."), field="status")
         row.status = status
     if owner is not None:
-        row.owner_id = getattr(owner, "pk", owner)
+        row.owner_id = owner.pk
     if final_response is not None:
         row.final_response = final_response.strip()
     if row.status in CLOSED:

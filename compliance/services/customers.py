@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,14 +15,19 @@ from core.audit import audit_record
 from core.errors import PermissionDenied, ValidationFailed
 from core.money import to_decimal
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def _profile_locked(user: Any) -> CustomerProfile:
+    from accounts.models import User
+
+
+def _profile_locked(user: User) -> CustomerProfile:
     CustomerProfile.objects.get_or_create(user=user)
     return CustomerProfile.objects.select_for_update().get(user=user)
 
 
 @transaction.atomic
-def risk_profile_record(*, actor: Any, user: Any, risk_profile: str, net_worth_usd: Any,
+def risk_profile_record(*, actor: User | None, user: User, risk_profile: str, net_worth_usd: Any,
                         professional_investor: bool | None = None) -> CustomerProfile:
     """Record the customer's risk profile and declared net worth (USD), the inputs of the HK exposure limit.
 
@@ -52,7 +57,7 @@ def risk_profile_record(*, actor: Any, user: Any, risk_profile: str, net_worth_u
     return profile
 
 
-def _investor_class_writer_check(actor: Any, user: Any) -> None:
+def _investor_class_writer_check(actor: User | None, user: User) -> None:
     """Compliance officers and the system (actor None: the KYC webhook, seeding) may; nobody else, never oneself."""
     if actor is None:
         return
@@ -60,7 +65,7 @@ def _investor_class_writer_check(actor: Any, user: Any) -> None:
         raise PermissionDenied(_("Only compliance can change a customer's investor class."))
 
 
-def investor_class_set(*, actor: Any, user: Any, professional: bool, via: str = "staff") -> CustomerProfile:
+def investor_class_set(*, actor: User | None, user: User, professional: bool, via: str = "staff") -> CustomerProfile:
     """Classify the customer as professional or retail investor (a KYC fact: compliance or the KYC provider)."""
     _investor_class_writer_check(actor, user)
     with transaction.atomic():
@@ -75,19 +80,19 @@ def investor_class_set(*, actor: Any, user: Any, professional: bool, via: str = 
     return profile
 
 
-def investor_class_of(user: Any) -> str:
+def investor_class_of(user: User) -> str:
     """"professional" or "retail", as the gate sees it."""
     professional = CustomerProfile.objects.filter(user=user, professional_investor=True).exists()
     return "professional" if professional else "retail"
 
 
-def earn_first_view_record(user: Any) -> CustomerProfile | None:
+def earn_first_view_record(user: User | AnonymousUser) -> CustomerProfile | None:
     """Remember when a customer first viewed Earn (the start of the GB cooling-off); later views change nothing.
 
     Call it from every place a customer first sees Earn: the portal's Earn pages and `GET /api/v1/products`.
     Anonymous users are ignored. Costs one query once the view is recorded.
     """
-    if not getattr(user, "is_authenticated", False):
+    if not user.is_authenticated:
         return None
     profile = CustomerProfile.objects.filter(user=user).only("id", "earn_first_viewed_at").first()
     if profile is not None and profile.earn_first_viewed_at is not None:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Max
@@ -24,6 +24,9 @@ from compliance.models import Disclosure, DisclosureStatus, ProductKind
 from core.audit import audit_record
 from core.errors import InvalidTransition, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEvent
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class InvalidDisclosure(ValidationFailed):
@@ -145,7 +148,7 @@ def _authors(disclosure: Disclosure) -> set[int]:
         action__in=["disclosure.draft", "disclosure.update"], actor__isnull=False).values_list("actor_id", flat=True))
 
 
-def _require(actor: Any, perm: str) -> None:
+def _require(actor: User, perm: str) -> None:
     if not (getattr(actor, "is_active", False) and getattr(actor, "is_staff", False) and actor.has_perm(perm)):
         raise PermissionDenied(_("You do not have permission to do this."))
 
@@ -170,7 +173,7 @@ def _own_statements(disclosure: Disclosure, product: Any) -> list[dict[str, Any]
 
 
 @transaction.atomic
-def disclosure_draft(*, actor: Any, product: Any, body_en: str, body_zh_hant: str,
+def disclosure_draft(*, actor: User, product: Any, body_en: str, body_zh_hant: str,
                      risk_statements: Sequence[Mapping[str, Any]] = ()) -> Disclosure:
     """A new draft version (the next number) of a product's disclosure; standard risks are added."""
     _require(actor, "compliance.add_disclosure")
@@ -189,7 +192,7 @@ def disclosure_draft(*, actor: Any, product: Any, body_en: str, body_zh_hant: st
 
 
 @transaction.atomic
-def disclosure_update(*, actor: Any, disclosure: Disclosure | int, body_en: str | None = None,
+def disclosure_update(*, actor: User, disclosure: Disclosure | int, body_en: str | None = None,
                       body_zh_hant: str | None = None,
                       risk_statements: Sequence[Mapping[str, Any]] | None = None) -> Disclosure:
     """Edit a draft; the editor becomes its author (and so may not approve it)."""
@@ -215,7 +218,7 @@ def disclosure_update(*, actor: Any, disclosure: Disclosure | int, body_en: str 
 
 
 @transaction.atomic
-def disclosure_approve(*, actor: Any, disclosure: Disclosure | int) -> Disclosure:
+def disclosure_approve(*, actor: User, disclosure: Disclosure | int) -> Disclosure:
     """draft → current by someone other than the author; the previous current version is superseded."""
     _require(actor, "compliance.approve_disclosure")
     product, disclosure = _lock_disclosure(disclosure)
@@ -244,7 +247,7 @@ def disclosure_approve(*, actor: Any, disclosure: Disclosure | int) -> Disclosur
 
 
 @transaction.atomic
-def disclosure_reject(*, actor: Any, disclosure: Disclosure | int, reason: str) -> Disclosure:
+def disclosure_reject(*, actor: User, disclosure: Disclosure | int, reason: str) -> Disclosure:
     """draft → rejected with a reason (by someone other than the author)."""
     _require(actor, "compliance.approve_disclosure")
     if not (reason or "").strip():

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.audit import audit_record
 from core.net import client_ip
 
+if TYPE_CHECKING:
+    from accounts.models import User
 
-def staff_login_record(sender: Any = None, *, request: Any = None, user: Any = None, **kwargs: Any) -> None:
+
+def staff_login_record(sender: Any = None, *, request: Any = None, user: User | None = None, **kwargs: Any) -> None:
     """`user_logged_in` receiver: record a staff member's login; customers' logins are not audit events."""
     if user is None or not (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False)):
         return

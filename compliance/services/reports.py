@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +16,9 @@ from compliance.reports import KINDS, ReportKind, csv_lines
 from core.audit import audit_record
 from core.errors import NotFound, ValidationFailed
 from core.models import AuditEvent
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 FORMATS = ("csv", "pdf")
 
@@ -41,7 +44,7 @@ def report_kind(key: str) -> ReportKind:
     return kind
 
 
-def report_export(*, actor: Any, kind: str, start: dt.datetime, end: dt.datetime, fmt: str,
+def report_export(*, actor: User | int | None, kind: str, start: dt.datetime, end: dt.datetime, fmt: str,
                   channel: str = "api") -> Export:
     """Check the request and record the export (who, what, which period, which format, from where)."""
     report = report_kind(kind)

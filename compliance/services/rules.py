@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.forms.models import model_to_dict
@@ -11,6 +11,9 @@ from django.utils import timezone
 from compliance import defaults
 from compliance.models import AssessmentQuestion, JurisdictionRule
 from core.audit import audit_record
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @transaction.atomic
@@ -31,7 +34,7 @@ def _snapshot(obj: Any) -> dict:
 
 
 @transaction.atomic
-def jurisdiction_rule_save(*, actor: Any, rule: JurisdictionRule, before: dict | None) -> JurisdictionRule:
+def jurisdiction_rule_save(*, actor: User, rule: JurisdictionRule, before: dict | None) -> JurisdictionRule:
     """Save an officer's edit of a country's rules; the change (before/after) is an audit event."""
     rule.updated_at = timezone.now()
     rule.save()
@@ -41,7 +44,7 @@ def jurisdiction_rule_save(*, actor: Any, rule: JurisdictionRule, before: dict |
 
 
 @transaction.atomic
-def assessment_question_save(*, actor: Any, question: AssessmentQuestion, before: dict | None) -> AssessmentQuestion:
+def assessment_question_save(*, actor: User, question: AssessmentQuestion, before: dict | None) -> AssessmentQuestion:
     """Save an officer's edit of a question; audited so past attempts can be read against the bank they met."""
     question.save()
     audit_record(actor=actor, action="assessment_question.change" if before else "assessment_question.create",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -265,7 +266,7 @@ NOTIFICATIONS_VIA_CELERY = env.bool("NOTIFICATIONS_VIA_CELERY", default=True)
 # One JSON object per line (LOG_FORMAT=json, the default) with the request id and actor of core.logging;
 # LOG_FORMAT=text for a person at a terminal. Secrets are masked by the filter whatever the format.
 LOG_FORMAT = env("LOG_FORMAT", default="json")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "core.logging.ContextFilter"}},

@@ -122,7 +122,8 @@ class ProductOutput(serializers.Serializer):
     @extend_schema_field(TierOutput(many=True))
     def get_apr_tiers(self, entry: dict) -> list[dict]:
         scale = entry["scale"]
-        return TierOutput([{**t, "scale": scale} for t in entry.get("apr_tiers", [])], many=True).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs type every serializer's data a dict
+        return TierOutput([{**t, "scale": scale} for t in entry.get("apr_tiers", [])], many=True).data  # type: ignore[return-value]
 
 
 def _for_output(entry: dict[str, Any], product: Product, language: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -10,10 +11,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import request_user
 from accounts.twofactor import otp_require_for_request
 from compliance import selectors as compliance_selectors
 from core.api import (
@@ -34,6 +35,12 @@ from earn.selectors.products import catalogue_product
 from earn.services import position_switches
 from earn.services import redemptions as redemption_services
 from earn.services import subscriptions as subscription_services
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from accounts.models import User
+    from accounts.requests import AuthenticatedRequest
 
 IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
                                       description="Unique per money-moving request; a replay returns the first answer.")
@@ -62,7 +69,7 @@ class SubscriptionPreviewApi(APIView):
             allow_null=True, help_text="Shown before subscribing (GB): the customer's name and the risk; else null.")
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer, operation_id="subscription_preview")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         product = _product_or_404(data.validated_data["product"], request.user)
@@ -78,12 +85,12 @@ class SubscriptionPreviewApi(APIView):
         }).data)
 
 
-def _warnings(user: object, product: Product) -> dict:
+def _warnings(user: User, product: Product) -> dict:
     warnings = compliance_selectors.warnings_for(user, product)
     return {"risk_warning": warnings["risk_warning"], "personalised_warning": warnings["personalised_warning"]}
 
 
-def _product_or_404(product_id: int, user: object) -> Product:
+def _product_or_404(product_id: int, user: User) -> Product:
     """Only products this customer may see: a draft's or an approved-but-not-live product's rates are 404."""
     product = catalogue_product(product_id=product_id, user=user)
     if product is None:
@@ -111,7 +118,7 @@ class SubscriptionCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, parameters=[IDEMPOTENCY_HEADER],
                    operation_id="subscription_create")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -160,8 +167,8 @@ class PositionListApi(ListAPIView):
     serializer_class = PositionOutputSerializer
     pagination_class = NewestFirst
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        queryset = positions_with_interest(self.request.user)
+    def get_queryset(self) -> QuerySet[Position]:
+        queryset = positions_with_interest(request_user(self.request))
         status = self.request.query_params.get("status")
         return queryset.filter(status=status) if status else queryset
 
@@ -176,18 +183,18 @@ class PositionDetailApi(APIView):
                 raise serializers.ValidationError(_("Send auto_renew or auto_compound."))
             return attrs
 
-    def _get(self, request: Request, position_id: int) -> Position:
+    def _get(self, request: AuthenticatedRequest, position_id: int) -> Position:
         position = positions_with_interest(request.user).filter(pk=position_id).first()
         if position is None:
             raise NotFound(_("No such position."), field="position")
         return position
 
     @extend_schema(responses=PositionOutputSerializer, operation_id="position_retrieve")
-    def get(self, request: Request, position_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, position_id: int) -> Response:
         return Response(PositionOutputSerializer(self._get(request, position_id), context={"request": request}).data)
 
     @extend_schema(request=PatchSerializer, responses=PositionOutputSerializer, operation_id="position_update")
-    def patch(self, request: Request, position_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, position_id: int) -> Response:
         data = self.PatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if "auto_renew" in data.validated_data:
@@ -218,9 +225,9 @@ class PositionAccrualsApi(ListAPIView):
     serializer_class = AccrualOutputSerializer
     pagination_class = OldestFirst
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Accrual]:
         position_id = self.kwargs["position_id"]
-        if not Position.objects.filter(pk=position_id, user=self.request.user).exists():
+        if not Position.objects.filter(pk=position_id, user=request_user(self.request)).exists():
             raise NotFound(_("No such position."), field="position")
         return Accrual.objects.filter(position_id=position_id).select_related("position__asset")
 
@@ -249,7 +256,7 @@ class RedemptionCreateApi(APIView):
 
     @extend_schema(request=RedemptionInputSerializer, responses={201: RedemptionOutputSerializer},
                    parameters=[IDEMPOTENCY_HEADER], operation_id="redemption_create")
-    def post(self, request: Request, position_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, position_id: int) -> Response:
         data = RedemptionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not Position.objects.filter(pk=position_id, user=request.user).exists():
@@ -276,7 +283,7 @@ class RedemptionPreviewApi(APIView):
         settles_at = serializers.DateTimeField(allow_null=True)
 
     @extend_schema(request=RedemptionInputSerializer, responses=OutputSerializer, operation_id="redemption_preview")
-    def post(self, request: Request, position_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, position_id: int) -> Response:
         data = RedemptionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         position = (Position.objects.select_related("product__asset", "terms")

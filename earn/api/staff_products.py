@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +30,9 @@ from earn.models import (
 from earn.selectors import products as selectors
 from earn.services import product_lifecycle as services
 from earn.services import terms as terms_services
+
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedRequest
 
 # --- Shared pieces --------------------------------------------------------------------------------
 
@@ -116,7 +119,8 @@ class TermsOutput(serializers.Serializer):
     @extend_schema_field(StaffTierOutput(many=True))
     def get_tiers(self, terms: ProductTerms) -> list[dict]:
         scale = terms.product.asset.scale
-        return StaffTierOutput([{"lower": t.lower, "upper": t.upper, "apr": t.apr, "scale": scale}
+        # many=True makes a ListSerializer, whose data is a list; the stubs type every serializer's data a dict
+        return StaffTierOutput([{"lower": t.lower, "upper": t.upper, "apr": t.apr, "scale": scale}  # type: ignore[return-value]
                                 for t in terms.tiers.all()], many=True).data
 
 
@@ -152,7 +156,8 @@ class StaffProductOutput(serializers.Serializer):
     @extend_schema_field(TermsOutput(many=True))
     def get_terms_versions(self, product: Product) -> list[dict]:
         versions = product.terms_versions.select_related("drafted_by", "approved_by").prefetch_related("tiers")
-        return TermsOutput(versions.order_by("version"), many=True).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs type every serializer's data a dict
+        return TermsOutput(versions.order_by("version"), many=True).data  # type: ignore[return-value]
 
 
 def _staff_product(product_id: int) -> Product:
@@ -180,7 +185,7 @@ class StaffProductCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: StaffProductOutput}, tags=["staff"],
                    operation_id="staff_product_create")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
@@ -211,7 +216,7 @@ class _TransitionApi(APIView):
         reason = serializers.CharField(required=False, allow_blank=True, default="",
                                        help_text="Required to reject; optional notes otherwise.")
 
-    def transition(self, request: Request, product_id: int) -> Response:
+    def transition(self, request: AuthenticatedRequest, product_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.product_transition(actor=request.user, product=product_id, action=self.action,
@@ -231,7 +236,7 @@ class StaffProductSubmitApi(_TransitionApi):
     permission_classes = [IsAuthenticated, role_required(roles.CURATOR)]
 
     @_transition_schema("submit", "draft → in_review")
-    def post(self, request: Request, product_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int) -> Response:
         return self.transition(request, product_id)
 
 
@@ -242,7 +247,7 @@ class StaffProductApproveApi(_TransitionApi):
     permission_classes = [IsAuthenticated, role_required(roles.APPROVER)]
 
     @_transition_schema("approve", "in_review → approved; `reason` is kept as reviewer's notes")
-    def post(self, request: Request, product_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int) -> Response:
         return self.transition(request, product_id)
 
 
@@ -253,7 +258,7 @@ class StaffProductRejectApi(_TransitionApi):
     permission_classes = [IsAuthenticated, role_required(roles.APPROVER)]
 
     @_transition_schema("reject", "in_review → draft; `reason` is required")
-    def post(self, request: Request, product_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int) -> Response:
         return self.transition(request, product_id)
 
 
@@ -264,7 +269,7 @@ class StaffProductGoLiveApi(_TransitionApi):
     permission_classes = [IsAuthenticated, role_required(roles.OPERATIONS)]
 
     @_transition_schema("go_live", "approved|paused → live")
-    def post(self, request: Request, product_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int) -> Response:
         return self.transition(request, product_id)
 
 
@@ -273,7 +278,7 @@ class StaffProductPauseApi(_TransitionApi):
     permission_classes = [IsAuthenticated, role_required(roles.OPERATIONS)]
 
     @_transition_schema("pause", "live → paused")
-    def post(self, request: Request, product_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int) -> Response:
         return self.transition(request, product_id)
 
 
@@ -282,7 +287,7 @@ class StaffProductCloseApi(_TransitionApi):
     permission_classes = [IsAuthenticated, role_required(roles.OPERATIONS)]
 
     @_transition_schema("close", "approved|live|paused → closed")
-    def post(self, request: Request, product_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int) -> Response:
         return self.transition(request, product_id)
 
 
@@ -308,7 +313,7 @@ class StaffTermsProposeApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: TermsOutput}, tags=["staff"],
                    operation_id="staff_terms_propose")
-    def post(self, request: Request, product_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
@@ -323,7 +328,7 @@ class StaffTermsApproveApi(APIView):
     permission_classes = [IsAuthenticated, role_required(roles.APPROVER)]
 
     @extend_schema(request=None, responses=TermsOutput, tags=["staff"], operation_id="staff_terms_approve")
-    def post(self, request: Request, product_id: int, version: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int, version: int) -> Response:
         terms = terms_services.product_terms_approve(actor=request.user, terms=_terms_of(product_id, version))
         return Response(_terms_output(terms.pk))
 
@@ -337,7 +342,7 @@ class StaffTermsRejectApi(APIView):
         reason = serializers.CharField()
 
     @extend_schema(request=InputSerializer, responses=TermsOutput, tags=["staff"], operation_id="staff_terms_reject")
-    def post(self, request: Request, product_id: int, version: int) -> Response:
+    def post(self, request: AuthenticatedRequest, product_id: int, version: int) -> Response:
         data = self.InputSerializer(data=request.data)
         if not data.is_valid():
             raise ValidationFailed(str(_("Give a reason for the rejection.")), field="reason")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -13,12 +13,15 @@ from earn.interest import Tier
 from earn.models import Accrual, Position, Product, ProductTerms
 from earn.selectors.products import user_principal_by_product
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 def tiers_of(terms: ProductTerms) -> list[Tier]:
     return [Tier(t.lower, t.upper, t.apr) for t in terms.tiers.all()]
 
 
-def user_principal(user: Any, product: Product) -> Decimal:
+def user_principal(user: User, product: Product) -> Decimal:
     """Principal the user holds in the product now (active positions)."""
     return user_principal_by_product(user, [product.pk])[product.pk]
 
@@ -45,7 +48,7 @@ def interest_totals(position: Position) -> dict[str, Decimal]:
     return {key: value or Decimal(0) for key, value in sums.items()}
 
 
-def positions_with_interest(user: Any) -> QuerySet[Position]:
+def positions_with_interest(user: User) -> QuerySet[Position]:
     """The user's positions with paid and unpaid interest summed in the same query."""
     zero = Value(Decimal(0), output_field=DecimalField(max_digits=38, decimal_places=18))
 

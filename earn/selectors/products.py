@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
@@ -26,6 +26,11 @@ from earn.models import (
     TermsStatus,
     TermType,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 CUSTOMER_VISIBLE_STATUSES = (ProductStatus.LIVE, ProductStatus.PAUSED)
 
@@ -66,11 +71,11 @@ def terms_latest(product: Product | int) -> ProductTerms | None:
     return _with_tiers(ProductTerms.objects.filter(product_id=product_id).order_by("-version"))[:1].first()
 
 
-def user_principal_by_product(user: Any, product_ids: Iterable[int]) -> dict[int, Decimal]:
+def user_principal_by_product(user: User | AnonymousUser, product_ids: Iterable[int]) -> dict[int, Decimal]:
     """{product_id: the user's active principal in it}, in one query."""
     ids = list(product_ids)
     totals = {pid: Decimal(0) for pid in ids}
-    if ids and getattr(user, "is_authenticated", False):
+    if ids and user.is_authenticated:
         rows = (Position.objects.filter(user=user, product_id__in=ids, status=PositionStatus.ACTIVE)
                 .values("product_id").annotate(total=Sum("principal")).values_list("product_id", "total"))
         totals.update({pid: total or Decimal(0) for pid, total in rows})
@@ -120,7 +125,13 @@ def catalogue_products(*, term_type: str | None = None, asset: str | None = None
     return qs.order_by("id")
 
 
-def headline_rates(terms: ProductTerms, term_type: str) -> dict[str, Decimal]:
+class HeadlineRates(TypedDict):
+    apr: Decimal
+    apy: Decimal
+    compounding: bool
+
+
+def headline_rates(terms: ProductTerms, term_type: str) -> HeadlineRates:
     """APR of the first tier and its APY (compounding only for demand products)."""
     tiers = list(terms.tiers.all())
     apr = tiers[0].apr if tiers else Decimal(0)
@@ -175,7 +186,8 @@ def _upcoming_terms_bulk(product_ids: list[int], on_date: dt.date) -> dict[int, 
     return {t.product_id: t for t in _with_tiers(qs)}
 
 
-def catalogue_entries(products: Iterable[Product], *, user: Any, on_date: dt.date | None = None) -> list[dict]:
+def catalogue_entries(products: Iterable[Product], *, user: User | AnonymousUser,
+                      on_date: dt.date | None = None) -> list[dict]:
     """Catalogue entries for a page of products in a constant number of queries.
 
     Terms are the version in force today; a product whose first terms start later shows those.
@@ -206,12 +218,12 @@ def live_products() -> list[Product]:
     return list(Product.objects.filter(status=ProductStatus.LIVE).order_by("id"))
 
 
-def own_position_product(position_id: int, user: Any) -> int | None:
+def own_position_product(position_id: int, user: User) -> int | None:
     """The product of one of the customer's own positions (a complaint about it), or None."""
     return Position.objects.filter(pk=position_id, user=user).values_list("product_id", flat=True).first()
 
 
-def catalogue_product(*, product_id: int, user: Any = None) -> Product | None:
+def catalogue_product(*, product_id: int, user: User | AnonymousUser | None = None) -> Product | None:
     """A single product if this customer may see it: published (live, or paused read-only), or one
     they hold a position in (earn or pool) whatever its status since. Drafts, products in review or
     approved but not yet live, and closed products they never held are None (the API answers 404):
@@ -219,7 +231,7 @@ def catalogue_product(*, product_id: int, user: Any = None) -> Product | None:
     product = Product.objects.select_related("asset").filter(pk=product_id).first()
     if product is None or product.status in CUSTOMER_VISIBLE_STATUSES:
         return product
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None or not user.is_authenticated:
         return None
     if (Position.objects.filter(user=user, product=product).exists()
             or any(holds(user, product) for holds in extensions.HOLDINGS_CHECKS)):

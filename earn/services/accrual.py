@@ -375,7 +375,7 @@ class Dispatch:
     chunks: int = 0
 
 
-def _hand_out(chunks: list[int], enqueue: Callable[[int], None]) -> None:
+def _hand_out(chunks: list[int], enqueue: Callable[[int], object]) -> None:
     """Stamp the chunks as queued now and send them once this transaction commits."""
     AccrualChunk.objects.filter(pk__in=chunks).update(
         enqueued_at=timezone.now(), dispatches=F("dispatches") + 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
@@ -15,8 +15,11 @@ from core.models import AuditEvent
 from earn.lock_objects import product_lock
 from earn.models import Product, ProductTerms
 
+if TYPE_CHECKING:
+    from accounts.models import User
 
-def require_permission(actor: Any, perm: str) -> None:
+
+def require_permission(actor: User, perm: str) -> None:
     """Refuse (403) unless `actor` is active staff holding `perm` (through a role group or superuser)."""
     if not (getattr(actor, "is_active", False) and getattr(actor, "is_staff", False) and actor.has_perm(perm)):
         raise PermissionDenied(_("You do not have permission to do this."))

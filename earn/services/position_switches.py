@@ -6,7 +6,7 @@ transaction.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from django.db import models, transaction
 from django.utils.translation import gettext as _
@@ -16,10 +16,13 @@ from earn import errors
 from earn.lock_objects import position_lock
 from earn.models import Position, PositionStatus, TermType
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 M = TypeVar("M", bound=models.Model)
 
 
-def switch_set(*, user: Any, position: M, field: str, value: bool, action: str) -> M:
+def switch_set(*, user: User, position: M, field: str, value: bool, action: str) -> M:
     """Flip one boolean switch on an already locked position row and write its audit event."""
     before = getattr(position, field)
     type(position)._default_manager.filter(pk=position.pk).update(**{field: value})
@@ -29,7 +32,7 @@ def switch_set(*, user: Any, position: M, field: str, value: bool, action: str) 
 
 
 @transaction.atomic
-def position_set_auto_renew(*, user: Any, position_id: int, auto_renew: bool) -> Position:
+def position_set_auto_renew(*, user: User, position_id: int, auto_renew: bool) -> Position:
     """Fixed-term positions whose terms allow it: at maturity, renew at the then-current terms."""
     position = position_lock(position_id, user=user)
     if auto_renew and (position.term_type != TermType.FIXED or not position.terms.auto_renew_allowed):
@@ -39,7 +42,7 @@ def position_set_auto_renew(*, user: Any, position_id: int, auto_renew: bool) ->
 
 
 @transaction.atomic
-def position_set_auto_compound(*, user: Any, position_id: int, auto_compound: bool) -> Position:
+def position_set_auto_compound(*, user: User, position_id: int, auto_compound: bool) -> Position:
     """Demand positions only: from the next accrual on, the day's interest joins the principal."""
     position = position_lock(position_id, user=user)
     if position.term_type != TermType.DEMAND or position.status != PositionStatus.ACTIVE:

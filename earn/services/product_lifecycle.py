@@ -9,8 +9,8 @@ Lock order (shared with subscriptions): product row first, then anything hanging
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -34,6 +34,11 @@ from earn.services.terms import (
 )
 from ledger.models import Asset
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
 # --- Lifecycle table ------------------------------------------------------------------------------
 
 S = ProductStatus
@@ -54,7 +59,7 @@ VETTING_FIELDS = ("venue", "chain", "contract_address", "audit_reports", "tvl_us
 PRODUCT_MAKER_ACTIONS = ("product.create", "product.update")
 
 
-def can_transition(actor: Any, action: str) -> bool:
+def can_transition(actor: User | AnonymousUser, action: str) -> bool:
     """Whether `actor` holds the permission for a lifecycle action (for showing buttons)."""
     perm = TRANSITIONS[action][2]
     return bool(getattr(actor, "is_active", False) and getattr(actor, "is_staff", False) and actor.has_perm(perm))
@@ -123,7 +128,7 @@ def _clean_product(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
 # --- Drafting ------------------------------------------------------------------------------------
 
 @transaction.atomic
-def product_create(*, actor: Any, terms: Mapping[str, Any] | None = None,
+def product_create(*, actor: User, terms: Mapping[str, Any] | None = None,
                    tiers: Sequence[TierInput] | None = None, **fields: Any) -> Product:
     """Draft a product (status draft) with its vetting data and, optionally, terms v1 + tiers."""
     require_permission(actor, "earn.add_product")
@@ -140,7 +145,7 @@ def product_create(*, actor: Any, terms: Mapping[str, Any] | None = None,
 
 
 @transaction.atomic
-def product_update(*, actor: Any, product: Product | int, **fields: Any) -> Product:
+def product_update(*, actor: User, product: Product | int, **fields: Any) -> Product:
     """Edit a draft's product and vetting fields; the editor becomes its maker (may not approve)."""
     require_permission(actor, "earn.change_product")
     product = lock_product(product)
@@ -161,7 +166,7 @@ def product_update(*, actor: Any, product: Product | int, **fields: Any) -> Prod
 
 # --- Lifecycle -----------------------------------------------------------------------------------
 
-def _finish(actor: Any, product: Product, action: str, target: str, extra_after: dict | None = None,
+def _finish(actor: User, product: Product, action: str, target: str, extra_after: dict | None = None,
             extra_before: dict | None = None) -> Product:
     before = {"status": product.status, **(extra_before or {})}
     product.status = target
@@ -174,7 +179,7 @@ def _finish(actor: Any, product: Product, action: str, target: str, extra_after:
 
 
 @transaction.atomic
-def product_submit(*, actor: Any, product: Product | int) -> Product:
+def product_submit(*, actor: User, product: Product | int) -> Product:
     """draft → in_review, once the vetting checklist is complete and a pending terms version exists."""
     require_permission(actor, TRANSITIONS["submit"][2])
     product = lock_product(product)
@@ -192,7 +197,7 @@ def product_submit(*, actor: Any, product: Product | int) -> Product:
 
 
 @transaction.atomic
-def product_approve(*, actor: Any, product: Product | int, notes: str = "") -> Product:
+def product_approve(*, actor: User, product: Product | int, notes: str = "") -> Product:
     """in_review → approved with its pending terms; the drafter or last editor cannot approve."""
     require_permission(actor, TRANSITIONS["approve"][2])
     product = lock_product(product)
@@ -215,7 +220,7 @@ def product_approve(*, actor: Any, product: Product | int, notes: str = "") -> P
 
 
 @transaction.atomic
-def product_reject(*, actor: Any, product: Product | int, reason: str) -> Product:
+def product_reject(*, actor: User, product: Product | int, reason: str) -> Product:
     """in_review → draft with the reason; the drafter edits and submits again."""
     require_permission(actor, TRANSITIONS["reject"][2])
     if not (reason or "").strip():
@@ -230,7 +235,7 @@ def product_reject(*, actor: Any, product: Product | int, reason: str) -> Produc
 
 
 @transaction.atomic
-def product_go_live(*, actor: Any, product: Product | int) -> Product:
+def product_go_live(*, actor: User, product: Product | int) -> Product:
     """approved → live (or paused → live: resume); needs a current disclosure and terms in force today."""
     require_permission(actor, TRANSITIONS["go_live"][2])
     product = lock_product(product)
@@ -248,7 +253,7 @@ def product_go_live(*, actor: Any, product: Product | int) -> Product:
 
 
 @transaction.atomic
-def product_pause(*, actor: Any, product: Product | int, reason: str = "") -> Product:
+def product_pause(*, actor: User, product: Product | int, reason: str = "") -> Product:
     """live → paused: no new subscriptions; existing positions keep running."""
     require_permission(actor, TRANSITIONS["pause"][2])
     product = lock_product(product)
@@ -257,7 +262,7 @@ def product_pause(*, actor: Any, product: Product | int, reason: str = "") -> Pr
 
 
 @transaction.atomic
-def product_close(*, actor: Any, product: Product | int, reason: str = "") -> Product:
+def product_close(*, actor: User, product: Product | int, reason: str = "") -> Product:
     """approved, live or paused → closed, for good."""
     require_permission(actor, TRANSITIONS["close"][2])
     product = lock_product(product)
@@ -265,13 +270,13 @@ def product_close(*, actor: Any, product: Product | int, reason: str = "") -> Pr
     return _finish(actor, product, "close", target, {"reason": reason.strip()})
 
 
-TRANSITION_SERVICES = {
+TRANSITION_SERVICES: dict[str, Callable[..., Product]] = {
     "submit": product_submit, "approve": product_approve, "reject": product_reject,
     "go_live": product_go_live, "pause": product_pause, "close": product_close,
 }
 
 
-def product_transition(*, actor: Any, product: Product | int, action: str, reason: str = "") -> Product:
+def product_transition(*, actor: User, product: Product | int, action: str, reason: str = "") -> Product:
     """Dispatch a lifecycle action by name (admin actions and the staff API share this)."""
     service = TRANSITION_SERVICES[action]
     if action == "reject":
@@ -279,5 +284,5 @@ def product_transition(*, actor: Any, product: Product | int, action: str, reaso
     if action == "approve":
         return product_approve(actor=actor, product=product, notes=reason)
     if action in {"pause", "close"}:
-        return service(actor=actor, product=product, reason=reason)  # type: ignore[operator]
-    return service(actor=actor, product=product)  # type: ignore[operator]
+        return service(actor=actor, product=product, reason=reason)
+    return service(actor=actor, product=product)

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import F
@@ -41,6 +41,9 @@ from earn.selectors.products import terms_in_force
 from ledger import services as ledger
 from ledger.models import AccountKind, EntryKind
 from ledger.services import Leg
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ def redemption_plan(*, position: Position, amount: Any | None, mode: str, now: d
 
 
 @transaction.atomic
-def redemption_create(*, user: Any, position_id: int, amount: Any | None, mode: str) -> Redemption:
+def redemption_create(*, user: User, position_id: int, amount: Any | None, mode: str) -> Redemption:
     """Redeem (part of) a position: fast pays available now, standard via pending at the next settle."""
     position = position_lock(position_id, user=user)
     now = timezone.now()
@@ -183,7 +186,7 @@ def _record_principal_out(position: Position, amount: Decimal, today: dt.date, r
                                       created_at=now)
 
 
-def redemption_submit(*, user: Any, position_id: int, amount: Any | None, mode: str, idempotency_key: str | None,
+def redemption_submit(*, user: User, position_id: int, amount: Any | None, mode: str, idempotency_key: str | None,
                       render: Callable[[Redemption], Any]) -> tuple[int, Any, bool]:
     payload = {"position": position_id, "amount": None if amount is None else str(amount), "mode": mode}
     return idempotent(user=user, key=idempotency_key, scope="redemptions", payload=payload,

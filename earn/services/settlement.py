@@ -157,7 +157,7 @@ def _mature(position_id: int, today: dt.date, now: dt.datetime) -> str:
     return "renewed" if renew_terms is not None else "matured"
 
 
-def _renewal_terms(position: Position, today: dt.date):  # type: ignore[no-untyped-def]
+def _renewal_terms(position: Position, today: dt.date):
     """Renew at the then-current terms if the customer asked, the product is live and can take it."""
     if not position.auto_renew:
         return None

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -47,6 +47,9 @@ from ledger import services as ledger
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 def business_today() -> dt.date:
     return business_day(timezone.now())
@@ -66,7 +69,7 @@ class Quote:
     blocking: list[str]
 
 
-def _static_blockers(user: Any, product: Product, terms: ProductTerms | None, amount: Decimal,
+def _static_blockers(user: User, product: Product, terms: ProductTerms | None, amount: Decimal,
                      now: dt.datetime) -> list[str]:
     """Every refusal that can be decided without taking a lock, in API.md's order."""
     codes = blocking_codes(user, product, amount=amount)
@@ -82,7 +85,7 @@ def _static_blockers(user: Any, product: Product, terms: ProductTerms | None, am
     return codes
 
 
-def subscription_quote(*, user: Any, product: Product, amount: Any) -> Quote:
+def subscription_quote(*, user: User, product: Product, amount: Any) -> Quote:
     """What a subscription would do now, and every reason that would refuse it (nothing is written)."""
     now = timezone.now()
     amount = parse_amount(amount, scale=product.asset.scale)
@@ -126,7 +129,7 @@ def _reserve_cap(product_id: int, amount: Decimal) -> bool:
 
 
 @transaction.atomic
-def subscription_create(*, user: Any, product_id: int, amount: Any, auto_renew: bool = False) -> Subscription:
+def subscription_create(*, user: User, product_id: int, amount: Any, auto_renew: bool = False) -> Subscription:
     """Subscribe `amount` of the product's asset; raises SubscriptionRefused with reason codes."""
     product = catalogue_product(product_id=product_id, user=user)
     if product is None:  # not published and not held: customers do not know it exists
@@ -177,7 +180,7 @@ def subscription_create(*, user: Any, product_id: int, amount: Any, auto_renew: 
     return subscription
 
 
-def _position_for(*, user: Any, product: Product, terms: ProductTerms, value_date: dt.date,
+def _position_for(*, user: User, product: Product, terms: ProductTerms, value_date: dt.date,
                   maturity: dt.date | None, auto_renew: bool, now: dt.datetime) -> Position:
     if product.term_type == TermType.FIXED:
         return Position.objects.create(user=user, product=product, terms=terms, asset_id=product.asset_id,
@@ -198,7 +201,7 @@ def _refusal_message(code: str) -> str:
     return message_for(code, DEFAULT_MESSAGE)
 
 
-def subscription_submit(*, user: Any, product_id: int, amount: Any, auto_renew: bool, idempotency_key: str | None,
+def subscription_submit(*, user: User, product_id: int, amount: Any, auto_renew: bool, idempotency_key: str | None,
                         render: Callable[[Subscription], Any]) -> tuple[int, Any, bool]:
     """The entry point for API and portal: idempotent on the key, and refusals are recorded."""
     strategy = Product.objects.filter(pk=product_id).values_list("strategy", flat=True).first()

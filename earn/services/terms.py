@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.db.models import Max, Q
@@ -36,6 +36,9 @@ from earn.models import (
 from earn.selectors.products import terms_pending
 from earn.services.curation import changes, lock_product, makers_of, plain, require_permission
 from ledger.models import Asset
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 S = ProductStatus
 # Statuses in which a change of terms is a new version needing its own approval.
@@ -88,10 +91,11 @@ def _tiers(tiers: Sequence[TierInput]) -> list[tuple[Decimal, Decimal | None, De
         rows.append((terms_money(lower, "tiers") or Decimal(0), terms_money(upper, "tiers"), terms_money(apr, "tiers")))
     if any(apr is None for _l, _u, apr in rows):
         raise InvalidTerms(_("Every tier needs an APR."), field="tiers")
-    errors = tier_schedule_errors(rows)  # type: ignore[arg-type]
+    checked = cast(list[tuple[Decimal, Decimal | None, Decimal]], rows)  # every APR is there (checked above)
+    errors = tier_schedule_errors(checked)
     if errors:
         raise InvalidTerms(_("Invalid rate tiers: %(errors)s.") % {"errors": "; ".join(errors)}, field="tiers")
-    return sorted(rows, key=lambda r: r[0])  # type: ignore[return-value]
+    return sorted(checked, key=lambda r: r[0])
 
 
 def clean_terms(product: Product, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -170,7 +174,7 @@ def _write_tiers(terms: ProductTerms, tiers: list[tuple[Decimal, Decimal | None,
         [RateTier(terms=terms, lower=lower, upper=upper, apr=apr) for lower, upper, apr in tiers])
 
 
-def terms_create(*, product: Product, actor: Any, data: Mapping[str, Any],
+def terms_create(*, product: Product, actor: User, data: Mapping[str, Any],
                   tiers: Sequence[TierInput]) -> ProductTerms:
     clean = clean_terms(product, data)
     rows = _tiers(tiers)
@@ -182,7 +186,7 @@ def terms_create(*, product: Product, actor: Any, data: Mapping[str, Any],
 
 
 @transaction.atomic
-def product_terms_propose(*, actor: Any, product: Product | int, terms: Mapping[str, Any],
+def product_terms_propose(*, actor: User, product: Product | int, terms: Mapping[str, Any],
                           tiers: Sequence[TierInput]) -> ProductTerms:
     """A new terms version (pending). For approved/live/paused products it needs approval again;
     customers keep the version they subscribed under. A draft without terms gets its v1 here.
@@ -214,7 +218,7 @@ def product_terms_propose(*, actor: Any, product: Product | int, terms: Mapping[
 
 
 @transaction.atomic
-def product_terms_update(*, actor: Any, terms: ProductTerms | int, data: Mapping[str, Any],
+def product_terms_update(*, actor: User, terms: ProductTerms | int, data: Mapping[str, Any],
                          tiers: Sequence[TierInput] | None = None) -> ProductTerms:
     """Edit a pending terms version (not while its product is in review); the editor becomes its maker."""
     require_permission(actor, "earn.change_productterms")
@@ -253,7 +257,7 @@ def _apply_total_cap(product: Product, cap: Decimal | None) -> None:
     product.total_cap = cap
 
 
-def approve_terms_version(version: ProductTerms, actor: Any, product: Product) -> None:
+def approve_terms_version(version: ProductTerms, actor: User, product: Product) -> None:
     if actor.pk == version.drafted_by_id or actor.pk in makers_of(version, TERMS_MAKER_ACTIONS):
         raise MakerCheckerViolation(_("The user who drafted or last edited these terms cannot approve them."))
     version.status = TermsStatus.APPROVED
@@ -265,7 +269,7 @@ def approve_terms_version(version: ProductTerms, actor: Any, product: Product) -
 
 
 @transaction.atomic
-def product_terms_approve(*, actor: Any, terms: ProductTerms | int) -> ProductTerms:
+def product_terms_approve(*, actor: User, terms: ProductTerms | int) -> ProductTerms:
     """Approve a new terms version of an approved/live/paused product (maker ≠ checker)."""
     require_permission(actor, "earn.approve_product")
     product, version = _product_of_terms(terms)
@@ -288,7 +292,7 @@ def product_terms_approve(*, actor: Any, terms: ProductTerms | int) -> ProductTe
 
 
 @transaction.atomic
-def product_terms_reject(*, actor: Any, terms: ProductTerms | int, reason: str) -> ProductTerms:
+def product_terms_reject(*, actor: User, terms: ProductTerms | int, reason: str) -> ProductTerms:
     """Refuse a pending terms version of an approved/live/paused product, with a reason."""
     require_permission(actor, "earn.approve_product")
     if not (reason or "").strip():

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import F
@@ -40,6 +40,9 @@ from pools.errors import POOL_EMPTY, PoolError
 from pools.models import DepositMode, Pool, PoolDeposit, PoolPosition, PoolPositionStatus, PoolShareChange
 from pools.selectors import USD_PLACES, il_table, pool_for_product, pool_prices, pool_yield
 from pools.services.pools import pool_lock
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def deposit_plan(pool: Pool, *, amount: Decimal, asset: str, mode: str, prices: 
                           "product_equivalent": floor_to_scale(equivalent, pool.product.asset.scale)})
 
 
-def _blockers(user: Any, product: Product, terms: ProductTerms | None, plan: DepositPlan | None,
+def _blockers(user: User, product: Product, terms: ProductTerms | None, plan: DepositPlan | None,
               now: dt.datetime) -> list[str]:
     codes = blocking_codes(user, product, amount=plan.product_equivalent if plan is not None else None)
     if product.status != ProductStatus.LIVE or terms is None:
@@ -122,7 +125,7 @@ def _blockers(user: Any, product: Product, terms: ProductTerms | None, plan: Dep
     return codes
 
 
-def _insufficient(user: Any, pool: Pool, plan: DepositPlan) -> bool:
+def _insufficient(user: User, pool: Pool, plan: DepositPlan) -> bool:
     accounts = ledger.accounts_ensure([(user.pk, pool.asset_a_id, AccountKind.AVAILABLE),
                                        (user.pk, pool.asset_b_id, AccountKind.AVAILABLE)])
     return (accounts[(user.pk, pool.asset_a_id, AccountKind.AVAILABLE)].balance < plan.amount_a
@@ -135,7 +138,7 @@ def _parse(pool: Pool, amount: Any, asset: str | None) -> tuple[Decimal, str]:
     return parse_amount(amount, scale=scale), asset
 
 
-def deposit_quote(*, user: Any, product: Product, amount: Any, asset: str | None = None,
+def deposit_quote(*, user: User, product: Product, amount: Any, asset: str | None = None,
                   mode: str = DepositMode.PAIR) -> dict[str, Any]:
     """The preview: both amounts, the swap and its fee, shares, value, yields, the IL table and every blocker."""
     pool = pool_for_product(product)
@@ -167,7 +170,7 @@ def _message(code: str) -> str:
 
 
 @transaction.atomic
-def pool_deposit_create(*, user: Any, product_id: int, amount: Any, asset: str | None = None,
+def pool_deposit_create(*, user: User, product_id: int, amount: Any, asset: str | None = None,
                         mode: str = DepositMode.PAIR, compound_rewards: bool = False) -> PoolDeposit:
     """Deposit into a pool product; raises SubscriptionRefused with reason codes (as subscriptions do)."""
     if catalogue_product(product_id=product_id, user=user) is None:
@@ -223,7 +226,7 @@ def pool_deposit_create(*, user: Any, product_id: int, amount: Any, asset: str |
     return deposit
 
 
-def _position_for(user: Any, pool: Pool, terms: ProductTerms, value_date: dt.date, now: dt.datetime,
+def _position_for(user: User, pool: Pool, terms: ProductTerms, value_date: dt.date, now: dt.datetime,
                   compound_rewards: bool) -> PoolPosition:
     product = pool.product
     if product.term_type == TermType.FIXED:
@@ -243,7 +246,7 @@ def _position_for(user: Any, pool: Pool, terms: ProductTerms, value_date: dt.dat
     return position
 
 
-def pool_deposit_submit(*, user: Any, product_id: int, amount: Any, asset: str | None, mode: str,
+def pool_deposit_submit(*, user: User, product_id: int, amount: Any, asset: str | None, mode: str,
                         compound_rewards: bool, idempotency_key: str | None,
                         render: Callable[[PoolDeposit], Any]) -> tuple[int, Any, bool]:
     """API and portal entry point: idempotent on the key; refusals are recorded with their codes."""
@@ -263,7 +266,7 @@ def pool_deposit_submit(*, user: Any, product_id: int, amount: Any, asset: str |
         raise
 
 
-def pool_subscribe(*, user: Any, product_id: int, amount: Any, idempotency_key: str | None) -> tuple[int, Any, bool]:
+def pool_subscribe(*, user: User, product_id: int, amount: Any, idempotency_key: str | None) -> tuple[int, Any, bool]:
     """`POST /api/v1/subscriptions` for a pool product: both assets of the pair in the pool ratio."""
     return pool_deposit_submit(user=user, product_id=product_id, amount=amount, asset=None, mode="pair",
                                compound_rewards=False, idempotency_key=idempotency_key, render=deposit_summary)

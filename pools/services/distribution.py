@@ -113,7 +113,7 @@ def pool_distribute_day(*, pool_id: int, day: dt.date) -> DayResult:
         return result
 
 
-def _distribute(cursor, pool: Pool, day: dt.date, day_id: int, now: dt.datetime) -> DayResult:  # type: ignore[no-untyped-def]
+def _distribute(cursor, pool: Pool, day: dt.date, day_id: int, now: dt.datetime) -> DayResult:
     cursor.execute(f"DROP TABLE IF EXISTS {_EARNING}, {_SPLIT}")
     cursor.execute(
         f"""CREATE TEMP TABLE {_EARNING} AS
@@ -176,7 +176,7 @@ def _distribute(cursor, pool: Pool, day: dt.date, day_id: int, now: dt.datetime)
     return DayResult(pool.pk, day, positions, fee_a, fee_b, reward, compounded[0] if compounded else Decimal(0))
 
 
-def _reinvest_plan(cursor, pool: Pool, prices: dict[str, Decimal],  # type: ignore[no-untyped-def]
+def _reinvest_plan(cursor, pool: Pool, prices: dict[str, Decimal],
                    reward: Decimal) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
     """For positions that reinvest: the reward's USD value bought into the pool half and half, shares minted
     pro rata (rounded down); a position whose reward buys no share is paid the reward instead.
@@ -204,7 +204,7 @@ def _reinvest_plan(cursor, pool: Pool, prices: dict[str, Decimal],  # type: igno
     return totals if totals[3] > 0 else None
 
 
-def _reinvest_post(cursor, pool: Pool, day: dt.date, key: str, now: dt.datetime,  # type: ignore[no-untyped-def]
+def _reinvest_post(cursor, pool: Pool, day: dt.date, key: str, now: dt.datetime,
                    totals: tuple[Decimal, Decimal, Decimal, Decimal]) -> None:
     """The reward sold to the market, both assets bought into the reserves, shares minted to the positions."""
     reward, bought_a, bought_b, minted = totals

@@ -7,7 +7,7 @@ accounts by ascending id (entries_post).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,6 +25,9 @@ from pools import amm
 from pools.models import FeeMode, Pool, PoolRebalance
 from pools.selectors import pool_prices
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 SHARE_SCALE = 12
 
 
@@ -34,7 +37,7 @@ def share_asset_code(product_id: int, asset_a: str, asset_b: str) -> str:
 
 
 @transaction.atomic
-def pool_create(*, actor: Any, product: Product | int, asset_a: str, asset_b: str, fee_rate: Decimal | str,
+def pool_create(*, actor: User, product: Product | int, asset_a: str, asset_b: str, fee_rate: Decimal | str,
                 fee_mode: str = FeeMode.PAYOUT, reward_asset: str | None = None,
                 daily_emission: Decimal | str = "0", daily_volume_usd: Decimal | str = "0") -> Pool:
     """Attach a vetted pool to a liquidity_mining product; its share asset (LP token) is created with it."""

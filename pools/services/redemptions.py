@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import F, Sum
@@ -36,6 +36,9 @@ from pools.models import Pool, PoolPayout, PoolPosition, PoolPositionStatus, Poo
 from pools.selectors import USD_PLACES, business_day
 from pools.services.pools import pool_lock
 from pricing.selectors import latest_prices
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def withdrawal_plan(position: PoolPosition, pool: Pool, *, shares: Any | None, t
     withheld_a = withheld_b = Decimal(0)
     if early and rule == EarlyRedemption.FORFEIT_INTEREST:
         paid = PoolPayout.objects.filter(position=position).aggregate(a=Sum("fee_a"), b=Sum("fee_b"))
-        withheld_a, withheld_b = min(paid["a"] or 0, amount_a), min(paid["b"] or 0, amount_b)
+        withheld_a, withheld_b = min(paid["a"] or Decimal(0), amount_a), min(paid["b"] or Decimal(0), amount_b)
     elif early and rule == EarlyRedemption.PENALTY_RATE and terms is not None:
         days = max((today - position.value_date).days, 0)
         rate = (terms.penalty_apr or Decimal(0)) * days / terms.day_count_basis
@@ -99,7 +102,7 @@ def withdrawal_plan(position: PoolPosition, pool: Pool, *, shares: Any | None, t
     return WithdrawalPlan(burn, amount_a, amount_b, withheld_a, withheld_b, value, hold, early, maturity)
 
 
-def _position_lock(position_id: int, user: Any | None) -> tuple[PoolPosition, Pool]:
+def _position_lock(position_id: int, user: User | None) -> tuple[PoolPosition, Pool]:
     query = PoolPosition.objects.filter(pk=position_id)
     if user is not None:
         query = query.filter(user=user)
@@ -112,7 +115,7 @@ def _position_lock(position_id: int, user: Any | None) -> tuple[PoolPosition, Po
 
 
 @transaction.atomic
-def pool_redeem(*, user: Any | None, position_id: int, shares: Any | None = None,
+def pool_redeem(*, user: User | None, position_id: int, shares: Any | None = None,
                 maturity: bool = False) -> PoolWithdrawal:
     """Burn shares and pay both assets to the customer's available balance (user None: the maturity job)."""
     position, pool = _position_lock(position_id, user)
@@ -174,7 +177,7 @@ def _record_shares_out(position: PoolPosition, shares: Decimal, today: dt.date, 
                                        reason="redemption", created_at=now)
 
 
-def pool_redeem_submit(*, user: Any, position_id: int, shares: Any | None, idempotency_key: str | None,
+def pool_redeem_submit(*, user: User, position_id: int, shares: Any | None, idempotency_key: str | None,
                        render: Callable[[PoolWithdrawal], Any]) -> tuple[int, Any, bool]:
     payload = {"position": position_id, "shares": None if shares is None else str(shares)}
     return idempotent(user=user, key=idempotency_key, scope="pool-redemptions", payload=payload,
@@ -182,7 +185,7 @@ def pool_redeem_submit(*, user: Any, position_id: int, shares: Any | None, idemp
 
 
 @transaction.atomic
-def pool_position_set_compounding(*, user: Any, position_id: int, compound_rewards: bool) -> PoolPosition:
+def pool_position_set_compounding(*, user: User, position_id: int, compound_rewards: bool) -> PoolPosition:
     """Reinvest rewards into the pool (or stop): applies from the next distribution."""
     position, _pool = _position_lock(position_id, user)
     return switch_set(user=user, position=position, field="compound_rewards", value=compound_rewards,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -26,12 +27,16 @@ from core.errors import ApplicationError
 from portal.forms import ApiTokenForm, OtpForm, ProfileForm, ResidenceRequestForm
 from portal.views.auth import STAFF_2FA_NEXT, language_cookie
 
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedHttpRequest
+
 # The create forms of API tokens already used in this session: a reload of the page that shows a new key
 # posts the same form again, which must neither make a second token nor show any key (it is shown once).
 TOKEN_FORMS_USED = "portal_api_token_forms_used"
 
 
-def _profile_page(request: HttpRequest, form: ProfileForm, residence_form: ResidenceRequestForm) -> HttpResponse:
+def _profile_page(request: AuthenticatedHttpRequest, form: ProfileForm,
+                  residence_form: ResidenceRequestForm) -> HttpResponse:
     user = request.user
     return render(request, "portal/profile.html", {
         "form": form, "residence_form": residence_form, "has_2fa": twofactor.user_has_2fa(user),
@@ -41,7 +46,7 @@ def _profile_page(request: HttpRequest, form: ProfileForm, residence_form: Resid
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Name and language; the country of residence and KYC status are shown, not edited (a posted country is
     ignored: only compliance changes it, on request)."""
     user = request.user
@@ -57,7 +62,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def residence_request(request: HttpRequest) -> HttpResponse:
+def residence_request(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Ask compliance to change the country of residence (or investor class); nothing changes until decided."""
     user = request.user
     form = ResidenceRequestForm(request.POST)
@@ -77,7 +82,7 @@ def residence_request(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: AuthenticatedHttpRequest) -> HttpResponse:
     """2FA status and actions: set up (QR code + confirm), new recovery codes, turn off."""
     user = request.user
     action = request.POST.get("action", "")
@@ -119,7 +124,7 @@ def security(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The customer's API tokens: create one with a name (its key shown once), list them, revoke one."""
     user = request.user
     action = request.POST.get("action", "")

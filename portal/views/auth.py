@@ -75,7 +75,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def sign_in_verify(request: HttpRequest) -> HttpResponse:
     """The second step: a code from the authenticator app (or a recovery code)."""
-    user = User.objects.filter(pk=request.session.get(PENDING_USER), is_active=True).first()
+    pending = request.session.get(PENDING_USER)
+    user = User.objects.filter(pk=pending, is_active=True).first() if pending is not None else None
     if user is None:
         return redirect("portal:sign_in")
     form = OtpForm(request.POST or None)

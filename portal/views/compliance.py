@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -25,18 +25,21 @@ from earn.models import Position
 from earn.selectors.products import catalogue_products
 from portal.views.earn import _language, _visible_product
 
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedHttpRequest
+
 
 def _concrete(user: Any) -> Any:
     """The User behind request.user's lazy wrapper (services that look at type(user) need the model)."""
     while isinstance(user, LazyObject):
         user.__class__  # noqa: B018 - evaluates the wrapper
-        user = user._wrapped
+        user = user._wrapped  # type: ignore[attr-defined]  # private to Django, so not in the stubs
     return user
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def assessment(request: HttpRequest, product_id: int) -> HttpResponse:
+def assessment(request: AuthenticatedHttpRequest, product_id: int) -> HttpResponse:
     """The knowledge / appropriateness questions for this product's kind; passing lets the customer subscribe."""
     product = _visible_product(product_id, request.user)
     kind = product_kind(product)
@@ -79,7 +82,7 @@ class RiskProfileForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def risk_profile(request: HttpRequest) -> HttpResponse:
+def risk_profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Risk profile and declared net worth: the inputs of the exposure limit (Hong Kong)."""
     profile = getattr(request.user, "compliance_profile", None)
     initial = {"risk_profile": getattr(profile, "risk_profile", ""), "net_worth_usd": getattr(profile, "net_worth_usd",
@@ -106,7 +109,7 @@ class ComplaintForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def complaints(request: HttpRequest) -> HttpResponse:
+def complaints(request: AuthenticatedHttpRequest) -> HttpResponse:
     """File a complaint about a position (or its product) and follow the ones already filed."""
     positions = list(Position.objects.filter(user=request.user).select_related("product").order_by("-id")[:50])
     language = _language(request)
@@ -114,7 +117,7 @@ def complaints(request: HttpRequest) -> HttpResponse:
                 % {"id": p.pk, "product": p.product.name_for(language)}) for p in positions]
     choices += [(f"product:{p.pk}", p.name_for(language)) for p in catalogue_products()]
     form = ComplaintForm(request.POST or None)
-    form.fields["target"].choices = choices
+    cast(forms.ChoiceField, form.fields["target"]).choices = choices
     if request.method == "POST" and form.is_valid():
         kind, _sep, target_id = form.cleaned_data["target"].partition(":")
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -31,6 +31,12 @@ from pools.chart import il_chart_svg
 from pools.selectors import il_table
 from portal.forms import AmountForm
 from portal.refusals import advise
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+    from accounts.requests import AuthenticatedHttpRequest
 
 ACK_CODES = ("NO_ACK", "ACK_OUTDATED")
 LANGS = ("en", "zh-hant")
@@ -67,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _visible_product(product_id: int, user: Any = None) -> Product:
+def _visible_product(product_id: int, user: User | AnonymousUser | None = None) -> Product:
     product = catalogue_product(product_id=product_id, user=user)
     if product is None:
         raise Http404
@@ -129,14 +135,14 @@ def _pool_context(request: HttpRequest, product: Product) -> dict[str, Any]:
             "il_amount": table["amount_usd"]}
 
 
-def _available(user: Any, asset: str) -> Any:
+def _available(user: User, asset: str) -> Any:
     row = next((b for b in balance_list(user_id=user.pk) if b["asset_code"] == asset), None)
     return row["available"] if row else 0
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def subscribe(request: HttpRequest, product_id: int) -> HttpResponse:
+def subscribe(request: AuthenticatedHttpRequest, product_id: int) -> HttpResponse:
     """One page per step: acknowledge the disclosure, enter the amount, preview, confirm (with a code)."""
     product = _visible_product(product_id, request.user)
     user = request.user

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,6 +20,9 @@ from pools.selectors import business_day, pool_positions_for
 from pools.services.redemptions import pool_redeem_submit, withdrawal_plan
 from portal.refusals import advise
 
+if TYPE_CHECKING:
+    from accounts.requests import AuthenticatedHttpRequest
+
 
 class PoolRedeemForm(forms.Form):
     shares = forms.CharField(label=gettext_lazy("Pool shares"), max_length=64, required=False,
@@ -28,7 +31,7 @@ class PoolRedeemForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def pool_redeem(request: HttpRequest, position_id: int) -> HttpResponse:
+def pool_redeem(request: AuthenticatedHttpRequest, position_id: int) -> HttpResponse:
     """Burn (some of) the customer's pool shares; the preview shows both amounts and the result against holding."""
     position = pool_positions_for(request.user).filter(pk=position_id).first()
     if position is None:

@@ -18,7 +18,7 @@ from earn.services import accrual
 class BarProgress(accrual.Progress):
     """One tqdm bar per day: positions done, rate and ETA."""
 
-    def __init__(self, stream, enabled: bool) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream, enabled: bool) -> None:
         self.stream, self.enabled, self.bar = stream, enabled, None
 
     def day_started(self, day: dt.date, positions: int, chunks: int) -> None:
@@ -40,17 +40,18 @@ class BarProgress(accrual.Progress):
 class Command(BaseCommand):
     help = "Accrue daily interest for every ended day not yet accrued (idempotent, resumable)."
 
-    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--date", type=dt.date.fromisoformat, help="accrue only this day (YYYY-MM-DD)")
         parser.add_argument("--chunk-size", type=int, default=None,
                             help="positions per chunk for days not yet planned (default: ACCRUAL_CHUNK_SIZE)")
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args, **options) -> None:
         started = time.monotonic()
         progress = BarProgress(self.stderr._out, enabled=options["verbosity"] >= 1)
         try:
             if options["date"]:
-                days = [accrual.accrue_day(options["date"], chunk_size=options["chunk_size"], progress=progress)]
+                days: list[accrual.AccrualDayResult] | None = [
+                    accrual.accrue_day(options["date"], chunk_size=options["chunk_size"], progress=progress)]
             else:
                 days = accrual.accrue_pending(chunk_size=options["chunk_size"], progress=progress)
         except ValueError as exc:

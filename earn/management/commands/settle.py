@@ -10,7 +10,7 @@ from earn.services.settlement import settle
 class Command(BaseCommand):
     help = "Settle standard redemptions that are due and fixed-term positions that have matured."
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args, **options) -> None:
         result = settle(progress=lambda stage, n: self.stdout.write(f"\r{stage}: {n}", ending=""))
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(

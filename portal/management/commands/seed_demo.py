@@ -10,6 +10,7 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -150,8 +151,8 @@ STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_
 class Command(BaseCommand):
     help = "Create the demo assets, users (password demo-pass-2026) and balances; idempotent."
 
-    def handle(self, *args: object, **options: object) -> None:
-        verbose = int(options.get("verbosity", 1)) >= 1  # type: ignore[call-overload]
+    def handle(self, *args: object, **options: Any) -> None:
+        verbose = int(options.get("verbosity", 1)) >= 1
 
         def out(line: str) -> None:
             if verbose:
