@@ -38,8 +38,11 @@ ACCRUAL_LOCK = 0x41434352  # "ACCR"
 
 # Every CTE is MATERIALIZED and each per-position lookup is a correlated index probe, so the plan
 # stays linear in the chunk whatever the planner estimates (an inlined aggregate once turned into a
-# nested loop: 129 positions/s at 20 000 positions). The interest itself comes from earn.interest_sql, the
-# fragments a test checks against earn.interest.
+# nested loop: 129 positions/s at 20 000 positions). One probe of the (position, date) index finds the
+# position's latest accrual up to the day: on the day itself, the position is already accrued (a
+# replay) and is skipped; before it, its carry is the day's input. The interest itself comes from
+# earn.interest_sql, the fragments a test checks against earn.interest. `{range}` bounds the chunk:
+# customer ids (chunks planned now) or position ids (chunks planned by older releases).
 _CANDIDATES = """
 CREATE TEMP TABLE _accrual_chunk ON COMMIT DROP AS
 WITH in_force AS MATERIALIZED (
@@ -50,25 +53,27 @@ WITH in_force AS MATERIALIZED (
     SELECT p.id, p.user_id, p.asset_id, p.product_id, p.auto_compound, p.term_type,
            CASE WHEN p.term_type = 'demand' THEN f.id ELSE p.terms_id END AS tid,
            p.principal - coalesce((SELECT sum(c.amount) FROM earn_positionchange c
-                                    WHERE c.position_id = p.id AND c.effective_date > %(day)s), 0) AS base
+                                    WHERE c.position_id = p.id AND c.effective_date > %(day)s), 0) AS base,
+           last.date AS last_date, last.carry AS last_carry
       FROM earn_position p
       LEFT JOIN in_force f ON f.product_id = p.product_id
-     WHERE p.id BETWEEN %(lo)s AND %(hi)s
+      LEFT JOIN LATERAL (SELECT la.date, la.carry FROM earn_accrual la
+                          WHERE la.position_id = p.id AND la.date <= %(day)s
+                          ORDER BY la.date DESC LIMIT 1) last ON true
+     WHERE {range} BETWEEN %(lo)s AND %(hi)s
        AND (p.status = 'active' OR p.closed_at >= %(day)s::date)
        AND p.value_date <= %(day)s
        AND (p.maturity_date IS NULL OR %(day)s < p.maturity_date)
-       AND NOT EXISTS (SELECT 1 FROM earn_accrual a WHERE a.position_id = p.id AND a.date = %(day)s)
 ), priced AS MATERIALIZED (
     SELECT c.id, c.user_id, c.asset_id, c.product_id, c.base, a.scale,
            CASE WHEN c.term_type = 'demand' AND c.auto_compound THEN 'compound' ELSE t.payout END AS payout,
            {yearly} AS yearly,
            t.day_count_basis AS basis,
-           coalesce((SELECT la.carry FROM earn_accrual la WHERE la.position_id = c.id AND la.date < %(day)s
-                      ORDER BY la.date DESC LIMIT 1), 0) AS prev_carry
+           coalesce(c.last_carry, 0) AS prev_carry
       FROM cand c
       JOIN earn_productterms t ON t.id = c.tid
       JOIN ledger_asset a ON a.code = c.asset_id
-     WHERE c.base > 0
+     WHERE c.base > 0 AND (c.last_date IS NULL OR c.last_date < %(day)s)
 ), exact AS MATERIALIZED (
     SELECT *, {exact} AS exact, {apr} AS apr FROM priced
 )
@@ -76,8 +81,12 @@ SELECT id AS position_id, user_id, asset_id, product_id, base, payout, apr, exac
        {posted} AS posted,
        {carry} AS carry
   FROM exact
-""".format(yearly=yearly_sql("c.base", "earn_ratetier r WHERE r.terms_id = c.tid"), exact=EXACT_SQL, apr=APR_SQL,
-           posted=POSTED_SQL, carry=CARRY_SQL)
+"""
+_CANDIDATES = {
+    unit: _CANDIDATES.format(range=column, yearly=yearly_sql("c.base", "earn_ratetier r WHERE r.terms_id = c.tid"),
+                             exact=EXACT_SQL, apr=APR_SQL, posted=POSTED_SQL, carry=CARRY_SQL)
+    for unit, column in (("customer", "p.user_id"), ("position", "p.id"))
+}
 
 
 # Auto-compounding (demand positions with the switch on): the day's interest joins the principal and
@@ -104,10 +113,14 @@ _COMPOUND_STEPS = [
         WHERE payout = 'compound' AND posted > 0""",
 ]
 
+# One credit per customer account: the chunk's rows summed per (customer, asset, account kind). A
+# chunk holds every position of its customers, so that is one credit per account and day; the accrual
+# rows keep each position's share, and reconcile checks they add up to the credit.
 _CREDITS = """
     SELECT user_id, asset_id,
-           CASE payout WHEN 'at_maturity' THEN 'accrued' WHEN 'compound' THEN 'earn' ELSE 'available' END, posted
-      FROM _accrual_chunk
+           CASE payout WHEN 'at_maturity' THEN 'accrued' WHEN 'compound' THEN 'earn' ELSE 'available' END,
+           sum(posted)
+      FROM _accrual_chunk WHERE posted > 0 GROUP BY 1, 2, 3
 """
 
 
@@ -159,13 +172,18 @@ def _refuse_out_of_order(day: dt.date) -> None:
 
 
 def _chunk_bounds(day: dt.date, chunk_size: int) -> list[tuple[int, int, int]]:
-    """(lo, hi, count) id ranges of at most `chunk_size` positions that may earn on `day`."""
+    """(lo, hi, positions) customer id ranges holding about `chunk_size` positions that may earn on
+    `day`. A customer is never split: a chunk closes after the customer whose positions reach its
+    size, so it may hold a few more than `chunk_size` (one customer with more holds a chunk alone)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT min(id), max(id), count(*) FROM (
-                SELECT id, (row_number() OVER (ORDER BY id) - 1) / %s AS bucket FROM earn_position
-                 WHERE (status = 'active' OR closed_at >= %s::date) AND value_date <= %s
+            SELECT min(user_id), max(user_id), sum(n) FROM (
+                SELECT user_id, n, (sum(n) OVER (ORDER BY user_id) - n)::bigint / %s AS bucket FROM (
+                    SELECT user_id, count(*) AS n FROM earn_position
+                     WHERE (status = 'active' OR closed_at >= %s::date) AND value_date <= %s
+                     GROUP BY user_id
+                ) u
             ) b GROUP BY bucket ORDER BY 1
             """,
             [chunk_size, day, day],
@@ -190,7 +208,8 @@ def run_plan(day: dt.date, *, chunk_size: int | None = None) -> AccrualRun:
         if run.planned_at is None:
             bounds = _chunk_bounds(day, chunk_size or settings.ACCRUAL_CHUNK_SIZE)
             AccrualChunk.objects.bulk_create(
-                [AccrualChunk(run=run, lo=lo, hi=hi, planned=count) for lo, hi, count in bounds])
+                [AccrualChunk(run=run, unit=AccrualChunk.Unit.CUSTOMER, lo=lo, hi=hi, planned=count)
+                 for lo, hi, count in bounds])
             run.planned_at = timezone.now()
             fields = ["planned_at"]
             if not bounds:
@@ -200,18 +219,19 @@ def run_plan(day: dt.date, *, chunk_size: int | None = None) -> AccrualRun:
     return run
 
 
-def _accrue_range(run: AccrualRun, lo: int, hi: int) -> tuple[int, dict[str, Decimal]]:
-    """Accrue the positions of [lo, hi] not yet accrued on the run's day; inside the caller's transaction."""
+def _accrue_range(run: AccrualRun, lo: int, hi: int, unit: str) -> tuple[int, dict[str, Decimal]]:
+    """Accrue the positions of [lo, hi] (customer or position ids, by `unit`) not yet accrued on the run's
+    day; inside the caller's transaction. One pass computes the candidates into a temporary table; the accrual rows and the
+    ledger entry (one credit per customer account, one platform debit per asset) are written from it."""
     day, now = run.date, timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS _accrual_chunk")
-        cursor.execute(_CANDIDATES, {"day": day, "lo": lo, "hi": hi})
-        cursor.execute("SELECT count(*) FILTER (WHERE payout = 'compound'), count(*) FROM _accrual_chunk")
-        compounding, candidates = cursor.fetchone()
-        if candidates == 0:
+        cursor.execute(_CANDIDATES[unit], {"day": day, "lo": lo, "hi": hi})
+        if cursor.rowcount == 0:
             cursor.execute("DROP TABLE _accrual_chunk")
             return 0, {}
-        if compounding:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM _accrual_chunk WHERE payout = 'compound')")
+        if cursor.fetchone()[0]:
             for step in _COMPOUND_STEPS:
                 cursor.execute(step, {"next_day": day + dt.timedelta(days=1), "now": now})
         cursor.execute(
@@ -224,8 +244,9 @@ def _accrue_range(run: AccrualRun, lo: int, hi: int) -> tuple[int, dict[str, Dec
             [day, run.pk, now],
         )
         rows = cursor.rowcount
+        scope = "" if unit == AccrualChunk.Unit.POSITION else "customers:"
         result = bulk.entry_post_credits(
-            kind=EntryKind.ACCRUAL, idempotency_key=f"accrual:{day.isoformat()}:{lo}-{hi}",
+            kind=EntryKind.ACCRUAL, idempotency_key=f"accrual:{day.isoformat()}:{scope}{lo}-{hi}",
             reference=f"accrual:{day.isoformat()}", debit_kind=AccountKind.YIELD_EXPENSE,
             credits_sql=_CREDITS, params=[],
         )
@@ -305,7 +326,7 @@ def chunk_process(chunk_id: int, *, wait: bool = False) -> ChunkOutcome:
             finished = _run_finish_locked(chunk.run_id)
             return ChunkOutcome(chunk_id, "already done", run_finished=finished,
                                 run_done=finished or _run_is_done(chunk.run_id))
-        rows, totals = _accrue_range(chunk.run, chunk.lo, chunk.hi)
+        rows, totals = _accrue_range(chunk.run, chunk.lo, chunk.hi, chunk.unit)
         AccrualChunk.objects.filter(pk=chunk.pk).update(
             status=AccrualChunk.Status.DONE, finished_at=timezone.now(), positions=rows,
             posted_total=sum(totals.values(), Decimal(0)))
