@@ -9,9 +9,10 @@ payout) and N positions of 1 500 USDT (`--per-customer` each; every customer als
 `available` account) with set-based SQL, then accrues consecutive days, one per measurement:
 
 - baseline without triggers (day D): one transaction — INSERT the accrual rows (the tiers written
-  into the SQL, the previous carry joined in), INSERT the entry, INSERT one credit posting per
-  customer account plus the platform debit, UPDATE the balances — with the ledger's triggers
-  disabled (foreign keys and CHECK constraints still on). The floor: the writes and nothing else.
+  into the SQL, the previous carry joined in, the run's id as the engine writes it), INSERT the
+  entry, INSERT one credit posting per customer account plus the platform debit, UPDATE the
+  balances — with the ledger's triggers disabled (foreign keys and CHECK constraints still on).
+  The floor: the writes and nothing else.
 - baseline with triggers (day D+1): the same statements with the ledger's triggers on (they check
   scale, entry ownership and balance, and move the balances: no explicit UPDATE).
 - engine (day D+2): `earn.services.accrual.accrue_day` — chunks of `--chunk-size` positions, each
@@ -79,9 +80,10 @@ def _product(day: dt.date):  # type: ignore[no-untyped-def]
 # {day}, {now}: the day accrued and the time stamp. The tiers of the bench product are written into
 # the SQL; the previous carry is the previous day's row (the baselines run on consecutive days).
 BASELINE_ACCRUALS = """
-    INSERT INTO earn_accrual (position_id, date, base, apr, exact, posted, carry, payout, paid_out, created_at)
+    INSERT INTO earn_accrual (position_id, date, base, apr, exact, posted, carry, payout, paid_out, run_id,
+                              created_at)
     SELECT id, %(day)s, base, trunc(y / base, 18), exact, trunc(exact + prev, 8),
-           exact + prev - trunc(exact + prev, 8), 'daily', true, %(now)s
+           exact + prev - trunc(exact + prev, 8), 'daily', true, %(run)s, %(now)s
       FROM (SELECT p.id, p.principal AS base,
                    least(p.principal, 1000) * 0.05 + greatest(p.principal - 1000, 0) * 0.03 AS y,
                    trunc((least(p.principal, 1000) * 0.05 + greatest(p.principal - 1000, 0) * 0.03) / 365, 18)
@@ -125,7 +127,9 @@ def _baseline(day: dt.date, product_id: int, *, triggers: bool) -> float:
 
     from earn.models import AccrualRun
 
-    params = {"day": day, "now": timezone.now(), "product": product_id}
+    # The day's run row, as the engine writes (each accrual row refers to it), made before the timing.
+    run = AccrualRun.objects.create(date=day, planned_at=timezone.now())
+    params = {"day": day, "now": timezone.now(), "product": product_id, "run": run.pk}
 
     def toggle(state: str) -> None:  # USER triggers only: the foreign keys' system triggers stay on
         with connection.cursor() as cursor:
@@ -145,8 +149,7 @@ def _baseline(day: dt.date, product_id: int, *, triggers: bool) -> float:
     if not triggers:
         toggle("ENABLE")
     # Bookkeeping outside the timing: the day counts as accrued, so the engine's next day is in order.
-    AccrualRun.objects.create(date=day, status=AccrualRun.Status.DONE, planned_at=timezone.now(),
-                              finished_at=timezone.now())
+    AccrualRun.objects.filter(pk=run.pk).update(status=AccrualRun.Status.DONE, finished_at=timezone.now())
     return elapsed
 
 

@@ -220,11 +220,15 @@ def run_plan(day: dt.date, *, chunk_size: int | None = None) -> AccrualRun:
 
 
 def _accrue_range(run: AccrualRun, lo: int, hi: int, unit: str) -> tuple[int, dict[str, Decimal]]:
-    """Accrue the positions of [lo, hi] (customer or position ids, by `unit`) not yet accrued on the run's
-    day; inside the caller's transaction. One pass computes the candidates into a temporary table; the accrual rows and the
-    ledger entry (one credit per customer account, one platform debit per asset) are written from it."""
+    """Accrue the positions of [lo, hi] (customer or position ids, by `unit`) not yet accrued on the
+    run's day; inside the caller's transaction. One pass computes the candidates into a temporary
+    table; the accrual rows and the ledger entry (one credit per customer account, one platform debit
+    per asset) are written from it."""
     day, now = run.date, timezone.now()
     with connection.cursor() as cursor:
+        # A chunk's statements cost 10⁵ planner units and more, where PostgreSQL would JIT-compile
+        # them for each chunk: ~0.35 s of compiling against ~0.5 s of work (measured, 10 000 positions).
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute("DROP TABLE IF EXISTS _accrual_chunk")
         cursor.execute(_CANDIDATES[unit], {"day": day, "lo": lo, "hi": hi})
         if cursor.rowcount == 0:
