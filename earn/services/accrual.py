@@ -219,6 +219,18 @@ def run_plan(day: dt.date, *, chunk_size: int | None = None) -> AccrualRun:
     return run
 
 
+_FOREIGN_KEYS: list[str] = []
+
+
+def _accrual_foreign_keys(cursor) -> list[str]:  # type: ignore[no-untyped-def]
+    """The (deferrable) foreign keys of earn_accrual, quoted; read once per process."""
+    if not _FOREIGN_KEYS:
+        cursor.execute("SELECT quote_ident(conname) FROM pg_constraint "
+                       "WHERE conrelid = 'earn_accrual'::regclass AND contype = 'f' AND condeferrable ORDER BY 1")
+        _FOREIGN_KEYS.extend(name for (name,) in cursor.fetchall())
+    return _FOREIGN_KEYS
+
+
 def _accrue_range(run: AccrualRun, lo: int, hi: int, unit: str) -> tuple[int, dict[str, Decimal]]:
     """Accrue the positions of [lo, hi] (customer or position ids, by `unit`) not yet accrued on the
     run's day; inside the caller's transaction. One pass computes the candidates into a temporary
@@ -248,6 +260,12 @@ def _accrue_range(run: AccrualRun, lo: int, hi: int, unit: str) -> tuple[int, di
             [day, run.pk, now],
         )
         rows = cursor.rowcount
+        # The rows' foreign-key checks (deferred to the commit by default) run here, before the ledger
+        # part locks the platform account that every chunk of the day credits: two workers then overlap
+        # on these checks instead of queueing behind that lock through each other's commit.
+        foreign_keys = _accrual_foreign_keys(cursor)
+        if foreign_keys:
+            cursor.execute(f"SET CONSTRAINTS {', '.join(foreign_keys)} IMMEDIATE")
         scope = "" if unit == AccrualChunk.Unit.POSITION else "customers:"
         result = bulk.entry_post_credits(
             kind=EntryKind.ACCRUAL, idempotency_key=f"accrual:{day.isoformat()}:{scope}{lo}-{hi}",
