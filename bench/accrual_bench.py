@@ -94,7 +94,7 @@ BASELINE_ACCRUALS = """
              WHERE p.product_id = %(product)s AND p.status = 'active') q"""
 BASELINE_ENTRY = """
     INSERT INTO ledger_journalentry (kind, idempotency_key, fingerprint, reference, memo, created_at)
-    VALUES ('accrual', 'baseline:' || %(day)s::text, 'baseline', '', '', %(now)s)"""
+    VALUES ('accrual', 'baseline:' || %(day)s::text, 'baseline', 'accrual:' || %(day)s::text, '', %(now)s)"""
 # One credit per customer account (the day's accrual rows summed per customer) and the platform debit.
 BASELINE_POSTINGS = """
     WITH e AS (SELECT id FROM ledger_journalentry WHERE idempotency_key = 'baseline:' || %(day)s::text),
