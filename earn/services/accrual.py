@@ -3,12 +3,15 @@
 For day D (ended), every position earning on D gets one accrual row: base = what it held as of
 the end of D (its current principal minus changes effective after D, so a late run sees what an
 on-time run would have), marginal tiers of the terms in force, exact at 18 dp, posted = floor to
-the asset's scale of exact + previous carry. Each chunk of positions is one transaction holding
-its accrual rows, its ledger entry (one credit posting per customer, one platform debit per
+the asset's scale of exact + previous carry. Each chunk (a range of customers: a customer's
+positions are never split) is one transaction holding its accrual rows, its ledger entry (one
+credit per customer account — the customer's positions summed; the accrual rows keep each
+position's share, and reconcile checks they add up, day by day — and one platform debit per
 asset) and the balance updates. The unique (position, date) key makes a replay fail rather than
 pay twice; chunks skip positions already accrued, so a rerun after a crash finishes the rest.
 
-Progress lives in the database: a day is planned once into `AccrualChunk` rows (id ranges), which
+Progress lives in the database: a day is planned once into `AccrualChunk` rows (customer id
+ranges; rows planned by older releases bound position ids and are worked as planned), which
 a worker claims with `FOR UPDATE SKIP LOCKED` and marks done in the chunk's own transaction. The
 same chunks are worked by Celery (`accrual_dispatch` fans them out, `accrual_sweep` re-queues any
 left behind) or inline by `run_accrual`. Days go strictly in order, because a day's carry and
