@@ -226,10 +226,11 @@ _FOREIGN_KEYS: list[str] = []
 
 
 def _accrual_foreign_keys(cursor) -> list[str]:  # type: ignore[no-untyped-def]
-    """The (deferrable) foreign keys of earn_accrual, quoted; read once per process."""
+    """The (deferrable) foreign key of earn_accrual to earn_position, quoted; read once per process."""
     if not _FOREIGN_KEYS:
         cursor.execute("SELECT quote_ident(conname) FROM pg_constraint "
-                       "WHERE conrelid = 'earn_accrual'::regclass AND contype = 'f' AND condeferrable ORDER BY 1")
+                       "WHERE conrelid = 'earn_accrual'::regclass AND confrelid = 'earn_position'::regclass "
+                       "AND contype = 'f' AND condeferrable ORDER BY 1")
         _FOREIGN_KEYS.extend(name for (name,) in cursor.fetchall())
     return _FOREIGN_KEYS
 
@@ -263,9 +264,12 @@ def _accrue_range(run: AccrualRun, lo: int, hi: int, unit: str) -> tuple[int, di
             [day, run.pk, now],
         )
         rows = cursor.rowcount
-        # The rows' foreign-key checks (deferred to the commit by default) run here, before the ledger
-        # part locks the platform account that every chunk of the day credits: two workers then overlap
-        # on these checks instead of queueing behind that lock through each other's commit.
+        # The rows' checks against their positions (a foreign key deferred to the commit by default)
+        # run here, before the ledger part locks the platform account that every chunk of the day
+        # credits: two workers then overlap on these 10⁴ probes instead of queueing behind that lock
+        # through each other's commit. Not the run's key: its check takes a share lock on the run row,
+        # which the chunk finishing the day locks for update while holding the platform account — a
+        # deadlock if taken this early (the benchmark's two workers found it).
         foreign_keys = _accrual_foreign_keys(cursor)
         if foreign_keys:
             cursor.execute(f"SET CONSTRAINTS {', '.join(foreign_keys)} IMMEDIATE")
