@@ -1,27 +1,37 @@
 #!/usr/bin/env python
-"""One day's accrual for N positions: the engine against a hand-written minimal SQL baseline.
+"""One day's accrual for N positions: the engine against two hand-written minimal SQL baselines.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/accrual_bench.py
-    .venv/bin/python bench/accrual_bench.py --positions 100000 --chunk-size 10000
+    .venv/bin/python bench/accrual_bench.py --positions 200000 --workers 2 --chunk-sizes 2500,10000,40000
 
 Creates a throwaway database, a live fixed-term product (tiers 0–1 000 @ 5 %, above @ 3 %, daily
-payout) and N positions of 1 500 USDT (`--per-customer` each) with set-based SQL, then:
+payout) and N positions of 1 500 USDT (`--per-customer` each; every customer also has an
+`available` account) with set-based SQL, then accrues consecutive days, one per measurement:
 
-- engine:   `earn.services.accrual.accrue_day(D)` — chunks of `--chunk-size` positions, each one
-            transaction (candidates, tiers and carry in SQL, accrual rows, one ledger entry with one
-            posting per position, moved into the balances by the posting trigger), progress in chunk rows;
-- baseline: day D+1 in one transaction of three statements (INSERT accrual rows with the tiers written
-            into the SQL, INSERT the entry, INSERT postings) — the same writes, no chunks, no checks.
+- baseline without triggers (day D): one transaction — INSERT the accrual rows (the tiers written
+  into the SQL, the previous carry joined in, the run's id as the engine writes it), INSERT the
+  entry, INSERT one credit posting per customer account plus the platform debit, UPDATE the
+  balances — with the ledger's triggers disabled (foreign keys and CHECK constraints still on).
+  The floor: the writes and nothing else.
+- baseline with triggers (day D+1): the same statements with the ledger's triggers on (they check
+  scale, entry ownership and balance, and move the balances: no explicit UPDATE).
+- engine (day D+2): `earn.services.accrual.accrue_day` — chunks of `--chunk-size` positions, each
+  one transaction (candidates, tiers, changes and carry in SQL, accrual rows, one ledger entry with
+  one credit per customer account, triggers on), progress in chunk rows.
+- `--workers K` (day D+3): the same engine, K processes working the day's chunks at once (as K
+  Celery workers do: each claims chunks with SKIP LOCKED), and the speedup over one.
+- `--chunk-sizes a,b,…` (one day each): the engine's time per chunk size, for choosing the default.
 
-The database triggers (balanced entries, append-only, scale, and the posting trigger that moves the
-balances: the database refuses any other balance write) run in both. Prints both times,
-positions/s, the Python process's peak memory, the ratio, and checks the books with `reconcile`.
+Prints the times, positions/s, the ratios of the engine to each baseline, peak memory (this process,
+and the worker processes), the machine's load, and checks the books with `reconcile`.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
+import os
 import resource
 import sys
 import time
@@ -34,7 +44,9 @@ def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--positions", type=int, default=1_000_000, help="positions (default 1 000 000)")
     parser.add_argument("--per-customer", type=int, default=10, help="positions per customer (default 10)")
-    parser.add_argument("--chunk-size", type=int, default=10_000, help="positions per chunk (default 10 000)")
+    parser.add_argument("--chunk-size", type=int, default=None, help="positions per chunk (default: the setting)")
+    parser.add_argument("--workers", type=int, default=0, help="also run a day with this many processes (e.g. 2)")
+    parser.add_argument("--chunk-sizes", default="", help="also run one day per chunk size, e.g. 2500,10000,40000")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     return parser.parse_args()
 
@@ -65,57 +77,144 @@ def _product(day: dt.date):  # type: ignore[no-untyped-def]
     return product
 
 
-BASELINE = [
-    """INSERT INTO earn_accrual (position_id, date, base, apr, exact, posted, carry, payout, paid_out, created_at)
-       SELECT id, %(day)s, base, trunc(y / base, 18), exact, trunc(exact + prev, 8),
-              exact + prev - trunc(exact + prev, 8), 'daily', true, %(now)s
-         FROM (SELECT p.id, p.principal AS base,
-                      least(p.principal, 1000) * 0.05 + greatest(p.principal - 1000, 0) * 0.03 AS y,
-                      trunc((least(p.principal, 1000) * 0.05 + greatest(p.principal - 1000, 0) * 0.03) / 365, 18)
-                          AS exact,
-                      coalesce(a.carry, 0) AS prev
-                 FROM earn_position p
-                 LEFT JOIN earn_accrual a ON a.position_id = p.id AND a.date = %(day)s::date - 1
-                WHERE p.product_id = %(product)s AND p.status = 'active') q""",
-    """INSERT INTO ledger_journalentry (kind, idempotency_key, fingerprint, reference, memo, created_at)
-       VALUES ('accrual', 'baseline:' || %(day)s::text, 'baseline', '', '', %(now)s)""",
-    """INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)
-       SELECT e.id, acc.id, 'USDT', 'C', a.posted, %(now)s
-         FROM earn_accrual a JOIN earn_position p ON p.id = a.position_id
-         JOIN ledger_ledgeraccount acc ON acc.owner_id = p.user_id AND acc.asset_id = 'USDT' AND acc.kind = 'available'
-         JOIN ledger_journalentry e ON e.idempotency_key = 'baseline:' || %(day)s::text
-        WHERE a.date = %(day)s AND a.posted > 0
-       UNION ALL
-       SELECT e.id, acc.id, 'USDT', 'D', (SELECT sum(posted) FROM earn_accrual WHERE date = %(day)s), %(now)s
-         FROM ledger_ledgeraccount acc JOIN ledger_journalentry e ON e.idempotency_key = 'baseline:' || %(day)s::text
-        WHERE acc.owner_id IS NULL AND acc.asset_id = 'USDT' AND acc.kind = 'yield_expense'""",
-    # no balance UPDATE: the posting trigger applies the postings of that INSERT to the balances
-]
+# {day}, {now}: the day accrued and the time stamp. The tiers of the bench product are written into
+# the SQL; the previous carry is the previous day's row (the baselines run on consecutive days).
+BASELINE_ACCRUALS = """
+    INSERT INTO earn_accrual (position_id, date, base, apr, exact, posted, carry, payout, paid_out, run_id,
+                              created_at)
+    SELECT id, %(day)s, base, trunc(y / base, 18), exact, trunc(exact + prev, 8),
+           exact + prev - trunc(exact + prev, 8), 'daily', true, %(run)s, %(now)s
+      FROM (SELECT p.id, p.principal AS base,
+                   least(p.principal, 1000) * 0.05 + greatest(p.principal - 1000, 0) * 0.03 AS y,
+                   trunc((least(p.principal, 1000) * 0.05 + greatest(p.principal - 1000, 0) * 0.03) / 365, 18)
+                       AS exact,
+                   coalesce(a.carry, 0) AS prev
+              FROM earn_position p
+              LEFT JOIN earn_accrual a ON a.position_id = p.id AND a.date = %(day)s::date - 1
+             WHERE p.product_id = %(product)s AND p.status = 'active') q"""
+BASELINE_ENTRY = """
+    INSERT INTO ledger_journalentry (kind, idempotency_key, fingerprint, reference, memo, created_at)
+    VALUES ('accrual', 'baseline:' || %(day)s::text, 'baseline', 'accrual:' || %(day)s::text, '', %(now)s)"""
+# One credit per customer account (the day's accrual rows summed per customer) and the platform debit.
+BASELINE_POSTINGS = """
+    WITH e AS (SELECT id FROM ledger_journalentry WHERE idempotency_key = 'baseline:' || %(day)s::text),
+         per_customer AS (SELECT p.user_id, sum(a.posted) AS amount
+                            FROM earn_accrual a JOIN earn_position p ON p.id = a.position_id
+                           WHERE a.date = %(day)s AND a.posted > 0 GROUP BY p.user_id)
+    INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)
+    SELECT e.id, acc.id, 'USDT', 'C', c.amount, %(now)s
+      FROM per_customer c CROSS JOIN e
+      JOIN ledger_ledgeraccount acc ON acc.owner_id = c.user_id AND acc.asset_id = 'USDT' AND acc.kind = 'available'
+    UNION ALL
+    SELECT e.id, acc.id, 'USDT', 'D', (SELECT sum(amount) FROM per_customer), %(now)s
+      FROM ledger_ledgeraccount acc CROSS JOIN e
+     WHERE acc.owner_id IS NULL AND acc.asset_id = 'USDT' AND acc.kind = 'yield_expense'"""
+# Only without the triggers: the balances of the entry's accounts, by hand.
+BASELINE_BALANCES = """
+    UPDATE ledger_ledgeraccount acc SET balance = acc.balance + d.delta
+      FROM (SELECT account_id, sum(CASE side WHEN 'C' THEN amount ELSE -amount END) AS delta
+              FROM ledger_posting WHERE entry_id = (SELECT id FROM ledger_journalentry
+                                                     WHERE idempotency_key = 'baseline:' || %(day)s::text)
+             GROUP BY account_id) d
+     WHERE acc.id = d.account_id"""
+LEDGER_TABLES = ("ledger_journalentry", "ledger_posting", "ledger_ledgeraccount")
 
 
-def _baseline(day: dt.date, product_id: int) -> float:
+def _baseline(day: dt.date, product_id: int, *, triggers: bool) -> float:
+    """One day by the minimal statements, in one transaction; the ledger's triggers on or off."""
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from earn.models import AccrualRun
+
+    # The day's run row, as the engine writes (each accrual row refers to it), made before the timing.
+    run = AccrualRun.objects.create(date=day, planned_at=timezone.now())
+    params = {"day": day, "now": timezone.now(), "product": product_id, "run": run.pk}
+
+    def toggle(state: str) -> None:  # USER triggers only: the foreign keys' system triggers stay on
+        with connection.cursor() as cursor:
+            for table in LEDGER_TABLES:
+                cursor.execute(f"ALTER TABLE {table} {state} TRIGGER USER")
+
+    if not triggers:
+        toggle("DISABLE")
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        for statement in BASELINE:
-            cursor.execute(statement, {"day": day, "now": timezone.now(), "product": product_id})
-    return time.perf_counter() - started
+        cursor.execute(BASELINE_ACCRUALS, params)
+        cursor.execute(BASELINE_ENTRY, params)
+        cursor.execute(BASELINE_POSTINGS, params)
+        if not triggers:
+            cursor.execute(BASELINE_BALANCES, params)
+    elapsed = time.perf_counter() - started
+    if not triggers:
+        toggle("ENABLE")
+    # Bookkeeping outside the timing: the day counts as accrued, so the engine's next day is in order.
+    AccrualRun.objects.filter(pk=run.pk).update(status=AccrualRun.Status.DONE, finished_at=timezone.now())
+    return elapsed
+
+
+def _work_chunks(start, chunk_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """A worker process: wait for the start, then claim every chunk it can (SKIP LOCKED), as a Celery
+    worker does with the chunk messages (each worker starts at its own offset of the list)."""
+    from django.db import connections
+
+    from earn.services import accrual
+
+    connections.close_all()  # never share the parent's connection
+    start.wait()
+    for chunk_id in chunk_ids:
+        accrual.chunk_process(chunk_id)
+    connections.close_all()
+
+
+def _engine_parallel(day: dt.date, workers: int, chunk_size: int | None) -> tuple[float, int]:
+    """One day's chunks worked by `workers` processes at once; seconds from the start signal to the last
+    exit, and the chunks left pending (0 expected)."""
+    from django.db import connections
+
+    from earn.models import AccrualChunk
+    from earn.services import accrual
+
+    run = accrual.run_plan(day, chunk_size=chunk_size)
+    chunk_ids = list(AccrualChunk.objects.filter(run=run).order_by("lo").values_list("id", flat=True))
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    start = context.Event()
+    step = max(1, len(chunk_ids) // workers)
+    processes = [context.Process(target=_work_chunks, args=(start, chunk_ids[i * step:] + chunk_ids[:i * step]))
+                 for i in range(workers)]
+    for process in processes:
+        process.start()
+    time.sleep(1)  # every process has forked and is waiting
+    started = time.perf_counter()
+    start.set()
+    for process in processes:
+        process.join()
+    elapsed = time.perf_counter() - started
+    left = AccrualChunk.objects.filter(run=run, status=AccrualChunk.Status.PENDING).count()
+    accrual.run_finish_if_complete(run.pk)
+    return elapsed, left
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _bench(args: argparse.Namespace) -> None:
     import time_machine
+    from django.conf import settings
     from django.db import connection
 
     from earn.loadgen import positions_generate
     from earn.models import Accrual
     from earn.services import accrual
 
+    chunk_size = args.chunk_size or settings.ACCRUAL_CHUNK_SIZE
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         print(f"PostgreSQL {cursor.fetchone()[0]}; {args.positions:,} positions, "
-              f"{args.per_customer} per customer, chunks of {args.chunk_size:,}")
+              f"{args.per_customer} per customer, chunks of {chunk_size:,}; {os.cpu_count()} CPUs, "
+              f"load average {_load()}")
     day = dt.date(2026, 3, 2)
     with time_machine.travel(dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC), tick=True):
         product = _product(day)
@@ -123,23 +222,52 @@ def _bench(args: argparse.Namespace) -> None:
         made = positions_generate(product=product, customers=args.positions // args.per_customer,
                                   per_customer=args.per_customer, amount=Decimal("1500"), value_date=day,
                                   tag="bench")
+        with connection.cursor() as cursor:  # customers have an available account, as real ones do
+            cursor.execute("""INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
+                              SELECT DISTINCT user_id, asset_id, 'available', 0, now() FROM earn_position
+                              ON CONFLICT DO NOTHING""")
+            cursor.execute("""INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
+                              VALUES (NULL, 'USDT', 'yield_expense', 0, now()) ON CONFLICT DO NOTHING""")
         print(f"setup: {made:,} positions created with set-based SQL in {time.perf_counter() - started:.1f}s")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    memory_before = _peak_mib()
-    with time_machine.travel(dt.datetime(2026, 3, 4, 0, 5, tzinfo=dt.UTC), tick=True):
+    days = iter(day + dt.timedelta(days=i) for i in range(60))
+    figures: dict[str, float] = {}
+    with time_machine.travel(dt.datetime(2026, 4, 1, 0, 5, tzinfo=dt.UTC), tick=True):
+        figures["bare"] = _baseline(next(days), product.pk, triggers=False)
+        print(f"baseline without triggers: {figures['bare']:8.1f}s  {made / figures['bare']:10,.0f} positions/s"
+              f"  (load {_load()})")
+        figures["triggers"] = _baseline(next(days), product.pk, triggers=True)
+        print(f"baseline with triggers:    {figures['triggers']:8.1f}s  {made / figures['triggers']:10,.0f} "
+              f"positions/s  (load {_load()})")
+        memory_before = _peak_mib()
+        engine_day = next(days)
         started = time.perf_counter()
-        result = accrual.accrue_day(day, chunk_size=args.chunk_size)
-        engine = time.perf_counter() - started
+        result = accrual.accrue_day(engine_day, chunk_size=chunk_size)
+        figures["engine"] = time.perf_counter() - started
         memory_after = _peak_mib()
-        baseline = _baseline(day + dt.timedelta(days=1), product.pk)
-    rows = {d: Accrual.objects.filter(date=d).count() for d in (day, day + dt.timedelta(days=1))}
-    print(f"engine   accrue_day:   {engine:8.1f}s  {result.positions / engine:10,.0f} positions/s  "
-          f"({result.chunks} chunks, {rows[day]:,} accrual rows, posted {result.posted.get('USDT')} USDT)")
-    print(f"baseline minimal SQL:  {baseline:8.1f}s  {made / baseline:10,.0f} positions/s  "
-          f"({rows[day + dt.timedelta(days=1)]:,} accrual rows)")
-    print(f"engine / baseline time: {engine / baseline:6.2f}×")
-    print(f"peak memory of this process: {memory_after:.0f} MiB (before the engine run {memory_before:.0f} MiB)")
+        rows = Accrual.objects.filter(date=engine_day).count()
+        print(f"engine accrue_day:         {figures['engine']:8.1f}s  {result.positions / figures['engine']:10,.0f} "
+              f"positions/s  ({result.chunks} chunks, {rows:,} accrual rows, posted {result.posted.get('USDT')} "
+              f"USDT; load {_load()})")
+        print(f"engine / baseline without triggers: {figures['engine'] / figures['bare']:5.2f}×")
+        print(f"engine / baseline with triggers:    {figures['engine'] / figures['triggers']:5.2f}×")
+        print(f"peak memory of this process: {memory_after:.0f} MiB (before the engine run {memory_before:.0f} MiB)")
+        if args.workers > 1:
+            elapsed, left = _engine_parallel(next(days), args.workers, chunk_size)
+            print(f"engine with {args.workers} worker processes: {elapsed:8.1f}s  {made / elapsed:10,.0f} positions/s"
+                  f"  speedup {figures['engine'] / elapsed:4.2f}× over one ({left} chunks left; load {_load()})")
+        if args.chunk_sizes:
+            print("chunk size → engine time (one process, one day each)")
+            for size in [int(x) for x in args.chunk_sizes.split(",")]:
+                started = time.perf_counter()
+                result = accrual.accrue_day(next(days), chunk_size=size)
+                elapsed = time.perf_counter() - started
+                print(f"  {size:>7,}  {elapsed:8.1f}s  {result.positions / elapsed:10,.0f} positions/s  "
+                      f"({result.chunks} chunks, {elapsed / result.chunks:.2f}s a chunk; load {_load()})")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if children:
+        print(f"peak memory of a worker process: {children:.0f} MiB")
     reconcile_and_print()
 
 

@@ -442,7 +442,7 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
 
 class AccrualChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AccrualChunk
-    fields = ("lo", "hi", "planned", "status", "positions", "posted_total", "dispatches", "enqueued_at",
+    fields = ("unit", "lo", "hi", "planned", "status", "positions", "posted_total", "dispatches", "enqueued_at",
               "finished_at")
     readonly_fields = fields
     extra = 0

@@ -46,17 +46,23 @@ CHECKS = {
         SELECT position_id, sum(posted) + (array_agg(carry ORDER BY date DESC))[1], sum(exact)
           FROM earn_accrual GROUP BY position_id
         HAVING sum(posted) + (array_agg(carry ORDER BY date DESC))[1] <> sum(exact)""",
-    # Every customer and asset: interest credited by accrual entries equals the accruals posted.
+    # Every customer, asset and day: the day's accrual credits in the ledger (one per customer account,
+    # in the entries referenced `accrual:<day>`) equal the posted amounts of that customer's accrual
+    # rows of the day (the per-position detail).
     "earn_interest_paid": """
-        WITH acr AS (SELECT p.user_id, p.asset_id, sum(a.posted) AS total FROM earn_accrual a
-                       JOIN earn_position p ON p.id = a.position_id GROUP BY 1, 2),
-             led AS (SELECT acc.owner_id AS user_id, acc.asset_id, sum(po.amount) AS total
+        WITH acr AS (SELECT p.user_id, p.asset_id, a.date, sum(a.posted) AS total FROM earn_accrual a
+                       JOIN earn_position p ON p.id = a.position_id GROUP BY 1, 2, 3),
+             led AS (SELECT acc.owner_id AS user_id, acc.asset_id,
+                            CASE WHEN e.reference ~ '^accrual:[0-9]{4}-[0-9]{2}-[0-9]{2}$'
+                                 THEN substr(e.reference, 9)::date END AS date,
+                            sum(po.amount) AS total
                        FROM ledger_posting po JOIN ledger_journalentry e ON e.id = po.entry_id
                        JOIN ledger_ledgeraccount acc ON acc.id = po.account_id
-                      WHERE e.kind = 'accrual' AND po.side = 'C' AND acc.owner_id IS NOT NULL GROUP BY 1, 2)
+                      WHERE e.kind = 'accrual' AND po.side = 'C' AND acc.owner_id IS NOT NULL GROUP BY 1, 2, 3)
         SELECT coalesce(acr.user_id, led.user_id), coalesce(acr.asset_id, led.asset_id),
-               coalesce(acr.total, 0), coalesce(led.total, 0)
+               coalesce(acr.date, led.date), coalesce(acr.total, 0), coalesce(led.total, 0)
           FROM acr FULL JOIN led ON led.user_id = acr.user_id AND led.asset_id = acr.asset_id
+                                AND led.date = acr.date
          WHERE coalesce(acr.total, 0) <> coalesce(led.total, 0)""",
 }
 
@@ -67,7 +73,7 @@ LABELS = {
     "earn_sold": "product {0} ({1}): active principal {2} ≠ sold amount {3}",
     "earn_position_changes": "position {0} ({1}): sum of changes {2} ≠ principal {3}",
     "earn_accrual_carry": "position {0}: posted + carry {1} ≠ exact {2}",
-    "earn_interest_paid": "user {0} {1}: accruals posted {2} ≠ accrual credits in the ledger {3}",
+    "earn_interest_paid": "user {0} {1} on {2}: accruals posted {3} ≠ accrual credits in the ledger {4}",
 }
 
 

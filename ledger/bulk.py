@@ -1,10 +1,11 @@
 """Set-based posting for jobs that pay many customers at once (daily accrual, rewards).
 
-One journal entry carries every customer's credit as its own posting and one platform debit per
-asset. Rows come from a SQL query, so 10 000 customers cost a handful of statements, not 10 000
-round trips. Accounts are locked in ascending id order before balances change, the same order
-`ledger.services` uses, so a job and a customer's subscription cannot deadlock. Balances are not
-written here: PostgreSQL derives them from the postings (ledger/sql/balances_from_postings.sql).
+One journal entry carries one credit per customer account (rows of the same owner, asset and kind
+are summed into one posting) and one platform debit per asset. Rows come from a SQL query, so
+10 000 customers cost a handful of statements, not 10 000 round trips. Accounts are locked in
+ascending id order before balances change, the same order `ledger.services` uses, so a job and a
+customer's subscription cannot deadlock. Balances are not written here: PostgreSQL derives them
+from the postings (ledger/sql/balances_from_postings.sql).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class BulkResult:
 
 def entry_post_credits(*, kind: str, idempotency_key: str, credits_sql: str, params: Any, debit_kind: str,
                        reference: str = "", memo: str = "") -> BulkResult:
-    """Post one entry crediting (owner_id, asset_id, kind, amount) rows from `credits_sql`.
+    """Post one entry crediting (owner_id, asset_id, kind, amount) rows from `credits_sql`, one posting
+    per account (rows for the same account are summed).
 
     Each asset's credits are balanced by one debit to the platform account of `debit_kind`.
     Rows with amount 0 are skipped; if nothing is left no entry is written. Must run inside the
@@ -69,8 +71,9 @@ def entry_post_credits(*, kind: str, idempotency_key: str, credits_sql: str, par
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {_LEGS}")
         cursor.execute(f"CREATE TEMP TABLE {_LEGS} ON COMMIT DROP AS "
-                       f"SELECT owner_id::bigint, asset_id::text, kind::text, amount::numeric(38,18) "
-                       f"FROM ({credits_sql}) q(owner_id, asset_id, kind, amount) WHERE amount > 0", params)
+                       f"SELECT owner_id::bigint, asset_id::text, kind::text, sum(amount)::numeric(38,18) AS amount "
+                       f"FROM ({credits_sql}) q(owner_id, asset_id, kind, amount) WHERE amount > 0 "
+                       f"GROUP BY 1, 2, 3", params)
         cursor.execute(f"SELECT asset_id, count(*), sum(amount) FROM {_LEGS} GROUP BY asset_id ORDER BY asset_id")
         per_asset = cursor.fetchall()
         if not per_asset:

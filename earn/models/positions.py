@@ -195,6 +195,9 @@ class AccrualRun(models.Model):
 class AccrualChunk(models.Model):
     """One id range of one day's run: the unit a worker commits in one transaction.
 
+    The range bounds customer ids: every position of a customer falls in one chunk, so the customer's
+    interest of the day is one ledger credit per account (the accrual rows keep the per-position detail).
+
     The bounds are stored when the day is planned, so every retry, worker or command works on the
     same ranges (and the same ledger idempotency keys). A worker holds the row lock while it works;
     status turns `done` in the same transaction as the accrual rows and postings.
@@ -204,9 +207,17 @@ class AccrualChunk(models.Model):
         PENDING = "pending", _("Pending")
         DONE = "done", _("Done")
 
+    class Unit(models.TextChoices):
+        CUSTOMER = "customer", _("Customer ids")
+        POSITION = "position", _("Position ids")
+
     run = models.ForeignKey(AccrualRun, on_delete=models.PROTECT, related_name="chunks")
-    lo = models.BigIntegerField(help_text=_("first position id"))
-    hi = models.BigIntegerField(help_text=_("last position id"))
+    unit = models.CharField(
+        max_length=8, choices=Unit.choices, default=Unit.CUSTOMER,
+        help_text=_("what lo and hi bound: customer ids (every position of a customer in one chunk, so one "
+                    "credit per customer account and day), or position ids (chunks planned by older releases)"))
+    lo = models.BigIntegerField(help_text=_("first id of the range"))
+    hi = models.BigIntegerField(help_text=_("last id of the range"))
     planned = models.PositiveIntegerField(default=0, help_text=_("positions in range when planned"))
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     dispatches = models.PositiveIntegerField(default=0, help_text=_("times handed to the task queue"))

@@ -66,8 +66,8 @@ def _cut_after_the_last_chunk_commits(monkeypatch, day: dt.date) -> list[int]:
     run next (a separate finish, queuing the next day) fails with it, and the task is retried."""
     real, cuts = accrual._accrue_range, []
 
-    def accrue_then_cut(run, lo, hi):
-        result = real(run, lo, hi)
+    def accrue_then_cut(run, lo, hi, unit):
+        result = real(run, lo, hi, unit)
         others = AccrualChunk.objects.filter(run=run, status=AccrualChunk.Status.PENDING).exclude(lo=lo)
         if run.date == day and not others.exists() and not cuts:
             def cut() -> None:
@@ -155,7 +155,7 @@ def test_two_last_chunks_committing_together_finish_the_run_once(book):
         accrual.chunk_process(first)
     barrier, outcomes = threading.Barrier(2), []
 
-    def both_at_once(run, lo, hi):
+    def both_at_once(run, lo, hi, unit):
         barrier.wait(timeout=10)  # both chunks locked, neither marked done yet
         return 0, {}
 
