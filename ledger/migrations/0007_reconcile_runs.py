@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0005_pending_deposits'),
+        ('ledger', '0006_invariants_statement_level'),
     ]
 
     operations = [
