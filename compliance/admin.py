@@ -38,7 +38,7 @@ from compliance.models import (
     JurisdictionRule,
     Refusal,
 )
-from compliance.reports import KINDS, chunked
+from compliance.reports import KINDS
 from compliance.selectors import rules_summary
 from compliance.services import complaints as complaint_services
 from compliance.services import customers as customer_services
@@ -223,7 +223,7 @@ def _reports_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRe
                 response: HttpResponseBase = HttpResponse(report_services.export_pdf(export),
                                                           content_type="application/pdf")
             else:
-                response = StreamingHttpResponse(chunked(report_services.export_csv_lines(export)),
+                response = StreamingHttpResponse(report_services.export_csv(export),
                                                  content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
             return response

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 from compliance.audit import audit_record
 from compliance.models import AuditEvent
 from compliance.pdf import summary_pdf
-from compliance.reports import KINDS, ReportKind, csv_lines
+from compliance.reports import KINDS, CsvCopy, ReportKind
 from core.errors import NotFound, ValidationFailed
 
 FORMATS = ("csv", "pdf")
@@ -55,8 +54,9 @@ def report_export(*, actor: Any, kind: str, start: dt.datetime, end: dt.datetime
     return Export(report, start, end, fmt, event)
 
 
-def export_csv_lines(export: Export) -> Iterator[str]:
-    return csv_lines(export.kind, export.start, export.end)
+def export_csv(export: Export) -> CsvCopy:
+    """The CSV as ~64 KiB byte chunks written by PostgreSQL's COPY (its `rows` are known once it is read)."""
+    return CsvCopy(export.kind, export.start, export.end)
 
 
 def export_pdf(export: Export) -> bytes:
