@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -205,3 +206,31 @@ def test_record_ends_become_crlf_but_line_feeds_inside_quotes_stay():
 
     chunks = [b'a,"x\n', b'y ""q""\n', b'z",b\nc,d\n', b'e,"', b'\n"\n']
     assert b"".join(to_crlf(iter(chunks))) == b'a,"x\ny ""q""\nz",b\r\nc,d\r\ne,"\n"\r\n'
+
+
+# --- pools are first-class in the positions report --------------------------------------------------------------
+
+
+def test_positions_report_counts_pool_deposits_and_positions(activity, user_factory, fund):
+    from compliance.reports import KINDS
+    from pools.services.deposits import pool_deposit_create
+    from tests.pools.factories import pool_product, ready_customer
+
+    staff, _product, _alice = activity
+    pool = pool_product()
+    holder = ready_customer(user_factory, fund, pool, BTC="2", USDT="200000")
+    with time_machine.travel(T0, tick=False):
+        first = pool_deposit_create(user=holder, product_id=pool.product_id, amount="0.5")
+        pool_deposit_create(user=holder, product_id=pool.product_id, amount="0.25")
+    rows = {r["product"]: r for r in _csv(client_for(staff.compliance).get(f"/api/v1/staff/reports/positions?{RANGE}"))}
+    row = rows[str(pool.product_id)]
+    assert (row["asset"], row["subscriptions"], row["subscribed"], row["open_positions"], row["principal"]) == (
+        "BTC", "2", "0.75", "1", "0.75")  # one demand pool position; amounts are the product asset's leg
+    assert first.amount_a == Decimal("0.5")
+    start, end = dt.datetime(2026, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    summary = KINDS["positions"].summary(start, end)
+    totals = dict(summary.totals)
+    assert (totals["Subscriptions in period"], totals["Open positions now"]) == ("3", "2")
+    assert (f"{pool.product.name_en} (BTC)", 1) in summary.chart
+    pdf = client_for(staff.compliance).get(f"/api/v1/staff/reports/positions?{RANGE}&format=pdf")
+    assert pdf.status_code == 200
