@@ -444,7 +444,12 @@ def _app_list_with_reports(request: HttpRequest, app_label: str | None = None) -
     """The admin's app list (index, app page, side menu) with "Compliance reports" under Compliance for the
     compliance officers who may export them."""
     apps = _site_app_list(request, app_label)
-    if app_label not in (None, "compliance") or not user_has_role(request.user, roles.COMPLIANCE_OFFICER):
+    if app_label not in (None, "compliance"):
+        return apps
+    officer = getattr(request, "_compliance_officer", None)
+    if officer is None:  # one role query per request (the side menu and the index both ask)
+        officer = request._compliance_officer = user_has_role(request.user, roles.COMPLIANCE_OFFICER)  # type: ignore[attr-defined]
+    if not officer:
         return apps
     entry = {"model": None, "name": _("Compliance reports"), "object_name": "ComplianceReports",
              "perms": {"view": True}, "admin_url": reverse("admin:compliance_reports"), "add_url": None,
