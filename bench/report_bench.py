@@ -8,9 +8,12 @@ memory) and `audit_verify` over 1 000 000 chained audit events.
 Creates a throwaway database `earn_report_bench_<pid>` on the server of DATABASE_URL (else the embedded
 server), migrates it, and drops it at the end (`--keep` keeps it).
 
-- acknowledgements are written set-based (INSERT … SELECT generate_series), then exported twice: through
-  the service the command uses (`compliance_report`, to a file) and through `GET /api/v1/staff/reports/
-  acknowledgements` (the streamed HTTP response consumed chunk by chunk);
+- acknowledgements are written set-based (INSERT … SELECT generate_series), then exported: through the
+  service the command uses (`compliance_report`: audited, COPY with the cells formatted and formula-escaped
+  in SQL, to a file), through `GET /api/v1/staff/reports/acknowledgements` (the streamed HTTP response
+  consumed chunk by chunk), and as a bare COPY of the same query (same joins, filter and order, the columns
+  as stored, no formatting or escaping) to a file; `CSV/COPY ratio R` is each export's time over the bare
+  COPY's, measured in the same run;
 - audit events are loaded with COPY unchained, as `audit_record` writes them (canonical JSON payload, no
   hash), then chained by `core.audit.audit_chain` (what the worker runs after commits), then
   `manage.py audit_verify` checks the whole chain.
@@ -33,6 +36,7 @@ from typing import Any
 from benchdb import run_in_throwaway_database
 
 LIMIT_MB = 200
+RATIO_GOAL = 3
 
 
 def _parse() -> argparse.Namespace:
@@ -139,6 +143,25 @@ def _setup_events(n: int) -> None:
         cursor.execute("ANALYZE compliance_auditevent")
 
 
+def _bare_copy(start: dt.datetime, end: dt.datetime, path: str) -> int:
+    """The same rows as the report, COPY'd with no formatting or escaping: the floor an export can reach."""
+    from django.db import connection
+
+    sql = """COPY (SELECT a.id, a.accepted_at, u.email, u.country, a.product_id, p.name_en, a.disclosure_version,
+                          a.sha256, a.language, a.ip_address, a.user_agent
+                     FROM compliance_acknowledgement a JOIN accounts_user u ON u.id = a.user_id
+                     JOIN earn_product p ON p.id = a.product_id
+                    WHERE a.accepted_at >= %(start)s AND a.accepted_at < %(end)s
+                    ORDER BY a.accepted_at, a.id) TO STDOUT WITH (FORMAT csv, HEADER)"""
+    with connection.cursor() as wrapper, open(path, "wb") as out:
+        cursor = wrapper.cursor
+        with cursor.copy(sql, {"start": start, "end": end}) as copy:
+            for data in copy:
+                out.write(data)
+        return cursor.rowcount
+
+
+
 def _backend_cpu_s() -> float | None:
     """CPU seconds used so far by this connection's PostgreSQL backend (None unless the server is local)."""
     from django.db import connection
@@ -189,9 +212,10 @@ def _audit_bench(args: argparse.Namespace) -> None:
 def bench(args: argparse.Namespace) -> None:
     from rest_framework.test import APIRequestFactory, force_authenticate
 
-    from accounts.models import User
+    from accounts import roles
     from compliance.api.reports import StaffReportApi
-    from compliance.reports import KINDS, write_csv
+    from compliance.services.reports import export_csv, report_export
+    from tests.earn.factories import staff_user
 
     print(f"acknowledgements: {args.acks:,}; audit events: {args.events:,}; customers: {args.users:,}")
     if args.audit_only:
@@ -200,34 +224,47 @@ def bench(args: argparse.Namespace) -> None:
     (start, end), *_ = measured(f"insert {args.acks:,} acknowledgements (SQL)", lambda: _setup_acks(args))
 
     path = f"/tmp/report_bench_{os.getpid()}.csv"
+    officer = staff_user(roles.COMPLIANCE_OFFICER, email="officer@bench.example")
 
     def export_to_file() -> int:
-        with open(path, "w", newline="", encoding="utf-8") as out:
-            return write_csv(KINDS["acknowledgements"], start, end, out)
+        export = report_export(actor=officer, kind="acknowledgements", start=start, end=end, fmt="csv",
+                               channel="command")
+        stream = export_csv(export)
+        with open(path, "wb") as out:
+            for chunk in stream:
+                out.write(chunk)
+        return stream.rows or 0
 
     rows, csv_s, _b, csv_peak = measured("CSV export to a file (compliance_report path)", export_to_file)
     size_mb = os.path.getsize(path) / 1024 / 1024
+    copy_rows, copy_s, _b, copy_peak = measured("bare COPY of the same query to a file",
+                                                lambda: _bare_copy(start, end, path))
+    copy_mb = os.path.getsize(path) / 1024 / 1024
     os.unlink(path)
-    officer = User.objects.create_user("officer@bench.example", "!", country="HK", is_superuser=True,
-                                       is_staff=True)
     view = StaffReportApi.as_view()
 
-    def export_over_http() -> int:
+    def export_over_http() -> tuple[int, int]:
         request = APIRequestFactory().get(
             f"/api/v1/staff/reports/acknowledgements?from={start.date()}&to={end.date()}")
         force_authenticate(request, user=officer)
         response = view(request, kind="acknowledgements")
-        total = 0
+        assert response.status_code == 200, response.status_code
+        total = chunks = 0
         for chunk in response.streaming_content:
             total += len(chunk)
-        return total
+            chunks += 1
+        return total, chunks
 
-    size, http_s, _b, http_peak = measured("CSV export over GET /staff/reports (streamed)", export_over_http)
+    (size, chunks), http_s, _b, http_peak = measured("CSV export over GET /staff/reports (streamed)",
+                                                     export_over_http)
     print()
     print(f"CSV export: {rows:,} rows, {size_mb:.0f} MB in {csv_s:.1f} s ({rows / csv_s:,.0f} rows/s), "
           f"peak RSS {csv_peak:.0f} MB (limit {LIMIT_MB} MB: {'OK' if csv_peak < LIMIT_MB else 'OVER'})")
-    print(f"HTTP export: {size / 1024 / 1024:.0f} MB in {http_s:.1f} s, peak RSS {http_peak:.0f} MB "
-          f"({'OK' if http_peak < LIMIT_MB else 'OVER'})")
+    print(f"bare COPY: {copy_rows:,} rows, {copy_mb:.0f} MB in {copy_s:.1f} s, peak RSS {copy_peak:.0f} MB")
+    print(f"CSV/COPY ratio R = {csv_s / copy_s:.2f} (file; goal <= {RATIO_GOAL})")
+    print(f"HTTP export: {size / 1024 / 1024:.0f} MB in {chunks:,} chunks in {http_s:.1f} s, "
+          f"peak RSS {http_peak:.0f} MB ({'OK' if http_peak < LIMIT_MB else 'OVER'})")
+    print(f"CSV/COPY ratio R = {http_s / copy_s:.2f} (HTTP; goal <= {RATIO_GOAL})")
     _audit_bench(args)
 
 

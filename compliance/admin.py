@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join, linebreaks
 from django.utils.safestring import mark_safe
@@ -40,8 +40,8 @@ from compliance.models import (
     JurisdictionRule,
     Refusal,
 )
-from compliance.reports import KINDS, chunked
-from compliance.selectors import rules_summary
+from compliance.reports import KINDS
+from compliance.selectors import exposure_limit_text, rules_summary
 from compliance.services import complaints as complaint_services
 from compliance.services import customers as customer_services
 from compliance.services import disclosures as services
@@ -211,6 +211,12 @@ class ReportForm(forms.Form):
     end = forms.DateField(label=_("to"), widget=forms.DateInput(attrs={"type": "date"}))
     fmt = forms.ChoiceField(label=_("format"), choices=[("csv", "CSV"), ("pdf", "PDF")])
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", _("The last day is before the first day: swap them, or pick a later last day."))
+        return data
+
 
 def _reports_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponseBase:
     """The admin's report download page: kind, period, format; the export itself is audited."""
@@ -230,7 +236,7 @@ def _reports_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRe
                 response: HttpResponseBase = HttpResponse(report_services.export_pdf(export),
                                                           content_type="application/pdf")
             else:
-                response = StreamingHttpResponse(chunked(report_services.export_csv_lines(export)),
+                response = StreamingHttpResponse(report_services.export_csv(export),
                                                  content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
             return response
@@ -285,7 +291,7 @@ class JurisdictionRuleAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("shares of net worth"))
     def shares(self, rule: JurisdictionRule) -> str:
-        return ", ".join(f"{k} {v}" for k, v in (rule.exposure_shares or {}).items()) or "—"
+        return exposure_limit_text(rule.exposure_shares)
 
     @admin.display(description=_("restricted countries (settings)"))
     def restricted_countries(self, rule: JurisdictionRule | None = None) -> str:
@@ -434,3 +440,36 @@ class ComplaintAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
         complaint_services.complaint_update(actor=request_user(request), complaint=obj.pk, status=data["status"],
                                             owner=data.get("owner"), note=data.get("note", ""),
                                             final_response=data.get("final_response"))
+
+
+# --- the reports page in the admin menu (its own entry, not only a button on Audit events) -------------------
+
+_site_app_list = admin.site.get_app_list
+
+
+def _app_list_with_reports(request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+    """The admin's app list (index, app page, side menu) with "Compliance reports" under Compliance for the
+    compliance officers who may export them."""
+    apps = _site_app_list(request, app_label)
+    if app_label not in (None, "compliance"):
+        return apps
+    officer = getattr(request, "_compliance_officer", None)
+    if officer is None:  # one role query per request (the side menu and the index both ask)
+        officer = request._compliance_officer = user_has_role(request.user, roles.COMPLIANCE_OFFICER)  # type: ignore[attr-defined]
+    if not officer:
+        return apps
+    entry = {"model": None, "name": _("Compliance reports"), "object_name": "ComplianceReports",
+             "perms": {"view": True}, "admin_url": reverse("admin:compliance_reports"), "add_url": None,
+             "view_only": True}
+    compliance = next((app for app in apps if app["app_label"] == "compliance"), None)
+    if compliance is None:
+        compliance = {"name": _("Compliance"), "app_label": "compliance", "has_module_perms": True,
+                      "app_url": reverse("admin:app_list", kwargs={"app_label": "compliance"}), "models": []}
+        apps.append(compliance)
+        apps.sort(key=lambda app: str(app["name"]).lower())
+    compliance["models"].append(entry)
+    compliance["models"].sort(key=lambda model: str(model["name"]))
+    return apps
+
+
+admin.site.get_app_list = _app_list_with_reports  # type: ignore[method-assign]

@@ -1,42 +1,40 @@
-"""Compliance reports: one definition per kind (columns, rows for a date range, totals for the PDF).
+"""Compliance reports: one definition per kind (columns, the SQL of its rows, totals for the PDF).
 
-Rows are read with server-side cursors (`.iterator(chunk_size=…)`) so a CSV of millions of rows is
-streamed in constant memory; totals are aggregated in PostgreSQL. Exporting is itself an audit
-event (`report.export`), recorded before the first byte is produced.
+The CSV is written by PostgreSQL: `COPY (SELECT …) TO STDOUT WITH (FORMAT csv, HEADER)`, read through
+psycopg's copy in ~64 KiB chunks, so millions of rows stream in constant memory at the speed of COPY.
+Every cell is formatted in SQL exactly as the Python writer formatted it before (UTC timestamps,
+normalised decimals, "pass"/"fail"), text that a spreadsheet would run as a formula gets a leading
+apostrophe in SQL (`core.api.csv_safe_sql`, the rule of `csv_safe`), and record ends are CRLF as
+csv.writer writes them. PDF totals are aggregated in PostgreSQL. Exporting is itself an audit event
+(`report.export`), recorded before the first byte is produced.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, Count, F, Func, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from compliance.models import Acknowledgement, AssessmentAttempt, Complaint, Disclosure, Refusal
-from core.api import csv_safe
-from earn.models import Position, Product, ProductTerms, Redemption, Subscription
+from compliance.models import Acknowledgement, AssessmentAttempt, Complaint, Refusal
+from core.api import csv_safe_sql as safe
 
-CHUNK = 5000
-
-
-def _iso(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else ""
+CHUNK_BYTES = 64 * 1024
 
 
-def iso_sql(field: str) -> Func:
-    """The same UTC text as `_iso`, formatted by PostgreSQL (a million rows stream faster)."""
-    return Func(F(field), Value('YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), function="to_char",
-                template="to_char(%(expressions)s)", output_field=CharField())
+def iso(column: str) -> str:
+    """A timestamp as UTC text with microseconds and a Z (2026-03-01T10:00:00.000000Z); NULL stays NULL."""
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
-def _dec(value: Any) -> str:
-    return "" if value is None else format(value.normalize(), "f") if value else "0"
+def dec(column: str) -> str:
+    """A decimal without trailing zeros (250.000… → 250, 0 → 0), as text, formula-safe; NULL stays NULL."""
+    return safe(f"trim_scale({column})::text")
 
 
 @dataclass(frozen=True)
@@ -60,24 +58,43 @@ def over_time(qs: QuerySet, field_name: str, start: dt.datetime, end: dt.datetim
     return [(moment.date(), n) for moment, n in rows], bucket
 
 
+Query = tuple[str, dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class ReportKind:
     key: str
     title: str
     header: tuple[str, ...]
-    rows: Callable[[dt.datetime, dt.datetime], Iterator[tuple]]
+    query: Callable[[dt.datetime, dt.datetime], Query]  # SELECT … whose columns are the header, in order
     summary: Callable[[dt.datetime, dt.datetime], Summary]
+
+
+def _fetch(sql: str, params: dict[str, Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _window(start: dt.datetime, end: dt.datetime, **more: Any) -> dict[str, Any]:
+    return {"start": start, "end": end, **more}
 
 
 # --- acknowledgements -------------------------------------------------------------------------------------
 
 
-def _ack_rows(start: dt.datetime, end: dt.datetime) -> Iterator[tuple]:
-    qs = (Acknowledgement.objects.filter(accepted_at__gte=start, accepted_at__lt=end).order_by("accepted_at", "id")
-          .annotate(at=iso_sql("accepted_at"))
-          .values_list("id", "at", "user__email", "user__country", "product_id", "product__name_en",
-                       "disclosure_version", "sha256", "language", "ip_address", "user_agent"))
-    return qs.iterator(chunk_size=CHUNK)
+def _ack_query(start: dt.datetime, end: dt.datetime) -> Query:
+    return (f"""
+        SELECT a.id AS "id", {iso("a.accepted_at")} AS "accepted_at", {safe("u.email")} AS "user",
+               {safe("u.country")} AS "country", a.product_id AS "product", {safe("p.name_en")} AS "product_name",
+               a.disclosure_version AS "disclosure_version", {safe("a.sha256")} AS "sha256",
+               {safe("a.language")} AS "language", a.ip_address AS "ip_address",
+               {safe("a.user_agent")} AS "user_agent"
+          FROM compliance_acknowledgement a
+          JOIN accounts_user u ON u.id = a.user_id
+          JOIN earn_product p ON p.id = a.product_id
+         WHERE a.accepted_at >= %(start)s AND a.accepted_at < %(end)s
+         ORDER BY a.accepted_at, a.id""", _window(start, end))
 
 
 def _ack_summary(start: dt.datetime, end: dt.datetime) -> Summary:
@@ -95,23 +112,26 @@ def _ack_summary(start: dt.datetime, end: dt.datetime) -> Summary:
 # --- assessments --------------------------------------------------------------------------------------------
 
 
-def _assessment_rows(start: dt.datetime, end: dt.datetime) -> Iterator[tuple]:
-    qs = (AssessmentAttempt.objects.filter(created_at__gte=start, created_at__lt=end).order_by("created_at", "id")
-          .annotate(at=iso_sql("created_at"), retake=iso_sql("retake_after"))
-          .values_list("id", "at", "user__email", "jurisdiction", "product_kind", "score", "total",
-                       "percent", "passed", "retake", "language"))
-    for row in qs.iterator(chunk_size=CHUNK):
-        yield (*row[:8], "pass" if row[8] else "fail", *row[9:])
+def _assessment_query(start: dt.datetime, end: dt.datetime) -> Query:
+    return (f"""
+        SELECT a.id AS "id", {iso("a.created_at")} AS "created_at", {safe("u.email")} AS "user",
+               {safe("a.jurisdiction")} AS "jurisdiction", {safe("a.product_kind")} AS "product_kind",
+               a.score AS "score", a.total AS "total", a.percent AS "percent",
+               CASE WHEN a.passed THEN 'pass' ELSE 'fail' END AS "result", {iso("a.retake_after")} AS "retake_after",
+               {safe("a.language")} AS "language"
+          FROM compliance_assessmentattempt a
+          JOIN accounts_user u ON u.id = a.user_id
+         WHERE a.created_at >= %(start)s AND a.created_at < %(end)s
+         ORDER BY a.created_at, a.id""", _window(start, end))
 
 
 def _assessment_summary(start: dt.datetime, end: dt.datetime) -> Summary:
     qs = AssessmentAttempt.objects.filter(created_at__gte=start, created_at__lt=end)
     t = qs.aggregate(n=Count("id"), passed=Count("id", filter=Q(passed=True)), users=Count("user", distinct=True))
-    chart = []
-    for kind, jurisdiction, passed, n in (qs.values_list("product_kind", "jurisdiction", "passed")
-                                          .annotate(n=Count("id")).order_by("jurisdiction", "product_kind",
-                                                                            "-passed")):
-        chart.append((f"{jurisdiction} {kind} {'pass' if passed else 'fail'}", n))
+    chart = [(f"{jurisdiction} {kind} {'pass' if passed else 'fail'}", n)
+             for kind, jurisdiction, passed, n in (qs.values_list("product_kind", "jurisdiction", "passed")
+                                                   .annotate(n=Count("id"))
+                                                   .order_by("jurisdiction", "product_kind", "-passed"))]
     rate = f"{t['passed'] * 100 // t['n']} %" if t["n"] else "-"
     return Summary([("Attempts", str(t["n"])), ("Passed", str(t["passed"])), ("Failed", str(t["n"] - t["passed"])),
                     ("Pass rate", rate), ("Customers", str(t["users"]))], "Attempts by jurisdiction and kind", chart,
@@ -120,24 +140,30 @@ def _assessment_summary(start: dt.datetime, end: dt.datetime) -> Summary:
 
 # --- refusals -----------------------------------------------------------------------------------------------
 
+_CODES = """(SELECT string_agg(code, ' ' ORDER BY i)
+               FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(r.codes) = 'array' THEN r.codes
+                                                   ELSE '[]'::jsonb END) WITH ORDINALITY AS c(code, i))"""
 
-def _refusal_rows(start: dt.datetime, end: dt.datetime) -> Iterator[tuple]:
-    qs = (Refusal.objects.filter(created_at__gte=start, created_at__lt=end).order_by("created_at", "id")
-          .annotate(at=iso_sql("created_at"))
-          .values_list("id", "at", "user__email", "user__country", "product_id", "product__name_en",
-                       "action", "amount", "codes", "detail"))
-    for row in qs.iterator(chunk_size=CHUNK):
-        yield (*row[:7], _dec(row[7]), " ".join(row[8] or []), row[9])
+
+def _refusal_query(start: dt.datetime, end: dt.datetime) -> Query:
+    return (f"""
+        SELECT r.id AS "id", {iso("r.created_at")} AS "created_at", {safe("u.email")} AS "user",
+               {safe("u.country")} AS "country", r.product_id AS "product", {safe("p.name_en")} AS "product_name",
+               {safe("r.action")} AS "action", {dec("r.amount")} AS "amount", {safe(_CODES)} AS "codes",
+               {safe("r.detail")} AS "detail"
+          FROM compliance_refusal r
+          JOIN accounts_user u ON u.id = r.user_id
+          LEFT JOIN earn_product p ON p.id = r.product_id
+         WHERE r.created_at >= %(start)s AND r.created_at < %(end)s
+         ORDER BY r.created_at, r.id""", _window(start, end))
 
 
 def _refusal_summary(start: dt.datetime, end: dt.datetime) -> Summary:
     qs = Refusal.objects.filter(created_at__gte=start, created_at__lt=end)
     t = qs.aggregate(n=Count("id"), users=Count("user", distinct=True))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT code, count(*) FROM compliance_refusal r, jsonb_array_elements_text(r.codes) code "
-                       "WHERE r.created_at >= %s AND r.created_at < %s GROUP BY code ORDER BY count(*) DESC, code",
-                       [start, end])
-        by_code = cursor.fetchall()
+    by_code = _fetch("SELECT code, count(*) FROM compliance_refusal r, jsonb_array_elements_text(r.codes) code "
+                     "WHERE r.created_at >= %(start)s AND r.created_at < %(end)s GROUP BY code "
+                     "ORDER BY count(*) DESC, code", _window(start, end))
     return Summary([("Refusals", str(t["n"])), ("Customers", str(t["users"])),
                     *((f"  {code}", str(n)) for code, n in by_code)],
                    "Refusals by reason code", by_code,
@@ -147,79 +173,123 @@ def _refusal_summary(start: dt.datetime, end: dt.datetime) -> Summary:
 # --- approvals (maker ≠ checker) ------------------------------------------------------------------------
 
 
-def _approval_rows(start: dt.datetime, end: dt.datetime) -> Iterator[tuple]:
-    window = Q(approved_at__gte=start, approved_at__lt=end)
-    products = (Product.objects.filter(window).order_by("approved_at", "id")
-                .values_list("id", "id", "name_en", "drafted_by__email", "created_at", "approved_by__email",
-                             "approved_at", "status"))
-    terms = (ProductTerms.objects.filter(window).order_by("approved_at", "id")
-             .values_list("id", "product_id", "product__name_en", "drafted_by__email", "created_at",
-                          "approved_by__email", "approved_at", "status", "version"))
-    disclosures = (Disclosure.objects.filter(window).order_by("approved_at", "id")
-                   .values_list("id", "product_id", "product__name_en", "author__email", "created_at",
-                                "approved_by__email", "approved_at", "status", "version"))
-    for kind, qs in (("product", products), ("terms", terms), ("disclosure", disclosures)):
-        for row in qs.iterator(chunk_size=CHUNK):
-            version = row[8] if len(row) > 8 else ""
-            yield (kind, row[0], row[1], row[2], version, row[3], _iso(row[4]), row[5], _iso(row[6]), row[7])
+def _approval_part(order: int, kind: str, table: str, maker: str, *, product: str, name: str, version: str) -> str:
+    return f"""
+        SELECT {order} AS k, '{kind}' AS "object", o.id AS "id", {product} AS "product",
+               {safe(name)} AS "product_name", {version} AS "version", {safe("m.email")} AS "maker",
+               {iso("o.created_at")} AS "made_at", {safe("c.email")} AS "checker",
+               {iso("o.approved_at")} AS "approved_at", {safe("o.status")} AS "status", o.approved_at AS at
+          FROM {table} o
+          LEFT JOIN accounts_user m ON m.id = o.{maker}
+          LEFT JOIN accounts_user c ON c.id = o.approved_by_id
+          {"" if product == "o.id" else "LEFT JOIN earn_product p ON p.id = o.product_id"}
+         WHERE o.approved_at >= %(start)s AND o.approved_at < %(end)s"""
+
+
+def _approval_query(start: dt.datetime, end: dt.datetime) -> Query:
+    parts = [_approval_part(1, "product", "earn_product", "drafted_by_id", product="o.id", name="o.name_en",
+                            version="NULL::integer"),
+             _approval_part(2, "terms", "earn_productterms", "drafted_by_id", product="o.product_id",
+                            name="p.name_en", version="o.version"),
+             _approval_part(3, "disclosure", "compliance_disclosure", "author_id", product="o.product_id",
+                            name="p.name_en", version="o.version")]
+    return (f"""
+        SELECT "object", "id", "product", "product_name", "version", "maker", "made_at", "checker", "approved_at",
+               "status"
+          FROM ({" UNION ALL ".join(parts)}) approvals
+         ORDER BY k, at, "id\"""", _window(start, end))
 
 
 def _approval_summary(start: dt.datetime, end: dt.datetime) -> Summary:
-    window = Q(approved_at__gte=start, approved_at__lt=end)
-    counts = [("Products", Product.objects.filter(window).count()),
-              ("Terms versions", ProductTerms.objects.filter(window).count()),
-              ("Disclosure versions", Disclosure.objects.filter(window).count())]
+    (products, terms, disclosures), = _fetch("""
+        SELECT (SELECT count(*) FROM earn_product WHERE approved_at >= %(start)s AND approved_at < %(end)s),
+               (SELECT count(*) FROM earn_productterms WHERE approved_at >= %(start)s AND approved_at < %(end)s),
+               (SELECT count(*) FROM compliance_disclosure WHERE approved_at >= %(start)s AND approved_at < %(end)s)
+    """, _window(start, end))
+    counts = [("Products", products), ("Terms versions", terms), ("Disclosure versions", disclosures)]
     return Summary([*((k, str(v)) for k, v in counts), ("Maker = checker", "0 (refused by PostgreSQL)")],
                    "Approvals by object", counts)
 
 
 # --- positions by product -------------------------------------------------------------------------------
 
+# A pool product's subscriptions are its pool deposits, its redemptions the pool withdrawals and its open
+# positions the active pool positions; amounts are the leg in the product's asset (the `asset` column).
+_POOL_LEG = "CASE WHEN pr.asset_id = pl.asset_b_id AND pl.asset_a_id <> pr.asset_id THEN {b} ELSE {a} END"
+_POOL_JOIN = """JOIN pools_poolposition pp ON pp.id = x.position_id JOIN pools_pool pl ON pl.id = pp.pool_id
+                JOIN earn_product pr ON pr.id = pp.product_id"""
+_POSITION_TOTALS = f"""
+    WITH subs AS (
+        SELECT product_id, count(*) AS n, sum(amount) AS s FROM earn_subscription
+         WHERE created_at >= %(start)s AND created_at < %(end)s GROUP BY product_id
+        UNION ALL
+        SELECT pp.product_id, count(*), sum({_POOL_LEG.format(a="x.amount_a", b="x.amount_b")})
+          FROM pools_pooldeposit x {_POOL_JOIN}
+         WHERE x.created_at >= %(start)s AND x.created_at < %(end)s GROUP BY pp.product_id),
+    reds AS (
+        SELECT pos.product_id, count(*) AS n, sum(x.amount) AS s
+          FROM earn_redemption x JOIN earn_position pos ON pos.id = x.position_id
+         WHERE x.created_at >= %(start)s AND x.created_at < %(end)s GROUP BY pos.product_id
+        UNION ALL
+        SELECT pp.product_id, count(*), sum({_POOL_LEG.format(a="x.amount_a", b="x.amount_b")})
+          FROM pools_poolwithdrawal x {_POOL_JOIN}
+         WHERE x.created_at >= %(start)s AND x.created_at < %(end)s GROUP BY pp.product_id),
+    held AS (
+        SELECT product_id, count(*) AS n, sum(principal) AS s FROM earn_position WHERE status = 'active'
+         GROUP BY product_id
+        UNION ALL
+        SELECT pp.product_id, count(*), sum({_POOL_LEG.format(a="pp.cost_a", b="pp.cost_b")})
+          FROM pools_poolposition pp JOIN pools_pool pl ON pl.id = pp.pool_id
+          JOIN earn_product pr ON pr.id = pp.product_id
+         WHERE pp.status = 'active' GROUP BY pp.product_id)
+    SELECT p.id, p.name_en, p.asset_id, p.status,
+           coalesce((SELECT sum(n) FROM subs WHERE subs.product_id = p.id), 0)::bigint AS subscriptions,
+           coalesce((SELECT sum(s) FROM subs WHERE subs.product_id = p.id), 0) AS subscribed,
+           coalesce((SELECT sum(n) FROM reds WHERE reds.product_id = p.id), 0)::bigint AS redemptions,
+           coalesce((SELECT sum(s) FROM reds WHERE reds.product_id = p.id), 0) AS redeemed,
+           coalesce((SELECT sum(n) FROM held WHERE held.product_id = p.id), 0)::bigint AS open_positions,
+           coalesce((SELECT sum(s) FROM held WHERE held.product_id = p.id), 0) AS principal
+      FROM earn_product p
+     WHERE p.status <> 'draft'"""
 
-def _position_totals(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
-    subs = {p: (n, s) for p, n, s in Subscription.objects.filter(created_at__gte=start, created_at__lt=end)
-                .values_list("product_id").annotate(n=Count("id"), s=Sum("amount")).order_by()}
-    reds = {p: (n, s) for p, n, s in Redemption.objects.filter(created_at__gte=start, created_at__lt=end)
-                .values_list("position__product_id").annotate(n=Count("id"), s=Sum("amount")).order_by()}
-    open_ = {p: (n, s) for p, n, s in Position.objects.filter(status="active")
-                 .values_list("product_id").annotate(n=Count("id"), s=Sum("principal")).order_by()}
-    out = []
-    for product in Product.objects.exclude(status="draft").order_by("id").values("id", "name_en", "asset_id",
-                                                                                 "status"):
-        pid = product["id"]
-        out.append({**product, "subscriptions": subs.get(pid, (0, None))[0], "subscribed": subs.get(pid, (0, 0))[1],
-                    "redemptions": reds.get(pid, (0, None))[0], "redeemed": reds.get(pid, (0, 0))[1],
-                    "open_positions": open_.get(pid, (0, None))[0], "principal": open_.get(pid, (0, 0))[1]})
-    return out
 
-
-def _position_rows(start: dt.datetime, end: dt.datetime) -> Iterator[tuple]:
-    for p in _position_totals(start, end):
-        yield (p["id"], p["name_en"], p["asset_id"], p["status"], p["subscriptions"], _dec(p["subscribed"] or 0),
-               p["redemptions"], _dec(p["redeemed"] or 0), p["open_positions"], _dec(p["principal"] or 0))
+def _position_query(start: dt.datetime, end: dt.datetime) -> Query:
+    return (f"""
+        SELECT t.id AS "product", {safe("t.name_en")} AS "product_name", {safe("t.asset_id")} AS "asset",
+               {safe("t.status")} AS "status", t.subscriptions AS "subscriptions",
+               {dec("t.subscribed")} AS "subscribed",
+               t.redemptions AS "redemptions", {dec("t.redeemed")} AS "redeemed",
+               t.open_positions AS "open_positions", {dec("t.principal")} AS "principal"
+          FROM ({_POSITION_TOTALS}) t
+         ORDER BY t.id""", _window(start, end))
 
 
 def _position_summary(start: dt.datetime, end: dt.datetime) -> Summary:
-    rows = _position_totals(start, end)
-    return Summary([("Products", str(len(rows))),
-                    ("Subscriptions in period", str(sum(r["subscriptions"] for r in rows))),
-                    ("Redemptions in period", str(sum(r["redemptions"] for r in rows))),
-                    ("Open positions now", str(sum(r["open_positions"] for r in rows)))],
-                   "Open positions by product", [(f"{r['name_en']} ({r['asset_id']})", r["open_positions"])
-                                                 for r in rows if r["open_positions"]][:12])
+    ((products, subscriptions, redemptions, held),) = _fetch(
+        f"SELECT count(*), coalesce(sum(subscriptions), 0), coalesce(sum(redemptions), 0), "
+        f"coalesce(sum(open_positions), 0) FROM ({_POSITION_TOTALS}) t", _window(start, end))
+    chart = _fetch(f"SELECT name_en || ' (' || asset_id || ')', open_positions FROM ({_POSITION_TOTALS}) t "
+                   f"WHERE open_positions > 0 ORDER BY id LIMIT 12", _window(start, end))
+    return Summary([("Products", str(products)), ("Subscriptions in period", str(subscriptions)),
+                    ("Redemptions in period", str(redemptions)), ("Open positions now", str(held))],
+                   "Open positions by product", [(label, n) for label, n in chart])
 
 
 # --- complaints -------------------------------------------------------------------------------------------
 
 
-def _complaint_rows(start: dt.datetime, end: dt.datetime) -> Iterator[tuple]:
-    now = timezone.now()
-    qs = (Complaint.objects.filter(received_at__gte=start, received_at__lt=end).order_by("received_at", "id")
-          .values_list("id", "received_at", "user__email", "product_id", "position_id", "subject", "status",
-                       "owner__email", "deadline_at", "closed_at"))
-    for row in qs.iterator(chunk_size=CHUNK):
-        overdue = (row[9] or now) > row[8]
-        yield (row[0], _iso(row[1]), *row[2:8], _iso(row[8]), _iso(row[9]), "yes" if overdue else "no")
+def _complaint_query(start: dt.datetime, end: dt.datetime) -> Query:
+    return (f"""
+        SELECT c.id AS "id", {iso("c.received_at")} AS "received_at", {safe("u.email")} AS "user",
+               c.product_id AS "product", c.position_id AS "position", {safe("c.subject")} AS "subject",
+               {safe("c.status")} AS "status", {safe("o.email")} AS "owner", {iso("c.deadline_at")} AS "deadline_at",
+               {iso("c.closed_at")} AS "closed_at",
+               CASE WHEN coalesce(c.closed_at, %(now)s) > c.deadline_at THEN 'yes' ELSE 'no' END AS "overdue"
+          FROM compliance_complaint c
+          JOIN accounts_user u ON u.id = c.user_id
+          LEFT JOIN accounts_user o ON o.id = c.owner_id
+         WHERE c.received_at >= %(start)s AND c.received_at < %(end)s
+         ORDER BY c.received_at, c.id""", _window(start, end, now=timezone.now()))
 
 
 def _complaint_summary(start: dt.datetime, end: dt.datetime) -> Summary:
@@ -235,103 +305,127 @@ def _complaint_summary(start: dt.datetime, end: dt.datetime) -> Summary:
 
 # --- restricted holders -------------------------------------------------------------------------------------
 
+# Open Earn and pool positions of customers whose verified residence is now restricted (a snapshot).
+_RESTRICTED = """
+    SELECT 1 AS k, u.id AS user_id, u.email, u.country, u.kyc_status, 'earn' AS kind, x.id AS position,
+           x.product_id, p.name_en, x.asset_id, x.principal, NULL::numeric AS shares, x.created_at,
+           x.maturity_date
+      FROM earn_position x JOIN accounts_user u ON u.id = x.user_id JOIN earn_product p ON p.id = x.product_id
+     WHERE u.country = ANY(%(countries)s) AND x.status = 'active' AND x.principal > 0
+    UNION ALL
+    SELECT 2, u.id, u.email, u.country, u.kyc_status, 'pool', x.id, x.product_id, p.name_en, p.asset_id, NULL,
+           x.shares, x.created_at, x.maturity_date
+      FROM pools_poolposition x JOIN accounts_user u ON u.id = x.user_id JOIN earn_product p ON p.id = x.product_id
+     WHERE u.country = ANY(%(countries)s) AND x.status = 'active' AND x.shares > 0"""
 
-def _restricted_positions() -> Iterator[tuple]:
-    """Open Earn and pool positions of customers whose verified residence is now restricted (a snapshot)."""
+
+def _countries() -> dict[str, Any]:
     from compliance.gate import restricted_countries
-    from pools.models import PoolPosition
 
-    countries = sorted(restricted_countries())
-    earn = (Position.objects.filter(user__country__in=countries, status="active", principal__gt=0)
-            .order_by("user__email", "id").annotate(since=iso_sql("created_at"))
-            .values_list("user_id", "user__email", "user__country", "user__kyc_status", "id", "product_id",
-                         "product__name_en", "asset_id", "principal", "since", "maturity_date"))
-    for row in earn.iterator(chunk_size=CHUNK):
-        yield (*row[:4], "earn", *row[4:8], _dec(row[8]), "", row[9], row[10] or "")
-    pools = (PoolPosition.objects.filter(user__country__in=countries, status="active", shares__gt=0)
-             .order_by("user__email", "id").annotate(since=iso_sql("created_at"))
-             .values_list("user_id", "user__email", "user__country", "user__kyc_status", "id", "product_id",
-                          "product__name_en", "product__asset_id", "shares", "since", "maturity_date"))
-    for row in pools.iterator(chunk_size=CHUNK):
-        yield (*row[:4], "pool", *row[4:8], "", _dec(row[8]), row[9], row[10] or "")
+    return {"countries": sorted(restricted_countries())}
 
 
-def _restricted_rows(start: dt.datetime, end: dt.datetime) -> Iterator[tuple]:
-    return _restricted_positions()
+def _restricted_query(start: dt.datetime, end: dt.datetime) -> Query:
+    return (f"""
+        SELECT h.user_id AS "user_id", {safe("h.email")} AS "user", {safe("h.country")} AS "country",
+               {safe("h.kyc_status")} AS "kyc_status", h.kind AS "kind", h.position AS "position",
+               h.product_id AS "product", {safe("h.name_en")} AS "product_name", {safe("h.asset_id")} AS "asset",
+               {dec("h.principal")} AS "principal", {dec("h.shares")} AS "shares", {iso("h.created_at")} AS "opened_at",
+               to_char(h.maturity_date, 'YYYY-MM-DD') AS "maturity_date"
+          FROM ({_RESTRICTED}) h
+         ORDER BY h.k, h.email, h.position""", _countries())
 
 
 def _restricted_summary(start: dt.datetime, end: dt.datetime) -> Summary:
-    customers: set[int] = set()
-    by_country: dict[str, int] = {}
-    positions = 0
-    for row in _restricted_positions():
-        positions += 1
-        if row[0] not in customers:
-            customers.add(row[0])
-            by_country[row[2]] = by_country.get(row[2], 0) + 1
-    from compliance.gate import restricted_countries
-
-    return Summary([("Customers holding", str(len(customers))), ("Open positions", str(positions)),
-                    ("Restricted countries", ", ".join(sorted(restricted_countries())) or "-"),
+    params = _countries()
+    ((customers, positions),) = _fetch(f"SELECT count(DISTINCT user_id), count(*) FROM ({_RESTRICTED}) h", params)
+    by_country = _fetch(f"SELECT country, count(DISTINCT user_id) FROM ({_RESTRICTED}) h GROUP BY country "
+                        f"ORDER BY country", params)
+    return Summary([("Customers holding", str(customers)), ("Open positions", str(positions)),
+                    ("Restricted countries", ", ".join(params["countries"]) or "-"),
                     ("Period", "ignored: holdings now")],
-                   "Customers holding, by country", sorted(by_country.items()))
+                   "Customers holding, by country", [(country, n) for country, n in by_country])
 
 
 KINDS: dict[str, ReportKind] = {k.key: k for k in [
     ReportKind("acknowledgements", "Acknowledgements",
                ("id", "accepted_at", "user", "country", "product", "product_name", "disclosure_version", "sha256",
-                "language", "ip_address", "user_agent"), _ack_rows, _ack_summary),
+                "language", "ip_address", "user_agent"), _ack_query, _ack_summary),
     ReportKind("assessments", "Assessments",
                ("id", "created_at", "user", "jurisdiction", "product_kind", "score", "total", "percent", "result",
-                "retake_after", "language"), _assessment_rows, _assessment_summary),
+                "retake_after", "language"), _assessment_query, _assessment_summary),
     ReportKind("refusals", "Refusals",
                ("id", "created_at", "user", "country", "product", "product_name", "action", "amount", "codes",
-                "detail"), _refusal_rows, _refusal_summary),
+                "detail"), _refusal_query, _refusal_summary),
     ReportKind("approvals", "Approvals (maker / checker)",
                ("object", "id", "product", "product_name", "version", "maker", "made_at", "checker", "approved_at",
-                "status"), _approval_rows, _approval_summary),
+                "status"), _approval_query, _approval_summary),
     ReportKind("positions", "Positions by product",
                ("product", "product_name", "asset", "status", "subscriptions", "subscribed", "redemptions",
-                "redeemed", "open_positions", "principal"), _position_rows, _position_summary),
+                "redeemed", "open_positions", "principal"), _position_query, _position_summary),
     ReportKind("complaints", "Complaints",
                ("id", "received_at", "user", "product", "position", "subject", "status", "owner", "deadline_at",
-                "closed_at", "overdue"), _complaint_rows, _complaint_summary),
+                "closed_at", "overdue"), _complaint_query, _complaint_summary),
     ReportKind("restricted_holders", "Restricted-country holders (now)",
                ("user_id", "user", "country", "kyc_status", "kind", "position", "product", "product_name", "asset",
-                "principal", "shares", "opened_at", "maturity_date"), _restricted_rows, _restricted_summary),
+                "principal", "shares", "opened_at", "maturity_date"), _restricted_query, _restricted_summary),
 ]}
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+# --- the CSV: PostgreSQL's COPY, streamed ---------------------------------------------------------------------
 
 
-def csv_lines(kind: ReportKind, start: dt.datetime, end: dt.datetime) -> Iterator[str]:
-    """The report as CSV text lines (formula-looking cells neutralised), produced lazily."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(kind.header)
-    for row in kind.rows(start, end):
-        yield writer.writerow([csv_safe(v) for v in row])
+def to_crlf(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """COPY ends records with LF; csv.writer (and RFC 4180) with CRLF. Line feeds inside a quoted cell stay.
+
+    A line feed is a record end when the quotes before it are balanced ("" inside a cell counts twice).
+    """
+    quoted = False
+    for chunk in chunks:
+        if not quoted and b'"' not in chunk:
+            yield chunk.replace(b"\n", b"\r\n")
+            continue
+        out = []
+        for i, piece in enumerate(chunk.split(b"\n")):
+            if i:
+                out.append(b"\n" if quoted else b"\r\n")
+            out.append(piece)
+            if piece.count(b'"') % 2:
+                quoted = not quoted
+        yield b"".join(out)
+
+
+class CsvCopy:
+    """The report as UTF-8 CSV bytes in ~64 KiB chunks, from COPY; iterate once. `rows` is set at the end."""
+
+    def __init__(self, kind: ReportKind, start: dt.datetime, end: dt.datetime, *,
+                 chunk_bytes: int = CHUNK_BYTES) -> None:
+        self.kind, self.start, self.end, self.chunk_bytes = kind, start, end, chunk_bytes
+        self.rows: int | None = None
+
+    def _raw(self) -> Iterator[bytes]:
+        sql, params = self.kind.query(self.start, self.end)
+        statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)"
+        buffer = bytearray()
+        with connection.cursor() as wrapper:
+            cursor = wrapper.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+            with cursor.copy(statement, params) as copy:
+                for data in copy:
+                    buffer += data
+                    if len(buffer) >= self.chunk_bytes:
+                        yield bytes(buffer)
+                        buffer.clear()
+            if buffer:
+                yield bytes(buffer)
+            self.rows = cursor.rowcount
+
+    def __iter__(self) -> Iterator[bytes]:
+        return to_crlf(self._raw())
 
 
 def write_csv(kind: ReportKind, start: dt.datetime, end: dt.datetime, out: Any) -> int:
-    """Write the CSV to a text file; returns the number of data rows."""
-    n = -1
-    for n, line in enumerate(csv_lines(kind, start, end)):  # noqa: B007
-        out.write(line)
-    return n
-
-
-def chunked(lines: Iterable[str], size: int = 64 * 1024) -> Iterator[bytes]:
-    """Group small lines into ~64 KiB chunks for the HTTP stream."""
-    buf: list[str] = []
-    length = 0
-    for line in lines:
-        buf.append(line)
-        length += len(line)
-        if length >= size:
-            yield "".join(buf).encode()
-            buf, length = [], 0
-    if buf:
-        yield "".join(buf).encode()
+    """Write the CSV to a binary file; returns the number of data rows."""
+    stream = CsvCopy(kind, start, end)
+    for chunk in stream:
+        out.write(chunk)
+    return stream.rows or 0

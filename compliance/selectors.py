@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from compliance.models import (
     Disclosure,
     DisclosureStatus,
     JurisdictionRule,
+    RiskProfile,
 )
 from core.models import AuditEvent
 
@@ -70,6 +72,21 @@ def jurisdiction_rule(country: str | None) -> JurisdictionRule | None:
     return JurisdictionRule.objects.filter(country=(country or "").upper()).first()
 
 
+def exposure_limit_text(shares: dict[str, Any] | None) -> str:
+    """{"conservative": "0.10", "moderate": "0.30"} → "conservative 10 %, moderate 30 % of declared net worth"."""
+    order = {profile: i for i, profile in enumerate(RiskProfile.values)}
+    parts = []
+    for profile, share in sorted((shares or {}).items(), key=lambda item: (order.get(item[0], len(order)), item[0])):
+        try:
+            text = f"{(Decimal(str(share)) * 100).normalize():f} %"
+        except (InvalidOperation, ValueError):
+            text = str(share)
+        parts.append(f"{profile} {text}")
+    if not parts:
+        return "—"
+    return str(gettext_lazy("%(shares)s of declared net worth") % {"shares": ", ".join(parts)})
+
+
 def rules_summary() -> list[dict[str, Any]]:
     """What applies to whom, for compliance officers: every configured country plus the restricted list."""
     from compliance.gate import restricted_countries
@@ -77,7 +94,9 @@ def rules_summary() -> list[dict[str, Any]]:
     rows = [{"country": r.country, "restricted": r.country in restricted_countries(),
              "assessment_from_risk": r.assessment_min_risk, "pass_mark": r.pass_mark,
              "retake_wait_hours": r.retake_wait_hours, "exposure_limit": r.exposure_limit,
-             "exposure_shares": r.exposure_shares, "cooling_off_hours": r.cooling_off_hours,
+             "exposure_shares": r.exposure_shares,
+             "exposure_text": exposure_limit_text(r.exposure_shares) if r.exposure_limit else "—",
+             "cooling_off_hours": r.cooling_off_hours,
              "risk_warnings": r.risk_warnings} for r in JurisdictionRule.objects.order_by("country")]
     configured = {r["country"] for r in rows}
     rows += [{"country": c, "restricted": True} for c in sorted(restricted_countries() - configured)]

@@ -403,6 +403,17 @@ def csv_safe(value: Any) -> Any:
     return value
 
 
+def csv_safe_sql(expression: str) -> str:
+    """`csv_safe` in SQL, for text that PostgreSQL writes itself (COPY … TO STDOUT WITH (FORMAT csv)).
+
+    The same leading characters get the same apostrophe; an empty text becomes NULL, which COPY writes as an
+    empty cell, as csv.writer writes "" (COPY would write an empty text as `""`). `expression` is SQL text.
+    """
+    starts = ", ".join(f"chr({ord(c)})" if not c.isprintable() else f"'{c}'" for c in _FORMULA_START)
+    return (f"NULLIF(CASE WHEN left({expression}, 1) IN ({starts}) THEN '''' || {expression} "
+            f"ELSE {expression} END, '')")
+
+
 def csv_response(*, filename: str, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> StreamingHttpResponse:
     """Stream rows as CSV in constant memory (pass a `.iterator(chunk_size=...)` as `rows`)."""
     writer = csv.writer(_Echo())

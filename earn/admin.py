@@ -9,6 +9,7 @@ on a page that shows who drafted the product, so an approver sees whose work the
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django import forms
@@ -23,6 +24,7 @@ from accounts.requests import request_user
 from compliance.models import Disclosure
 from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, ServiceRefusalsAsMessagesMixin, run_confirmed
 from core.errors import ApplicationError
+from earn import extensions
 from earn.apy import apy_for, as_percent
 from earn.models import (
     AccrualChunk,
@@ -31,6 +33,7 @@ from earn.models import (
     ProductStatus,
     ProductTerms,
     RateTier,
+    Strategy,
     TermsStatus,
     TermType,
 )
@@ -61,6 +64,17 @@ def rates_text(terms: ProductTerms, term_type: str) -> str:
     apr = tiers[0].apr
     apy = apy_for(apr, compounding=term_type == TermType.DEMAND)
     return str(_("%(apr)s %% APR / %(apy)s %% APY") % {"apr": as_percent(apr), "apy": as_percent(apy)})
+
+
+def pool_rates_text(pool: dict[str, Any] | None) -> str:
+    """A pool product's yield as the catalogue shows it: fee + reward APR at today's prices (its tiers are 0)."""
+    if not pool or pool.get("apr") is None:
+        return "—"
+    apr = as_percent(Decimal(pool["apr"]))
+    if pool.get("apy_compounded") is None:
+        return str(_("%(apr)s %% APR (fees + rewards)") % {"apr": apr})
+    return str(_("%(apr)s %% APR / %(apy)s %% APY (fees + rewards)")
+               % {"apr": apr, "apy": as_percent(Decimal(pool["apy_compounded"]))})
 
 
 def _transition_action(action: str, description: Any, label: Any, permission: str,
@@ -216,8 +230,22 @@ class ProductAdmin(admin.ModelAdmin):
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return services.can_transition(request.user, "go_live")
 
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        """Pool products earn fees and rewards, not tiers: their yields for the page, in two queries."""
+        changelist = super().get_changelist_instance(request)
+        for strategy, summaries_of in extensions.CATALOGUE_SUMMARIES.items():
+            ids = [p.pk for p in changelist.result_list if p.strategy == strategy]
+            if ids:
+                summaries = summaries_of(ids)
+                for product in changelist.result_list:  # the page's rows, already fetched
+                    if product.pk in summaries:
+                        product.pool_summary = summaries[product.pk]
+        return changelist
+
     @admin.display(description=_("APR / APY (in force)"))
     def headline(self, product: Product) -> str:
+        if product.strategy == Strategy.LIQUIDITY_MINING:
+            return pool_rates_text(getattr(product, "pool_summary", None))
         today = timezone.now().date()
         in_force = next((t for t in getattr(product, "approved_terms", []) if t.effective_from <= today), None)
         return rates_text(in_force, product.term_type) if in_force else "—"

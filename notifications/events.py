@@ -49,6 +49,20 @@ def subscription_confirmed(subscription: Any) -> None:
                 "asset": product.asset_id, "value_date": subscription.value_date, "maturity_sentence": maturity})
 
 
+def pool_deposit_confirmed(deposit: Any, *, pool: Any, position: Any, value_date: Any) -> None:
+    """A pool deposit is the pool product's subscription: the same confirmation, with both legs and the shares."""
+    product = pool.product
+    maturity = ({"en": "", "zh-hant": ""} if position.maturity_date is None else
+                _lazy_by_language(messages.MATURITY_WITH_DATE, {"maturity_date": position.maturity_date}))
+    notification_send_on_commit(
+        user_id=position.user_id, kind=NotificationKind.POOL_DEPOSIT_CONFIRMED, key=f"pool-deposit:{deposit.pk}",
+        link=reverse("portal:dashboard"),
+        params={"product": _names(product), "amount_a": decimal_text(deposit.amount_a, pool.asset_a.scale),
+                "asset_a": pool.asset_a_id, "amount_b": decimal_text(deposit.amount_b, pool.asset_b.scale),
+                "asset_b": pool.asset_b_id, "shares": decimal_text(deposit.shares, pool.share_asset.scale),
+                "value_date": value_date, "maturity_sentence": maturity})
+
+
 def redemption_confirmed(redemption: Any) -> None:
     position = redemption.position
     product = position.product

@@ -18,6 +18,7 @@ SUBJECTS: dict[str, StrOrPromise] = {
     K.RATE_CHANGED: _("New rate for %(product)s from %(effective_from)s"),
     K.DISCLOSURE_UPDATED: _("Please read the new risk disclosure for %(product)s"),
     K.ACTION_REQUIRED: _("Action needed to subscribe to %(product)s"),
+    K.POOL_DEPOSIT_CONFIRMED: _("Pool deposit confirmed: %(product)s"),
 }
 
 BODIES: dict[str, StrOrPromise] = {
@@ -36,6 +37,9 @@ BODIES: dict[str, StrOrPromise] = {
         "Version %(version)s of the risk disclosure for %(product)s has been published. Your positions keep "
         "running; read and acknowledge it before your next subscription."),
     K.ACTION_REQUIRED: _("Your subscription of %(amount)s to %(product)s was refused: %(reasons)s"),
+    K.POOL_DEPOSIT_CONFIRMED: _(
+        "You deposited %(amount_a)s %(asset_a)s and %(amount_b)s %(asset_b)s into %(product)s for %(shares)s pool "
+        "shares. They earn fees and rewards from %(value_date)s.%(maturity_sentence)s"),
 }
 
 MATURITY_WITH_DATE = _(" It matures on %(maturity_date)s.")

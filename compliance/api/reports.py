@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 
 from accounts import roles
 from accounts.permissions import role_required
-from compliance.reports import KINDS, chunked
-from compliance.services.reports import export_csv_lines, export_pdf, report_export
+from compliance.reports import KINDS
+from compliance.services.reports import export_csv, export_pdf, report_export
 from core.api import CSVRenderer, DateBoundField
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class StaffReportApi(APIView):
             response: HttpResponse | StreamingHttpResponse = HttpResponse(export_pdf(export),
                                                                           content_type="application/pdf")
         else:
-            response = StreamingHttpResponse(chunked(export_csv_lines(export)), content_type="text/csv; charset=utf-8")
+            response = StreamingHttpResponse(export_csv(export), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         response["Cache-Control"] = "no-store"
         response["X-Audit-Event"] = str(export.event.sequence)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from compliance.pdf import summary_pdf
-from compliance.reports import KINDS, ReportKind, csv_lines
+from compliance.reports import KINDS, CsvCopy, ReportKind
 from core.audit import audit_record
 from core.errors import NotFound, ValidationFailed
 from core.models import AuditEvent
@@ -58,8 +57,9 @@ def report_export(*, actor: User | int | None, kind: str, start: dt.datetime, en
     return Export(report, start, end, fmt, event)
 
 
-def export_csv_lines(export: Export) -> Iterator[str]:
-    return csv_lines(export.kind, export.start, export.end)
+def export_csv(export: Export) -> CsvCopy:
+    """The CSV as ~64 KiB byte chunks written by PostgreSQL's COPY (its `rows` are known once it is read)."""
+    return CsvCopy(export.kind, export.start, export.end)
 
 
 def export_pdf(export: Export) -> bytes:

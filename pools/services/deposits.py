@@ -35,6 +35,7 @@ from ledger import services as ledger
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind
 from ledger.services import Leg
+from notifications import events as notify
 from pools import amm
 from pools.errors import POOL_EMPTY, PoolError
 from pools.models import DepositMode, Pool, PoolDeposit, PoolPosition, PoolPositionStatus, PoolShareChange
@@ -223,6 +224,7 @@ def pool_deposit_create(*, user: User, product_id: int, amount: Any, asset: str 
                         "amount_a": plan.amount_a, "amount_b": plan.amount_b, "swap_fee": plan.swap_fee,
                         "shares": plan.shares, "value_usd": plan.value_usd, "value_date": value_date,
                         "terms_version": terms.version})
+    notify.pool_deposit_confirmed(deposit, pool=pool, position=position, value_date=value_date)
     return deposit
 
 

@@ -118,3 +118,37 @@ def test_staff_record_a_risk_profile_in_the_admin(staff):
     assert (profile.risk_profile, profile.net_worth_usd, profile.professional_investor) == ("conservative", 80000,
                                                                                             False)
     assert AuditEvent.objects.filter(action="risk_profile.record", actor=staff.compliance).exists()
+
+
+# --- the compliance console: its own menu entry, clear form errors, readable columns --------------------------
+
+
+def test_reports_have_their_own_menu_entry_for_compliance_officers(staff):
+    officer = login(staff.compliance)
+    for page in ("/admin/", "/admin/compliance/", "/admin/compliance/complaint/"):
+        html = officer.get(page).content.decode()
+        assert 'href="/admin/compliance/auditevent/reports/"' in html and "Compliance reports" in html, page
+    reports = officer.get("/admin/compliance/auditevent/reports/")
+    assert reports.status_code == 200
+    curator = login(staff.curator).get("/admin/").content.decode()
+    assert "/admin/compliance/auditevent/reports/" not in curator
+
+
+def test_a_reversed_date_range_is_a_form_error_and_nothing_is_exported(staff):
+    client = login(staff.compliance)
+    response = client.get("/admin/compliance/auditevent/reports/?kind=refusals&start=2026-03-02&end=2026-03-01"
+                          "&fmt=csv&export=1")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert "errornote" in html and "The last day is before the first day" in html
+    assert not AuditEvent.objects.filter(action="report.export").exists()
+
+
+def test_the_exposure_limit_reads_as_text_not_a_python_dict(staff):
+    client = login(staff.compliance)
+    html = client.get("/admin/compliance/auditevent/reports/").content.decode()
+    assert "conservative 10 %, moderate 30 %, high 50 % of declared net worth" in html
+    assert "{&#x27;" not in html and "{'" not in html
+    rules = client.get("/admin/compliance/jurisdictionrule/").content.decode()
+    assert "conservative 10 %, moderate 30 %, high 50 % of declared net worth" in rules

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -139,3 +140,97 @@ def test_counts_over_time_fall_in_the_pdfs_buckets(activity, last_day, bucket):
     assert summary.bucket == bucket
     assert sum(n for _b, n in summary.over_time) == 2
     assert {b for b, _n in summary.over_time} <= set(_buckets(bucket, start, end))
+
+
+# --- the CSV is PostgreSQL's COPY, byte for byte what csv.writer with csv_safe wrote ------------------------
+
+TRICKY = ["=1+1", "+x", "-y", "@z", "\tt", "\rr", "", "a,b", 'say "hi"', "two\nlines", "crlf\r\nend", "'quoted",
+          " lead", "中文 UA", "=x\n=y", "Mozilla/5.0 (X11; Linux x86_64)"]
+
+
+def test_copy_csv_is_byte_for_byte_the_python_writer_with_formula_escaping(activity):
+    """CRLF record ends, quotes only where needed, an empty text as an empty cell, line breaks kept inside
+    quoted cells, and a cell starting with = + - @ tab or CR neutralised with a leading apostrophe."""
+    from compliance.models import Acknowledgement
+    from core.api import csv_safe
+
+    staff, product, alice = activity
+    first = Acknowledgement.objects.get(user=alice)
+    expected = io.StringIO()
+    writer = csv.writer(expected)
+    writer.writerow(["id", "accepted_at", "user", "country", "product", "product_name", "disclosure_version",
+                     "sha256", "language", "ip_address", "user_agent"])
+    writer.writerow([first.pk, "2026-03-01T10:00:00.000000Z", "alice@hk.example", "HK", product.pk, "USDT Flexible",
+                     1, first.sha256, "zh-hant", first.ip_address, first.user_agent])
+    for i, text in enumerate(TRICKY):
+        user = UserFactory(country="HK", email=f"{'-+=@a'[i % 5]}u{i}@x.example")
+        at = T0 + dt.timedelta(minutes=i + 1, microseconds=i)
+        ip = [None, "2001:db8::1", "203.0.113.9"][i % 3]
+        ack = Acknowledgement.objects.create(user=user, product=product, disclosure=first.disclosure,
+                                             disclosure_version=1, sha256=first.sha256, statements=[],
+                                             language=text[:8], ip_address=ip, user_agent=text, accepted_at=at)
+        writer.writerow([csv_safe(v) for v in (
+            ack.pk, at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), user.email, "HK", product.pk, "USDT Flexible", 1,
+            first.sha256, text[:8], ip, text)])
+    response = client_for(staff.compliance).get(f"/api/v1/staff/reports/acknowledgements?{RANGE}")
+    assert b"".join(response.streaming_content) == expected.getvalue().encode()
+    assert "'=1+1" in expected.getvalue() and '"two\nlines"' in expected.getvalue()  # the cases are exercised
+
+
+@pytest.mark.django_db
+def test_the_sql_escaping_is_csv_safe():
+    from django.db import connection
+
+    from core.api import csv_safe, csv_safe_sql
+
+    with connection.cursor() as cursor:
+        for value in [*TRICKY, "=", "-", "'", "\t", "\r", "\n=x", "ok=", "@"]:
+            cursor.execute(f"SELECT {csv_safe_sql('v')} FROM (SELECT %s::text AS v) t", [value])
+            assert cursor.fetchone()[0] == (csv_safe(value) or None), value
+
+
+def test_copy_streams_in_bounded_chunks_and_counts_rows(activity):
+    from compliance.reports import KINDS, CsvCopy
+
+    start, end = dt.datetime(2026, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
+    whole = CsvCopy(KINDS["acknowledgements"], start, end)
+    small = CsvCopy(KINDS["acknowledgements"], start, end, chunk_bytes=64)
+    chunks = list(small)
+    assert len(chunks) > 2 and all(len(c) < 64 + 1024 for c in chunks)
+    assert b"".join(chunks) == b"".join(whole)
+    assert (whole.rows, small.rows) == (2, 2)
+
+
+def test_record_ends_become_crlf_but_line_feeds_inside_quotes_stay():
+    from compliance.reports import to_crlf
+
+    chunks = [b'a,"x\n', b'y ""q""\n', b'z",b\nc,d\n', b'e,"', b'\n"\n']
+    assert b"".join(to_crlf(iter(chunks))) == b'a,"x\ny ""q""\nz",b\r\nc,d\r\ne,"\n"\r\n'
+
+
+# --- pools are first-class in the positions report --------------------------------------------------------------
+
+
+def test_positions_report_counts_pool_deposits_and_positions(activity, user_factory, fund):
+    from compliance.reports import KINDS
+    from pools.services.deposits import pool_deposit_create
+    from tests.pools.factories import pool_product, ready_customer
+
+    staff, _product, _alice = activity
+    pool = pool_product()
+    holder = ready_customer(user_factory, fund, pool, BTC="2", USDT="200000")
+    with time_machine.travel(T0, tick=False):
+        first = pool_deposit_create(user=holder, product_id=pool.product_id, amount="0.5")
+        pool_deposit_create(user=holder, product_id=pool.product_id, amount="0.25")
+    rows = {r["product"]: r for r in _csv(client_for(staff.compliance).get(f"/api/v1/staff/reports/positions?{RANGE}"))}
+    row = rows[str(pool.product_id)]
+    assert (row["asset"], row["subscriptions"], row["subscribed"], row["open_positions"], row["principal"]) == (
+        "BTC", "2", "0.75", "1", "0.75")  # one demand pool position; amounts are the product asset's leg
+    assert first.amount_a == Decimal("0.5")
+    start, end = dt.datetime(2026, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    summary = KINDS["positions"].summary(start, end)
+    totals = dict(summary.totals)
+    assert (totals["Subscriptions in period"], totals["Open positions now"]) == ("3", "2")
+    assert (f"{pool.product.name_en} (BTC)", 1) in summary.chart
+    pdf = client_for(staff.compliance).get(f"/api/v1/staff/reports/positions?{RANGE}&format=pdf")
+    assert pdf.status_code == 200

@@ -268,3 +268,25 @@ def test_editing_a_draft_disclosure_in_the_admin(staff):
     disclosure.refresh_from_db()
     assert disclosure.body_en.startswith("Second.") and disclosure.author == staff.curator2
     assert disclosure.body_en.count("English version prevails") == 1
+
+
+def test_the_product_list_shows_a_pool_products_fee_and_reward_apr(staff):
+    """A pool product's tiers are 0 %: the list shows what the catalogue shows (fees + rewards at today's prices)."""
+    from decimal import Decimal
+
+    from earn.apy import as_percent
+    from pools.selectors import pool_summaries_bulk
+    from tests.pools.factories import pool_product
+
+    pool = pool_product(volume_usd="5000000")
+    pool.product.tvl_usd = Decimal("20000000")
+    pool.product.save(update_fields=["tvl_usd"])
+    summary = pool_summaries_bulk([pool.product_id])[pool.product_id]
+    apr = as_percent(Decimal(summary["apr"]))
+    assert apr > 0
+    client = login(staff.curator)
+    html = client.get(CHANGELIST + "?status=live").content.decode()
+    row = html[html.index(pool.product.name_en):]
+    row = row[:row.index("</tr>")]
+    assert f"{apr} % APR" in row and "fees + rewards" in row, row
+    assert "0.0000 % APR" not in row

@@ -196,3 +196,27 @@ def test_admin_shows_notifications_read_only(sam, client):
     page = client.get(f"/admin/notifications/notification/{note.pk}/change/")
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
     assert client.get("/admin/notifications/notification/add/").status_code == 403
+
+
+def test_a_pool_deposit_is_confirmed_like_a_subscription(user_factory, fund, django_capture_on_commit_callbacks):
+    """Both legs, the shares and the first earning day, in the customer's language, once per deposit."""
+    from pools.services.deposits import pool_deposit_create
+    from tests.pools.factories import pool_product, ready_customer
+
+    pool = pool_product()
+    en = ready_customer(user_factory, fund, pool, BTC="2", USDT="200000")
+    zh = ready_customer(user_factory, fund, pool, BTC="2", USDT="200000")
+    zh.language = "zh-hant"
+    zh.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=True):
+        deposit = pool_deposit_create(user=en, product_id=pool.product_id, amount="0.5")
+    with django_capture_on_commit_callbacks(execute=True):
+        pool_deposit_create(user=zh, product_id=pool.product_id, amount="0.1")
+    note = Notification.objects.get(user=en)
+    assert (note.kind, note.key) == ("pool_deposit_confirmed", f"pool-deposit:{deposit.pk}")
+    assert note.subject == f"Pool deposit confirmed: {pool.product.name_en}"
+    assert "You deposited 0.50000000 BTC and 30000.00000000 USDT into" in note.body, note.body
+    assert "pool shares" in note.body
+    assert mail.outbox[0].subject == note.subject
+    chinese = Notification.objects.get(user=zh)
+    assert chinese.subject.startswith("流動性池存入已確認") and "池份額" in chinese.body

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.selectors import user_ids_by_email
 from compliance.reports import KINDS
-from compliance.services.reports import export_csv_lines, export_pdf, report_export
+from compliance.services.reports import export_csv, export_pdf, report_export
 from core.dates import day_end, day_start
 from core.errors import ApplicationError
 
@@ -50,9 +50,11 @@ class Command(BaseCommand):
             with open(options["output"], "wb") as out:
                 out.write(export_pdf(export))
         else:
-            with open(options["output"], "w", newline="", encoding="utf-8") as out:
-                for rows, line in enumerate(export_csv_lines(export)):  # noqa: B007
-                    out.write(line)
+            stream = export_csv(export)
+            with open(options["output"], "wb") as out:
+                for chunk in stream:
+                    out.write(chunk)
+            rows = stream.rows or 0
         detail = f"{rows} rows, " if export.format == "csv" else ""
         self.stdout.write(f"{export.kind.key} {options['start']}..{options['end']} -> {options['output']} "
                           f"({detail}audit event #{export.event.sequence})")
