@@ -29,8 +29,8 @@ from accounts.models import (
     User,
 )
 from accounts.roles import COMPLIANCE_OFFICER, user_has_role
-from compliance.audit import audit_record
 from compliance.services.customers import investor_class_of, investor_class_set
+from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
 
 ISO2 = re.compile(r"^[A-Z]{2}$")

@@ -19,7 +19,7 @@ from accounts.roles import ROLE_PERMISSIONS
 from accounts.selectors import customer_get_by_email
 from accounts.tokens import api_token_create
 from accounts.twofactor import otp_require
-from compliance.audit import audit_record
+from core.audit import audit_record
 from core.errors import NotFound
 
 CUSTOMER_LOOKUP = "customer.lookup"

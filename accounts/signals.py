@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.middleware import current_actor
 from accounts.models import User
 from accounts.tokens import api_tokens_revoke_all
-from compliance.audit import audit_record
+from core.audit import audit_record
 
 ROLE_CHANGE = "accounts.role_change"
 PERMISSION_CHANGE = "accounts.permission_change"

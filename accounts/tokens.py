@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, User
-from compliance.audit import audit_record
+from core.audit import audit_record
 from core.errors import Conflict, NotFound
 
 KEY_BYTES = 32

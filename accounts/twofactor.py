@@ -18,7 +18,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.tokens import api_tokens_revoke_all
-from compliance.audit import audit_record
+from core.audit import audit_record
 from core.errors import ApplicationError
 
 RECOVERY_DEVICE_NAME = "recovery"

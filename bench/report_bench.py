@@ -11,8 +11,9 @@ server), migrates it, and drops it at the end (`--keep` keeps it).
 - acknowledgements are written set-based (INSERT … SELECT generate_series), then exported twice: through
   the service the command uses (`compliance_report`, to a file) and through `GET /api/v1/staff/reports/
   acknowledgements` (the streamed HTTP response consumed chunk by chunk);
-- audit events are chained in Python exactly as `audit_record` chains them (sha256 of prev_hash ‖ canonical
-  JSON) and loaded with COPY, then `manage.py audit_verify` checks the whole chain.
+- audit events are loaded with COPY unchained, as `audit_record` writes them (canonical JSON payload, no
+  hash), then chained by `core.audit.audit_chain` (what the worker runs after commits), then
+  `manage.py audit_verify` checks the whole chain.
 
 Peak memory is the process's resident set, sampled every 20 ms while each step runs (the high-water mark
 of the step, not of the set-up). Prints figures; not a test.
@@ -39,6 +40,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--acks", type=int, default=1_000_000, help="acknowledgements (default 1 000 000)")
     parser.add_argument("--events", type=int, default=1_000_000, help="audit events (default 1 000 000)")
     parser.add_argument("--users", type=int, default=10_000, help="customers (default 10 000)")
+    parser.add_argument("--audit-only", action="store_true", help="only the audit chain part (no exports)")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     return parser.parse_args()
 
@@ -108,38 +110,62 @@ def _setup_acks(args: argparse.Namespace) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _setup_events(n: int) -> None:
-    """n events chained after the existing ones as audit_record chains them, loaded with COPY."""
+    """n unchained events after the existing ones, as audit_record writes them, loaded with COPY."""
     import json
 
     from django.db import connection
 
-    from compliance.audit import GENESIS_HASH, event_hash
-    from compliance.models import AuditEvent
+    from core.audit import event_body
+    from core.models import AuditEvent
 
-    last = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
-    first_seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    last = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    first_seq = (last or 0) + 1
     base = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
     with connection.cursor() as cursor:
         raw = cursor.connection
         with raw.cursor() as pg, pg.copy(
             "COPY compliance_auditevent (sequence, created_at, actor_id, action, object_type, object_id, before, "
-            "after, prev_hash, hash) FROM STDIN"
+            "after, payload) FROM STDIN"
         ) as copy:
             for i in range(first_seq, first_seq + n):
                 created = base + dt.timedelta(microseconds=i * 1000)
                 after = {"product": i % 40, "amount": f"{i % 997}.50000000", "codes": ["NO_ACK"] if i % 7 else []}
-                digest = event_hash(prev, sequence=i, created_at=created, actor_id=None, action="bench.event",
-                                    object_type="earn.subscription", object_id=str(i), before=None, after=after)
+                payload = event_body(sequence=i, created_at=created, actor_id=None, action="bench.event",
+                                     object_type="earn.subscription", object_id=str(i), before=None, after=after)
                 copy.write_row((i, created, None, "bench.event", "earn.subscription", str(i), None,
-                                json.dumps(after), prev, digest))
-                prev = digest
+                                json.dumps(after), payload))
         cursor.execute("SELECT setval(pg_get_serial_sequence('compliance_auditevent', 'sequence'), %s)",
                        [first_seq + n - 1])
         cursor.execute("ANALYZE compliance_auditevent")
 
 
-def bench(args: argparse.Namespace) -> None:
+def _vacuum_events() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE compliance_auditevent")  # the chainer rewrote every row once
+
+
+def _audit_bench(args: argparse.Namespace) -> None:
+    """COPY unchained events, chain them as the worker does, then `manage.py audit_verify` over the chain."""
     from django.core.management import call_command
+
+    from core.audit import audit_chain
+
+    measured(f"COPY {args.events:,} unchained audit events", lambda: _setup_events(args.events))
+    _r, chain_s, _b, chain_peak = measured("audit_chain (the worker's step)", audit_chain)
+    measured("VACUUM ANALYZE audit events", _vacuum_events)
+    out = io.StringIO()
+    _r, verify_s, _b, verify_peak = measured("manage.py audit_verify",
+                                             lambda: call_command("audit_verify", stdout=out))
+    print()
+    print(f"audit_chain: {args.events:,} events in {chain_s:.1f} s ({args.events / chain_s:,.0f} events/s), "
+          f"peak RSS {chain_peak:.0f} MB")
+    print(f"audit_verify: {args.events:,} events in {verify_s:.1f} s ({args.events / verify_s:,.0f} events/s), "
+          f"peak RSS {verify_peak:.0f} MB; {out.getvalue().strip()}")
+
+
+def bench(args: argparse.Namespace) -> None:
     from rest_framework.test import APIRequestFactory, force_authenticate
 
     from accounts.models import User
@@ -147,6 +173,9 @@ def bench(args: argparse.Namespace) -> None:
     from compliance.reports import KINDS, write_csv
 
     print(f"acknowledgements: {args.acks:,}; audit events: {args.events:,}; customers: {args.users:,}")
+    if args.audit_only:
+        _audit_bench(args)
+        return
     (start, end), *_ = measured(f"insert {args.acks:,} acknowledgements (SQL)", lambda: _setup_acks(args))
 
     path = f"/tmp/report_bench_{os.getpid()}.csv"
@@ -173,17 +202,12 @@ def bench(args: argparse.Namespace) -> None:
         return total
 
     size, http_s, _b, http_peak = measured("CSV export over GET /staff/reports (streamed)", export_over_http)
-    measured(f"chain + COPY {args.events:,} audit events", lambda: _setup_events(args.events))
-    out = io.StringIO()
-    _r, verify_s, _b, verify_peak = measured("manage.py audit_verify",
-                                             lambda: call_command("audit_verify", stdout=out))
     print()
     print(f"CSV export: {rows:,} rows, {size_mb:.0f} MB in {csv_s:.1f} s ({rows / csv_s:,.0f} rows/s), "
           f"peak RSS {csv_peak:.0f} MB (limit {LIMIT_MB} MB: {'OK' if csv_peak < LIMIT_MB else 'OVER'})")
     print(f"HTTP export: {size / 1024 / 1024:.0f} MB in {http_s:.1f} s, peak RSS {http_peak:.0f} MB "
           f"({'OK' if http_peak < LIMIT_MB else 'OVER'})")
-    print(f"audit_verify: {args.events:,} events in {verify_s:.1f} s ({args.events / verify_s:,.0f} events/s), "
-          f"peak RSS {verify_peak:.0f} MB; {out.getvalue().strip()}")
+    _audit_bench(args)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Disclosures, acknowledgements and the tamper-evident audit trail."""
+"""Disclosures, acknowledgements, refusals, rules, assessments, complaints (the audit trail lives in core)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from core.models import AuditEvent as CoreAuditEvent
 
 
 class DisclosureStatus(models.TextChoices):
@@ -57,31 +59,16 @@ class Disclosure(models.Model):
         return f"{self.product_id} disclosure v{self.version}"
 
 
-class AuditEvent(models.Model):
-    """Append-only, hash-chained: hash = sha256(prev_hash ‖ canonical JSON of the event).
+class AuditEvent(CoreAuditEvent):
+    """The audit trail (`core.models.AuditEvent`) as the compliance admin shows it.
 
-    Written only by `compliance.audit.audit_record`, in the same transaction as the change it
-    records. PostgreSQL refuses UPDATE and DELETE.
+    A proxy, so the admin keeps its address (/admin/compliance/auditevent/) and the roles keep the
+    `compliance.view_auditevent` permission; code reads and writes the trail through `core`.
     """
 
-    sequence = models.BigAutoField(primary_key=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="+")
-    action = models.CharField(max_length=64, db_index=True)
-    object_type = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=64)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
-
     class Meta:
+        proxy = True
         ordering = ["sequence"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="auditevent_object_idx")]
-
-    def __str__(self) -> str:
-        return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"
 
 
 class Acknowledgement(models.Model):

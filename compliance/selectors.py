@@ -13,12 +13,12 @@ from django.utils.translation import gettext_lazy
 from compliance.models import (
     AssessmentAttempt,
     AssessmentQuestion,
-    AuditEvent,
     Complaint,
     Disclosure,
     DisclosureStatus,
     JurisdictionRule,
 )
+from core.models import AuditEvent
 
 ENGLISH = "en"
 TRADITIONAL_CHINESE = "zh-hant"

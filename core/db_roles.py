@@ -24,6 +24,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 APPEND_ONLY_TABLES = ("ledger_journalentry", "ledger_posting", "compliance_auditevent")
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 APPEND_ONLY_PRIVILEGES = ("SELECT", "INSERT")
+# Column-level UPDATE on append-only tables, for a step that fills in columns written empty: the audit
+# chainer (core.audit.audit_chain) links events after their commit. The table's trigger still refuses any
+# other change, and a chained event's chain columns (docs/OPERATIONS.md, "Database roles").
+APPEND_ONLY_COLUMN_UPDATES = {"compliance_auditevent": ("prev_hash", "hash", "chain_position")}
 # Privileges the runtime role must hold on no table at all.
 NEVER_PRIVILEGES = ("TRUNCATE", "REFERENCES", "TRIGGER")
 SCHEMA = "public"
@@ -70,6 +74,9 @@ def runtime_grants_apply(connection: BaseDatabaseWrapper, role: str) -> list[str
             privileges = APPEND_ONLY_PRIVILEGES if table in APPEND_ONLY_TABLES else TABLE_PRIVILEGES
             cursor.execute(f"REVOKE ALL ON TABLE {SCHEMA}.{quote(table)} FROM {who}")
             cursor.execute(f"GRANT {', '.join(privileges)} ON TABLE {SCHEMA}.{quote(table)} TO {who}")
+            if table in APPEND_ONLY_COLUMN_UPDATES:
+                columns = ", ".join(quote(column) for column in APPEND_ONLY_COLUMN_UPDATES[table])
+                cursor.execute(f"GRANT UPDATE ({columns}) ON TABLE {SCHEMA}.{quote(table)} TO {who}")
         # USAGE: nextval for inserts; no UPDATE, so no setval.
         cursor.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {SCHEMA} FROM {who}")
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {SCHEMA} TO {who}")

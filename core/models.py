@@ -1,5 +1,6 @@
-"""Shared model base."""
+"""Shared model base, idempotency records and the audit trail."""
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -29,3 +30,40 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class AuditEvent(models.Model):
+    """Append-only, hash-chained: hash = sha256(prev_hash ‖ payload), payload = canonical JSON of the event.
+
+    Written only by `core.audit.audit_record`, in the same transaction as the change it records, with
+    `prev_hash`, `hash` and `chain_position` NULL; `core.audit.audit_chain` fills those in once the
+    transaction has committed (the chain's order is `chain_position`, see core/audit.py). PostgreSQL
+    refuses DELETE and every UPDATE but that one.
+    """
+
+    sequence = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    # The exact text hashed (core.audit.event_body); the columns above must say the same (audit_verify checks).
+    payload = models.TextField()
+    # NULL until chained: NULL is "not yet", distinct from any hash (and unique allows many of them).
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)
+    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    chain_position = models.BigIntegerField(unique=True, null=True, blank=True)
+
+    class Meta:
+        # The table kept the name it had when the model lived in compliance (moved in place, no copy).
+        db_table = "compliance_auditevent"
+        ordering = ["sequence"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="auditevent_object_idx"),
+                   models.Index(fields=["sequence"], condition=models.Q(hash__isnull=True),
+                                name="auditevent_unchained_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"

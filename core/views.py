@@ -11,6 +11,7 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from core.audit import audit_chain_lag
 from core.middleware import API_PREFIX, api_error_body
 
 
@@ -23,9 +24,19 @@ def landing(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness + database check for load balancers and the compose healthcheck."""
+    """Database check and audit chain lag, for load balancers and the compose healthcheck.
+
+    503 when audit events have stayed unchained longer than AUDIT_CHAIN_MAX_LAG_SECONDS: the chainer
+    (worker + beat) is down or behind, and the trail is not being sealed (docs/OPERATIONS.md).
+    """
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
+    stale, oldest = audit_chain_lag()
+    if stale:
+        return JsonResponse({"status": "fail", "audit_chain": {
+            "unchained_over_limit": stale, "oldest_sequence": oldest.sequence if oldest else None,
+            "oldest_recorded_at": oldest.created_at.isoformat() if oldest else None,
+            "max_lag_seconds": settings.AUDIT_CHAIN_MAX_LAG_SECONDS}}, status=503)
     return JsonResponse({"status": "ok"})
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from compliance.audit import audit_record
+from core.audit import audit_record
 from ledger.models import EntryKind, JournalEntry, Side
 from ledger.services import Leg, entry_post
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.roles import OPERATIONS, user_has_role
 from accounts.staff import StaffAccountNotAllowed, is_staff_account, staff_otp_consume
-from compliance.audit import audit_record
+from core.audit import audit_record
 from core.errors import (
     Conflict,
     IdempotencyKeyReused,

@@ -8,9 +8,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
 from compliance.errors import AcknowledgementInvalid, AcknowledgementOutdated
 from compliance.models import Acknowledgement, Disclosure, DisclosureStatus, Refusal
+from core.audit import audit_record
 from core.errors import NotFound
 
 LANGUAGES = ("en", "zh-hant")

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from compliance import selectors
-from compliance.audit import audit_record
 from compliance.errors import AssessmentUnavailable, RetakeTooSoon
 from compliance.models import AssessmentAttempt, ProductKind
+from core.audit import audit_record
 from core.errors import ValidationFailed
 
 

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
 from compliance.models import Complaint, ComplaintStatus
+from core.audit import audit_record
 from core.errors import InvalidTransition, NotFound, ValidationFailed
 from earn.models import Position
 from earn.selectors.products import catalogue_product

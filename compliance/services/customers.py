@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import COMPLIANCE_OFFICER, user_has_role
-from compliance.audit import audit_record
 from compliance.models import CustomerProfile, RiskProfile
+from core.audit import audit_record
 from core.errors import PermissionDenied, ValidationFailed
 from core.money import to_decimal
 

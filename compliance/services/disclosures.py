@@ -18,9 +18,10 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
-from compliance.models import AuditEvent, Disclosure, DisclosureStatus
+from compliance.models import Disclosure, DisclosureStatus
+from core.audit import audit_record
 from core.errors import InvalidTransition, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
+from core.models import AuditEvent
 from earn.lock_objects import product_lock
 from earn.models import Product, ProductStatus, Strategy, TermType
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compliance.audit import audit_record
+from core.audit import audit_record
 from core.net import client_ip
 
 

@@ -11,11 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
-from compliance.models import AuditEvent
 from compliance.pdf import summary_pdf
 from compliance.reports import KINDS, ReportKind, csv_lines
+from core.audit import audit_record
 from core.errors import NotFound, ValidationFailed
+from core.models import AuditEvent
 
 FORMATS = ("csv", "pdf")
 

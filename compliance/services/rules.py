@@ -9,8 +9,8 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from compliance import defaults
-from compliance.audit import audit_record
 from compliance.models import AssessmentQuestion, JurisdictionRule
+from core.audit import audit_record
 
 
 @transaction.atomic

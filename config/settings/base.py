@@ -206,7 +206,16 @@ CELERY_TIMEZONE = "UTC"
 # before the sweeper hands it out again; keep the broker's visibility timeout above the longest chunk.
 ACCRUAL_CHUNK_SIZE = env.int("ACCRUAL_CHUNK_SIZE", default=10_000)
 ACCRUAL_CHUNK_TIMEOUT = env.int("ACCRUAL_CHUNK_TIMEOUT", default=600)
+# Audit events are written unchained and chained by a worker (core/audit.py): right after the commit of
+# each transaction that recorded one (AUDIT_CHAIN_ON_COMMIT) and by beat every AUDIT_CHAIN_EVERY_SECONDS.
+# /healthz fails, and `audit_verify --no-chain` exits 2, when an event stays unchained for longer than
+# AUDIT_CHAIN_MAX_LAG_SECONDS.
+AUDIT_CHAIN_ON_COMMIT = env.bool("AUDIT_CHAIN_ON_COMMIT", default=True)
+AUDIT_CHAIN_EVERY_SECONDS = env.float("AUDIT_CHAIN_EVERY_SECONDS", default=5.0)
+AUDIT_CHAIN_MAX_LAG_SECONDS = env.int("AUDIT_CHAIN_MAX_LAG_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "audit-chain": {"task": "core.tasks.audit_chain_task", "schedule": AUDIT_CHAIN_EVERY_SECONDS,
+                    "options": {"expires": AUDIT_CHAIN_EVERY_SECONDS * 2}},
     "accrual-daily": {"task": "earn.tasks.accrual_task", "schedule": crontab(hour=0, minute=5)},
     "accrual-sweep": {"task": "earn.tasks.accrual_sweep_task", "schedule": crontab(minute="*/5")},
     "pools-distribute-daily": {"task": "pools.tasks.pools_distribute_task", "schedule": crontab(hour=0, minute=10)},

@@ -7,6 +7,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # No worker in tests: notifications are sent right after the commit (tests/notifications covers the task).
 NOTIFICATIONS_VIA_CELERY = False
+# No worker either for the audit chain: tests (and audit_verify) chain inline with core.audit.audit_chain.
+AUDIT_CHAIN_ON_COMMIT = False
 # A distinct test database per concurrent run (TEST_DATABASE_NAME) keeps parallel runs apart.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_earn")}  # noqa: F405
 # Every throttle scope out of the way; tests of a limit set their own rate.

@@ -11,8 +11,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from compliance.models import AuditEvent
 from core.errors import PermissionDenied
+from core.models import AuditEvent
 from earn.lock_objects import product_lock
 from earn.models import Product, ProductTerms
 

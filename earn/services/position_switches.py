@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
+from core.audit import audit_record
 from earn import errors
 from earn.lock_objects import position_lock
 from earn.models import Position, PositionStatus, TermType

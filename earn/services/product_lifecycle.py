@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
 from compliance.selectors import disclosure_current
+from core.audit import audit_record
 from core.errors import InvalidTransition, MakerCheckerViolation, ValidationFailed
 from earn.errors import InvalidTerms, NoApprovedDisclosure, NoTermsInForce, VettingIncomplete
 from earn.models import Product, ProductStatus, Strategy, TermType

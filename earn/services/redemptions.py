@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
+from core.audit import audit_record
 from core.idempotency import idempotent
 from core.money import floor_to_scale, parse_amount
 from core.refusals import message_for

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from compliance.audit import audit_record
 from compliance.gate import blocking_codes
+from core.audit import audit_record
 from earn.calendar import maturity_date_for
 from earn.lock_objects import position_lock
 from earn.models import (

@@ -27,9 +27,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
 from compliance.gate import blocking_codes
 from compliance.services.acknowledgements import refusal_record
+from core.audit import audit_record
 from core.errors import NotFound
 from core.idempotency import idempotent
 from core.money import floor_to_scale, parse_amount, to_decimal

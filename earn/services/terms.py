@@ -17,7 +17,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
+from core.audit import audit_record
 from core.errors import InvalidTransition, MakerCheckerViolation, NotFound, ValidationFailed
 from core.money import is_multiple_of_scale, to_decimal
 from earn.apy import tier_schedule_errors

@@ -20,10 +20,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
 from compliance.gate import blocking_codes
 from compliance.models import Acknowledgement
 from compliance.services.acknowledgements import refusal_record
+from core.audit import audit_record
 from core.errors import NotFound
 from core.idempotency import idempotent
 from core.money import floor_to_scale, parse_amount, to_decimal

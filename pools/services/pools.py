@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
+from core.audit import audit_record
 from core.errors import NotFound, ValidationFailed
 from core.money import to_decimal
 from earn.lock_objects import product_lock

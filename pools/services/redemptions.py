@@ -19,7 +19,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
+from core.audit import audit_record
 from core.errors import NotFound
 from core.idempotency import idempotent
 from core.money import floor_to_scale, parse_amount

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from accounts import twofactor
 from accounts.models import ApiToken
 from accounts.tokens import CredentialsChanged, api_token_create
-from compliance.models import AuditEvent
+from core.models import AuditEvent
 from tests.factories import UserFactory, admin_login
 
 pytestmark = pytest.mark.django_db

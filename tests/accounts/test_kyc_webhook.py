@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 
 from accounts.kyc import webhook_signature
 from accounts.models import KycStatus, KycWebhookEvent, User
-from compliance.models import AuditEvent, CustomerProfile
+from compliance.models import CustomerProfile
+from core.models import AuditEvent
 from tests.factories import UserFactory
 
 SECRET = "provider-shared-secret"

@@ -8,7 +8,7 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.services import roles_sync
-from compliance.models import AuditEvent
+from core.models import AuditEvent
 from tests.factories import UserFactory, admin_login
 
 pytestmark = pytest.mark.django_db

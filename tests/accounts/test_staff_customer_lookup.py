@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import roles
-from compliance.models import AuditEvent
+from core.models import AuditEvent
 from core.throttling import ScopedRateThrottle
 from ledger.models import AccountKind, LedgerAccount
 from tests.earn.factories import staff_user

@@ -9,8 +9,9 @@ import time_machine
 from django.contrib.auth.signals import user_logged_in
 from django.test import Client
 
-from compliance.models import AuditEvent, Complaint, JurisdictionRule
+from compliance.models import Complaint, JurisdictionRule
 from compliance.services.complaints import complaint_file
+from core.models import AuditEvent
 from tests.earn.factories import Staff, live_product
 from tests.factories import admin_login
 

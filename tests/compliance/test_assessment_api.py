@@ -6,7 +6,8 @@ import datetime as dt
 
 import time_machine
 
-from compliance.models import AssessmentAttempt, AuditEvent
+from compliance.models import AssessmentAttempt
+from core.models import AuditEvent
 from tests.compliance.conftest import answers, client_for
 from tests.earn.factories import live_product
 from tests.factories import UserFactory

@@ -1,63 +1,196 @@
-"""The audit chain under concurrency, and audit_verify on an intact trail."""
+"""The audit chain: unchained writes on the request path, chaining after the commit, audit_verify, the lag check."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
-from django.db import connection
+import time_machine
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
 
-from compliance.audit import GENESIS_HASH, audit_record
-from compliance.models import AuditEvent
-from compliance.verify import audit_chain_verify
+from core.audit import GENESIS_HASH, audit_chain, audit_chain_lag, audit_record, link_hash
+from core.audit_verify import audit_chain_verify
+from core.models import AuditEvent
 
 THREADS, PER_THREAD = 16, 25
 
 
+def _chain() -> list[tuple[int, str, str, int]]:
+    return list(AuditEvent.objects.filter(hash__isnull=False).order_by("chain_position")
+                .values_list("sequence", "prev_hash", "hash", "chain_position"))
+
+
+def _assert_one_chain(events: list[tuple[int, str, str, int]]) -> None:
+    # One chain: each event links to the one before it, so no two events share a predecessor (no fork).
+    assert [prev for _s, prev, _h, _p in events] == [GENESIS_HASH] + [h for _s, _p, h, _c in events[:-1]]
+    assert [position for *_rest, position in events] == list(range(1, len(events) + 1))
+
+
 @pytest.mark.django_db(transaction=True)
-def test_16_threads_appending_at_once_make_one_unbroken_chain():
-    barrier = threading.Barrier(THREADS)
+def test_16_threads_appending_at_once_then_chained_make_one_unbroken_chain():
+    """Writers take no chain lock (events land unchained); chainers running alongside and after them link
+    every committed event exactly once."""
+    barrier = threading.Barrier(THREADS + 2)
     errors: list[BaseException] = []
+    done = threading.Event()
 
     def writer(n: int) -> None:
         try:
             barrier.wait()
             for i in range(PER_THREAD):
-                audit_record(actor=None, action="test.concurrent", object_type="thread", object_id=n,
-                             after={"thread": n, "i": i})
+                with transaction.atomic():
+                    audit_record(actor=None, action="test.concurrent", object_type="thread", object_id=n,
+                                 after={"thread": n, "i": i})
         except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(THREADS)]
-    for t in threads:
+    def chainer() -> None:
+        try:
+            barrier.wait()
+            while not done.is_set():
+                audit_chain(wait=False, batch=7)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    writers = [threading.Thread(target=writer, args=(n,)) for n in range(THREADS)]
+    chainers = [threading.Thread(target=chainer) for _ in range(2)]
+    for t in writers + chainers:
         t.start()
-    for t in threads:
+    for t in writers:
+        t.join()
+    done.set()
+    for t in chainers:
         t.join()
     assert errors == []
-    events = list(AuditEvent.objects.order_by("sequence").values_list("prev_hash", "hash"))
+    audit_chain()
+    events = _chain()
     assert len(events) == THREADS * PER_THREAD
-    # One chain: each event links to the one before it, so no two events share a predecessor (no fork).
-    assert [prev for prev, _h in events] == [GENESIS_HASH] + [h for _p, h in events[:-1]]
+    assert AuditEvent.objects.filter(hash__isnull=True).count() == 0
+    _assert_one_chain(events)
     report = audit_chain_verify(batch=37)  # an odd batch size crosses batch boundaries mid-chain
-    assert (report.intact, report.checked) == (True, THREADS * PER_THREAD)
+    assert (report.intact, report.checked, report.unchained) == (True, THREADS * PER_THREAD, 0)
 
 
-def test_audit_verify_reports_an_intact_chain(db):
+@pytest.mark.django_db(transaction=True)
+def test_an_event_of_a_transaction_in_flight_is_chained_after_it_commits_not_before():
+    """A transaction takes a sequence number, then others commit after it: the chainer skips the in-flight
+    event (it cannot see it) and chains it once committed, at the end of the chain, lower sequence or not."""
+    in_flight = threading.Event()
+    commit = threading.Event()
+    result: dict[str, int] = {}
+
+    def slow_writer() -> None:
+        try:
+            with transaction.atomic():
+                result["seq"] = audit_record(actor=None, action="test.slow", object_type="t", object_id=1).sequence
+                in_flight.set()
+                assert commit.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert in_flight.wait(30)
+    later = [audit_record(actor=None, action="test.fast", object_type="t", object_id=i).sequence for i in range(3)]
+    assert min(later) > result.get("seq", 0)
+    assert audit_chain() == 3
+    assert [s for s, *_rest in _chain()] == later  # the lower, in-flight sequence is not in the chain
+    commit.set()
+    thread.join()
+    assert audit_chain() == 1
+    events = _chain()
+    assert [s for s, *_rest in events] == [*later, result["seq"]]
+    _assert_one_chain(events)
+    out = StringIO()
+    call_command("audit_verify", stdout=out)
+    assert "audit chain intact: 4 events" in out.getvalue()
+
+
+def test_the_request_path_writes_unchained_and_takes_no_chain_lock(db):
+    event = audit_record(actor=None, action="test.event", object_type="test", object_id=1, after={"n": 1})
+    event.refresh_from_db()
+    assert (event.prev_hash, event.hash, event.chain_position) == (None, None, None)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        assert cursor.fetchone()[0] == 0
+    assert audit_chain() == 1
+    event.refresh_from_db()
+    assert (event.prev_hash, event.chain_position) == (GENESIS_HASH, 1)
+    assert event.hash == link_hash(GENESIS_HASH, event.payload)
+    assert audit_chain() == 0  # idempotent: nothing left
+
+
+def test_audit_verify_chains_first_and_reports_an_intact_chain(db):
     for i in range(3):
         audit_record(actor=None, action="test.event", object_type="test", object_id=i, after={"i": i})
     out = StringIO()
     call_command("audit_verify", stdout=out)
     assert "audit chain intact: 3 events" in out.getvalue()
+    assert AuditEvent.objects.filter(hash__isnull=True).count() == 0
 
 
 def test_decimal_and_date_payloads_verify(db):
-    import datetime as dt
     from decimal import Decimal
 
     audit_record(actor=None, action="test.money", object_type="test", object_id=1,
                  after={"amount": Decimal("1000.00000001"), "day": dt.date(2026, 3, 1), "zh": "風險"})
+    audit_chain()
     assert audit_chain_verify().intact
+
+
+def test_a_chained_event_cannot_be_chained_again(db):
+    audit_record(actor=None, action="test.event", object_type="test", object_id=1)
+    audit_chain()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE compliance_auditevent SET hash = %s, prev_hash = %s", ["f" * 64, "e" * 64])
+
+
+def test_unchained_events_older_than_the_limit_fail_the_health_check_and_audit_verify(db, client, settings):
+    settings.AUDIT_CHAIN_MAX_LAG_SECONDS = 60
+    start = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        first = audit_record(actor=None, action="test.event", object_type="test", object_id=1)
+        assert audit_chain_lag() == (0, None)
+        assert client.get("/healthz").json() == {"status": "ok"}
+    with time_machine.travel(start + dt.timedelta(seconds=61), tick=False):
+        assert audit_chain_lag()[0] == 1
+        response = client.get("/healthz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "fail"
+        assert body["audit_chain"]["unchained_over_limit"] == 1
+        assert body["audit_chain"]["oldest_sequence"] == first.sequence
+        with pytest.raises(CommandError) as stale:
+            call_command("audit_verify", "--no-chain", verbosity=0)
+        assert stale.value.returncode == 2
+        assert f"oldest #{first.sequence}" in str(stale.value)
+        call_command("audit_verify", verbosity=0)  # chains, so nothing is left behind
+        assert audit_chain_lag() == (0, None)
+        assert client.get("/healthz").status_code == 200
+
+
+def test_the_chain_task_chains_and_is_idempotent(db):
+    from core.tasks import audit_chain_task
+
+    audit_record(actor=None, action="test.event", object_type="test", object_id=1)
+    assert audit_chain_task.apply().get() == 1
+    assert audit_chain_task.apply().get() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_asks_a_worker_to_chain(settings, monkeypatch):
+    settings.AUDIT_CHAIN_ON_COMMIT = True
+    sent: list[str] = []
+    monkeypatch.setattr("core.tasks.audit_chain_task.delay", lambda: sent.append("chain"))
+    with transaction.atomic():
+        for i in range(3):
+            audit_record(actor=None, action="test.event", object_type="test", object_id=i)
+        assert sent == []
+    assert sent == ["chain"]  # once per transaction, after the commit

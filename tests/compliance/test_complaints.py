@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 import time_machine
 
-from compliance.models import AuditEvent, Complaint
+from compliance.models import Complaint
 from compliance.services.complaints import complaint_update
 from core.errors import InvalidTransition, ValidationFailed
+from core.models import AuditEvent
 from earn.services.subscriptions import subscription_create
 from tests.compliance.conftest import client_for
 from tests.earn.factories import Staff, live_product

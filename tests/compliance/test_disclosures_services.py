@@ -8,10 +8,11 @@ import json
 import pytest
 
 from accounts.models import User
-from compliance.models import AuditEvent, Disclosure, DisclosureStatus
+from compliance.models import Disclosure, DisclosureStatus
 from compliance.selectors import disclosure_current, disclosure_text
 from compliance.services import disclosures as svc
 from core.errors import ApplicationError
+from core.models import AuditEvent
 from tests.earn.factories import Staff, draft_product, product_in_status
 
 OWN = [{"key": "counterparty_limit", "en": "Loans are limited per borrower.", "zh-hant": "每名借款人均設有貸款上限。"}]

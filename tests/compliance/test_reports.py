@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from compliance.models import AuditEvent
 from compliance.services.assessments import assessment_submit
 from compliance.services.complaints import complaint_file
+from core.models import AuditEvent
 from earn.services.subscriptions import subscription_create
 from tests.compliance.conftest import answers, client_for
 from tests.earn.factories import Staff, live_product

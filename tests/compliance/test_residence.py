@@ -19,9 +19,10 @@ from django.test import Client
 from accounts import kyc
 from accounts.models import KycStatus, ResidenceChangeRequest, User
 from compliance.gate import blocking_codes
-from compliance.models import AuditEvent, CustomerProfile
+from compliance.models import CustomerProfile
 from compliance.services.customers import risk_profile_record
 from core.errors import MakerCheckerViolation, PermissionDenied
+from core.models import AuditEvent
 from earn.models import Position
 from tests.compliance.conftest import client_for
 from tests.earn.factories import Staff, live_product

@@ -12,9 +12,10 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from compliance.audit import audit_record
-from compliance.models import AuditEvent, Refusal
+from compliance.models import Refusal
 from compliance.services.assessments import assessment_submit
+from core.audit import audit_chain, audit_record
+from core.models import AuditEvent
 from tests.compliance.conftest import answers, client_for
 from tests.earn.factories import Staff, live_product
 from tests.earn.helpers import acknowledge, subscribe_api
@@ -101,6 +102,7 @@ def test_scenario_14_tampering_with_event_5_is_named(db):
 
 def test_scenario_14_a_deleted_event_breaks_the_next_link(db):
     sequences = _ten_events()
+    audit_chain()  # what the worker does after the commit
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute("DELETE FROM compliance_auditevent WHERE sequence = %s", [sequences[4]])

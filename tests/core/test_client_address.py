@@ -15,8 +15,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle as DrfScopedRateThrottle
 
-from compliance.models import AuditEvent
 from compliance.services.logins import staff_login_record
+from core.models import AuditEvent
 from core.net import client_ip
 from core.throttling import ClientAddressMixin
 from tests.factories import UserFactory

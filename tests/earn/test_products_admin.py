@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from compliance.models import AuditEvent, Disclosure, DisclosureStatus
+from compliance.models import Disclosure, DisclosureStatus
 from compliance.services.disclosures import disclosure_draft
+from core.models import AuditEvent
 from earn.models import Product, ProductStatus, ProductTerms, TermsStatus
 from tests.earn.factories import Staff, draft_product, live_product, product_in_status
 from tests.factories import admin_login

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from compliance.models import AuditEvent
+from core.models import AuditEvent
 from earn.models import Product, ProductStatus, TermsStatus
 from tests.earn.factories import Staff, live_product, product_in_status
 

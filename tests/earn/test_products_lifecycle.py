@@ -7,9 +7,10 @@ from itertools import pairwise
 import pytest
 
 from accounts import roles
-from compliance.models import AuditEvent
 from compliance.services.disclosures import disclosure_approve, disclosure_draft
+from core.audit import audit_chain
 from core.errors import ApplicationError, InvalidTransition, MakerCheckerViolation
+from core.models import AuditEvent
 from earn.errors import InvalidTerms, NoApprovedDisclosure, VettingIncomplete
 from earn.models import ProductStatus, TermsStatus
 from earn.services import product_lifecycle as svc
@@ -206,5 +207,7 @@ def test_every_state_change_is_audited_with_before_and_after(staff):
                                           "product.go_live", "product.pause", "product.close"]
     assert events[2].actor_id == staff.approver.pk and events[2].after["drafted_by"] == staff.curator.pk
     assert events[0].after["terms"]["tiers"] == [{"lower": "0", "upper": None, "apr": "0.05"}]
-    chain = list(AuditEvent.objects.order_by("sequence"))
+    audit_chain()
+    chain = list(AuditEvent.objects.order_by("chain_position"))
+    assert chain and all(event.hash for event in chain)
     assert all(b.prev_hash == a.hash for a, b in pairwise(chain))

@@ -9,8 +9,8 @@ import pytest
 import time_machine
 
 from accounts.models import User
-from compliance.models import AuditEvent
 from core.errors import ApplicationError, InvalidTransition, MakerCheckerViolation
+from core.models import AuditEvent
 from earn.errors import CapBelowSold, InvalidTerms, TermsPendingExists
 from earn.models import Product, ProductStatus, TermsStatus
 from earn.selectors.products import terms_in_force, terms_in_force_bulk

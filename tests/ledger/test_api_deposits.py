@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from accounts.roles import CURATOR, OPERATIONS
-from compliance.models import AuditEvent
+from core.models import AuditEvent
 from ledger.models import AccountKind, JournalEntry, LedgerAccount
 from tests.factories import OtpClient
 

@@ -296,7 +296,7 @@ class TestReversal:
     """A correction is a reversing entry through `ledger.corrections.entry_reverse`, audited."""
 
     def test_a_wrong_entry_is_reversed_and_both_stay(self, usdt, customer):
-        from compliance.models import AuditEvent
+        from core.models import AuditEvent
         from ledger.corrections import entry_reverse
 
         staff = UserFactory(is_staff=True)

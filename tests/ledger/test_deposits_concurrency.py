@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from accounts.roles import OPERATIONS
-from compliance.models import AuditEvent
+from core.models import AuditEvent
 from ledger.deposits import staff_deposit_create
 from ledger.models import AccountKind, LedgerAccount
 from pricing.services import price_record

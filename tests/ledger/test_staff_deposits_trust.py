@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts.permissions import HasRole
 from accounts.roles import CURATOR, OPERATIONS
-from compliance.models import AuditEvent
+from core.models import AuditEvent
 from ledger.deposits import staff_deposit_approve, staff_deposit_create
 from ledger.models import AccountKind, JournalEntry, LedgerAccount, PendingDeposit
 from tests.factories import AssetFactory, OtpClient, UserFactory, totp_code
