@@ -1,18 +1,21 @@
 """Subscribing: one transaction that gates, opens or grows a position, moves money and reserves the cap.
 
 Lock order (shared with redemptions, settlement and the accrual's compounding): the customer's advisory
-locks (the gate's exposure check; the per-user cap of a fixed-term product), then the position row, then
-ledger accounts by ascending id, and the product row LAST: the conditional UPDATE that reserves the cap is
+lock of the gate's exposure check (countries with an exposure limit), then the position row, then ledger
+accounts by ascending id, and the product row LAST: the conditional UPDATE that reserves the cap is
 the last write before commit, so the one lock every subscriber to a product queues on is held only from
 there to commit. It is a plain UPDATE of a counter (FOR NO KEY UPDATE), which foreign-key checks of other
 transactions (FOR KEY SHARE) never wait for.
 
 The per-user cap stays exact without the product lock: a demand position is one row per customer and
-product, grown by an upsert that locks it and returns the new principal; fixed-term lots are serialised
-per customer by an advisory lock before their holdings are summed.
+product, grown by an upsert that locks it and returns the new principal. Fixed-term lots are separate
+rows; the reservation's UPDATE also requires the customer's lots (this one included) to fit the cap, and
+it runs after the customer's ledger accounts are locked, which serialises their subscriptions in the
+asset: its snapshot holds every lot of theirs that committed.
 
-A successful subscription through the API costs 14 SQL statements (15 the first time, when the earn
-account is opened); tests/earn/test_subscription_statements.py holds it there.
+A successful subscription through the API costs 13 SQL statements as Django logs them (BEGIN and
+COMMIT included), 14 the first time (the earn account is opened) and one more on the first request of
+a token in a minute; tests/earn/test_subscription_statements.py holds it at 15 or fewer.
 """
 
 from __future__ import annotations
@@ -120,22 +123,20 @@ def subscription_quote(*, user: Any, product: Product, amount: Any) -> Quote:
                  floor_to_scale(daily, scale), total, codes)
 
 
-# Advisory lock class of a customer's subscriptions to fixed-term products with a per-user cap.
-USER_CAP_LOCK_CLASS = 0x55434150  # "UCAP"
-
-
-def _reserve_cap(product_id: int, amount: Decimal) -> bool:
-    """Conditional UPDATE: adds to sold only if the product is live and the cap has room.
+def _reserve_cap(product_id: int, amount: Decimal, *, lots_of: tuple[int, Decimal] | None = None) -> bool:
+    """Conditional UPDATE: adds to sold only if the product is live and the cap has room; with `lots_of`
+    (customer id, per-user cap) also only if that customer's active lots, this one included, fit their cap.
 
     Run it last: from here to commit every other subscriber to this product waits on the row."""
+    sql = """UPDATE earn_product SET sold_amount = sold_amount + %s
+              WHERE id = %s AND status = 'live' AND (total_cap IS NULL OR sold_amount + %s <= total_cap)"""
+    params: list[Any] = [amount, product_id, amount]
+    if lots_of is not None:
+        sql += """ AND (SELECT coalesce(sum(p.principal), 0) FROM earn_position p
+                        WHERE p.user_id = %s AND p.product_id = earn_product.id AND p.status = 'active') <= %s"""
+        params += list(lots_of)
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE earn_product SET sold_amount = sold_amount + %s
-             WHERE id = %s AND status = 'live' AND (total_cap IS NULL OR sold_amount + %s <= total_cap)
-            """,
-            [amount, product_id, amount],
-        )
+        cursor.execute(sql, params)
         return cursor.rowcount == 1
 
 
@@ -170,14 +171,10 @@ def _subscribe(*, user: Any, product_id: int, amount: Any, auto_renew: bool, off
         raise _refuse(errors.CAP_REACHED)  # full as last committed: refuse before taking any lock
     value_date = value_date_for(now)
     maturity = None if demand else maturity_date_for(value_date, terms.term_days)
-    if not demand and terms.per_user_cap is not None:
-        # Fixed-term lots are separate rows: serialise this customer's subscriptions to capped products
-        # before their holdings are read (by the next statement, which then sees all committed lots).
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [USER_CAP_LOCK_CLASS, user.pk])
     position, subscription, held_before = _subscription_write(
         user=user, product=product, terms=terms, amount=amount, value_date=value_date, maturity=maturity,
         auto_renew=auto_renew, now=now)
+    # Demand: exact (the position row is locked). Fixed: as last committed; the reservation decides.
     if terms.per_user_cap is not None and held_before + amount > terms.per_user_cap:
         raise _refuse(errors.USER_CAP_REACHED)
     try:
@@ -189,12 +186,23 @@ def _subscribe(*, user: Any, product_id: int, amount: Any, auto_renew: bool, off
     audit_record(actor=user, action="subscription.create", obj=subscription,
                  after={"product": product.pk, "position": position.pk, "amount": amount,
                         "terms_version": terms.version, "value_date": value_date, "maturity_date": maturity})
-    if not _reserve_cap(product.pk, amount):  # the last write: the product row is locked from here to commit
-        status = Product.objects.values_list("status", flat=True).get(pk=product.pk)
-        raise _refuse(errors.PRODUCT_NOT_LIVE if status != ProductStatus.LIVE else errors.CAP_REACHED)
+    # The customer's ledger accounts are locked now (owner_transfer): their subscriptions in this asset
+    # queue there, so the lots the reservation sums are all they hold.
+    lots_of = (user.pk, terms.per_user_cap) if not demand and terms.per_user_cap is not None else None
+    if not _reserve_cap(product.pk, amount, lots_of=lots_of):  # the last write: the product row is locked to commit
+        raise _refuse(_why_not_reserved(product.pk, amount, lots_of))
     product.sold_amount += amount  # what the UPDATE wrote, unless another subscription's came first
     notify.subscription_confirmed(subscription)
     return subscription
+
+
+def _why_not_reserved(product_id: int, amount: Decimal, lots_of: tuple[int, Decimal] | None) -> str:
+    status, sold, cap = Product.objects.values_list("status", "sold_amount", "total_cap").get(pk=product_id)
+    if status != ProductStatus.LIVE:
+        return errors.PRODUCT_NOT_LIVE
+    if cap is not None and sold + amount > cap:
+        return errors.CAP_REACHED
+    return errors.USER_CAP_REACHED if lots_of is not None else errors.CAP_REACHED
 
 
 _POSITION_FIELDS = list(Position._meta.concrete_fields)
@@ -208,8 +216,8 @@ def _subscription_write(*, user: Any, product: Product, terms: ProductTerms, amo
     customer held in the product before (active principal).
 
     A demand position is grown by an upsert, which leaves its row locked to commit: concurrent subscriptions
-    of one customer to one product queue there, so the principal it returns is exact. Fixed lots are
-    summed in the same statement (its snapshot does not include the new lot); the caller serialised them."""
+    of one customer to one product queue there, so the principal it returns is exact. For a fixed lot the
+    sum of the customer's other active lots is read by the same statement (as last committed)."""
     demand = product.term_type == TermType.DEMAND
     columns = ", ".join(f"pos.{f.column}" for f in _POSITION_FIELDS)
     if demand:
