@@ -1,8 +1,8 @@
 """The only code that posts to the ledger, and so the only code whose work moves balances.
 
 `entries_post` writes any number of journal entries in a constant number of statements: the
-account locks, the entries (ON CONFLICT on the idempotency key, RETURNING the rows) and their
-postings; a single entry posted inside a caller's transaction needs no savepoint, because every
+account locks, then one statement for the entries (ON CONFLICT on the idempotency key, RETURNING the
+rows) and their postings; a single entry posted inside a caller's transaction needs no savepoint, because every
 refusal (overdraft, reused key, unknown account) is decided before anything is written. Python never writes a balance:
 PostgreSQL adds each INSERT's postings to their accounts' balances (one statement-level trigger,
 ledger/sql/balances_from_postings.sql) and refuses any other UPDATE of a ledger account. Accounts
@@ -21,7 +21,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -174,18 +173,31 @@ def _post(by_key: dict[str, EntrySpec],
             overdrawn = _overdrawn(locked, [by_key[k] for k in keys if k not in existing])
             if overdrawn is not None:
                 raise InsufficientBalance(account=overdrawn)
+        legs = [(key, leg) for key in keys for leg in by_key[key].legs]
+        # One statement: the entries (ON CONFLICT on the key: a replay inserts nothing) and the postings
+        # of those it inserted. The posting triggers run at its end, when both are in place.
         cursor.execute(
             f"""
-            INSERT INTO ledger_journalentry (kind, idempotency_key, fingerprint, reference, memo, created_at)
-            SELECT k, key, f, r, m, %s
-              FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-                   WITH ORDINALITY AS t(k, key, f, r, m, n)
-             ORDER BY n
-            ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING {", ".join(_ENTRY_COLUMNS)}
+            WITH entry AS (
+                INSERT INTO ledger_journalentry (kind, idempotency_key, fingerprint, reference, memo, created_at)
+                SELECT k, key, f, r, m, %s
+                  FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+                       WITH ORDINALITY AS t(k, key, f, r, m, n)
+                 ORDER BY n
+                ON CONFLICT (idempotency_key) DO NOTHING
+                RETURNING {", ".join(_ENTRY_COLUMNS)}
+            ), posting AS (
+                INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)
+                SELECT entry.id, l.a, l.s, l.d, l.x, %s
+                  FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::numeric[]) AS l(k, a, s, d, x)
+                  JOIN entry ON entry.idempotency_key = l.k
+            )
+            SELECT {", ".join(_ENTRY_COLUMNS)} FROM entry
             """,
             [now, [by_key[k].kind for k in keys], keys, [by_key[k].fingerprint for k in keys],
-             [by_key[k].reference for k in keys], [by_key[k].memo for k in keys]],
+             [by_key[k].reference for k in keys], [by_key[k].memo for k in keys],
+             now, [k for k, _leg in legs], [leg.account_id for _k, leg in legs], [leg.asset for _k, leg in legs],
+             [leg.side for _k, leg in legs], [leg.amount for _k, leg in legs]],
         )
         created = {row[2]: JournalEntry.from_db("default", _ENTRY_COLUMNS, row) for row in cursor.fetchall()}
         replayed = [k for k in keys if k not in created]
@@ -195,9 +207,6 @@ def _post(by_key: dict[str, EntrySpec],
             if any(k not in existing for k in replayed):
                 existing = _existing_entries(keys, by_key)
             created.update({k: existing[k] for k in replayed})
-        new = [(created[k].pk, by_key[k]) for k in keys if k not in replayed]
-        if new:
-            _write_postings(cursor, new, now)
     return created
 
 
@@ -246,26 +255,6 @@ def _lock_accounts(cursor, specs: Iterable[EntrySpec]) -> dict[int, tuple[int | 
             raise InvalidAmount(_("Ledger account %(account)s holds %(asset)s only.")
                                 % {"account": account_id, "asset": asset}, field="asset")
     return {account_id: (owner_id, balance) for account_id, owner_id, _asset, balance in rows}
-
-
-def _write_postings(cursor: Any, created: list[tuple[int, EntrySpec]], now: Any) -> None:
-    entry_ids, account_ids, assets, sides, amounts = [], [], [], [], []
-    for entry_id, spec in created:
-        for leg in spec.legs:
-            entry_ids.append(entry_id)
-            account_ids.append(leg.account_id)
-            assets.append(leg.asset)
-            sides.append(leg.side)
-            amounts.append(leg.amount)
-    # One statement: the posting trigger adds each account's delta to its balance, once per call.
-    cursor.execute(
-        """
-        INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)
-        SELECT e, a, s, d, x, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::numeric[])
-            AS t(e, a, s, d, x)
-        """,
-        [now, entry_ids, account_ids, assets, sides, amounts],
-    )
 
 
 def entry_post(*, kind: str, idempotency_key: str, legs: Sequence[Leg], reference: str = "",
