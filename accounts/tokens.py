@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -62,7 +62,16 @@ def api_token_authenticate(key: str) -> ApiToken | None:
     """The token whose digest matches `key` (with its user), or None; expiry is the caller's check."""
     if not key or len(key) > 200:
         return None
-    return ApiToken.objects.select_related("user").filter(digest=token_digest(key)).first()
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    # Whether the owner has 2FA on comes with the token (one query for both): money-moving requests
+    # ask it on every call (accounts.twofactor.user_has_2fa).
+    confirmed = TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)
+    token = (ApiToken.objects.select_related("user").annotate(owner_has_2fa=Exists(confirmed))
+             .filter(digest=token_digest(key)).first())
+    if token is not None:
+        token.user.has_2fa_loaded = token.owner_has_2fa
+    return token
 
 
 def api_token_touch(token: ApiToken) -> None:

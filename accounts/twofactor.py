@@ -63,6 +63,9 @@ def user_has_2fa(user: User | AnonymousUser) -> bool:
     """True when the user has confirmed an authenticator app."""
     if not user.is_authenticated:
         return False
+    loaded = getattr(user, "has_2fa_loaded", None)  # read with the API token (accounts.tokens)
+    if loaded is not None:
+        return bool(loaded)
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
@@ -152,6 +155,7 @@ def totp_setup_confirm(*, user: User, code: str) -> list[str]:
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    user.__dict__.pop("has_2fa_loaded", None)
     codes = _recovery_codes_replace(user)
     audit_record(actor=user, action="account.2fa_enable", obj=user, after={"device": device.pk})
     return codes
@@ -177,6 +181,7 @@ def totp_disable(*, user: User, code: str) -> None:
     api_tokens_revoke_all(user=user, reason="2fa_disable")
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
+    user.__dict__.pop("has_2fa_loaded", None)
     audit_record(actor=user, action="account.2fa_disable", obj=user, after={})
 
 

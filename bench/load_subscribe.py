@@ -20,6 +20,11 @@ In order (everything on loopback; the database and the server are removed at the
    per 2xx answer (nothing lost or doubled), no customer balance below zero; and runs `manage.py reconcile`
    (every entry balanced, every balance equal to its postings, registered checks).
 
+Audit events are written unchained and chained in the background (core.audit): a thread of this script
+stands in for the worker and beat, chaining every AUDIT_CHAIN_EVERY_SECONDS during the run (the seed's
+events are chained before the server starts, so /healthz answers 200); at the end every event must be
+chained and the chain must verify.
+
 Exit status 0 only if there was no 5xx, no connection error, and every check passed. The client threads
 share the CPUs with gunicorn and PostgreSQL, so absolute figures compare only between runs on the same
 machine; the ratio is the steadier figure.
@@ -195,6 +200,50 @@ def classify(status: int, body: bytes) -> str:
     except (ValueError, AttributeError):
         code = None
     return f"{status} {code}" if code else str(status)
+
+
+class Chainer:
+    """Chains audit events every few seconds on its own connection, as beat and a worker would."""
+
+    def __init__(self) -> None:
+        from django.conf import settings
+
+        self.every = settings.AUDIT_CHAIN_EVERY_SECONDS
+        self.stop = threading.Event()
+        self.chained = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from core.audit import audit_chain
+
+        try:
+            while not self.stop.wait(self.every):
+                self.chained += audit_chain(wait=False)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> Chainer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=60)
+
+
+def audit_checks() -> bool:
+    """Every audit event chained (the rest now) and the chain verifies."""
+    from core.audit import audit_chain
+    from core.audit_verify import audit_chain_verify
+
+    chained = audit_chain()
+    report = audit_chain_verify()
+    state = "verifies" if report.intact else f"BROKEN at {report.broken_sequence}"
+    print(f"\n== audit: {chained} events chained after the load; chain {state} ({report.checked} events, "
+          f"{report.unchained} unchained)")
+    return report.intact and report.unchained == 0
 
 
 def run_load(name: str, port: int, *, concurrency: int, seconds: float,
@@ -390,6 +439,9 @@ def main() -> int:
         seeded = seed(customers=args.customers, funding=funding, cap=cap)
         print(f"seeded {args.customers} customers ({funding} USDT and USDC each), products "
               f"{seeded.products} (cap {cap} each) in {time.perf_counter() - t0:.1f}s")
+        from core.audit import audit_chain
+
+        audit_chain()  # the seed's events, as the worker would have done meanwhile
         port = free_port()
         log_path = Path(f"/tmp/earn_bench_load_{os.getpid()}.gunicorn.log")
         server = server_start(port, workers=args.workers, threads=args.threads, log_path=log_path)
@@ -398,12 +450,13 @@ def main() -> int:
             print(f"gunicorn on {HOST}:{port} (-w {args.workers} --threads {args.threads}); "
                   f"load: {args.concurrency} clients × {args.seconds:.0f}s per endpoint, "
                   f"redeem share {args.redeem_share}")
-            money = run_load("subscribe + redeem (POST /api/v1/subscriptions, POST …/redemptions)", port,
-                             concurrency=args.concurrency, seconds=args.seconds,
-                             make_request=MoneyMix(seeded, amount=args.amount, redeem_share=args.redeem_share,
-                                                   seed_value=args.seed))
-            trivial = run_load("GET /api/v1/assets", port, concurrency=args.concurrency, seconds=args.seconds,
-                               make_request=trivial_requests(seeded))
+            with Chainer():
+                money = run_load("subscribe + redeem (POST /api/v1/subscriptions, POST …/redemptions)", port,
+                                 concurrency=args.concurrency, seconds=args.seconds,
+                                 make_request=MoneyMix(seeded, amount=args.amount, redeem_share=args.redeem_share,
+                                                       seed_value=args.seed))
+                trivial = run_load("GET /api/v1/assets", port, concurrency=args.concurrency, seconds=args.seconds,
+                                   make_request=trivial_requests(seeded))
         finally:
             server_stop(server)
         print_result(money)
@@ -414,7 +467,8 @@ def main() -> int:
         print(f"5xx and connection errors: {failures}")
         books = check_books(seeded, money)
         clean = reconcile()
-        outcome["ok"] = books and clean and failures == 0
+        audited = audit_checks()
+        outcome["ok"] = books and clean and audited and failures == 0
         print(f"\nresult: {'OK' if outcome['ok'] else 'PROBLEMS FOUND'}")
         if outcome["ok"]:
             log_path.unlink(missing_ok=True)

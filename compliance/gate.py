@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef, Subquery, Sum
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts.models import KycStatus, ResidenceChangeRequest, ResidenceRequestStatus
@@ -78,22 +79,42 @@ class GateContext:
 
     @classmethod
     def load(cls, user: User, product_ids: Sequence[int]) -> GateContext:
+        """One query for the customer's facts, the country's rule id and (for a single product, the
+        subscription path) its current disclosure and the customer's latest acknowledgement; with several
+        products, two more. Rule, profile and assessments only for countries that have a rule."""
         ctx = cls(user=user)
         pending = ResidenceChangeRequest.objects.filter(user=OuterRef("pk"), status=ResidenceRequestStatus.PENDING)
-        facts = (get_user_model().objects.filter(pk=user.pk)
-                 .values_list("country", "kyc_status", Exists(pending)).first())
+        rule = JurisdictionRule.objects.filter(country=Upper(OuterRef("country"))).values("pk")[:1]
+        facts_of = {"residence_pending": Exists(pending), "rule_id": Subquery(rule)}
+        single = len(product_ids) == 1
+        if single:
+            facts_of["disclosure_id"] = Subquery(
+                Disclosure.objects.filter(product_id=product_ids[0], status=DisclosureStatus.CURRENT)
+                .order_by("-version").values("pk")[:1])
+            facts_of["acked_id"] = Subquery(
+                Acknowledgement.objects.filter(user=OuterRef("pk"), product_id=product_ids[0])
+                .order_by("-accepted_at", "-id").values("disclosure_id")[:1])
+        facts = (get_user_model().objects.filter(pk=getattr(user, "pk", None)).annotate(**facts_of)
+                 .values_list("country", "kyc_status", *facts_of).first())
+        rule_id = None
         if facts is not None:
             ctx.country, ctx.kyc_status, ctx.residence_under_review = (facts[0] or "").upper(), facts[1], facts[2]
-        current = dict(Disclosure.objects.filter(product_id__in=product_ids, status=DisclosureStatus.CURRENT)
-                       .values_list("product_id", "id"))
-        acks = (Acknowledgement.objects.filter(user=user, product_id__in=product_ids)
-                .order_by("product_id", "-accepted_at", "-id").distinct("product_id")
-                .values_list("product_id", "disclosure_id"))
-        latest = dict(acks)
-        for pid in product_ids:
-            ctx.current_disclosure[pid] = current.get(pid)
-            ctx.latest_ack_disclosure[pid] = latest.get(pid)
-        ctx.rule = JurisdictionRule.objects.filter(country=ctx.country).first()
+            rule_id = facts[3]
+        if single:
+            # Without the customer's row there is no acknowledgement either: NO_ACK whatever is current.
+            ctx.current_disclosure[product_ids[0]] = facts[4] if facts is not None else None
+            ctx.latest_ack_disclosure[product_ids[0]] = facts[5] if facts is not None else None
+        else:
+            current = dict(Disclosure.objects.filter(product_id__in=product_ids, status=DisclosureStatus.CURRENT)
+                           .values_list("product_id", "id"))
+            acks = (Acknowledgement.objects.filter(user=user, product_id__in=product_ids)
+                    .order_by("product_id", "-accepted_at", "-id").distinct("product_id")
+                    .values_list("product_id", "disclosure_id"))
+            latest = dict(acks)
+            for pid in product_ids:
+                ctx.current_disclosure[pid] = current.get(pid)
+                ctx.latest_ack_disclosure[pid] = latest.get(pid)
+        ctx.rule = JurisdictionRule.objects.filter(pk=rule_id).first() if rule_id is not None else None
         if ctx.rule is not None:
             ctx.profile = CustomerProfile.objects.filter(user=user).first()
             if ctx.rule.assessment_min_risk is not None:

@@ -1,6 +1,13 @@
-"""Row locks in the service-wide order: product row, then position or version rows, then ledger
-accounts by ascending id. Every writer that touches a product's counters or children takes the
-product first, so two writers never wait on each other in opposite orders."""
+"""Row locks in the service-wide orders.
+
+Money paths (subscriptions, redemptions, settlement, the accrual's compounding): position rows, then
+ledger accounts by ascending id, then the product row LAST, by the UPDATE of its `sold_amount` (the
+conditional one that reserves a cap, or a release) just before commit. So the row every request for
+a product meets is held only for the end of each transaction, and nothing waits while holding it.
+
+Product administration (terms, disclosures, curation, pools): `product_lock` first, then the
+product's children (terms versions, disclosures, the pool), never positions or ledger accounts.
+"""
 
 from __future__ import annotations
 
@@ -24,13 +31,13 @@ def product_lock(product_id: int) -> Product:
 
 
 def position_lock(position_id: int, *, user: User | None = None) -> Position:
-    """Lock the position's product, then the position; `user` restricts to the owner's positions."""
-    query = Position.objects.filter(pk=position_id)
+    """Lock the position row only (its product, asset, terms and owner joined, not locked); `user`
+    restricts to the owner's positions. Whoever then changes the product's `sold_amount` does it as
+    the transaction's last write (the lock order above)."""
+    query = Position.objects.select_for_update(of=("self",)).select_related("product__asset", "terms", "user")
     if user is not None:
         query = query.filter(user=user)
-    product_id = query.values_list("product_id", flat=True).first()
-    if product_id is None:
+    position = query.filter(pk=position_id).first()
+    if position is None:
         raise NotFound(_("No such position."), field="position")
-    product_lock(product_id)
-    return (Position.objects.select_for_update(of=("self",)).select_related("product__asset", "terms", "user")
-            .get(pk=position_id))
+    return position

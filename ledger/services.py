@@ -1,14 +1,16 @@
 """The only code that posts to the ledger, and so the only code whose work moves balances.
 
 `entries_post` writes any number of journal entries in a constant number of statements: the
-entries (ON CONFLICT on the idempotency key) and their postings. Python never writes a balance:
+account locks, then one statement for the entries (ON CONFLICT on the idempotency key, RETURNING the
+rows) and their postings; a single entry posted inside a caller's transaction needs no savepoint, because every
+refusal (overdraft, reused key, unknown account) is decided before anything is written. Python never writes a balance:
 PostgreSQL adds each INSERT's postings to their accounts' balances (one statement-level trigger,
 ledger/sql/balances_from_postings.sql) and refuses any other UPDATE of a ledger account. Accounts
 are locked in ascending id order first, then the idempotency keys are taken in sorted order, so two
 concurrent postings touching the same accounts or keys queue instead of deadlocking.
 
-Lock order across the service (see also earn): product rows, then position rows, then ledger
-accounts by ascending id.
+Lock order on the money paths (see earn.lock_objects): position rows, then ledger accounts by
+ascending id, then the product row last.
 """
 
 from __future__ import annotations
@@ -38,14 +40,17 @@ class Leg:
     asset: str
     side: str
     amount: Decimal
+    # The asset's scale when the account came with its asset loaded (accounts_ensure joins it): saves
+    # entries_post looking it up. Scales never change once an asset exists (the admin keeps them read-only).
+    scale: int | None = field(default=None, compare=False)
 
     @classmethod
     def debit(cls, account: LedgerAccount, amount: Decimal | str) -> Leg:
-        return cls(account.pk, account.asset_id, Side.DEBIT, to_decimal(amount))
+        return cls(account.pk, account.asset_id, Side.DEBIT, to_decimal(amount), _known_scale(account))
 
     @classmethod
     def credit(cls, account: LedgerAccount, amount: Decimal | str) -> Leg:
-        return cls(account.pk, account.asset_id, Side.CREDIT, to_decimal(amount))
+        return cls(account.pk, account.asset_id, Side.CREDIT, to_decimal(amount), _known_scale(account))
 
     @property
     def signed(self) -> Decimal:
@@ -68,8 +73,22 @@ class EntrySpec:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _asset_scales(codes: set[str]) -> dict[str, int]:
-    scales = dict(Asset.objects.filter(code__in=codes).values_list("code", "scale"))
+def _known_scale(account: LedgerAccount) -> int | None:
+    return account.asset.scale if LedgerAccount.asset.is_cached(account) else None
+
+
+def _asset_scales(specs: Iterable[EntrySpec]) -> dict[str, int]:
+    """{asset: scale} for every leg; looked up only for legs that did not bring their asset's scale."""
+    scales: dict[str, int] = {}
+    codes: set[str] = set()
+    for spec in specs:
+        for leg in spec.legs:
+            if leg.scale is not None and leg.asset not in scales:
+                scales[leg.asset] = leg.scale
+            codes.add(leg.asset)
+    missing = codes - scales.keys()
+    if missing:
+        scales.update(Asset.objects.filter(code__in=missing).values_list("code", "scale"))
     unknown = codes - scales.keys()
     if unknown:
         raise InvalidAmount(_("Unknown asset: %(codes)s") % {"codes": ", ".join(sorted(unknown))}, field="asset")
@@ -106,7 +125,7 @@ def entries_post(specs: Sequence[EntrySpec]) -> list[JournalEntry]:
     """
     if not specs:
         return []
-    scales = _asset_scales({leg.asset for spec in specs for leg in spec.legs})
+    scales = _asset_scales(specs)
     by_key: dict[str, EntrySpec] = {}
     for spec in specs:
         _validate(spec, scales)
@@ -117,40 +136,104 @@ def entries_post(specs: Sequence[EntrySpec]) -> list[JournalEntry]:
             raise IdempotencyKeyReused(_("Idempotency key %(key)s was used for other content.")
                                        % {"key": spec.idempotency_key})
         by_key[spec.idempotency_key] = spec
+    return _entries_post(specs, by_key)
+
+
+def _entries_post(specs: Sequence[EntrySpec], by_key: dict[str, EntrySpec],
+                  locked: dict[int, tuple[int | None, Decimal]] | None = None) -> list[JournalEntry]:
+    if len(by_key) == 1 and connection.in_atomic_block:
+        # One entry inside the caller's transaction: every refusal below comes before the first write,
+        # so a savepoint would protect nothing (two statements saved on every money request).
+        entries = _post(by_key, locked)
+    else:
+        with transaction.atomic():
+            entries = _post(by_key, locked)
+    return [entries[spec.idempotency_key] for spec in specs]
+
+
+_ENTRY_COLUMNS = ("id", "kind", "idempotency_key", "fingerprint", "reference", "memo", "created_at")
+
+
+def _post(by_key: dict[str, EntrySpec],
+          locked: dict[int, tuple[int | None, Decimal]] | None) -> dict[str, JournalEntry]:
+    """`locked`: the accounts' (owner, balance), when the caller locked them in this transaction just now."""
     now = timezone.now()
     # Keys are inserted in sorted order: a unique-index insert waits on an uncommitted equal key,
     # so two concurrent batches sharing keys in different orders would otherwise deadlock.
     keys = sorted(by_key)
-    with transaction.atomic(), connection.cursor() as cursor:
+    existing: dict[str, JournalEntry] = {}
+    with connection.cursor() as cursor:
         # Accounts first, then keys: a transaction that already holds these accounts and is about
         # to post the same key must not find us holding the key while we wait for its accounts.
-        locked = _lock_accounts(cursor, by_key.values())
+        if locked is None:
+            locked = _lock_accounts(cursor, by_key.values())
+        if _overdrawn(locked, by_key.values()) is not None:
+            # Replays move nothing: only entries not posted yet count against the balances.
+            existing = _existing_entries(keys, by_key)
+            overdrawn = _overdrawn(locked, [by_key[k] for k in keys if k not in existing])
+            if overdrawn is not None:
+                raise InsufficientBalance(account=overdrawn)
+        legs = [(key, leg) for key in keys for leg in by_key[key].legs]
+        # One statement: the entries (ON CONFLICT on the key: a replay inserts nothing) and the postings
+        # of those it inserted. The posting triggers run at its end, when both are in place.
         cursor.execute(
-            """
-            INSERT INTO ledger_journalentry (kind, idempotency_key, fingerprint, reference, memo, created_at)
-            SELECT k, key, f, r, m, %s
-              FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-                   WITH ORDINALITY AS t(k, key, f, r, m, n)
-             ORDER BY n
-            ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING id, idempotency_key
+            f"""
+            WITH entry AS (
+                INSERT INTO ledger_journalentry (kind, idempotency_key, fingerprint, reference, memo, created_at)
+                SELECT k, key, f, r, m, %s
+                  FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+                       WITH ORDINALITY AS t(k, key, f, r, m, n)
+                 ORDER BY n
+                ON CONFLICT (idempotency_key) DO NOTHING
+                RETURNING {", ".join(_ENTRY_COLUMNS)}
+            ), posting AS (
+                INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)
+                SELECT entry.id, l.a, l.s, l.d, l.x, %s
+                  FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::numeric[]) AS l(k, a, s, d, x)
+                  JOIN entry ON entry.idempotency_key = l.k
+            )
+            SELECT {", ".join(_ENTRY_COLUMNS)} FROM entry
             """,
             [now, [by_key[k].kind for k in keys], keys, [by_key[k].fingerprint for k in keys],
-             [by_key[k].reference for k in keys], [by_key[k].memo for k in keys]],
+             [by_key[k].reference for k in keys], [by_key[k].memo for k in keys],
+             now, [k for k, _leg in legs], [leg.account_id for _k, leg in legs], [leg.asset for _k, leg in legs],
+             [leg.side for _k, leg in legs], [leg.amount for _k, leg in legs]],
         )
-        created = {key: entry_id for entry_id, key in cursor.fetchall()}
+        created = {row[2]: JournalEntry.from_db("default", _ENTRY_COLUMNS, row) for row in cursor.fetchall()}
         replayed = [k for k in keys if k not in created]
         if replayed:
-            existing = JournalEntry.objects.filter(idempotency_key__in=replayed).values_list("idempotency_key",
-                                                                                              "fingerprint")
-            for key, fingerprint in existing:
-                if fingerprint != by_key[key].fingerprint:
-                    raise IdempotencyKeyReused(_("Idempotency key %(key)s was used for other content.")
-                                               % {"key": key})
-        if created:
-            _write_postings(cursor, [(created[k], by_key[k]) for k in keys if k in created], locked, now)
-    entries = JournalEntry.objects.in_bulk(keys, field_name="idempotency_key")
-    return [entries[spec.idempotency_key] for spec in specs]
+            # Only when one of the keys was known. A single entry wrote nothing above (its key conflicted),
+            # so raising here leaves the caller's transaction as it was; a batch runs in its own savepoint.
+            if any(k not in existing for k in replayed):
+                existing = _existing_entries(keys, by_key)
+            created.update({k: existing[k] for k in replayed})
+    return created
+
+
+def _existing_entries(keys: list[str], by_key: dict[str, EntrySpec]) -> dict[str, JournalEntry]:
+    """The entries already posted under these keys; raises IdempotencyKeyReused if one differs."""
+    existing = JournalEntry.objects.in_bulk(keys, field_name="idempotency_key")
+    for key, entry in existing.items():
+        if entry.fingerprint != by_key[key].fingerprint:
+            raise IdempotencyKeyReused(_("Idempotency key %(key)s was used for other content.") % {"key": key})
+    return existing
+
+
+def _overdrawn(locked: dict[int, tuple[int | None, Decimal]], specs: Iterable[EntrySpec]) -> int | None:
+    """The first customer account (by id) these entries would take below zero, else None.
+
+    The balances were read under FOR UPDATE in this transaction, so they are still current. The
+    database would refuse an overdraft too (CHECK on the balance the trigger writes); here it is a
+    domain error raised before anything is written."""
+    deltas: dict[int, Decimal] = defaultdict(Decimal)
+    for spec in specs:
+        for leg in spec.legs:
+            deltas[leg.account_id] += leg.signed
+    for account_id in sorted(deltas):
+        owner_id, balance = locked[account_id]
+        if owner_id is not None and balance + deltas[account_id] < 0:
+            return account_id
+    return None
 
 
 def _lock_accounts(cursor, specs: Iterable[EntrySpec]) -> dict[int, tuple[int | None, Decimal]]:
@@ -174,36 +257,6 @@ def _lock_accounts(cursor, specs: Iterable[EntrySpec]) -> dict[int, tuple[int | 
     return {account_id: (owner_id, balance) for account_id, owner_id, _asset, balance in rows}
 
 
-def _write_postings(cursor, created: list[tuple[int, EntrySpec]],
-                    locked: dict[int, tuple[int | None, Decimal]], now) -> None:
-    deltas: dict[int, Decimal] = defaultdict(Decimal)
-    entry_ids, account_ids, assets, sides, amounts = [], [], [], [], []
-    for entry_id, spec in created:
-        for leg in spec.legs:
-            entry_ids.append(entry_id)
-            account_ids.append(leg.account_id)
-            assets.append(leg.asset)
-            sides.append(leg.side)
-            amounts.append(leg.amount)
-            deltas[leg.account_id] += leg.signed
-    # The balances were read under FOR UPDATE in this transaction, so they are still current. The
-    # database would refuse an overdraft too (CHECK on the balance the trigger writes); here it is a
-    # domain error raised before anything is written.
-    for account_id in sorted(deltas):
-        owner_id, balance = locked[account_id]
-        if owner_id is not None and balance + deltas[account_id] < 0:
-            raise InsufficientBalance(account=account_id)
-    # One statement: the posting trigger adds each account's delta to its balance, once per call.
-    cursor.execute(
-        """
-        INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)
-        SELECT e, a, s, d, x, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::numeric[])
-            AS t(e, a, s, d, x)
-        """,
-        [now, entry_ids, account_ids, assets, sides, amounts],
-    )
-
-
 def entry_post(*, kind: str, idempotency_key: str, legs: Sequence[Leg], reference: str = "",
                memo: str = "") -> JournalEntry:
     """Post one balanced entry; see `entries_post`."""
@@ -211,25 +264,50 @@ def entry_post(*, kind: str, idempotency_key: str, legs: Sequence[Leg], referenc
 
 
 def accounts_ensure(keys: Iterable[tuple[int | None, str, str]]) -> dict[tuple[int | None, str, str], LedgerAccount]:
-    """Get or create ledger accounts by (owner id or None, asset, kind), race-free."""
+    """Get or create ledger accounts by (owner id or None, asset, kind), race-free; assets joined.
+
+    One SELECT when the accounts exist (the usual case); an INSERT … ON CONFLICT DO NOTHING only for
+    those missing, and a second SELECT only for any that another transaction created meanwhile.
+    """
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
-            SELECT o, a, k, 0, %s FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS t(o, a, k)
-            ON CONFLICT (owner_id, asset_id, kind) DO NOTHING
-            """,
-            [timezone.now(), [w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted]],
-        )
+    result = _accounts_by_key(wanted)
+    missing = [w for w in wanted if w not in result]
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                WITH made AS (
+                    INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
+                    SELECT o, a, k, 0, %s FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS t(o, a, k)
+                    ON CONFLICT (owner_id, asset_id, kind) DO NOTHING
+                    RETURNING {", ".join(_ACCOUNT_COLUMNS)}
+                )
+                SELECT made.*, asset.name, asset.scale FROM made JOIN ledger_asset asset ON asset.code = made.asset_id
+                """,
+                [timezone.now(), [w[0] for w in missing], [w[1] for w in missing], [w[2] for w in missing]],
+            )
+            for row in cursor.fetchall():
+                account = LedgerAccount.from_db("default", _ACCOUNT_COLUMNS, row[:len(_ACCOUNT_COLUMNS)])
+                asset = Asset.from_db("default", ("code", "name", "scale"), (account.asset_id, *row[-2:]))
+                LedgerAccount.asset.field.set_cached_value(account, asset)
+                result[(account.owner_id, account.asset_id, account.kind)] = account
+        raced = [w for w in missing if w not in result]  # created by another transaction meanwhile
+        if raced:
+            result.update(_accounts_by_key(raced))
+    return {w: result[w] for w in wanted}
+
+
+_ACCOUNT_COLUMNS = ("id", "owner_id", "asset_id", "kind", "balance", "created_at")
+
+
+def _accounts_by_key(wanted: list[tuple[int | None, str, str]]) -> dict[tuple[int | None, str, str], LedgerAccount]:
     match = Q()
     for owner_id, asset, kind in wanted:
         owner = Q(owner_id=owner_id) if owner_id is not None else Q(owner__isnull=True)
         match |= owner & Q(asset_id=asset, kind=kind)
-    result = {(a.owner_id, a.asset_id, a.kind): a for a in LedgerAccount.objects.filter(match)}
-    return {w: result[w] for w in wanted}
+    return {(a.owner_id, a.asset_id, a.kind): a for a in LedgerAccount.objects.select_related("asset").filter(match)}
 
 
 def account_for(*, owner_id: int | None, asset: str, kind: str) -> LedgerAccount:
@@ -255,6 +333,55 @@ def deposit_credit(*, user_id: int, asset: str, amount: Decimal | str, reference
         legs=[Leg.debit(accounts[(None, asset, AccountKind.EXTERNAL)], amount),
               Leg.credit(accounts[(user_id, asset, AccountKind.AVAILABLE)], amount)],
     )
+
+
+def owner_transfer(*, kind: str, idempotency_key: str, owner_id: int, asset: str, debit_kind: str, credit_kind: str,
+                   amount: Decimal, reference: str = "", memo: str = "") -> JournalEntry:
+    """Move `amount` between two of a customer's accounts in one asset (e.g. available → earn), opening
+    the credited one if need be. The money path's form of `transfer`: the accounts are found, locked in
+    ascending id order and their balances and scale read by one statement; an account opened here is this
+    transaction's own new row (nobody else can see it, let alone lock it, before commit)."""
+    amount = to_decimal(amount)
+    kinds = [debit_kind, credit_kind]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT la.id, la.kind, la.balance, a.scale
+              FROM ledger_ledgeraccount la JOIN ledger_asset a ON a.code = la.asset_id
+             WHERE la.owner_id = %s AND la.asset_id = %s AND la.kind = ANY(%s::text[])
+             ORDER BY la.id FOR UPDATE OF la
+            """,
+            [owner_id, asset, kinds],
+        )
+        rows = {row[1]: row for row in cursor.fetchall()}
+        missing = [k for k in kinds if k not in rows]
+        if missing:
+            cursor.execute(
+                """
+                WITH made AS (
+                    INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
+                    SELECT %s, %s, k, 0, %s FROM unnest(%s::text[]) AS t(k)
+                    ON CONFLICT (owner_id, asset_id, kind) DO NOTHING
+                    RETURNING id, kind, balance, asset_id
+                )
+                SELECT made.id, made.kind, made.balance, a.scale FROM made JOIN ledger_asset a ON a.code = made.asset_id
+                """,
+                [owner_id, asset, timezone.now(), missing],
+            )
+            rows.update({row[1]: row for row in cursor.fetchall()})
+            if any(k not in rows for k in kinds):  # opened meanwhile by another transaction, or an unknown asset
+                accounts = accounts_ensure([(owner_id, asset, k) for k in kinds])
+                return transfer(kind=kind, idempotency_key=idempotency_key, amount=amount, reference=reference,
+                                memo=memo, debit=accounts[(owner_id, asset, debit_kind)],
+                                credit=accounts[(owner_id, asset, credit_kind)])
+    debit, credit = rows[debit_kind], rows[credit_kind]
+    spec = EntrySpec(kind, idempotency_key, (Leg(debit[0], asset, Side.DEBIT, amount, debit[3]),
+                                             Leg(credit[0], asset, Side.CREDIT, amount, credit[3])), reference, memo)
+    scales = _asset_scales([spec])
+    _validate(spec, scales)
+    spec = EntrySpec(spec.kind, spec.idempotency_key, spec.legs, spec.reference, spec.memo, spec.content_fingerprint())
+    locked = {row[0]: (owner_id, row[2]) for row in rows.values()}
+    return _entries_post([spec], {idempotency_key: spec}, locked)[0]
 
 
 def transfer(*, kind: str, idempotency_key: str, debit: LedgerAccount, credit: LedgerAccount,

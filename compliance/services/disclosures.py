@@ -2,7 +2,7 @@
 
 A version's content is frozen once approved; approving a new version supersedes the current one
 (kept forever), so acknowledgements always point at exactly what was shown.
-Lock order: the product row first (as every earn service does), then disclosure rows.
+Lock order: the product row first (as product administration does, earn.lock_objects), then disclosure rows.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from compliance.models import Disclosure
@@ -229,11 +230,47 @@ def catalogue_product(*, product_id: int, user: User | AnonymousUser | None = No
     approved but not yet live, and closed products they never held are None (the API answers 404):
     their rates and terms are not public yet."""
     product = Product.objects.select_related("asset").filter(pk=product_id).first()
-    if product is None or product.status in CUSTOMER_VISIBLE_STATUSES:
-        return product
+    return product if product is not None and _visible_to(product, user) else None
+
+
+def _visible_to(product: Product, user: User | AnonymousUser | None) -> bool:
+    if product.status in CUSTOMER_VISIBLE_STATUSES:
+        return True
     if user is None or not user.is_authenticated:
-        return None
-    if (Position.objects.filter(user=user, product=product).exists()
-            or any(holds(user, product) for holds in extensions.HOLDINGS_CHECKS)):
-        return product
-    return None
+        return False
+    return (Position.objects.filter(user=user, product=product).exists()
+            or any(holds(user, product) for holds in extensions.HOLDINGS_CHECKS))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a subscription reads about its product: the product (asset joined), if this customer may see
+    it, and the terms in force on `on_date` with their tiers (None: no terms in force)."""
+
+    product: Product | None
+    terms: ProductTerms | None
+    on_date: dt.date
+
+
+def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: dt.date) -> Offer:
+    """The product, its asset, its terms in force and their rate tiers in one query (the subscription
+    path reads them on every request). Approved terms are never edited, so nothing here can be stale
+    within the request; a product without terms in force takes a second query (catalogue_product)."""
+    tiers = RateTier.objects.filter(terms=OuterRef("pk")).order_by("lower", "id")
+    terms = (ProductTerms.objects.select_related("product__asset")
+             .filter(product_id=product_id, status=TermsStatus.APPROVED, effective_from__lte=on_date)
+             .annotate(tier_ids=ArraySubquery(tiers.values("id")), tier_lowers=ArraySubquery(tiers.values("lower")),
+                       tier_uppers=ArraySubquery(tiers.values("upper")), tier_aprs=ArraySubquery(tiers.values("apr")))
+             .order_by("-effective_from", "-version").first())
+    if terms is None:
+        return Offer(catalogue_product(product_id=product_id, user=user), None, on_date)
+    product = terms.product
+    if not _visible_to(product, user):
+        return Offer(None, None, on_date)
+    rows = [RateTier(id=pk, terms=terms, lower=lower, upper=upper, apr=apr) for pk, lower, upper, apr
+            in zip(terms.tier_ids, terms.tier_lowers, terms.tier_uppers, terms.tier_aprs, strict=True)]
+    cached = terms.tiers.all()  # what prefetch_related would leave: a queryset already evaluated
+    cached._result_cache = rows
+    cached._prefetch_done = True
+    terms._prefetched_objects_cache = {ProductTerms.tiers.rel.cache_name: cached}
+    return Offer(product, terms, on_date)

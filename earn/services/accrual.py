@@ -93,13 +93,20 @@ _CANDIDATES = {
 
 
 # Auto-compounding (demand positions with the switch on): the day's interest joins the principal and
-# earns from the next day. Products, then positions, are locked in id order (the service-wide lock
-# order); a position closed or emptied since, or a product whose cap the interest would pass, is paid out
-# instead.
+# earns from the next day. The service-wide lock order (earn.lock_objects): positions in id order, then
+# every ledger account the chunk's entry will post to (a compounding row may fall back to `available`)
+# in id order, and the products last, by the conditional UPDATE of their `sold_amount`; a position
+# closed or emptied since, or a product whose cap the interest would pass, is paid out instead.
 _COMPOUND_STEPS = [
-    """SELECT id FROM earn_product WHERE id IN (SELECT product_id FROM _accrual_chunk WHERE payout = 'compound')
-        ORDER BY id FOR UPDATE""",
     """SELECT id FROM earn_position WHERE id IN (SELECT position_id FROM _accrual_chunk WHERE payout = 'compound')
+        ORDER BY id FOR UPDATE""",
+    """SELECT id FROM ledger_ledgeraccount
+        WHERE (owner_id, asset_id, kind) IN (
+                SELECT user_id, asset_id,
+                       CASE payout WHEN 'at_maturity' THEN 'accrued' WHEN 'compound' THEN 'earn' ELSE 'available' END
+                  FROM _accrual_chunk
+                UNION ALL SELECT user_id, asset_id, 'available' FROM _accrual_chunk WHERE payout = 'compound')
+           OR (owner_id IS NULL AND kind = 'yield_expense' AND asset_id IN (SELECT asset_id FROM _accrual_chunk))
         ORDER BY id FOR UPDATE""",
     """UPDATE _accrual_chunk c SET payout = 'daily' FROM earn_position p
         WHERE c.payout = 'compound' AND p.id = c.position_id AND (p.status <> 'active' OR p.principal = 0)""",

@@ -1,5 +1,6 @@
 """Shared by the product curation services (lifecycle, terms versions): permission check, product lock,
-maker lookup and audit diffs. Lock order (shared with subscriptions): product row first, then anything hanging off it.
+maker lookup and audit diffs. Lock order (product administration, earn.lock_objects): product row first, then
+anything hanging off it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Every function checks the actor's permission, locks the product row, re-reads its status, applies
 one explicit transition and writes its audit event in the same transaction. Maker ≠ checker: the
 user who drafted or last edited a product cannot approve it. Terms versions: `earn.services.terms`.
-Lock order (shared with subscriptions): product row first, then anything hanging off it.
+Lock order (product administration, earn.lock_objects): product row first, then anything hanging off it
+(never positions or ledger accounts, which the money paths lock before the product row).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Redeeming positions: the plan (shared by the preview and the real thing), the write, the idempotent submit.
 
 Settlement of what is due: `earn.services.settlement`; customer switches: `earn.services.position_switches`.
-Same lock order as subscriptions: product row, then position row, then ledger accounts.
+Same lock order as subscriptions: the position row, then ledger accounts by ascending id, and the
+product row last (the release of `sold_amount` is the last write before commit).
 """
 
 from __future__ import annotations
@@ -141,7 +142,6 @@ def redemption_create(*, user: User, position_id: int, amount: Any | None, mode:
     closes = remaining == 0 and position.term_type == TermType.FIXED
     Position.objects.filter(pk=position.pk).update(
         principal=remaining, **({"status": PositionStatus.REDEEMED, "closed_at": now} if closes else {}))
-    Product.objects.filter(pk=product.pk).update(sold_amount=F("sold_amount") - plan.amount)
     if plan.early and (plan.reversed_accrued or plan.interest_payout):
         Accrual.objects.filter(position=position, paid_out=False).update(paid_out=True)
     target = AccountKind.PENDING if standard else AccountKind.AVAILABLE
@@ -169,6 +169,8 @@ def redemption_create(*, user: User, position_id: int, amount: Any | None, mode:
     audit_record(actor=user, action="redemption.create", obj=redemption,
                  after={"position": position.pk, "amount": plan.amount, "payout": plan.payout,
                         "forfeited": plan.forfeited, "mode": plan.mode, "early": plan.early})
+    # Last: the product row is then held only to commit (subscriptions queue on it).
+    Product.objects.filter(pk=product.pk).update(sold_amount=F("sold_amount") - plan.amount)
     signals.redemption_confirmed.send(sender=Redemption, redemption=redemption)
     return redemption
 

@@ -1,6 +1,7 @@
 """Settling what is due: standard redemptions at their settle time, fixed positions at maturity (or renewal).
 
-Idempotent and resumable. Same lock order as subscriptions: product row, then position row, then ledger accounts.
+Idempotent and resumable. Same lock order as subscriptions: the position row, then ledger accounts by
+ascending id, and the product row last (a maturity's release of `sold_amount` is the last write).
 """
 
 from __future__ import annotations
@@ -146,7 +147,6 @@ def _mature(position_id: int, today: dt.date, now: dt.datetime) -> str:
     else:
         legs += [Leg.debit(acc[(user_id, asset, AccountKind.EARN)], principal),
                  Leg.credit(acc[(user_id, asset, AccountKind.AVAILABLE)], principal)]
-        Product.objects.filter(pk=product.pk).update(sold_amount=F("sold_amount") - principal)
         status = PositionStatus.MATURED
     Position.objects.filter(pk=position.pk).update(status=status, closed_at=now, principal=Decimal(0))
     if legs:
@@ -154,6 +154,8 @@ def _mature(position_id: int, today: dt.date, now: dt.datetime) -> str:
                           reference=f"position:{position.pk}")
     audit_record(actor=None, action="position.mature", obj=position,
                  after={"principal": principal, "interest_paid": unpaid, "renewed": renew_terms is not None})
+    if status == PositionStatus.MATURED:  # last: the product row is held only to commit
+        Product.objects.filter(pk=product.pk).update(sold_amount=F("sold_amount") - principal)
     return "renewed" if renew_terms is not None else "matured"
 
 

@@ -55,7 +55,7 @@ TERMS_MAKER_ACTIONS = ("product_terms.propose", "product_terms.update")
 
 
 def _product_of_terms(terms: ProductTerms | int) -> tuple[Product, ProductTerms]:
-    """Lock the product, then the terms version (the service-wide lock order)."""
+    """Lock the product, then the terms version (product administration's lock order, earn.lock_objects)."""
     terms_id = terms if isinstance(terms, int) else terms.pk
     product_id = ProductTerms.objects.filter(pk=terms_id).values_list("product_id", flat=True).first()
     if product_id is None:

@@ -2,7 +2,9 @@
 
 One transaction: compliance gate, terms checks, the pool row locked, shares minted to the customer's
 position, both assets moved from the customer's available balance into the pool's reserve accounts,
-the audit event. Same lock order as everywhere: product, pool, position, ledger accounts.
+the audit event. Lock order of pool products: product, pool, position, ledger accounts (earn products' money
+paths take their product row last instead, and a transaction holding one waits for nothing more, so
+the two orders cannot form a cycle: earn.lock_objects).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Creating pools and moving their reserves to a new price as arbitrage would.
 
-Lock order (the service-wide one): the product row, then the pool row, then position rows, then ledger
-accounts by ascending id (entries_post).
+Lock order of pool products (earn products: earn.lock_objects): the product row, then the pool row, then
+position rows, then ledger accounts by ascending id (entries_post).
 """
 
 from __future__ import annotations

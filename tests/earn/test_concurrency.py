@@ -97,3 +97,58 @@ def test_same_idempotency_key_twice_at_once_makes_one_position(assets, fund):
     assert Subscription.objects.filter(user=user).count() == 1
     assert balance(user, "USDT") == D("900")
     assert Product.objects.get(pk=product.pk).sold_amount == D("100")
+
+
+def test_one_customer_subscribing_and_redeeming_at_once_never_deadlocks(assets, fund):
+    """Subscriptions lock the position, the accounts and the product row last; redemptions the same way.
+    Eight threads of one customer mixing both on one demand product (with a per-user cap) and a second
+    customer filling the product's cap: no deadlock, the per-user cap and the total cap hold, books agree."""
+    from earn.errors import RedemptionRefused
+    from earn.services.redemptions import redemption_create
+
+    product = live_product("USDT", total_cap="3000", per_user_cap="1000")
+    alice, bob = UserFactory(country="HK"), UserFactory(country="HK")
+    for user in (alice, bob):
+        fund(user, "USDT", "5000")
+        acknowledge(user, product)
+    first = subscription_create(user=alice, product_id=product.pk, amount="100")
+
+    def work(i):
+        done = []
+        for _ in range(6):
+            try:
+                if i % 4 == 3:
+                    redemption_create(user=alice, position_id=first.position_id, amount="50", mode="fast")
+                    done.append("redeemed")
+                else:
+                    subscription_create(user=alice if i % 2 else bob, product_id=product.pk, amount="150")
+                    done.append("subscribed")
+            except (SubscriptionRefused, RedemptionRefused) as exc:
+                done.append(exc.code)
+        return done
+
+    results = run_threads(work, 8)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    product.refresh_from_db()
+    principals = dict(Position.objects.filter(product=product).values_list("user_id", "principal"))
+    assert principals[alice.pk] <= D("1000")
+    assert product.sold_amount == sum(principals.values()) <= D("3000")
+    for user in (alice, bob):
+        assert balance(user, "USDT") + balance(user, "USDT", AccountKind.EARN) == D("5000")
+    assert ledger_reconcile().ok
+
+
+def test_per_user_cap_of_a_fixed_term_product_is_exact_under_races(assets, fund):
+    """Fixed-term lots are separate rows: the per-customer advisory lock keeps their sum within the cap."""
+    product = live_product("USDT", "fixed", term_days=30, per_user_cap="500")
+    user = UserFactory(country="HK")
+    fund(user, "USDT", "5000")
+    acknowledge(user, product)
+    results = run_threads(lambda i: subscription_create(user=user, product_id=product.pk, amount="100"), 10)
+    won = [r for r in results if not isinstance(r, Exception)]
+    assert len(won) == 5
+    assert all(isinstance(r, SubscriptionRefused) and r.code == "USER_CAP_REACHED"
+               for r in results if isinstance(r, Exception)), results
+    assert sum(Position.objects.filter(user=user).values_list("principal", flat=True)) == D("500")
+    assert Product.objects.get(pk=product.pk).sold_amount == D("500")
+    assert ledger_reconcile().ok

@@ -1,0 +1,136 @@
+"""What one successful subscription costs the database (issue 17): statements per request, through the API.
+
+Counted as Django logs them (CaptureQueriesContext), in a real transaction (BEGIN and COMMIT are not
+statements Django logs), with token authentication as API clients use it. The token was used within
+the minute, so its `last_used_at` (written at most once a minute) is not due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.tokens import api_token_create
+from earn.models import Position, Product
+from ledger.models import AccountKind
+from ledger.reconcile import ledger_reconcile
+from tests.earn.factories import live_product
+from tests.earn.helpers import acknowledge, balance
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MAX_STATEMENTS = 15
+
+
+@pytest.fixture
+def quiet_notifications(settings, monkeypatch):
+    """As in production: the notification is a task queued after commit, not SQL in the request."""
+    from notifications import tasks
+
+    queued: list[dict] = []
+    settings.NOTIFICATIONS_VIA_CELERY = True
+    monkeypatch.setattr(tasks.notification_send_task, "delay", lambda **kwargs: queued.append(kwargs))
+    return queued
+
+
+def _customer(product, fund):
+    user = UserFactory(country="SG")  # no jurisdiction rule: the gate asks for the acknowledgement only
+    fund(user, product.asset_id, "10000")
+    acknowledge(user, product)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user, name='t')[1]}")
+    assert client.get("/api/v1/assets").status_code == 200  # the token's first use is recorded here
+    return user, client
+
+
+def _subscribe(client, product, amount, key):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/subscriptions", {"product": product.pk, "amount": amount}, format="json",
+                               HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 201, response.json()
+    return response, [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.parametrize("term_type", ["demand", "fixed"])
+def test_a_successful_subscription_costs_at_most_15_statements(assets, fund, quiet_notifications, term_type):
+    product = live_product("USDT", term_type, total_cap="1000000", per_user_cap="5000")
+    user, client = _customer(product, fund)
+
+    _, first = _subscribe(client, product, "100", "first")  # opens the earn account (and the demand position)
+    _, second = _subscribe(client, product, "100", "second")
+
+    assert len(first) <= MAX_STATEMENTS, "\n".join(first)
+    assert len(second) <= MAX_STATEMENTS, "\n".join(second)
+    assert not [sql for sql in first + second if "SAVEPOINT" in sql]  # nested blocks that protect nothing
+    # The cap is reserved by the last write of the subscription: after it only the idempotency
+    # record's answer (a row this transaction inserted) is written.
+    for statements in (first, second):
+        reserve = next(i for i, sql in enumerate(statements) if "UPDATE earn_product SET sold_amount" in sql)
+        assert all("core_idempotencyrecord" in sql or sql == "COMMIT" for sql in statements[reserve + 1:]), \
+            statements[reserve:]
+    assert len(quiet_notifications) == 2
+    product.refresh_from_db()
+    assert product.sold_amount == Decimal("200")
+    assert balance(user, "USDT", AccountKind.EARN) == Decimal("200")
+    assert sum(Position.objects.filter(user=user).values_list("principal", flat=True)) == Decimal("200")
+    assert ledger_reconcile().ok
+
+
+def test_a_refusal_at_the_cap_takes_no_lock_and_changes_nothing(assets, fund, quiet_notifications):
+    product = live_product("USDT", total_cap="150")
+    user, client = _customer(product, fund)
+    _subscribe(client, product, "100", "first")
+    response = client.post("/api/v1/subscriptions", {"product": product.pk, "amount": "100"}, format="json",
+                           HTTP_IDEMPOTENCY_KEY="second")
+    assert response.status_code == 409 and response.json()["code"] == "CAP_REACHED"
+    assert Product.objects.get(pk=product.pk).sold_amount == Decimal("100")
+    assert balance(user, "USDT") == Decimal("9900")
+
+
+def test_the_cap_reserved_last_still_refuses_when_it_fills_meanwhile(assets, fund, quiet_notifications, monkeypatch):
+    """The read of the product says there is room; another subscription fills the cap before ours reaches
+    its reservation: the conditional UPDATE refuses and everything this one wrote is rolled back."""
+    from earn.services import subscriptions
+
+    product = live_product("USDT", total_cap="150")
+    user, client = _customer(product, fund)
+    real = subscriptions._reserve_cap
+
+    def late(product_id, amount, **kwargs):
+        Product.objects.filter(pk=product_id).update(sold_amount=Decimal("100"))  # someone else's, same tx here
+        return real(product_id, amount, **kwargs)
+
+    monkeypatch.setattr(subscriptions, "_reserve_cap", late)
+    response = client.post("/api/v1/subscriptions", {"product": product.pk, "amount": "100"}, format="json",
+                           HTTP_IDEMPOTENCY_KEY="late")
+    assert response.status_code == 409 and response.json()["code"] == "CAP_REACHED"
+    assert Product.objects.get(pk=product.pk).sold_amount == Decimal("0")
+    assert not Position.objects.filter(user=user).exists()
+    assert balance(user, "USDT") == Decimal("10000")
+    assert ledger_reconcile().ok
+
+
+def test_no_statement_touches_the_asset_or_terms_twice(assets, fund, quiet_notifications):
+    product = live_product("USDT", "fixed", term_days=30)
+    _, client = _customer(product, fund)
+    _, statements = _subscribe(client, product, "100", "once")
+    assert sum('FROM "earn_productterms"' in sql for sql in statements) == 1
+    assert not [sql for sql in statements if 'FROM "ledger_asset"' in sql and "JOIN" not in sql]
+    assert not [sql for sql in statements if 'FROM "earn_ratetier"' in sql and "ARRAY(" not in sql]
+
+
+def test_value_dates_unchanged(assets, fund, quiet_notifications):
+    import time_machine
+
+    product = live_product("USDT", "fixed", term_days=30)
+    _, client = _customer(product, fund)
+    with time_machine.travel(dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC), tick=False):
+        response, _ = _subscribe(client, product, "100", "dated")
+    body = response.json()
+    assert (body["value_date"], body["maturity_date"]) == ("2026-03-02", "2026-04-01")
