@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal.views import account, auth, compliance, dashboard, earn, pools
+from portal.views import account, auth, compliance, dashboard, earn, pools, transparency
 
 app_name = "portal"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("products/<int:product_id>", earn.product_detail, name="product"),
     path("products/<int:product_id>/subscribe", earn.subscribe, name="subscribe"),
     path("products/<int:product_id>/assessment", compliance.assessment, name="assessment"),
+    path("products/<int:product_id>/disclosure/changes", transparency.disclosure_changes_page,
+         name="disclosure_changes"),
     path("risk-summary/", compliance.risk_summary, name="risk_summary"),
     path("complaints", compliance.complaints, name="complaints"),
     path("account/risk-profile", compliance.risk_profile, name="risk_profile"),

@@ -23,6 +23,7 @@ from compliance.models import AuditEvent, Disclosure, DisclosureStatus
 from core.errors import InvalidTransition, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
 from earn.lock_objects import product_lock
 from earn.models import Product, ProductStatus, Strategy, TermType
+from notifications.disclosure_notices import disclosure_published_on_commit
 
 
 class InvalidDisclosure(ValidationFailed):
@@ -238,6 +239,8 @@ def disclosure_approve(*, actor: Any, disclosure: Disclosure | int) -> Disclosur
                  before={"status": DisclosureStatus.DRAFT},
                  after={"status": DisclosureStatus.CURRENT, "author": disclosure.author_id,
                         "sha256": disclosure.sha256, "supersedes": previous.pk if previous else None})
+    if previous is not None:  # holders are told after the commit, with a link to what changed
+        disclosure_published_on_commit(disclosure)
     return disclosure
 
 

@@ -1,0 +1,44 @@
+"""Transparency pages: the redline of a product's risk disclosure since the version a customer acknowledged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from compliance.redline import acknowledgement_latest, disclosure_changes, disclosure_shown
+
+
+def redline_context(request: HttpRequest, product_id: int, disclosure: Any, language: str,
+                    since: int | None = None) -> dict[str, Any]:
+    """{"redline", "acknowledged_version"}: the changes from `since` (default: the version the customer last
+    acknowledged) to the current `disclosure`, in `language`; redline None when there is nothing to compare."""
+    ack = acknowledgement_latest(user=request.user, product_id=product_id)
+    acknowledged = ack.disclosure_version if ack else None
+    context: dict[str, Any] = {"redline": None, "acknowledged_version": acknowledged}
+    base_version = since or acknowledged
+    if disclosure is None or base_version is None or base_version >= disclosure.version:
+        return context
+    base = disclosure_shown(product_id=product_id, version=base_version)
+    if base is not None:
+        context["redline"] = disclosure_changes(since=base, current=disclosure, language=language)
+    return context
+
+
+@login_required
+@require_safe
+def disclosure_changes_page(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Every change since the customer's version, then the current disclosure with its acknowledgement form."""
+    from portal.views.earn import _product_context, _visible_product
+
+    product = _visible_product(product_id, request.user)
+    context = _product_context(request, product)
+    raw = request.GET.get("since", "")
+    since = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+    if context.get("redline") is None or since:
+        context.update(redline_context(request, product.pk, context["disclosure"], context["shown_language"],
+                                       since=since))
+    return render(request, "portal/disclosure_changes.html", context)
