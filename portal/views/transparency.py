@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
@@ -42,3 +44,11 @@ def disclosure_changes_page(request: HttpRequest, product_id: int) -> HttpRespon
         context.update(redline_context(request, product.pk, context["disclosure"], context["shown_language"],
                                        since=since))
     return render(request, "portal/disclosure_changes.html", context)
+
+
+@require_safe
+def earn_verify_script(request: HttpRequest) -> FileResponse:
+    """The offline verifier of accrual proofs (bin/earn_verify.py), public: it holds no data."""
+    path = Path(settings.BASE_DIR) / "bin" / "earn_verify.py"
+    return FileResponse(path.open("rb"), content_type="text/x-python; charset=utf-8", as_attachment=True,
+                        filename="earn_verify.py")

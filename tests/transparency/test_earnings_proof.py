@@ -189,3 +189,16 @@ def test_verifier_refuses_what_is_not_a_proof(tmp_path):
     done = subprocess.run([sys.executable, "-I", "-S", str(VERIFY), str(tmp_path / "x.json")], capture_output=True,
                           text=True, timeout=60, check=False)
     assert done.returncode == 2 and "not an accrual proof" in done.stderr
+
+
+def test_portal_position_page_links_the_proof_and_the_verifier(assets, fund, client):
+    product = live_product("USDT", tiers=[(0, None, "0.05")])
+    owner = customer_in(product, fund, "100")
+    sub = subscription_create(user=owner, product_id=product.pk, amount="100")
+    client.force_login(owner)
+    page = client.get(f"/positions/{sub.position_id}").content.decode()
+    assert f"/api/v1/positions/{sub.position_id}/accruals?format=proof" in page and "/verify/earn_verify.py" in page
+    proof = client.get(f"/api/v1/positions/{sub.position_id}/accruals?format=proof")  # the session is enough
+    assert proof.status_code == 200 and proof.json()["position"] == sub.position_id
+    script = client.get("/verify/earn_verify.py")
+    assert script.status_code == 200 and b"".join(script.streaming_content) == VERIFY.read_bytes()
