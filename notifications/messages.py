@@ -13,6 +13,7 @@ SUBJECTS = {
     K.RATE_CHANGED: _("New rate for %(product)s from %(effective_from)s"),
     K.DISCLOSURE_UPDATED: _("Please read the new risk disclosure for %(product)s"),
     K.ACTION_REQUIRED: _("Action needed to subscribe to %(product)s"),
+    K.STATEMENT_READY: _("Your Earn statement for %(month)s"),
 }
 
 BODIES = {
@@ -31,6 +32,8 @@ BODIES = {
         "Version %(version)s of the risk disclosure for %(product)s has been published. Your positions keep "
         "running; read and acknowledge it before your next subscription."),
     K.ACTION_REQUIRED: _("Your subscription of %(amount)s to %(product)s was refused: %(reasons)s"),
+    K.STATEMENT_READY: _("Your statement for %(month)s is ready: balances, subscriptions, redemptions, interest "
+                         "and rewards by product, as PDF and CSV."),
 }
 
 MATURITY_WITH_DATE = _(" It matures on %(maturity_date)s.")

@@ -15,6 +15,7 @@ class NotificationKind(models.TextChoices):
     RATE_CHANGED = "rate_changed", _("Rate change")
     DISCLOSURE_UPDATED = "disclosure_updated", _("New disclosure to acknowledge")
     ACTION_REQUIRED = "action_required", _("Action needed")
+    STATEMENT_READY = "statement_ready", _("Monthly statement")
 
 
 class Notification(models.Model):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
@@ -52,3 +52,34 @@ def earn_verify_script(request: HttpRequest) -> FileResponse:
     path = Path(settings.BASE_DIR) / "bin" / "earn_verify.py"
     return FileResponse(path.open("rb"), content_type="text/x-python; charset=utf-8", as_attachment=True,
                         filename="earn_verify.py")
+
+
+@login_required
+@require_safe
+def statements(request: HttpRequest) -> HttpResponse:
+    """The customer's monthly statements, newest first, each as PDF and CSV."""
+    from statements.selectors import statements_for
+
+    return render(request, "portal/statements.html", {"statements": statements_for(request.user)})
+
+
+@login_required
+@require_safe
+def statement_download(request: HttpRequest, statement_id: int, fmt: str) -> HttpResponse:
+    """One statement as PDF or CSV, in the customer's language; anyone else's answers 404."""
+    from django.utils import translation
+
+    from statements.render import statement_csv, statement_pdf
+    from statements.selectors import statement_for
+
+    statement = statement_for(request.user, statement_id)
+    if statement is None:
+        raise Http404
+    language = translation.get_language() or getattr(request.user, "language", "en")
+    name = f"earn-statement-{statement.month:%Y-%m}"
+    if fmt == "pdf":
+        response = HttpResponse(statement_pdf(statement.figures, language), content_type="application/pdf")
+    else:
+        response = HttpResponse(statement_csv(statement.figures, language), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
