@@ -32,6 +32,7 @@ urlpatterns = [
          name="statement_pdf"),
     path("statements/<int:statement_id>.csv", transparency.statement_download, {"fmt": "csv"},
          name="statement_csv"),
+    path("statements/income/<int:year>.csv", transparency.income_export, name="income_export"),
     path("inbox", dashboard.inbox, name="inbox"),
     path("inbox/<int:notification_id>", dashboard.inbox_read, name="inbox_read"),
     path("account/sign-in", auth.sign_in, name="sign_in"),

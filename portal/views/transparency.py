@@ -58,9 +58,11 @@ def earn_verify_script(request: HttpRequest) -> FileResponse:
 @require_safe
 def statements(request: HttpRequest) -> HttpResponse:
     """The customer's monthly statements, newest first, each as PDF and CSV."""
+    from statements.income import income_years
     from statements.selectors import statements_for
 
-    return render(request, "portal/statements.html", {"statements": statements_for(request.user)})
+    return render(request, "portal/statements.html", {"statements": statements_for(request.user),
+                                                      "income_years": list(income_years(request.user))})
 
 
 @login_required
@@ -82,4 +84,20 @@ def statement_download(request: HttpRequest, statement_id: int, fmt: str) -> Htt
     else:
         response = HttpResponse(statement_csv(statement.figures, language), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@login_required
+@require_safe
+def income_export(request: HttpRequest, year: int) -> HttpResponse:
+    """The customer's income of a year (every accrual, reward and pool fee with its USD value), as CSV."""
+    from django.utils import translation
+
+    from statements.income import income_csv
+
+    if not 2000 <= year <= 9998:
+        raise Http404
+    body = income_csv(request.user, year, translation.get_language() or "en")
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="earn-income-{year}.csv"'
     return response

@@ -167,3 +167,31 @@ def test_portal_lists_and_downloads_own_statements_only(march, client):
     assert csv.status_code == 200 and csv.content.decode().startswith("month,asset,section,label,amount")
     assert client.get(f"/statements/{theirs.pk}.pdf").status_code == 404
     assert client.get(f"/statements/{theirs.pk}.csv").status_code == 404
+
+
+def test_annual_income_export_names_the_price_used(march, client):
+    from pricing.services import price_record
+    from statements.income import income_rows
+
+    user = march["user"]
+    early = price_record(asset_code="USDT", price_usd="1.0001", source="feed-a",
+                         as_of=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    later = price_record(asset_code="USDT", price_usd="0.9998", source="feed-b",
+                         as_of=dt.datetime(2026, 3, 15, 12, tzinfo=dt.UTC))
+    rows = income_rows(user, 2026)
+    credited = Accrual.objects.filter(position__user=user, posted__gt=0)
+    assert len(rows) == credited.count() and {r["kind"] for r in rows} == {"interest"}
+    assert sum(r["amount"] for r in rows) == sum(a.posted for a in credited)
+    for row in rows:
+        expected = early if row["credited_at"] < later.as_of else later
+        assert row["snapshot"].pk == expected.pk
+        assert row["usd_value"] == (row["amount"] * expected.price_usd).quantize(D("0.01"), rounding="ROUND_DOWN")
+    assert income_rows(user, 2025) == []
+    client.force_login(user)
+    client.cookies["django_language"] = "zh-hant"
+    page = client.get("/statements").content.decode()
+    assert "/statements/income/2026.csv" in page and "報稅用收入紀錄" in page
+    body = client.get("/statements/income/2026.csv").content.decode().splitlines()
+    assert body[0] == ("credited_at,kind,product_id,product,asset,amount,price_usd,price_snapshot,price_source,"
+                       "price_as_of,usd_value")
+    assert len(body) == len(rows) + 1 and f",{later.pk},feed-b," in body[-1] and ",USDT 活期," in "".join(body)
