@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 FONT = Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttf"
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)  # its INFO lines ("glyf pruned") are noise here
 FAMILY = "wqy"
 INK = (33, 37, 41)
 MUTED = (108, 117, 125)
