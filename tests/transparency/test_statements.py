@@ -195,3 +195,19 @@ def test_annual_income_export_names_the_price_used(march, client):
     assert body[0] == ("credited_at,kind,product_id,product,asset,amount,price_usd,price_snapshot,price_source,"
                        "price_as_of,usd_value")
     assert len(body) == len(rows) + 1 and f",{later.pk},feed-b," in body[-1] and ",USDT 活期," in "".join(body)
+
+
+def test_beat_builds_last_months_statements_once_the_last_accrual_is_in(march, settings):
+    from statements.services import MonthNotReady
+    from statements.tasks import statements_monthly_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["statements-monthly"]
+    assert entry["task"] == "statements.tasks.statements_monthly_task"
+    assert entry["schedule"].day_of_month == {1}
+    with at(2026, 4, 1, 3):
+        assert statements_monthly_task.apply().get() == {"month": "2026-03", "customers": 2, "statements": 2}
+    with at(2026, 4, 10, 1):
+        accrual.accrue_pending()  # April's accrual runs exist, the 30th's not yet
+    with at(2026, 5, 1, 0, 1), pytest.raises(MonthNotReady, match="2026-04-30"):
+        statements_run(dt.date(2026, 4, 1))
+    assert not StatementRun.objects.filter(month=dt.date(2026, 4, 1)).exists()
