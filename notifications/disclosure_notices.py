@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
@@ -18,7 +19,6 @@ from earn.models import Position, PositionStatus
 from notifications.events import _names
 from notifications.models import NotificationKind
 from notifications.services import notification_send
-from pools.models import PoolPosition, PoolPositionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +28,16 @@ def disclosure_changes_link(product_id: int) -> str:
 
 
 def disclosure_holders(product_id: int) -> list[int]:
-    """Users holding an active position (earn or pool) in the product, in id order."""
-    earn = Position.objects.filter(product_id=product_id, status=PositionStatus.ACTIVE).values_list("user_id")
-    pool = PoolPosition.objects.filter(product_id=product_id, status=PoolPositionStatus.ACTIVE).values_list("user_id")
-    return sorted({user_id for (user_id,) in earn.union(pool)})
+    """Users holding an active position (earn, or pool when pools is installed) in the product, in id order.
+
+    Pool positions are read through the app registry: pools sits above notifications and is not imported."""
+    users = set(Position.objects.filter(product_id=product_id, status=PositionStatus.ACTIVE)
+                .values_list("user_id", flat=True))
+    if apps.is_installed("pools"):
+        pool_position = apps.get_model("pools", "PoolPosition")
+        users |= set(pool_position.objects.filter(product_id=product_id, status="active")
+                     .values_list("user_id", flat=True))
+    return sorted(users)
 
 
 def disclosure_notify_holders(disclosure_id: int) -> int:
@@ -48,6 +54,11 @@ def disclosure_notify_holders(disclosure_id: int) -> int:
                              params={"product": _names(disclosure.product), "version": disclosure.version}):
             sent += 1
     return sent
+
+
+def disclosure_published_receiver(sender: Any, disclosure: Any, **kwargs: Any) -> None:
+    """compliance.signals.disclosure_published: tell the holders once the approval commits."""
+    disclosure_published_on_commit(disclosure)
 
 
 def disclosure_published_on_commit(disclosure: Any) -> None:

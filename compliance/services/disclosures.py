@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 
 from compliance.audit import audit_record
 from compliance.models import AuditEvent, Disclosure, DisclosureStatus
+from compliance.signals import disclosure_published
 from core.errors import InvalidTransition, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
 from earn.lock_objects import product_lock
 from earn.models import Product, ProductStatus, Strategy, TermType
-from notifications.disclosure_notices import disclosure_published_on_commit
 
 
 class InvalidDisclosure(ValidationFailed):
@@ -239,8 +239,8 @@ def disclosure_approve(*, actor: Any, disclosure: Disclosure | int) -> Disclosur
                  before={"status": DisclosureStatus.DRAFT},
                  after={"status": DisclosureStatus.CURRENT, "author": disclosure.author_id,
                         "sha256": disclosure.sha256, "supersedes": previous.pk if previous else None})
-    if previous is not None:  # holders are told after the commit, with a link to what changed
-        disclosure_published_on_commit(disclosure)
+    if previous is not None:  # holders are told after the commit, with a link to what changed (notifications)
+        disclosure_published.send(sender=Disclosure, disclosure=disclosure)
     return disclosure
 
 
