@@ -370,7 +370,8 @@ class AssessmentAttemptAdmin(ReadOnlyAdmin):
 
 @admin.register(Acknowledgement)
 class AcknowledgementAdmin(ReadOnlyAdmin):
-    list_display = ["id", "accepted_at", "user", "product", "disclosure_version", "language", "ip_address"]
+    list_display = ["id", "accepted_at", "user", "product", "disclosure_version", "previous_version", "language",
+                    "ip_address"]
     list_filter = ["language"]
     list_select_related = ["user", "product"]
     search_fields = ["user__email", "sha256"]

@@ -72,13 +72,20 @@ class AuditEvent(CoreAuditEvent):
 
 
 class Acknowledgement(models.Model):
-    """A customer's acknowledgement of one disclosure version: what was shown, and when, from where."""
+    """A customer's acknowledgement of one disclosure version: what was shown, and when, from where.
+
+    `sha256` is the acknowledged version's hash; `previous_sha256` that of the version the customer had
+    acknowledged before (empty the first time), so the record proves which redline was read.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acknowledgements")
     product = models.ForeignKey("earn.Product", on_delete=models.PROTECT, related_name="acknowledgements")
     disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="acknowledgements")
     disclosure_version = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
+    # The version acknowledged before this one (the base of the redline the customer was shown), if any.
+    previous_version = models.PositiveIntegerField(null=True, blank=True)
+    previous_sha256 = models.CharField(max_length=64, blank=True, default="")
     statements = models.JSONField(help_text=_("keys of the risk statements ticked"))
     language = models.CharField(max_length=8)
     accepted_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -88,8 +89,7 @@ class DatabaseCollector:
     def _queue_depth(self) -> Metric | None:
         depth = GaugeMetricFamily("earn_celery_queue_depth", "Messages waiting in a Celery queue.", labels=["queue"])
         try:
-            from config.celery import app
-
+            app = current_app
             with app.connection_for_read() as conn:
                 ok = conn.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
                 depth.add_metric([app.conf.task_default_queue], float(ok.message_count))

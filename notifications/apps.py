@@ -25,3 +25,8 @@ class NotificationsConfig(AppConfig):
         signals.subscription_confirmed.connect(on_subscription, weak=False, dispatch_uid="notify_subscription")
         signals.redemption_confirmed.connect(on_redemption, weak=False, dispatch_uid="notify_redemption")
         signals.refusal_recorded.connect(on_refusal, weak=False, dispatch_uid="notify_refusal")
+
+        from compliance.signals import disclosure_published
+        from notifications.disclosure_notices import disclosure_published_receiver
+
+        disclosure_published.connect(disclosure_published_receiver, dispatch_uid="notifications.disclosure_published")

@@ -17,6 +17,8 @@ class NotificationKind(models.TextChoices):
     ACTION_REQUIRED = "action_required", _("Action needed")
     POOL_DEPOSIT_CONFIRMED = "pool_deposit_confirmed", _("Pool deposit confirmed")
 
+    STATEMENT_READY = "statement_ready", _("Monthly statement")
+
 
 class Notification(models.Model):
     """Written once per (user, key) — the key names the event (e.g. `subscription:42`), so a

@@ -18,6 +18,7 @@ from core.money import decimal_text
 from earn.apy import as_percent
 from earn.models import Position, PositionStatus, ProductTerms, TermsStatus, TermType
 from notifications import messages
+from notifications.disclosure_notices import disclosure_changes_link
 from notifications.events import _lazy_by_language, _names
 from notifications.models import NotificationKind
 from notifications.services import notification_send
@@ -95,7 +96,7 @@ def _disclosures(now: dt.datetime) -> int:
         for user_id in users:
             if notification_send(user_id=user_id, kind=NotificationKind.DISCLOSURE_UPDATED,
                                  key=f"disclosure:{disclosure.pk}",
-                                 link=reverse("portal:product", args=[disclosure.product_id]),
+                                 link=disclosure_changes_link(disclosure.product_id),
                                  params={"product": _names(disclosure.product), "version": disclosure.version}):
                 sent += 1
     return sent

@@ -19,3 +19,11 @@ def notification_send_task(*, user_id: int, kind: str, key: str, params: dict, l
 def notifications_sweep_task() -> dict[str, int]:
     result = notifications_sweep()
     return {"maturities": result.maturities, "rate_changes": result.rate_changes, "disclosures": result.disclosures}
+
+
+@shared_task
+def disclosure_notify_task(*, disclosure_id: int) -> int:
+    """Tell the holders of a product about its new disclosure version (idempotent by notification key)."""
+    from notifications.disclosure_notices import disclosure_notify_holders
+
+    return disclosure_notify_holders(disclosure_id)

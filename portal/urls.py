@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal.views import account, auth, compliance, dashboard, earn, pools
+from portal.views import account, auth, compliance, dashboard, earn, pools, transparency
 
 app_name = "portal"
 
@@ -12,7 +12,10 @@ urlpatterns = [
     path("products/<int:product_id>", earn.product_detail, name="product"),
     path("products/<int:product_id>/subscribe", earn.subscribe, name="subscribe"),
     path("products/<int:product_id>/assessment", compliance.assessment, name="assessment"),
+    path("products/<int:product_id>/disclosure/changes", transparency.disclosure_changes_page,
+         name="disclosure_changes"),
     path("risk-summary/", compliance.risk_summary, name="risk_summary"),
+    path("verify/earn_verify.py", transparency.earn_verify_script, name="earn_verify_script"),
     path("complaints", compliance.complaints, name="complaints"),
     path("account/risk-profile", compliance.risk_profile, name="risk_profile"),
     path("dashboard", dashboard.dashboard, name="dashboard"),
@@ -24,6 +27,12 @@ urlpatterns = [
     path("positions/<int:position_id>/redeem", dashboard.redeem, name="redeem"),
     path("pool-positions/<int:position_id>/redeem", pools.pool_redeem, name="pool_redeem"),
     path("history", dashboard.history, name="history"),
+    path("statements", transparency.statements, name="statements"),
+    path("statements/<int:statement_id>.pdf", transparency.statement_download, {"fmt": "pdf"},
+         name="statement_pdf"),
+    path("statements/<int:statement_id>.csv", transparency.statement_download, {"fmt": "csv"},
+         name="statement_csv"),
+    path("statements/income/<int:year>.csv", transparency.income_export, name="income_export"),
     path("inbox", dashboard.inbox, name="inbox"),
     path("inbox/<int:notification_id>", dashboard.inbox_read, name="inbox_read"),
     path("account/sign-in", auth.sign_in, name="sign_in"),

@@ -28,7 +28,11 @@ class AcknowledgementCreateApi(APIView):
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         disclosure_version = serializers.IntegerField()
-        sha256 = serializers.CharField()
+        sha256 = serializers.CharField(help_text="sha256 of the version acknowledged.")
+        previous_version = serializers.IntegerField(allow_null=True,
+                                                    help_text="The version acknowledged before (null: none).")
+        previous_sha256 = serializers.CharField(allow_blank=True,
+                                                help_text="sha256 of the version acknowledged before (empty: none).")
         accepted_at = serializers.DateTimeField()
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, operation_id="acknowledgement_create")

@@ -50,14 +50,19 @@ def acknowledgement_create(*, user: User, product_id: int, disclosure_version: i
             _("Every risk statement must be ticked; missing: %(keys)s") % {"keys": ", ".join(missing)},
             field="statements", extra={"missing": missing},
         )
+    previous = (Acknowledgement.objects.filter(user=user, product_id=product_id).exclude(disclosure=disclosure)
+                .order_by("-accepted_at", "-id").first())
     ack = Acknowledgement.objects.create(
         user=user, product_id=product_id, disclosure=disclosure, disclosure_version=disclosure.version,
         sha256=disclosure.sha256, statements=required, language=language, ip_address=ip_address,
         user_agent=(user_agent or "")[:500],
+        previous_version=previous.disclosure_version if previous else None,
+        previous_sha256=previous.sha256 if previous else "",
     )
     audit_record(actor=user, action="acknowledgement.create", obj=ack,
                  after={"product": product_id, "disclosure": disclosure.pk, "version": disclosure.version,
-                        "sha256": disclosure.sha256, "language": language, "ip": ip_address})
+                        "sha256": disclosure.sha256, "language": language, "ip": ip_address,
+                        "previous_version": ack.previous_version, "previous_sha256": ack.previous_sha256})
     return ack
 
 

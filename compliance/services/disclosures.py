@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from compliance.catalogue import CLOSED, catalogue
 from compliance.gate import product_kind
 from compliance.models import Disclosure, DisclosureStatus, ProductKind
+from compliance.signals import disclosure_published
 from core.audit import audit_record
 from core.errors import InvalidTransition, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEvent
@@ -243,6 +244,8 @@ def disclosure_approve(*, actor: User, disclosure: Disclosure | int) -> Disclosu
                  before={"status": DisclosureStatus.DRAFT},
                  after={"status": DisclosureStatus.CURRENT, "author": disclosure.author_id,
                         "sha256": disclosure.sha256, "supersedes": previous.pk if previous else None})
+    if previous is not None:  # holders are told after the commit, with a link to what changed (notifications)
+        disclosure_published.send(sender=Disclosure, disclosure=disclosure)
     return disclosure
 
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "notifications",
+    "statements",
     "portal",
     "monitoring",
 ]
@@ -230,6 +231,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "settle-hourly": {"task": "earn.tasks.settle_task", "schedule": crontab(minute=45)},
     "reconcile-daily": {"task": "ledger.tasks.reconcile_task", "schedule": crontab(hour=2, minute=0)},
     "notifications-sweep": {"task": "notifications.tasks.notifications_sweep_task", "schedule": crontab(minute=15)},
+    # The month before, once its last day's accrual is in (the task retries until then).
+    "statements-monthly": {"task": "statements.tasks.statements_monthly_task",
+                           "schedule": crontab(day_of_month=1, hour=1, minute=0)},
 }
 
 # price_feed: the class that supplies prices (default: the demo's seeded random walk) and the walk's seed.

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import serializers
+from rest_framework import renderers, serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -29,6 +30,7 @@ from core.api import (
 from core.errors import NotFound
 from core.money import decimal_text
 from core.throttling import ScopedRateThrottle
+from earn.api import transparency
 from earn.models import Accrual, Position, Product, Redemption, Subscription
 from earn.selectors.positions import positions_with_interest
 from earn.selectors.products import catalogue_product
@@ -222,14 +224,37 @@ class AccrualOutputSerializer(serializers.ModelSerializer):
 
 
 class PositionAccrualsApi(ListAPIView):
+    """A position's accruals, oldest first; `?format=proof` answers every day's inputs instead
+    (earn.api.transparency), for `bin/earn_verify.py` to recompute offline."""
+
     serializer_class = AccrualOutputSerializer
     pagination_class = OldestFirst
+    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, transparency.AccrualProofRenderer]
 
     def get_queryset(self) -> QuerySet[Accrual]:
         position_id = self.kwargs["position_id"]
         if not Position.objects.filter(pk=position_id, user=request_user(self.request)).exists():
             raise NotFound(_("No such position."), field="position")
         return Accrual.objects.filter(position_id=position_id).select_related("position__asset")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "proof"],
+                                     description="proof: every day's inputs (base, tiers and basis of the terms in "
+                                                 "force with their version, carry in) and results, unpaginated.")],
+        responses={(200, "application/json"): AccrualOutputSerializer(many=True),
+                   (200, transparency.PROOF_MEDIA_TYPE): transparency.AccrualProofSerializer})
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        if request.accepted_renderer.format == "proof":
+            return transparency.accrual_proof_response(request, self.kwargs["position_id"])
+        return super().get(request, *args, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors are plain JSON whichever answer was asked for.
+        renderer = getattr(self.request, "accepted_renderer", None)
+        if renderer is not None and renderer.format == "proof":
+            self.request.accepted_renderer = renderers.JSONRenderer()
+            self.request.accepted_media_type = "application/json"
+        return super().handle_exception(exc)
 
 
 class RedemptionInputSerializer(serializers.Serializer):

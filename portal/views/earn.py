@@ -31,6 +31,7 @@ from pools.chart import il_chart_svg
 from pools.selectors import il_table
 from portal.forms import AmountForm
 from portal.refusals import advise
+from portal.views.transparency import redline_context
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -104,6 +105,8 @@ def _product_context(request: HttpRequest, product: Product) -> dict[str, Any]:
         context.update(codes=codes, needs_ack=any(c in ACK_CODES for c in codes), needs_assessment=needs_assessment,
                        assessment_step="current" if needs_assessment else "",
                        advice=advise(codes, product_id=product.pk))
+        if "ACK_OUTDATED" in codes:  # what changed since the customer's version, before acknowledging again
+            context.update(redline_context(request, product.pk, disclosure, shown))
     return context
 
 
