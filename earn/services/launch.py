@@ -316,7 +316,7 @@ def _positions_open(product: Product, terms_id: int, winners: list[tuple[int, De
              ORDER BY t.u
             {conflict}
             RETURNING id, user_id
-            """,  # noqa: S608 - the only interpolation is the fixed conflict clause above
+            """,
             [product.pk, terms_id, product.asset_id, product.term_type, value_date, maturity, now, users, amounts],
         )
         positions = {user_id: position_id for position_id, user_id in cursor.fetchall()}
@@ -324,7 +324,8 @@ def _positions_open(product: Product, terms_id: int, winners: list[tuple[int, De
             """
             INSERT INTO earn_subscription (user_id, product_id, position_id, terms_id, amount, value_date,
                                            maturity_date, created_at)
-            SELECT t.u, %s, t.p, %s, t.a, %s, %s, %s FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS t(u, p, a)
+            SELECT t.u, %s, t.p, %s, t.a, %s, %s, %s
+              FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS t(u, p, a)
             """,
             [product.pk, terms_id, value_date, maturity, now, users, [positions[u] for u in users], amounts],
         )

@@ -95,7 +95,7 @@ def test_allocations_never_exceed_quota_commitments_caps_or_lots(amounts, quota,
     for c in rows:
         assert 0 <= given_[c.id] <= c.amount
         per_user[c.user_id] = per_user.get(c.user_id, 0) + given_[c.id]
-    for user, total in per_user.items():
+    for total in per_user.values():
         assert cap is None or total <= cap
         assert total == 0 or total >= lot or method == FCFS  # FCFS: each fill is at least a lot
     if method == PRO_RATA and cap is None and lot == 1:
