@@ -11,6 +11,7 @@ urlpatterns = [
     path("", earn.home, name="home"),
     path("products/<int:product_id>", earn.product_detail, name="product"),
     path("products/<int:product_id>/subscribe", earn.subscribe, name="subscribe"),
+    path("products/<int:product_id>/commit", earn.commit, name="commit"),
     path("products/<int:product_id>/assessment", compliance.assessment, name="assessment"),
     path("risk-summary/", compliance.risk_summary, name="risk_summary"),
     path("complaints", compliance.complaints, name="complaints"),
