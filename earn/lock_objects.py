@@ -1,6 +1,11 @@
 """Row locks in the service-wide order: product row, then position or version rows, then ledger
 accounts by ascending id. Every writer that touches a product's counters or children takes the
-product first, so two writers never wait on each other in opposite orders."""
+product first, so two writers never wait on each other in opposite orders.
+
+Launch mode (earn.services.launch) adds one lock before these: a launch's commit barrier, an advisory
+lock keyed by the product, taken shared by each commitment (which then locks only the customer's ledger
+accounts, never the product row) and exclusive by the allocation's close step (which takes nothing else).
+The allocation's settle batches follow the order above: product, launch run, positions, accounts."""
 
 from __future__ import annotations
 

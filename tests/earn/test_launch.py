@@ -273,3 +273,11 @@ def test_api_hostile_input_is_a_json_4xx(assets, api_client_for):
         assert 400 <= r.status_code < 500 and "code" in r.json(), (body, r.status_code, r.content)
     assert client.get("/api/v1/products/999999/launch").status_code == 404
     assert client.get("/api/v1/commitments?product=abc").status_code == 200
+
+
+def test_reconcile_checks_committed_accounts_against_open_commitments(scenario):
+    product, users = scenario
+    report = ledger_reconcile()
+    assert report.ok and "earn_committed" in report.checks_run
+    LaunchCommitment.objects.filter(user=users[0]).update(amount=Decimal("599"))  # a row that lost a unit
+    assert any("unsettled launch commitments 599" in str(m) for m in ledger_reconcile().mismatches)
