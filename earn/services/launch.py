@@ -282,9 +282,7 @@ def launch_settle_batch(product_id: int, *, batch: int = SETTLE_BATCH) -> int:
         maturity = maturity_date_for(value_date, terms.term_days) if product.term_type == TermType.FIXED else None
         winners = [(user_id, allocated) for user_id, _c, allocated, _r in customers if allocated > 0]
         positions = _positions_open(product, terms.pk, winners, value_date, maturity, when)
-        accounts = ledger.accounts_ensure([(user_id, asset, kind) for user_id, *_rest in customers
-                                           for kind in (AccountKind.COMMITTED, AccountKind.EARN,
-                                                        AccountKind.AVAILABLE)])
+        accounts = _accounts_of([c[0] for c in customers], asset)
         specs = []
         for user_id, committed, allocated, refunded in customers:
             legs = [ledger.Leg.debit(accounts[(user_id, asset, AccountKind.COMMITTED)], committed)]
@@ -312,6 +310,22 @@ def launch_settle_batch(product_id: int, *, batch: int = SETTLE_BATCH) -> int:
                                [batch_allocated, product_id])
         LaunchRun.objects.filter(pk=run.pk).update(customers_settled=run.customers_settled + len(customers))
         return len(customers)
+
+
+def _accounts_of(users: list[int], asset: str) -> dict[tuple[int, str, str], LedgerAccount]:
+    """The customers' committed, earn and available accounts of `asset` in one query; the missing ones (an
+    earn account of a first position) are made through `ledger.accounts_ensure`."""
+    kinds = (AccountKind.COMMITTED, AccountKind.EARN, AccountKind.AVAILABLE)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, owner_id, kind FROM ledger_ledgeraccount"
+                       " WHERE owner_id = ANY(%s) AND asset_id = %s AND kind = ANY(%s)",
+                       [users, asset, [str(k) for k in kinds]])
+        found = {(owner, asset, kind): LedgerAccount(id=pk, owner_id=owner, asset_id=asset, kind=kind)
+                 for pk, owner, kind in cursor.fetchall()}
+    missing = [(u, asset, str(k)) for u in users for k in kinds if (u, asset, str(k)) not in found]
+    if missing:
+        found.update(ledger.accounts_ensure(missing))
+    return found
 
 
 def _positions_open(product: Product, terms_id: int, winners: list[tuple[int, Decimal]], value_date: dt.date,
