@@ -128,9 +128,12 @@ def _commitment_write(*, user: Any, product_id: int, amount: Any) -> LaunchCommi
             [LAUNCH_LOCK_CLASS, product.pk, user.pk, asset, user.pk, asset],
         )
         _locked, available_id, committed_id = cursor.fetchone()
-        if available_id is None or committed_id is None:  # a first commitment: the committed account is new
+        if available_id is None or committed_id is None:
+            # A first commitment: the committed account is new, and the earn account the allocation will
+            # credit is made now too, so the allocation job finds every account it needs in one read.
             accounts = ledger.accounts_ensure([(user.pk, asset, AccountKind.AVAILABLE),
-                                               (user.pk, asset, AccountKind.COMMITTED)])
+                                               (user.pk, asset, AccountKind.COMMITTED),
+                                               (user.pk, asset, AccountKind.EARN)])
             available = accounts[(user.pk, asset, AccountKind.AVAILABLE)]
             committed = accounts[(user.pk, asset, AccountKind.COMMITTED)]
         else:
@@ -323,7 +326,7 @@ def _accounts_of(users: list[int], asset: str) -> dict[tuple[int, str, str], Led
         found = {(owner, asset, kind): LedgerAccount(id=pk, owner_id=owner, asset_id=asset, kind=kind)
                  for pk, owner, kind in cursor.fetchall()}
     missing = [(u, asset, str(k)) for u in users for k in kinds if (u, asset, str(k)) not in found]
-    if missing:
+    if missing:  # made at the first commitment already (see _commitment_write); here only for older rows
         found.update(ledger.accounts_ensure(missing))
     return found
 
