@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 # Ledger account kinds that hold a customer's money in Earn: what the exposure limit counts.
-EARN_HOLDING_KINDS = ("earn", "accrued", "pending")
+EARN_HOLDING_KINDS = ("earn", "accrued", "pending", "committed")  # committed: launch commitments
 # Other apps add holdings the ledger kinds above do not show in asset units (e.g. pool shares valued at
 # the pool's reserves): functions user -> {asset code: amount}, registered from their AppConfig.ready().
 HOLDINGS_SOURCES: list[Callable[[Any], dict[str, Decimal]]] = []

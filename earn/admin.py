@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldGroups
     from django_stubs_ext import StrOrPromise, WithAnnotations
 
-PRODUCT_EDIT_FIELDS = [*services.PRODUCT_FIELDS, *services.VETTING_FIELDS]
+PRODUCT_EDIT_FIELDS = [*services.PRODUCT_FIELDS, *services.VETTING_FIELDS, *services.LAUNCH_FIELDS]
 
 
 def tier_summary(terms: ProductTerms) -> str:
@@ -103,8 +103,13 @@ class ProductForm(forms.ModelForm):
         data = super().clean()
         assert data is not None  # ModelForm.clean returns cleaned_data
         try:
-            services._clean_product({k: v for k, v in data.items() if k in PRODUCT_EDIT_FIELDS},
-                                    partial=self.instance.pk is not None)
+            clean = services._clean_product({k: v for k, v in data.items() if k in PRODUCT_EDIT_FIELDS},
+                                            partial=self.instance.pk is not None)
+            merged = {f: getattr(self.instance, f, None) for f in services.LAUNCH_FIELDS}
+            merged.update({k: v for k, v in clean.items() if k in services.LAUNCH_FIELDS})
+            merged["asset_id"] = clean.get("asset_id") or self.instance.asset_id if self.instance.pk else \
+                clean.get("asset_id")
+            services.launch_settings_check(merged)
         except ApplicationError as exc:
             field = exc.field if exc.field in self.fields else None
             self.add_error(field, exc.message)
@@ -195,6 +200,11 @@ class ProductAdmin(admin.ModelAdmin):
         (_("Product"), {"fields": ["name_en", "name_zh_hant", "asset", "term_type", "strategy", "risk_rating"]}),
         (_("Vetting"), {"fields": ["vetting_checklist", "venue", "chain", "contract_address", "audit_reports",
                                    "tvl_usd", "yield_source", "risk_rationale", "reviewer_notes"]}),
+        (_("Launch (optional)"), {"fields": list(services.LAUNCH_FIELDS),
+                                  "description": _("Set an allocation method to open the product as a launch: "
+                                                   "customers commit amounts during the window, and the quota is "
+                                                   "allocated (pro-rata or first come, first served) when it "
+                                                   "closes.")}),
         (_("Review and counters"), {"fields": ["status", "drafted_by", "approved_by", "approved_at",
                                                "rejection_reason", "total_cap", "sold_amount", "created_at",
                                                "updated_at"]}),
@@ -208,8 +218,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Product | None = None) -> Any:
         if obj is None:  # add: no review data yet
-            return [(name, {"fields": [f for f in opts["fields"] if f in PRODUCT_EDIT_FIELDS]})
-                    for name, opts in self.fieldsets[:2]]
+            return [(name, {**opts, "fields": [f for f in opts["fields"] if f in PRODUCT_EDIT_FIELDS]})
+                    for name, opts in self.fieldsets[:3]]
         return self.fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> list[str]:

@@ -7,6 +7,11 @@ a product meets is held only for the end of each transaction, and nothing waits 
 
 Product administration (terms, disclosures, curation, pools): `product_lock` first, then the
 product's children (terms versions, disclosures, the pool), never positions or ledger accounts.
+
+Launch mode (earn.services.launch) adds one lock before these: a launch's commit barrier, an advisory
+lock keyed by the product, taken shared by each commitment (which then locks only the customer's ledger
+accounts, never the product row) and exclusive by the allocation's close step (which takes nothing else).
+The allocation's settle batches take the product row first, then the launch run, positions and accounts.
 """
 
 from __future__ import annotations

@@ -33,6 +33,16 @@ CHECKS = {
                coalesce(acr.total, 0), coalesce(acc.total, 0)
           FROM acr FULL JOIN acc ON acc.user_id = acr.user_id AND acc.asset_id = acr.asset_id
          WHERE coalesce(acr.total, 0) <> coalesce(acc.total, 0)""",
+    # Launch mode: what customers committed and is not settled yet is exactly their committed accounts.
+    "earn_committed": """
+        WITH com AS (SELECT c.user_id, p.asset_id, sum(c.amount) AS total FROM earn_launchcommitment c
+                       JOIN earn_product p ON p.id = c.product_id WHERE c.status <> 'settled' GROUP BY 1, 2),
+             acc AS (SELECT owner_id AS user_id, asset_id, balance AS total FROM ledger_ledgeraccount
+                      WHERE kind = 'committed')
+        SELECT coalesce(com.user_id, acc.user_id), coalesce(com.asset_id, acc.asset_id),
+               coalesce(com.total, 0), coalesce(acc.total, 0)
+          FROM com FULL JOIN acc ON acc.user_id = com.user_id AND acc.asset_id = com.asset_id
+         WHERE coalesce(com.total, 0) <> coalesce(acc.total, 0)""",
     "earn_sold": """
         SELECT pr.id, pr.asset_id, coalesce(sum(p.principal), 0), pr.sold_amount FROM earn_product pr
           LEFT JOIN earn_position p ON p.product_id = pr.id AND p.status = 'active'
@@ -70,6 +80,7 @@ LABELS = {
     "earn_principal": "user {0} {1}: active principal {2} ≠ earn account {3}",
     "earn_pending": "user {0} {1}: pending redemptions {2} ≠ pending account {3}",
     "earn_accrued": "user {0} {1}: unpaid accruals {2} ≠ accrued account {3}",
+    "earn_committed": "user {0} {1}: unsettled launch commitments {2} ≠ committed account {3}",
     "earn_sold": "product {0} ({1}): active principal {2} ≠ sold amount {3}",
     "earn_position_changes": "position {0} ({1}): sum of changes {2} ≠ principal {3}",
     "earn_accrual_carry": "position {0}: posted + carry {1} ≠ exact {2}",

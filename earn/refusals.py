@@ -32,6 +32,10 @@ REFUSALS = (
     Refusal(errors.INSUFFICIENT_BALANCE, 409, _("Your available balance is too low for this amount."),
             _("Enter a smaller amount, or add funds to your available balance first."),
             next_url_name="portal:dashboard", link_text=_("Your balances")),
+    Refusal(errors.LAUNCH_ONLY, 409, _("This product is launching: its quota is allocated when the window closes."),
+            _("Commit an amount on the product's page while the launch window is open."), **_HOME),
+    Refusal(errors.NOT_A_LAUNCH, 409, _("This product takes subscriptions, not launch commitments."),
+            _("Subscribe to it instead."), **_HOME),
     Refusal(errors.EARLY_REDEMPTION_NOT_ALLOWED, 409, _("Early redemption is not allowed for this product."),
             _("This position returns your money automatically on its maturity date.")),
     # Redemptions.

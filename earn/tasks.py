@@ -12,7 +12,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import DatabaseError
 
-from earn.services import accrual
+from earn.services import accrual, launch
 from earn.services.settlement import settle
 
 
@@ -49,3 +49,19 @@ def settle_task() -> dict:
     result = settle()
     return {"redemptions": result.redemptions_settled, "matured": result.positions_matured,
             "renewed": result.positions_renewed, "waiting": result.waiting_for_accrual}
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=2, retry_backoff_max=60, max_retries=8)
+def launch_allocate_task(product_id: int) -> dict:
+    """Allocate one closed launch; a redelivery (worker killed) resumes from the progress in the database."""
+    run = launch.launch_allocate(product_id)
+    return {"product": product_id, "status": run.status, "customers": run.customers_settled}
+
+
+@shared_task(acks_late=True)
+def launch_sweep_task() -> dict:
+    """Beat: queue the allocation of every launch whose window has closed and which is not done."""
+    due = launch.launches_due()
+    for product_id in due:
+        launch_allocate_task.delay(product_id)
+    return {"queued": due}

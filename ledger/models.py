@@ -42,6 +42,7 @@ class AccountKind(models.TextChoices):
     ACCRUED = "accrued", _("Accrued interest")
     PENDING = "pending", _("Pending redemption")
     POOL_SHARE = "pool_share", _("Pool share")
+    COMMITTED = "committed", _("Committed to a launch")
     # platform-owned
     EXTERNAL = "external", _("External (exchange wallet)")
     YIELD_EXPENSE = "yield_expense", _("Yield expense")
@@ -52,7 +53,7 @@ class AccountKind(models.TextChoices):
 
 
 USER_KINDS = frozenset({AccountKind.AVAILABLE, AccountKind.EARN, AccountKind.ACCRUED, AccountKind.PENDING,
-                        AccountKind.POOL_SHARE})
+                        AccountKind.POOL_SHARE, AccountKind.COMMITTED})
 PLATFORM_KINDS = frozenset(set(AccountKind) - USER_KINDS)
 
 
@@ -100,6 +101,8 @@ class EntryKind(models.TextChoices):
     REWARD = "reward", _("Reward")
     TRANSFER = "transfer", _("Transfer")
     REVERSAL = "reversal", _("Reversal")
+    LAUNCH_COMMIT = "launch_commit", _("Launch commitment")
+    LAUNCH_ALLOCATION = "launch_allocation", _("Launch allocation and refund")
 
 
 class JournalEntry(models.Model):

@@ -82,6 +82,16 @@ class AmountForm(forms.Form):
     auto_renew = forms.BooleanField(label=_("Renew automatically at maturity"), required=False)
 
 
+class CommitForm(forms.Form):
+    """A launch commitment: the amount, and the one-time code when two-factor authentication is on."""
+
+    amount = forms.CharField(label=_("Amount to commit"), max_length=64,
+                             widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+    otp = forms.CharField(label=_("One-time code"), max_length=16, required=False,
+                          widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+    idempotency_key = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+
+
 class RedeemForm(forms.Form):
     amount = forms.CharField(label=_("Amount"), max_length=64, required=False,
                              widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", earn.home, name="home"),
     path("products/<int:product_id>", earn.product_detail, name="product"),
     path("products/<int:product_id>/subscribe", earn.subscribe, name="subscribe"),
+    path("products/<int:product_id>/commit", earn.commit, name="commit"),
     path("products/<int:product_id>/assessment", compliance.assessment, name="assessment"),
     path("products/<int:product_id>/disclosure/changes", transparency.disclosure_changes_page,
          name="disclosure_changes"),

@@ -224,6 +224,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
                     "options": {"expires": AUDIT_CHAIN_EVERY_SECONDS * 2}},
     "accrual-daily": {"task": "earn.tasks.accrual_task", "schedule": crontab(hour=0, minute=5)},
     "accrual-sweep": {"task": "earn.tasks.accrual_sweep_task", "schedule": crontab(minute="*/5")},
+    "launch-sweep": {"task": "earn.tasks.launch_sweep_task", "schedule": crontab(minute="*")},
     "pools-distribute-daily": {"task": "pools.tasks.pools_distribute_task", "schedule": crontab(hour=0, minute=10)},
     "pools-mature-daily": {"task": "pools.tasks.pools_mature_task", "schedule": crontab(hour=0, minute=40)},
     "price-feed": {"task": "pools.tasks.price_feed_task", "schedule": crontab(minute="*/15")},

@@ -1,5 +1,6 @@
 """Earn models, one module per concern; import them from here."""
 
+from earn.models.launches import CommitmentStatus, LaunchCommitment, LaunchRun
 from earn.models.positions import (
     Accrual,
     AccrualChunk,
@@ -13,6 +14,7 @@ from earn.models.positions import (
 )
 from earn.models.products import (
     EarlyRedemption,
+    LaunchMethod,
     PayoutMode,
     Product,
     ProductStatus,
@@ -28,7 +30,11 @@ __all__ = [
     "Accrual",
     "AccrualChunk",
     "AccrualRun",
+    "CommitmentStatus",
     "EarlyRedemption",
+    "LaunchCommitment",
+    "LaunchMethod",
+    "LaunchRun",
     "PayoutMode",
     "Position",
     "PositionChange",

@@ -30,6 +30,11 @@ class ProductStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class LaunchMethod(models.TextChoices):
+    PRO_RATA = "pro_rata", _("Pro-rata")
+    FCFS = "fcfs", _("First come, first served")
+
+
 class Product(models.Model):
     """A vetted Earn product. Terms live in versioned `ProductTerms`; counters live here."""
 
@@ -57,6 +62,19 @@ class Product(models.Model):
     total_cap = MoneyField(verbose_name=_("total cap"), null=True, blank=True)
     sold_amount = MoneyField(verbose_name=_("sold amount"), default=0)
 
+    # Launch mode (earn.services.launch): set `launch_method` and customers commit amounts during the
+    # window instead of subscribing; the quota is allocated once the window closes.
+    launch_method = models.CharField(_("launch allocation"), max_length=8, choices=LaunchMethod.choices, blank=True,
+                                     default="", help_text=_("empty: not a launch (customers subscribe directly)"))
+    launch_window_start = models.DateTimeField(_("launch window opens"), null=True, blank=True)
+    launch_window_end = models.DateTimeField(_("launch window closes"), null=True, blank=True)
+    launch_quota = MoneyField(verbose_name=_("launch quota"), null=True, blank=True,
+                              help_text=_("the amount allocated when the window closes"))
+    launch_min_lot = MoneyField(verbose_name=_("minimum lot"), null=True, blank=True,
+                                help_text=_("smallest commitment, and smallest allocation"))
+    launch_user_cap = MoneyField(verbose_name=_("per-user allocation cap"), null=True, blank=True,
+                                 help_text=_("most one customer is allocated; empty: no cap"))
+
     drafted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                    help_text=_("who drafted or last edited; may not approve"))
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -80,10 +98,22 @@ class Product(models.Model):
                                    name="product_sold_within_cap"),
             models.CheckConstraint(condition=Q(total_cap__isnull=True) | Q(total_cap__gt=0),
                                    name="product_total_cap_positive"),
+            models.CheckConstraint(
+                condition=Q(launch_method="")
+                | (Q(launch_method__in=["pro_rata", "fcfs"], launch_window_start__isnull=False,
+                     launch_window_end__gt=models.F("launch_window_start"), launch_quota__gt=0, launch_min_lot__gt=0,
+                     launch_min_lot__lte=models.F("launch_quota"))
+                   & (Q(launch_user_cap__isnull=True) | Q(launch_user_cap__gte=models.F("launch_min_lot")))),
+                name="product_launch_complete",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name_en
+
+    @property
+    def is_launch(self) -> bool:
+        return bool(self.launch_method)
 
     def name_for(self, language: str) -> str:
         return self.name_zh_hant if language.lower().startswith("zh") else self.name_en

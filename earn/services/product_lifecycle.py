@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from compliance.selectors import disclosure_current
 from core.audit import audit_record
 from core.errors import InvalidTransition, MakerCheckerViolation, ValidationFailed
+from core.money import is_multiple_of_scale
 from earn.errors import InvalidTerms, NoApprovedDisclosure, NoTermsInForce, VettingIncomplete
-from earn.models import Product, ProductStatus, Strategy, TermType
+from earn.models import LaunchMethod, Product, ProductStatus, Strategy, TermType
 from earn.selectors.products import terms_in_force, terms_pending, vetting_missing
 from earn.services.curation import changes, lock_product, makers_of, plain, require_permission
 from earn.services.terms import (
@@ -56,6 +57,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
 PRODUCT_FIELDS = ("name_en", "name_zh_hant", "asset", "term_type", "strategy", "risk_rating")
 VETTING_FIELDS = ("venue", "chain", "contract_address", "audit_reports", "tvl_usd", "yield_source",
                   "risk_rationale", "reviewer_notes")
+# Launch mode (earn.services.launch): set in the draft, so the checker approves them with the product.
+LAUNCH_FIELDS = ("launch_method", "launch_window_start", "launch_window_end", "launch_quota", "launch_min_lot",
+                 "launch_user_cap")
 
 PRODUCT_MAKER_ACTIONS = ("product.create", "product.update")
 
@@ -79,13 +83,13 @@ def _check_transition(product: Product, action: str) -> str:
 
 def _snapshot(product: Product) -> dict[str, Any]:
     data = {f: getattr(product, f) for f in (*PRODUCT_FIELDS[:2], "term_type", "strategy", "risk_rating",
-                                              *VETTING_FIELDS, "status", "total_cap")}
+                                              *VETTING_FIELDS, *LAUNCH_FIELDS, "status", "total_cap")}
     data["asset"] = product.asset_id
     return {k: plain(v) for k, v in data.items()}
 
 
 def _clean_product(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    unknown = set(data) - set(PRODUCT_FIELDS) - set(VETTING_FIELDS)
+    unknown = set(data) - set(PRODUCT_FIELDS) - set(VETTING_FIELDS) - set(LAUNCH_FIELDS)
     if unknown:
         raise ValidationFailed(_("Unknown product fields: %(f)s.") % {"f": ", ".join(sorted(unknown))},
                                field=sorted(unknown)[0])
@@ -103,6 +107,11 @@ def _clean_product(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
         raise ValidationFailed(_("The risk rating is 1 to 5."), field="risk_rating")
     if "tvl_usd" in clean:
         clean["tvl_usd"] = terms_money(clean["tvl_usd"], "tvl_usd")
+    for money in ("launch_quota", "launch_min_lot", "launch_user_cap"):
+        if money in clean:
+            clean[money] = terms_money(clean[money], money)
+    if "launch_method" in clean:
+        clean["launch_method"] = clean["launch_method"] or ""
     if "audit_reports" in clean:
         reports = clean["audit_reports"] or []
         if not isinstance(reports, list) or not all(isinstance(r, dict) and r.get("url") for r in reports):
@@ -126,6 +135,35 @@ def _clean_product(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
 
 
 
+def launch_settings_check(values: Mapping[str, Any]) -> None:
+    """A launch needs its window (opening before closing), a quota, a minimum lot within the quota and a
+    per-user cap of at least a lot, all at the asset's scale; a product that is not a launch needs none."""
+    method = values.get("launch_method") or ""
+    given = [f for f in LAUNCH_FIELDS[1:] if values.get(f) is not None]
+    if not method:
+        if given:
+            raise ValidationFailed(_("Choose the launch allocation, or leave every launch field empty."),
+                                   field="launch_method")
+        return
+    if method not in LaunchMethod.values:
+        raise ValidationFailed(_("The launch allocation is pro_rata or fcfs."), field="launch_method")
+    for required in LAUNCH_FIELDS[1:5]:
+        if values.get(required) is None:
+            raise ValidationFailed(_("A launch needs this field."), field=required)
+    if values["launch_window_end"] <= values["launch_window_start"]:
+        raise ValidationFailed(_("The launch window must close after it opens."), field="launch_window_end")
+    quota, lot, cap = values["launch_quota"], values["launch_min_lot"], values.get("launch_user_cap")
+    if quota <= 0 or lot <= 0 or lot > quota:
+        raise ValidationFailed(_("The quota and the minimum lot are positive, and the lot is within the quota."),
+                               field="launch_min_lot")
+    if cap is not None and cap < lot:
+        raise ValidationFailed(_("The per-user cap is at least the minimum lot."), field="launch_user_cap")
+    code = values.get("asset_id")
+    scale = Asset.objects.filter(pk=code).values_list("scale", flat=True).first() if code else None
+    if scale is not None and any(not is_multiple_of_scale(v, scale) for v in (quota, lot, cap) if v is not None):
+        raise ValidationFailed(_("Launch amounts have at most the asset's decimals."), field="launch_quota")
+
+
 # --- Drafting ------------------------------------------------------------------------------------
 
 @transaction.atomic
@@ -134,6 +172,7 @@ def product_create(*, actor: User, terms: Mapping[str, Any] | None = None,
     """Draft a product (status draft) with its vetting data and, optionally, terms v1 + tiers."""
     require_permission(actor, "earn.add_product")
     clean = _clean_product(fields)
+    launch_settings_check(clean)
     now = timezone.now()
     product = Product.objects.create(status=ProductStatus.DRAFT, drafted_by=actor, created_at=now,
                                      updated_at=now, **clean)
@@ -157,6 +196,7 @@ def product_update(*, actor: User, product: Product | int, **fields: Any) -> Pro
     before = _snapshot(product)
     for name, value in clean.items():
         setattr(product, name, value)
+    launch_settings_check({f: getattr(product, f) for f in (*LAUNCH_FIELDS, "asset_id")})
     product.drafted_by = actor
     product.updated_at = timezone.now()
     product.save()

@@ -86,6 +86,8 @@ def _static_blockers(user: User, product: Product, terms: ProductTerms | None, a
     if product.status != ProductStatus.LIVE or terms is None:
         codes.append(errors.PRODUCT_NOT_LIVE)
         return codes
+    if product.launch_method:  # a launch takes commitments (earn.services.launch), not subscriptions
+        codes.append(errors.LAUNCH_ONLY)
     if (terms.window_start and now < terms.window_start) or (terms.window_end and now >= terms.window_end):
         codes.append(errors.OUTSIDE_WINDOW)
     if amount < terms.min_amount:

@@ -24,12 +24,14 @@ from core.money import to_decimal
 from core.net import client_ip
 from earn.errors import SubscriptionRefused
 from earn.models import Product, ProductStatus, Strategy, TermType
+from earn.selectors.launch import commitments_of, launch_summary
 from earn.selectors.products import catalogue_entries, catalogue_product, catalogue_products
+from earn.services.launch import commitment_submit
 from earn.services.subscriptions import subscription_quote, subscription_submit
 from ledger.selectors import balance_list
 from pools.chart import il_chart_svg
 from pools.selectors import il_table
-from portal.forms import AmountForm
+from portal.forms import AmountForm, CommitForm
 from portal.refusals import advise
 from portal.views.transparency import redline_context
 
@@ -118,7 +120,48 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     context = _product_context(request, product)
     if product.strategy == Strategy.LIQUIDITY_MINING:
         context.update(_pool_context(request, product))
+    if product.is_launch:
+        context.update(_launch_context(request, product))
     return render(request, "portal/product.html", context)
+
+
+def _launch_context(request: HttpRequest, product: Product, form: CommitForm | None = None) -> dict[str, Any]:
+    """A launch's facts and state, how allocation works, the customer's commitments and the commit form."""
+    user = request.user if request.user.is_authenticated else None
+    return {
+        "launch": launch_summary(product, user=user),
+        "commitments": list(commitments_of(user, product_id=product.pk)[:50]) if user else [],
+        "commit_form": form or CommitForm(initial={"idempotency_key": uuid.uuid4().hex}),
+        "has_2fa": bool(user) and user_has_2fa(user),
+    }
+
+
+@login_required
+@require_http_methods(["POST"])
+def commit(request: HttpRequest, product_id: int) -> HttpResponse:
+    """Commit an amount to a launch (the money moves to the committed balance now); back to the product page."""
+    product = _visible_product(product_id, request.user)
+    form = CommitForm(request.POST)
+    if form.is_valid():
+        amount = form.cleaned_data["amount"].strip()
+        try:
+            otp_require(user=request.user, code=form.cleaned_data["otp"])
+            commitment_submit(user=request.user, product_id=product.pk, amount=amount,
+                              idempotency_key=form.cleaned_data["idempotency_key"] or uuid.uuid4().hex,
+                              render=lambda c: {"id": c.pk})
+        except SubscriptionRefused as exc:
+            for advice in advise(exc.codes, product_id=product.pk, message=exc.message):
+                messages.error(request, f"{advice.message} {advice.next_step}".strip())
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Committed: %(amount)s %(asset)s to %(product)s. Your allocation and "
+                                        "refund are shown here once the window closes.")
+                             % {"amount": amount, "asset": product.asset_id,
+                                "product": product.name_for(_language(request))})
+    else:
+        messages.error(request, _("Enter the amount to commit."))
+    return redirect("portal:product", product_id=product.pk)
 
 
 def _pool_context(request: HttpRequest, product: Product) -> dict[str, Any]:

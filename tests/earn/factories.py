@@ -19,7 +19,9 @@ from tests.factories import AssetFactory, UserFactory
 FACTORY_EFFECTIVE_FROM = dt.date(2020, 1, 1)
 
 PRODUCT_FIELDS = {"name_en", "name_zh_hant", "strategy", "risk_rating", "venue", "chain", "contract_address",
-                  "audit_reports", "tvl_usd", "yield_source", "risk_rationale", "reviewer_notes", "sold_amount"}
+                  "audit_reports", "tvl_usd", "yield_source", "risk_rationale", "reviewer_notes", "sold_amount",
+                  "launch_method", "launch_window_start", "launch_window_end", "launch_quota", "launch_min_lot",
+                  "launch_user_cap"}
 TERMS_FIELDS = {"effective_from", "term_days", "day_count_basis", "payout", "min_amount", "max_amount",
                 "per_user_cap", "total_cap", "window_start", "window_end", "early_redemption", "penalty_apr",
                 "redemption_modes", "auto_renew_allowed"}
@@ -74,6 +76,9 @@ def live_product(asset: str = "USDT", term_type: str = "demand",
     for money in ("min_amount", "max_amount", "per_user_cap", "total_cap", "penalty_apr"):
         if money in terms_kw:
             terms_kw[money] = _d(terms_kw[money])
+    for money in ("launch_quota", "launch_min_lot", "launch_user_cap"):
+        if money in product_kw:
+            product_kw[money] = _d(product_kw[money])
     product = Product.objects.create(asset_id=code, term_type=term_type, status=ProductStatus.LIVE,
                                      total_cap=terms_kw.get("total_cap"), drafted_by=maker, approved_by=checker,
                                      approved_at=now, **product_kw)
@@ -159,3 +164,15 @@ def product_in_status(status: str, staff: Staff, **kwargs: object) -> Product:
             svc.product_close(actor=staff.operations, product=product)
     product.refresh_from_db()
     return product
+
+
+def launch_product(asset: str = "USDT", term_type: str = "fixed", *, method: str = "pro_rata",
+                   quota: object = "1000", min_lot: object = "0.00000001", user_cap: object = None,
+                   opens: dt.datetime | None = None, hours: int = 24, **terms: object) -> Product:
+    """A live launch product whose window opened at `opens` (default: an hour ago) for `hours`."""
+    opens = opens or timezone.now() - dt.timedelta(hours=1)
+    if term_type == "fixed":
+        terms.setdefault("term_days", 30)
+    return live_product(asset, term_type, launch_method=method, launch_quota=quota, launch_min_lot=min_lot,
+                        launch_user_cap=user_cap, launch_window_start=opens,
+                        launch_window_end=opens + dt.timedelta(hours=hours), **terms)

@@ -33,13 +33,13 @@ from rest_framework.test import APIClient
 from compliance.models import Acknowledgement, AssessmentAttempt, Complaint, CustomerProfile, Disclosure
 from compliance.services.disclosures import disclosure_approve, disclosure_draft
 from core.models import IdempotencyRecord
-from earn.models import Position, Product, ProductTerms, Redemption, Subscription
+from earn.models import LaunchCommitment, Position, Product, ProductTerms, Redemption, Subscription
 from earn.services import terms as product_services
 from earn.services.subscriptions import subscription_create
 from notifications.models import Notification
 from pools.models import PoolDeposit, PoolPosition, PoolWithdrawal
 from pools.services.deposits import pool_deposit_create
-from tests.earn.factories import Staff, live_product, product_in_status, staff_user
+from tests.earn.factories import Staff, launch_product, live_product, product_in_status, staff_user
 from tests.earn.helpers import acknowledge, balance
 from tests.factories import OtpClient, UserFactory, totp_code
 from tests.pools.factories import pool_product
@@ -95,6 +95,12 @@ class World:
     @cached_property
     def fixed(self) -> Product:
         product = live_product("USDT", "fixed", term_days=30, auto_renew_allowed=True, min_amount="1")
+        acknowledge(self.alice, product)
+        return product
+
+    @cached_property
+    def launch(self) -> Product:
+        product = launch_product("USDT", min_lot="1")
         acknowledge(self.alice, product)
         return product
 
@@ -166,6 +172,15 @@ def _(w: World) -> Call:
         assert Subscription.objects.get(pk=r.json()["id"]).amount == 100
         assert balance(w.alice, "USDT") == 9900
     return Call(w.api(w.alice), "/api/v1/subscriptions", {"product": w.demand.pk, "amount": "100"}, key(),
+                status=201, check=check)
+
+
+@case("commitment-list", "POST")
+def _(w: World) -> Call:
+    def check(r: Any) -> None:
+        assert LaunchCommitment.objects.get(pk=r.json()["id"]).amount == 100
+        assert balance(w.alice, "USDT") == 9900 and balance(w.alice, "USDT", "committed") == 100
+    return Call(w.api(w.alice), "/api/v1/commitments", {"product": w.launch.pk, "amount": "100"}, key(),
                 status=201, check=check)
 
 
@@ -585,6 +600,15 @@ def _(w: World) -> Call:
     return Call(w.browser(w.alice), "/account/password",
                 {"old_password": PASSWORD, "new_password1": new, "new_password2": new}, json=False, status=302,
                 check=lambda r: UserFactory._meta.model.objects.get(pk=w.alice.pk).check_password(new))
+
+
+@case("portal:commit", "POST")
+def _(w: World) -> Call:
+    def check(r: Any) -> None:
+        assert LaunchCommitment.objects.get(user=w.alice).amount == 100
+        assert balance(w.alice, "USDT", "committed") == 100
+    return Call(w.browser(w.alice), f"/products/{w.launch.pk}/commit",
+                {"amount": "100", "idempotency_key": uuid.uuid4().hex}, json=False, status=302, check=check)
 
 
 @case("portal:password_reset", "POST")

@@ -1,0 +1,117 @@
+"""Customer API for launch mode: a launch's facts and state, committing, and one's commitments."""
+
+from __future__ import annotations
+
+from django.urls import path
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.twofactor import otp_require_for_request
+from core.api import AmountTextField, NewestFirst, ScaledAmountField
+from core.errors import NotFound
+from core.throttling import ScopedRateThrottle
+from earn.api.positions import IDEMPOTENCY_HEADER, OTP_FIELD_HELP
+from earn.models import LaunchCommitment
+from earn.selectors import launch as selectors
+from earn.selectors.products import catalogue_product
+from earn.services import launch as services
+
+ALLOCATION_HELP = ("Null until the allocation run has computed it; then allocated + refunded = amount. "
+                   "The allocation opens (or grows) a position; the refund returns to the available balance.")
+
+
+class CommitmentOutput(serializers.ModelSerializer):
+    amount = ScaledAmountField(scale_from="product.asset.scale")
+    allocated = ScaledAmountField(scale_from="product.asset.scale", allow_null=True, help_text=ALLOCATION_HELP)
+    refunded = ScaledAmountField(scale_from="product.asset.scale", allow_null=True, help_text=ALLOCATION_HELP)
+    asset = serializers.CharField(source="product.asset_id")
+
+    class Meta:
+        model = LaunchCommitment
+        fields = ["id", "product", "asset", "amount", "status", "allocated", "refunded", "position", "created_at",
+                  "settled_at"]
+
+
+class LaunchOutput(serializers.Serializer):
+    product = serializers.IntegerField()
+    asset = serializers.CharField()
+    method = serializers.ChoiceField(choices=["pro_rata", "fcfs"])
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    quota = ScaledAmountField()
+    min_lot = ScaledAmountField(help_text="Smallest commitment, and smallest allocation.")
+    user_cap = ScaledAmountField(allow_null=True, help_text="Most one customer is allocated; null: no cap.")
+    state = serializers.ChoiceField(choices=["upcoming", "open", "closed", "allocating", "allocated"])
+    committed_total = ScaledAmountField(help_text="Everything committed so far, all customers.")
+    customers = serializers.IntegerField()
+    allocated_total = ScaledAmountField(allow_null=True)
+    allocated_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    your_committed = ScaledAmountField()
+    your_allocated = ScaledAmountField(allow_null=True)
+    your_refunded = ScaledAmountField(allow_null=True)
+    your_commitments = serializers.IntegerField()
+
+
+class LaunchDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=LaunchOutput, operation_id="launch_retrieve")
+    def get(self, request: Request, product_id: int) -> Response:
+        product = catalogue_product(product_id=product_id, user=request.user)
+        if product is None or not product.is_launch:
+            raise NotFound(_("No such launch."), field="product")
+        return Response(LaunchOutput(selectors.launch_summary(product, user=request.user)).data)
+
+
+class CommitmentListCreateApi(ListAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = CommitmentOutput
+    pagination_class = NewestFirst
+    throttle_scope = "money"
+
+    class InputSerializer(serializers.Serializer):
+        product = serializers.IntegerField(min_value=1)
+        amount = AmountTextField()
+        otp = serializers.CharField(required=False, allow_blank=True, max_length=16, help_text=OTP_FIELD_HELP)
+
+    def get_throttles(self):  # type: ignore[no-untyped-def]
+        return [ScopedRateThrottle()] if self.request.method == "POST" else super().get_throttles()
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        product = self.request.query_params.get("product")
+        return selectors.commitments_of(self.request.user,
+                                        product_id=int(product) if product and product.isdigit() else None)
+
+    @extend_schema(parameters=[OpenApiParameter("product", int, description="Only this product's commitments.")],
+                   operation_id="commitment_list")
+    def get(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=InputSerializer, responses={201: CommitmentOutput}, parameters=[IDEMPOTENCY_HEADER],
+                   operation_id="commitment_create")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        otp_require_for_request(request)  # 2FA on: money moves need a one-time code
+        status, body, replayed = services.commitment_submit(
+            user=request.user, product_id=v["product"], amount=v["amount"],
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            render=lambda commitment: dict(CommitmentOutput(commitment).data))
+        response = Response(body, status=status)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+urlpatterns = [
+    path("products/<int:product_id>/launch", LaunchDetailApi.as_view(), name="launch-detail"),
+    path("commitments", CommitmentListCreateApi.as_view(), name="commitment-list"),
+]
