@@ -26,8 +26,7 @@ from accounts import kyc
 from accounts.models import ApiToken, KycCustomer, KycWebhookEvent, ResidenceChangeRequest
 from accounts.roles import COMPLIANCE_OFFICER, user_has_role
 from accounts.tokens import api_token_revoke
-from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin
-from earn.admin import run_confirmed
+from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, run_confirmed
 
 # django-otp's admins show (or let one add and read back) TOTP keys, QR codes and recovery codes.
 for _model in (TOTPDevice, StaticDevice, StaticToken):

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -29,11 +30,27 @@ from accounts.models import (
     User,
 )
 from accounts.roles import COMPLIANCE_OFFICER, user_has_role
-from compliance.services.customers import investor_class_of, investor_class_set
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
 
 ISO2 = re.compile(r"^[A-Z]{2}$")
+
+# The investor class is kept with the customer's compliance profile; compliance registers how to read and write
+# it from its AppConfig.ready (accounts sits below compliance and never imports it).
+_INVESTOR_CLASS: dict[str, Callable[..., Any]] = {}
+
+
+def register_investor_class(*, read: Callable[[Any], str], write: Callable[..., Any]) -> None:
+    """`read(user)` -> "retail" | "professional"; `write(actor=, user=, professional=, via=)`."""
+    _INVESTOR_CLASS.update(read=read, write=write)
+
+
+def investor_class_of(user: Any) -> str:
+    return _INVESTOR_CLASS["read"](user)
+
+
+def investor_class_set(*, actor: Any, user: Any, professional: bool, via: str = "staff") -> Any:
+    return _INVESTOR_CLASS["write"](actor=actor, user=user, professional=professional, via=via)
 PROVIDER = "kyc_provider"  # how the provider appears in audit events (`via`); the event's actor is empty
 SIGNATURE_HEADER = "X-KYC-Signature"
 

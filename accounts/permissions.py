@@ -6,6 +6,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from accounts import roles as staff_role_names
 from accounts.roles import user_has_role
 from accounts.staff import staff_2fa_require
 
@@ -32,3 +33,8 @@ def role_required(*roles: str) -> type[HasRole]:
     `permission_classes = [IsAuthenticated, role_required(OPERATIONS)]`."""
     return type(f"HasRole_{'_'.join(roles)}", (HasRole,),
                 {"roles": roles, "message": f"This action needs the {' or '.join(roles)} role."})
+
+
+ANY_STAFF = role_required(staff_role_names.CURATOR, staff_role_names.APPROVER, staff_role_names.COMPLIANCE_OFFICER,
+                          staff_role_names.OPERATIONS)
+"""Any of the four staff roles: read-only staff views (a product's full record, disclosure versions)."""

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import roles
 from accounts.roles import user_has_role
+from compliance.catalogue import CLOSED
 from compliance.gate import restricted_countries
 from compliance.models import (
     Acknowledgement,
@@ -45,11 +46,9 @@ from compliance.services import customers as customer_services
 from compliance.services import disclosures as services
 from compliance.services import reports as report_services
 from compliance.services import rules as rule_services
-from core.admin import ReadOnlyAdmin, ServiceRefusalsAsMessagesMixin
+from core.admin import ReadOnlyAdmin, ServiceRefusalsAsMessagesMixin, run_confirmed
 from core.dates import day_end, day_start
 from core.errors import ApplicationError
-from earn.admin import run_confirmed
-from earn.models import Product, ProductStatus
 
 CONTENT_FIELDS = ["body_en", "body_zh_hant", "risk_statements"]
 
@@ -68,7 +67,7 @@ class DisclosureForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "product" in self.fields:
-            self.fields["product"].queryset = Product.objects.exclude(status=ProductStatus.CLOSED)
+            self.fields["product"].queryset = self.fields["product"].queryset.exclude(status=CLOSED)
         if self.instance.pk and "risk_statements" in self.fields:
             own = services._own_statements(self.instance, self.instance.product)
             self.initial["risk_statements"] = own

@@ -9,6 +9,10 @@ class ComplianceConfig(AppConfig):
         from core.refusals import register
 
         register(REFUSALS)
+        from accounts.kyc import register_investor_class
+        from compliance.services.customers import investor_class_of, investor_class_set
+
+        register_investor_class(read=investor_class_of, write=investor_class_set)
         from django.contrib.auth.signals import user_logged_in
 
         from compliance.services.logins import staff_login_record

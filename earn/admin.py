@@ -13,17 +13,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from compliance.models import Disclosure
-from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, ServiceRefusalsAsMessagesMixin
+from core.admin import ReadOnlyAdmin, ReadOnlyAdminMixin, ServiceRefusalsAsMessagesMixin, run_confirmed
 from core.errors import ApplicationError
 from earn.apy import apy_for, as_percent
 from earn.models import (
@@ -61,50 +58,16 @@ def rates_text(terms: ProductTerms, term_type: str) -> str:
     return str(_("%(apr)s %% APR / %(apy)s %% APY") % {"apr": as_percent(apr), "apy": as_percent(apy)})
 
 
-def run_confirmed(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, *, action: str,
-                  label: str, call: Callable[[Any, str], Any], needs_reason: bool = False,
-                  details: Callable[[Any], Sequence[tuple[str, Any]]] | None = None,
-                  reason_label: str = "") -> HttpResponse | None:
-    """Show a confirmation page (with a reason box where needed); on confirm, run `call` per object.
+def _transition_action(action: str, description: Any, label: Any, permission: str,
+                       needs_reason: bool = False) -> Callable[..., HttpResponse | None]:
+    """An admin action that runs one lifecycle transition on the selected products, after a confirmation."""
 
-    `reason_label` says who reads the reason or note (default: the drafter, for a reason; nobody said for a note).
+    @admin.action(description=description, permissions=[permission])
+    def run(self: Any, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._transition(request, queryset, action, str(label), needs_reason=needs_reason)
 
-    Domain refusals become error messages; nothing half-done is left because each call is atomic.
-    """
-    objects = list(queryset)
-    back_to_change = request.POST.get("_return") == "change" and len(objects) == 1
-    if request.POST.get("confirm") == "yes":
-        reason = request.POST.get("reason", "").strip()
-        if needs_reason and not reason:
-            model_admin.message_user(request, _("Give a reason."), messages.ERROR)
-        else:
-            for obj in objects:
-                try:
-                    call(obj, reason)
-                except ApplicationError as exc:
-                    model_admin.message_user(request, f"{obj}: {exc.message} ({exc.code})", messages.ERROR)
-                else:
-                    model_admin.message_user(request, _("%(obj)s: %(label)s done.") % {"obj": obj, "label": label},
-                                             messages.SUCCESS)
-            if back_to_change:
-                opts = model_admin.model._meta
-                return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change",
-                                                    args=[objects[0].pk]))
-            return None
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": _("Confirm: %(label)s") % {"label": label},
-        "opts": model_admin.model._meta,
-        "objects": [{"obj": obj, "details": details(obj) if details else []} for obj in objects],
-        "action": action,
-        "label": label,
-        "needs_reason": needs_reason,
-        "reason_label": reason_label,
-        "return_to": "change" if back_to_change else "",
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "media": model_admin.media,
-    }
-    return TemplateResponse(request, "admin/earn/confirm_action.html", context)
+    run.__name__ = f"{action}_selected"
+    return run
 
 
 # --- Product -------------------------------------------------------------------------------------
@@ -329,29 +292,13 @@ class ProductAdmin(admin.ModelAdmin):
             call=lambda product, reason: services.product_transition(actor=request.user, product=product.pk,
                                                                      action=action, reason=reason))
 
-    @admin.action(description=_("Submit for review"), permissions=["submit"])
-    def submit_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "submit", str(_("submit for review")))
-
-    @admin.action(description=_("Approve"), permissions=["approve"])
-    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "approve", str(_("approve")))
-
-    @admin.action(description=_("Reject (with reason)"), permissions=["approve"])
-    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "reject", str(_("reject")), needs_reason=True)
-
-    @admin.action(description=_("Go live / resume"), permissions=["operate"])
-    def go_live_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "go_live", str(_("go live")))
-
-    @admin.action(description=_("Pause"), permissions=["operate"])
-    def pause_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "pause", str(_("pause")))
-
-    @admin.action(description=_("Close"), permissions=["operate"])
-    def close_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return self._transition(request, queryset, "close", str(_("close")))
+    submit_selected = _transition_action("submit", _("Submit for review"), _("submit for review"), "submit")
+    approve_selected = _transition_action("approve", _("Approve"), _("approve"), "approve")
+    reject_selected = _transition_action("reject", _("Reject (with reason)"), _("reject"), "approve",
+                                         needs_reason=True)
+    go_live_selected = _transition_action("go_live", _("Go live / resume"), _("go live"), "operate")
+    pause_selected = _transition_action("pause", _("Pause"), _("pause"), "operate")
+    close_selected = _transition_action("close", _("Close"), _("close"), "operate")
 
 
 # --- Terms versions ------------------------------------------------------------------------------

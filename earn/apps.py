@@ -12,3 +12,11 @@ class EarnConfig(AppConfig):
         from earn import reconcile
 
         reconcile.register()
+        from compliance.catalogue import Catalogue
+        from compliance.catalogue import register as register_catalogue
+        from earn.lock_objects import product_lock
+        from earn.selectors.products import catalogue_product, live_products, own_position_product
+
+        # Compliance rules over earn's products without importing earn (it sits below: see compliance/catalogue.py).
+        register_catalogue(Catalogue(visible_product=catalogue_product, live_products=live_products,
+                                     product_lock=product_lock, own_position_product=own_position_product))

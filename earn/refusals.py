@@ -32,6 +32,14 @@ REFUSALS = (
             next_url_name="portal:dashboard", link_text=_("Your balances")),
     Refusal(errors.EARLY_REDEMPTION_NOT_ALLOWED, 409, _("Early redemption is not allowed for this product."),
             _("This position returns your money automatically on its maturity date.")),
+    # Redemptions.
+    Refusal(errors.POSITION_CLOSED, 409, _("This position has nothing left to redeem."),
+            _("This position is closed; its money is back in your balance."),
+            next_url_name="portal:dashboard", link_text=_("Your balances")),
+    Refusal(errors.POSITION_MATURED, 409, _("This position has matured and is being settled."),
+            _("Nothing to do: the position pays out automatically once it is settled.")),
+    Refusal(errors.MODE_NOT_AVAILABLE, 400, _("This product does not offer that redemption mode."),
+            _("Choose one of the redemption modes the product offers.")),
 )
 
 # The message for a code that has none of its own (a subscription refused for an unregistered reason).

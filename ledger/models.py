@@ -14,12 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.money import DECIMAL_PLACES, MAX_DIGITS
-
-
-def MoneyField(**kwargs: object) -> models.DecimalField:  # noqa: N802 - reads like a field class
-    """NUMERIC(38,18), the one money column type."""
-    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)  # type: ignore[arg-type]
+from core.fields import MoneyField
 
 
 class Asset(models.Model):

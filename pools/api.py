@@ -27,6 +27,7 @@ from core.api import (
 from core.errors import NotFound, ValidationFailed
 from core.money import decimal_text
 from core.throttling import ScopedRateThrottle
+from earn.api.catalogue import PoolFactsOutput
 from earn.selectors.products import catalogue_product
 from pools import selectors
 from pools.chart import il_chart_svg
@@ -46,32 +47,6 @@ def _t(value: Decimal | None, scale: int | None = None) -> str | None:
 
 
 # --- Answer shapes (the views assemble JSON-ready dicts in the selectors; these declare them) -----------
-
-class PoolFactsOutput(serializers.Serializer):
-    """A pool's facts and current yields (`pools.selectors.pool_summary`); also the catalogue's `pool`."""
-
-    id = serializers.IntegerField()
-    pair = serializers.ListField(child=serializers.CharField(), help_text="[asset a, asset b]")
-    venue = serializers.CharField()
-    chain = serializers.CharField()
-    contract_address = serializers.CharField()
-    fee_rate = DecimalTextField(help_text="The pool's swap fee, a fraction.")
-    fee_mode = serializers.CharField()
-    reserve_a = DecimalTextField()
-    reserve_b = DecimalTextField()
-    total_shares = DecimalTextField()
-    share_asset = serializers.CharField()
-    pool_price = DecimalTextField(allow_null=True, help_text="Asset b per asset a; null for an empty pool.")
-    prices_usd = serializers.DictField(child=DecimalTextField(), help_text="USD price per asset code.")
-    reward_asset = serializers.CharField(allow_null=True)
-    daily_emission = DecimalTextField()
-    daily_volume_usd = DecimalTextField()
-    tvl_usd = DecimalTextField(allow_null=True, help_text="null while a price is missing (also the yields).")
-    fee_apr = DecimalTextField(allow_null=True)
-    reward_apr = DecimalTextField(allow_null=True)
-    apr = DecimalTextField(allow_null=True)
-    apy_compounded = DecimalTextField(allow_null=True)
-
 
 class PoolSummaryOutput(PoolFactsOutput):
     product = serializers.IntegerField()
@@ -542,3 +517,16 @@ urlpatterns = [
     path("pool-positions/<int:position_id>/redemptions/preview", PoolRedemptionPreviewApi.as_view(),
          name="pool-redemption-preview"),
 ]
+
+
+def disclosure_il_table(product: Any, query_params: Any) -> dict[str, Any]:
+    """A pool product's disclosure carries its IL table, personalised with `amount_usd` (compliance's hook)."""
+    amount_usd = query_params.get("amount_usd")
+    try:
+        amount = Decimal(amount_usd) if amount_usd else None
+    except InvalidOperation as exc:
+        raise ValidationFailed(_("amount_usd is a decimal number."), field="amount_usd") from exc
+    if amount is not None and (not amount.is_finite() or amount <= 0 or amount >= Decimal(10) ** 15):
+        raise ValidationFailed(_("amount_usd is a positive amount."), field="amount_usd")
+    return {"il_table": selectors.il_table_json(selectors.il_table(product, amount)) or None}
+

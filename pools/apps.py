@@ -8,11 +8,23 @@ class PoolsConfig(AppConfig):
 
     def ready(self) -> None:
         from compliance import gate
+        from compliance.catalogue import register_disclosure_extra
+        from earn.extensions import register_strategy
+        from earn.models import Strategy
         from pools import reconcile
-        from pools.selectors import user_pool_holdings
+        from pools.api import disclosure_il_table
+        from pools.selectors import pool_summaries_bulk, user_holds_pool_product, user_pool_holdings
+        from pools.services.deposits import pool_subscribe
 
         reconcile.register()
+        from core.refusals import register as register_refusals
+        from pools.refusals import REFUSALS
+
+        register_refusals(REFUSALS)
         # Pool shares count towards the exposure limit at what they would return now.
-        sources = getattr(gate, "HOLDINGS_SOURCES", None)
-        if sources is not None and user_pool_holdings not in sources:
-            sources.append(user_pool_holdings)
+        if user_pool_holdings not in gate.HOLDINGS_SOURCES:
+            gate.HOLDINGS_SOURCES.append(user_pool_holdings)
+        # Liquidity-mining products subscribe, list and stay visible through the pools app.
+        register_strategy(Strategy.LIQUIDITY_MINING, subscribe=pool_subscribe,
+                          catalogue_summaries=pool_summaries_bulk, holds=user_holds_pool_product)
+        register_disclosure_extra(disclosure_il_table)

@@ -6,10 +6,11 @@ from core.errors import ApplicationError, Conflict
 
 NO_PRICE = "NO_PRICE"
 POOL_EMPTY = "POOL_EMPTY"
+POOL_INVALID = "POOL_INVALID"
 
 
 class PoolError(ApplicationError):
-    default_code = "POOL_INVALID"
+    default_code = POOL_INVALID
 
 
 class PriceMissing(Conflict):

@@ -14,8 +14,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import MoneyField
 from earn.models.products import TermType
-from ledger.models import MoneyField
 
 
 class FeeMode(models.TextChoices):

@@ -228,6 +228,11 @@ def position_history(position: PoolPosition) -> QuerySet[PoolPayout]:
     return PoolPayout.objects.filter(position=position).order_by("date")
 
 
+def user_holds_pool_product(user: Any, product: Any) -> bool:
+    """Whether the customer has (or had) a pool position in this product: they keep seeing it once closed."""
+    return PoolPosition.objects.filter(user=user, product=product).exists()
+
+
 def user_pool_holdings(user: Any) -> dict[str, Decimal]:
     """{asset: amount} the customer's active pool shares would return now (the compliance gate's exposure)."""
     holdings: dict[str, Decimal] = {}

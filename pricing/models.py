@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ledger.models import MoneyField
+from core.fields import MoneyField
 
 
 class PriceSnapshot(models.Model):

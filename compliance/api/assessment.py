@@ -12,11 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compliance import selectors
+from compliance.catalogue import catalogue
 from compliance.gate import product_kind
 from compliance.models import AssessmentAttempt, ProductKind
 from compliance.services.assessments import assessment_submit
 from core.errors import NotFound
-from earn.selectors.products import catalogue_product
 
 
 class ChoiceOutput(serializers.Serializer):
@@ -46,7 +46,7 @@ def _kind(*, user: object, product_id: object = None, kind: str | None = None) -
     """The kind a product needs when `product` is given, else `product_kind` (default: flexible)."""
     if product_id not in (None, ""):
         text = str(product_id)
-        product = (catalogue_product(product_id=int(text), user=user)
+        product = (catalogue().visible_product(product_id=int(text), user=user)
                    if text.isascii() and text.isdigit() and len(text) < 19 else None)
         if product is None:
             raise NotFound(_("No such product."), field="product")

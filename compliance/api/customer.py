@@ -9,10 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from compliance.catalogue import catalogue
 from compliance.gate import blocking_codes_many
 from compliance.services.acknowledgements import acknowledgement_create
 from core.net import client_ip
-from earn.models import Product, ProductStatus
 
 
 class AcknowledgementCreateApi(APIView):
@@ -47,7 +47,7 @@ class ComplianceStatusApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True), operation_id="compliance_status")
     def get(self, request: Request) -> Response:
-        products = list(Product.objects.filter(status=ProductStatus.LIVE).order_by("id"))
+        products = catalogue().live_products()
         codes = blocking_codes_many(request.user, products)
         return Response(self.OutputSerializer([{"product": p.pk, "blocking": codes[p.pk]} for p in products],
                                               many=True).data)

@@ -14,12 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
+from accounts.permissions import ANY_STAFF, role_required
+from compliance.catalogue import catalogue, disclosure_extras
 from compliance.models import Disclosure
 from compliance.selectors import LANGUAGES, disclosure_current, disclosure_text, warnings_for
 from compliance.services import disclosures as services
 from core.errors import NotFound, ValidationFailed
-from earn.api.staff_products import ANY_STAFF, staff_roles
-from earn.selectors.products import catalogue_product
 
 
 class StatementOutput(serializers.Serializer):
@@ -55,7 +55,7 @@ class ProductDisclosureApi(APIView):
         lang = (request.query_params.get("lang") or getattr(request.user, "language", "") or "en").lower()
         if lang not in LANGUAGES:
             raise ValidationFailed(_("lang is en or zh-hant."), field="lang")
-        product = catalogue_product(product_id=product_id, user=request.user)
+        product = catalogue().visible_product(product_id=product_id, user=request.user)
         disclosure = disclosure_current(product_id=product.pk) if product else None
         if disclosure is None:
             raise NotFound(_("No current disclosure for this product."))
@@ -64,23 +64,9 @@ class ProductDisclosureApi(APIView):
                 "english_prevails": True, "prescribed_warnings": [warning] if warning else [],
                 "approved_at": disclosure.approved_at,
                 **disclosure_text(disclosure, language=lang)}
-        body["il_table"] = _il_table(product, request.query_params.get("amount_usd"))
+        body["il_table"] = None
+        body.update(disclosure_extras(product, request.query_params))  # a pool product's IL table
         return Response(self.OutputSerializer(body).data)
-
-
-def _il_table(product: Any, amount_usd: str | None) -> dict | None:
-    """The IL table of a pool product (None for other products), from the pools app."""
-    from decimal import Decimal, InvalidOperation
-
-    from pools.selectors import il_table, il_table_json
-
-    try:
-        amount = Decimal(amount_usd) if amount_usd else None
-    except InvalidOperation as exc:
-        raise ValidationFailed(_("amount_usd is a decimal number."), field="amount_usd") from exc
-    if amount is not None and (not amount.is_finite() or amount <= 0 or amount >= Decimal(10) ** 15):
-        raise ValidationFailed(_("amount_usd is a positive amount."), field="amount_usd")
-    return il_table_json(il_table(product, amount)) or None
 
 
 class StatementInput(serializers.Serializer):
@@ -120,7 +106,7 @@ def _staff_disclosure(disclosure_id: int) -> Disclosure:
 class StaffDisclosureDraftApi(APIView):
     """Draft the next disclosure version of a product; standard risk statements are added (curators)."""
 
-    permission_classes = [IsAuthenticated, staff_roles(roles.CURATOR)]
+    permission_classes = [IsAuthenticated, role_required(roles.CURATOR)]
 
     class InputSerializer(serializers.Serializer):
         body_en = serializers.CharField()
@@ -150,7 +136,7 @@ class StaffDisclosureDetailApi(APIView):
 class StaffDisclosureApproveApi(APIView):
     """Approve a draft: it becomes current and supersedes the previous version (never its author)."""
 
-    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER, roles.COMPLIANCE_OFFICER)]
+    permission_classes = [IsAuthenticated, role_required(roles.APPROVER, roles.COMPLIANCE_OFFICER)]
 
     @extend_schema(request=None, responses=StaffDisclosureOutput, tags=["staff"],
                    operation_id="staff_disclosure_approve")
@@ -160,7 +146,7 @@ class StaffDisclosureApproveApi(APIView):
 
 
 class StaffDisclosureRejectApi(APIView):
-    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER, roles.COMPLIANCE_OFFICER)]
+    permission_classes = [IsAuthenticated, role_required(roles.APPROVER, roles.COMPLIANCE_OFFICER)]
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(required=False, allow_blank=True, default="")

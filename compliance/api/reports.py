@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
+from accounts.permissions import role_required
 from compliance.reports import KINDS, chunked
 from compliance.services.reports import export_csv_lines, export_pdf, report_export
 from core.api import CSVRenderer, DateBoundField
-from earn.api.staff_products import staff_roles
 
 
 class PDFRenderer(CSVRenderer):
@@ -29,7 +29,7 @@ class PDFRenderer(CSVRenderer):
 class StaffReportApi(APIView):
     """`?from=&to=` (inclusive days or instants, UTC), `?format=csv` (default, streamed) or `pdf` (summary)."""
 
-    permission_classes = [IsAuthenticated, staff_roles(roles.COMPLIANCE_OFFICER)]
+    permission_classes = [IsAuthenticated, role_required(roles.COMPLIANCE_OFFICER)]
     renderer_classes = [renderers.JSONRenderer, CSVRenderer, PDFRenderer]
 
     class FilterSerializer(serializers.Serializer):

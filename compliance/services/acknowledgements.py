@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from compliance.catalogue import catalogue
 from compliance.errors import AcknowledgementInvalid, AcknowledgementOutdated
 from compliance.models import Acknowledgement, Disclosure, DisclosureStatus, Refusal
 from core.audit import audit_record
@@ -20,9 +21,7 @@ LANGUAGES = ("en", "zh-hant")
 def acknowledgement_create(*, user: Any, product_id: int, disclosure_version: int, statements: Sequence[str],
                            language: str, ip_address: str | None = None, user_agent: str = "") -> Acknowledgement:
     """Acknowledge the current disclosure; every risk statement must be ticked, the version current."""
-    from earn.selectors.products import catalogue_product
-
-    if catalogue_product(product_id=product_id, user=user) is None:
+    if catalogue().visible_product(product_id=product_id, user=user) is None:
         raise NotFound(_("No such product."), field="product")
     disclosure = (Disclosure.objects.select_for_update()
                   .filter(product_id=product_id, status=DisclosureStatus.CURRENT).first())

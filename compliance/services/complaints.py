@@ -9,11 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from compliance.catalogue import catalogue
 from compliance.models import Complaint, ComplaintStatus
 from core.audit import audit_record
 from core.errors import InvalidTransition, NotFound, ValidationFailed
-from earn.models import Position
-from earn.selectors.products import catalogue_product
 
 # FCA DISP 1.6: a final response within eight weeks of receipt.
 RESPONSE_DEADLINE = dt.timedelta(weeks=8)
@@ -30,13 +29,13 @@ def complaint_file(*, user: Any, subject: str, body: str, product_id: int | None
     if not body:
         raise ValidationFailed(_("Please describe the complaint."), field="body")
     if position_id is not None:
-        position = Position.objects.filter(pk=position_id, user=user).only("id", "product_id").first()
-        if position is None:
+        position_product_id = catalogue().own_position_product(position_id, user)
+        if position_product_id is None:
             raise NotFound(_("No such position."), field="position")
-        product_id = product_id or position.product_id
+        product_id = product_id or position_product_id
     if product_id is None:
         raise ValidationFailed(_("Say which product or position the complaint is about."), field="product")
-    if catalogue_product(product_id=product_id, user=user) is None:  # published, or one they hold
+    if catalogue().visible_product(product_id=product_id, user=user) is None:  # published, or one they hold
         raise NotFound(_("No such product."), field="product")
     now = timezone.now()
     complaint = Complaint.objects.create(user=user, product_id=product_id, position_id=position_id,

@@ -18,12 +18,12 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.models import Disclosure, DisclosureStatus
+from compliance.catalogue import CLOSED, catalogue
+from compliance.gate import product_kind
+from compliance.models import Disclosure, DisclosureStatus, ProductKind
 from core.audit import audit_record
 from core.errors import InvalidTransition, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEvent
-from earn.lock_objects import product_lock
-from earn.models import Product, ProductStatus, Strategy, TermType
 
 
 class InvalidDisclosure(ValidationFailed):
@@ -74,19 +74,20 @@ STANDARD_RISKS: dict[str, dict[str, str]] = {
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 
-def standard_risk_keys(product: Product) -> list[str]:
+def standard_risk_keys(product: Any) -> list[str]:
     """Which standard statements apply: impermanent loss for liquidity mining, lock-up for fixed terms."""
     keys = []
-    if product.strategy == Strategy.LIQUIDITY_MINING:
+    kind = product_kind(product)
+    if kind == ProductKind.LIQUIDITY_MINING:
         keys.append("impermanent_loss")
     keys.append("smart_contract")
-    if product.term_type == TermType.FIXED:
+    if kind == ProductKind.FIXED:
         keys.append("lock_up")
     keys += ["no_deposit_protection", "rates_can_change"]
     return keys
 
 
-def standard_risk_statements(product: Product) -> list[dict[str, str]]:
+def standard_risk_statements(product: Any) -> list[dict[str, str]]:
     return [{"key": key, **STANDARD_RISKS[key]} for key in standard_risk_keys(product)]
 
 
@@ -103,7 +104,7 @@ def _with_clause(body: str, clause: str) -> str:
     return body if clause in body else f"{body}\n\n{clause}"
 
 
-def _content(product: Product, body_en: str, body_zh_hant: str,
+def _content(product: Any, body_en: str, body_zh_hant: str,
              risk_statements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Bodies with the prevailing-language clause, own statements first, then the standard ones."""
     if not (body_en or "").strip():
@@ -149,11 +150,11 @@ def _require(actor: Any, perm: str) -> None:
         raise PermissionDenied(_("You do not have permission to do this."))
 
 
-def _lock_product(product_id: int) -> Product:
-    return product_lock(product_id)
+def _lock_product(product_id: int) -> Any:
+    return catalogue().product_lock(product_id)
 
 
-def _lock_disclosure(disclosure: Disclosure | int) -> tuple[Product, Disclosure]:
+def _lock_disclosure(disclosure: Disclosure | int) -> tuple[Any, Disclosure]:
     """Lock the product row, then the disclosure (the service-wide lock order)."""
     pk = disclosure if isinstance(disclosure, int) else disclosure.pk
     product_id = Disclosure.objects.filter(pk=pk).values_list("product_id", flat=True).first()
@@ -163,18 +164,18 @@ def _lock_disclosure(disclosure: Disclosure | int) -> tuple[Product, Disclosure]
     return product, Disclosure.objects.select_for_update().get(pk=pk)
 
 
-def _own_statements(disclosure: Disclosure, product: Product) -> list[dict[str, Any]]:
+def _own_statements(disclosure: Disclosure, product: Any) -> list[dict[str, Any]]:
     standard = set(standard_risk_keys(product))
     return [s for s in disclosure.risk_statements if s["key"] not in standard]
 
 
 @transaction.atomic
-def disclosure_draft(*, actor: Any, product: Product | int, body_en: str, body_zh_hant: str,
+def disclosure_draft(*, actor: Any, product: Any, body_en: str, body_zh_hant: str,
                      risk_statements: Sequence[Mapping[str, Any]] = ()) -> Disclosure:
     """A new draft version (the next number) of a product's disclosure; standard risks are added."""
     _require(actor, "compliance.add_disclosure")
     product = _lock_product(product if isinstance(product, int) else product.pk)
-    if product.status == ProductStatus.CLOSED:
+    if product.status == CLOSED:
         raise InvalidTransition(_("A closed product gets no new disclosure."),
                                 extra={"status": product.status, "action": "draft_disclosure"})
     content = _content(product, body_en, body_zh_hant, risk_statements)

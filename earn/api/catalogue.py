@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from compliance.selectors import warnings_for
 from compliance.services.customers import earn_first_view_record
-from core.api import KeysetCursorPagination, RateField, ScaledAmountField
+from core.api import DecimalTextField, KeysetCursorPagination, RateField, ScaledAmountField
 from core.errors import NotFound
 from earn.models import (
     EarlyRedemption,
@@ -27,7 +27,32 @@ from earn.models import (
     TermType,
 )
 from earn.selectors import products as selectors
-from pools.api import PoolFactsOutput
+
+
+class PoolFactsOutput(serializers.Serializer):
+    """A pool's facts and current yields (`pools.selectors.pool_summary`); also the catalogue's `pool`."""
+
+    id = serializers.IntegerField()
+    pair = serializers.ListField(child=serializers.CharField(), help_text="[asset a, asset b]")
+    venue = serializers.CharField()
+    chain = serializers.CharField()
+    contract_address = serializers.CharField()
+    fee_rate = DecimalTextField(help_text="The pool's swap fee, a fraction.")
+    fee_mode = serializers.CharField()
+    reserve_a = DecimalTextField()
+    reserve_b = DecimalTextField()
+    total_shares = DecimalTextField()
+    share_asset = serializers.CharField()
+    pool_price = DecimalTextField(allow_null=True, help_text="Asset b per asset a; null for an empty pool.")
+    prices_usd = serializers.DictField(child=DecimalTextField(), help_text="USD price per asset code.")
+    reward_asset = serializers.CharField(allow_null=True)
+    daily_emission = DecimalTextField()
+    daily_volume_usd = DecimalTextField()
+    tvl_usd = DecimalTextField(allow_null=True, help_text="null while a price is missing (also the yields).")
+    fee_apr = DecimalTextField(allow_null=True)
+    reward_apr = DecimalTextField(allow_null=True)
+    apr = DecimalTextField(allow_null=True)
+    apy_compounded = DecimalTextField(allow_null=True)
 
 
 class TierOutput(serializers.Serializer):

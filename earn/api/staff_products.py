@@ -9,13 +9,13 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import roles
-from accounts.permissions import role_required
+from accounts.permissions import ANY_STAFF, role_required
 from core.api import MoneyInputField, RateField, ScaledAmountField
 from core.errors import NotFound, ValidationFailed
 from earn.models import (
@@ -32,14 +32,6 @@ from earn.services import product_lifecycle as services
 from earn.services import terms as terms_services
 
 # --- Shared pieces --------------------------------------------------------------------------------
-
-
-def staff_roles(*allowed: str) -> type[BasePermission]:
-    """Allows active staff holding any of `allowed` roles and a confirmed authenticator (accounts.permissions)."""
-    return role_required(*allowed)
-
-
-ANY_STAFF = staff_roles(roles.CURATOR, roles.APPROVER, roles.COMPLIANCE_OFFICER, roles.OPERATIONS)
 
 
 class TierInput(serializers.Serializer):
@@ -173,7 +165,7 @@ def _staff_product(product_id: int) -> Product:
 class StaffProductCreateApi(APIView):
     """Draft a product: identity, vetting data, terms v1 and its marginal APR tiers (curators)."""
 
-    permission_classes = [IsAuthenticated, staff_roles(roles.CURATOR)]
+    permission_classes = [IsAuthenticated, role_required(roles.CURATOR)]
 
     class InputSerializer(serializers.Serializer):
         name_en = serializers.CharField(max_length=120)
@@ -236,7 +228,7 @@ class StaffProductSubmitApi(_TransitionApi):
     """draft → in_review (curators); the vetting checklist must be complete."""
 
     action = "submit"
-    permission_classes = [IsAuthenticated, staff_roles(roles.CURATOR)]
+    permission_classes = [IsAuthenticated, role_required(roles.CURATOR)]
 
     @_transition_schema("submit", "draft → in_review")
     def post(self, request: Request, product_id: int) -> Response:
@@ -247,7 +239,7 @@ class StaffProductApproveApi(_TransitionApi):
     """in_review → approved (approvers; never the drafter or last editor)."""
 
     action = "approve"
-    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER)]
+    permission_classes = [IsAuthenticated, role_required(roles.APPROVER)]
 
     @_transition_schema("approve", "in_review → approved; `reason` is kept as reviewer's notes")
     def post(self, request: Request, product_id: int) -> Response:
@@ -258,7 +250,7 @@ class StaffProductRejectApi(_TransitionApi):
     """in_review → draft with a reason (approvers)."""
 
     action = "reject"
-    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER)]
+    permission_classes = [IsAuthenticated, role_required(roles.APPROVER)]
 
     @_transition_schema("reject", "in_review → draft; `reason` is required")
     def post(self, request: Request, product_id: int) -> Response:
@@ -269,7 +261,7 @@ class StaffProductGoLiveApi(_TransitionApi):
     """approved → live, or paused → live (resume); needs a current approved disclosure (operations)."""
 
     action = "go_live"
-    permission_classes = [IsAuthenticated, staff_roles(roles.OPERATIONS)]
+    permission_classes = [IsAuthenticated, role_required(roles.OPERATIONS)]
 
     @_transition_schema("go_live", "approved|paused → live")
     def post(self, request: Request, product_id: int) -> Response:
@@ -278,7 +270,7 @@ class StaffProductGoLiveApi(_TransitionApi):
 
 class StaffProductPauseApi(_TransitionApi):
     action = "pause"
-    permission_classes = [IsAuthenticated, staff_roles(roles.OPERATIONS)]
+    permission_classes = [IsAuthenticated, role_required(roles.OPERATIONS)]
 
     @_transition_schema("pause", "live → paused")
     def post(self, request: Request, product_id: int) -> Response:
@@ -287,7 +279,7 @@ class StaffProductPauseApi(_TransitionApi):
 
 class StaffProductCloseApi(_TransitionApi):
     action = "close"
-    permission_classes = [IsAuthenticated, staff_roles(roles.OPERATIONS)]
+    permission_classes = [IsAuthenticated, role_required(roles.OPERATIONS)]
 
     @_transition_schema("close", "approved|live|paused → closed")
     def post(self, request: Request, product_id: int) -> Response:
@@ -309,7 +301,7 @@ def _terms_output(terms_id: int) -> dict:
 class StaffTermsProposeApi(APIView):
     """A new terms version (pending) for an approved/live/paused product; it needs approval (curators)."""
 
-    permission_classes = [IsAuthenticated, staff_roles(roles.CURATOR)]
+    permission_classes = [IsAuthenticated, role_required(roles.CURATOR)]
 
     class InputSerializer(TermsInput):
         tiers = TierInput(many=True, allow_empty=False)
@@ -328,7 +320,7 @@ class StaffTermsProposeApi(APIView):
 class StaffTermsApproveApi(APIView):
     """Approve a pending terms version (approvers; never its drafter)."""
 
-    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER)]
+    permission_classes = [IsAuthenticated, role_required(roles.APPROVER)]
 
     @extend_schema(request=None, responses=TermsOutput, tags=["staff"], operation_id="staff_terms_approve")
     def post(self, request: Request, product_id: int, version: int) -> Response:
@@ -339,7 +331,7 @@ class StaffTermsApproveApi(APIView):
 class StaffTermsRejectApi(APIView):
     """Reject a pending terms version with a reason (approvers)."""
 
-    permission_classes = [IsAuthenticated, staff_roles(roles.APPROVER)]
+    permission_classes = [IsAuthenticated, role_required(roles.APPROVER)]
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField()

@@ -8,8 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import MoneyField
 from earn.models.products import PayoutMode, RedemptionMode, TermType
-from ledger.models import MoneyField
 
 
 class PositionStatus(models.TextChoices):

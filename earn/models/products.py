@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ledger.models import MoneyField
+from core.fields import MoneyField
 
 
 class TermType(models.TextChoices):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from compliance.models import Disclosure
 from compliance.selectors import disclosures_current_bulk
+from earn import extensions
 from earn.apy import apy_for, as_fraction, as_percent
 from earn.models import (
     Position,
@@ -190,14 +191,24 @@ def catalogue_entries(products: Iterable[Product], *, user: Any, on_date: dt.dat
     principals = user_principal_by_product(user, ids)
     entries = [catalogue_entry(p, terms.get(p.pk), disclosures.get(p.pk), principals.get(p.pk, Decimal(0)))
                for p in products]
-    pooled = [p.pk for p in products if p.strategy == Strategy.LIQUIDITY_MINING]
-    if pooled:  # two more queries (pools, prices), only on pages with liquidity-mining products
-        from pools.selectors import pool_summaries_bulk
-
-        pools = pool_summaries_bulk(pooled)
-        for entry in entries:
-            entry["pool"] = pools.get(entry["id"])
+    for strategy, summaries_of in extensions.CATALOGUE_SUMMARIES.items():
+        ids_of_strategy = [p.pk for p in products if p.strategy == strategy]
+        if ids_of_strategy:  # more queries (pools, prices) only on pages with products of that strategy
+            summaries = summaries_of(ids_of_strategy)
+            for entry in entries:
+                if entry["id"] in summaries:
+                    entry["pool"] = summaries[entry["id"]]
     return entries
+
+
+def live_products() -> list[Product]:
+    """Products open to subscription, by id (what `GET /api/v1/compliance/status` reports on)."""
+    return list(Product.objects.filter(status=ProductStatus.LIVE).order_by("id"))
+
+
+def own_position_product(position_id: int, user: Any) -> int | None:
+    """The product of one of the customer's own positions (a complaint about it), or None."""
+    return Position.objects.filter(pk=position_id, user=user).values_list("product_id", flat=True).first()
 
 
 def catalogue_product(*, product_id: int, user: Any = None) -> Product | None:
@@ -210,9 +221,7 @@ def catalogue_product(*, product_id: int, user: Any = None) -> Product | None:
         return product
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    from pools.models import PoolPosition
-
     if (Position.objects.filter(user=user, product=product).exists()
-            or PoolPosition.objects.filter(user=user, product=product).exists()):
+            or any(holds(user, product) for holds in extensions.HOLDINGS_CHECKS)):
         return product
     return None

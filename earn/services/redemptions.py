@@ -21,7 +21,7 @@ from core.audit import audit_record
 from core.idempotency import idempotent
 from core.money import floor_to_scale, parse_amount
 from core.refusals import message_for
-from earn import errors
+from earn import errors, signals
 from earn.interest import simple_interest
 from earn.lock_objects import position_lock
 from earn.models import (
@@ -41,7 +41,6 @@ from earn.selectors.products import terms_in_force
 from ledger import services as ledger
 from ledger.models import AccountKind, EntryKind
 from ledger.services import Leg
-from notifications import events as notify
 
 
 @dataclass(frozen=True)
@@ -79,14 +78,14 @@ def redemption_plan(*, position: Position, amount: Any | None, mode: str, now: d
     product = position.product
     scale = product.asset.scale
     if position.status != PositionStatus.ACTIVE or position.principal <= 0:
-        raise errors.RedemptionRefused(_("This position has nothing left to redeem."), code="POSITION_CLOSED")
+        raise errors.RedemptionRefused(message_for(errors.POSITION_CLOSED), code=errors.POSITION_CLOSED)
     if mode not in RedemptionMode.values:
         raise errors.InvalidAmount(_("Mode must be fast or standard."), field="mode")
     if position.term_type == TermType.DEMAND:
         terms = terms_in_force(product, today) or position.terms
         if terms.redemption_modes and mode not in terms.redemption_modes:
-            raise errors.RedemptionRefused(_("This product does not offer %(mode)s redemption.") % {"mode": mode},
-                                           code="MODE_NOT_AVAILABLE", field="mode", status=400)
+            raise errors.RedemptionRefused(message_for(errors.MODE_NOT_AVAILABLE), code=errors.MODE_NOT_AVAILABLE,
+                                           field="mode")
         value = parse_amount(amount, scale=scale) if amount not in (None, "") else position.principal
         if value > position.principal:
             raise errors.InvalidAmount(_("Amount is more than the position holds."), field="amount")
@@ -96,7 +95,7 @@ def redemption_plan(*, position: Position, amount: Any | None, mode: str, now: d
     if amount not in (None, "") and parse_amount(amount, scale=scale) != position.principal:
         raise errors.InvalidAmount(_("A fixed-term position is redeemed in full."), field="amount")
     if position.maturity_date and today >= position.maturity_date:
-        raise errors.RedemptionRefused(_("This position has matured and is being settled."), code="POSITION_MATURED")
+        raise errors.RedemptionRefused(message_for(errors.POSITION_MATURED), code=errors.POSITION_MATURED)
     terms = position.terms
     rule = terms.early_redemption
     if rule == EarlyRedemption.NOT_ALLOWED:
@@ -167,7 +166,7 @@ def redemption_create(*, user: Any, position_id: int, amount: Any | None, mode: 
     audit_record(actor=user, action="redemption.create", obj=redemption,
                  after={"position": position.pk, "amount": plan.amount, "payout": plan.payout,
                         "forfeited": plan.forfeited, "mode": plan.mode, "early": plan.early})
-    notify.redemption_confirmed(redemption)
+    signals.redemption_confirmed.send(sender=Redemption, redemption=redemption)
     return redemption
 
 

@@ -26,7 +26,7 @@ from core.errors import NotFound
 from core.idempotency import idempotent
 from core.money import floor_to_scale, parse_amount, to_decimal
 from core.refusals import message_for
-from earn import errors
+from earn import errors, extensions, signals
 from earn.apy import apy_for
 from earn.calendar import business_day, maturity_date_for, value_date_for
 from earn.interest import blended_apr, daily_exact
@@ -46,7 +46,6 @@ from earn.selectors.products import catalogue_product, terms_in_force
 from ledger import services as ledger
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind
-from notifications import events as notify
 
 
 def business_today() -> dt.date:
@@ -174,7 +173,7 @@ def subscription_create(*, user: Any, product_id: int, amount: Any, auto_renew: 
     audit_record(actor=user, action="subscription.create", obj=subscription,
                  after={"product": product.pk, "position": position.pk, "amount": amount,
                         "terms_version": terms.version, "value_date": value_date, "maturity_date": maturity})
-    notify.subscription_confirmed(subscription)
+    signals.subscription_confirmed.send(sender=Subscription, subscription=subscription)
     return subscription
 
 
@@ -202,12 +201,11 @@ def _refusal_message(code: str) -> str:
 def subscription_submit(*, user: Any, product_id: int, amount: Any, auto_renew: bool, idempotency_key: str | None,
                         render: Callable[[Subscription], Any]) -> tuple[int, Any, bool]:
     """The entry point for API and portal: idempotent on the key, and refusals are recorded."""
-    if Product.objects.filter(pk=product_id, strategy="liquidity_mining").exists():
-        # A pool product takes both assets of its pair in the pool ratio: the pools app does that deposit.
-        from pools.services.deposits import deposit_summary, pool_deposit_submit
-
-        return pool_deposit_submit(user=user, product_id=product_id, amount=amount, asset=None, mode="pair",
-                                   compound_rewards=False, idempotency_key=idempotency_key, render=deposit_summary)
+    strategy = Product.objects.filter(pk=product_id).values_list("strategy", flat=True).first()
+    handler = extensions.SUBSCRIBE_HANDLERS.get(strategy or "")
+    if handler is not None:
+        # A strategy registered by an app above earn (a pool takes both assets of its pair in the pool ratio).
+        return handler(user=user, product_id=product_id, amount=amount, idempotency_key=idempotency_key)
     payload = {"product": product_id, "amount": str(amount), "auto_renew": bool(auto_renew)}
     try:
         return idempotent(user=user, key=idempotency_key, scope="subscriptions", payload=payload,
@@ -216,7 +214,7 @@ def subscription_submit(*, user: Any, product_id: int, amount: Any, auto_renew: 
     except errors.SubscriptionRefused as exc:
         refusal = refusal_record(user=user, product_id=product_id, amount=_safe_decimal(amount), codes=exc.codes,
                                  detail=exc.message)
-        notify.refusal_recorded(refusal)
+        signals.refusal_recorded.send(sender=Subscription, refusal=refusal)
         raise
 
 

@@ -36,7 +36,7 @@ from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind
 from ledger.services import Leg
 from pools import amm
-from pools.errors import PoolError
+from pools.errors import POOL_EMPTY, PoolError
 from pools.models import DepositMode, Pool, PoolDeposit, PoolPosition, PoolPositionStatus, PoolShareChange
 from pools.selectors import USD_PLACES, il_table, pool_for_product, pool_prices, pool_yield
 from pools.services.pools import pool_lock
@@ -86,8 +86,8 @@ def deposit_plan(pool: Pool, *, amount: Decimal, asset: str, mode: str, prices: 
                                reserve_a_after=pool.reserve_a + amount_a, reserve_b_after=pool.reserve_b + amount_b)
         else:
             if empty:
-                raise PoolError(_("The first deposit into a pool brings both assets."), field="mode",
-                                code="POOL_EMPTY")
+                raise PoolError(message_for(POOL_EMPTY), field="mode",
+                                code=POOL_EMPTY)
             if asset == a:
                 z = amm.zap(ra, rb, shares, amount, pool.fee_rate, sa, sb, pool.share_asset.scale)
                 plan = DepositPlan(mode, asset, z.swap_in + z.deposit_in, Decimal(0), z.swap_in, z.swap_out,
@@ -261,6 +261,12 @@ def pool_deposit_submit(*, user: Any, product_id: int, amount: Any, asset: str |
             recorded = None
         refusal_record(user=user, product_id=product_id, amount=recorded, codes=exc.codes, detail=exc.message)
         raise
+
+
+def pool_subscribe(*, user: Any, product_id: int, amount: Any, idempotency_key: str | None) -> tuple[int, Any, bool]:
+    """`POST /api/v1/subscriptions` for a pool product: both assets of the pair in the pool ratio."""
+    return pool_deposit_submit(user=user, product_id=product_id, amount=amount, asset=None, mode="pair",
+                               compound_rewards=False, idempotency_key=idempotency_key, render=deposit_summary)
 
 
 def deposit_summary(deposit: PoolDeposit) -> dict[str, Any]:

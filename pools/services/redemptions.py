@@ -63,7 +63,7 @@ def withdrawal_plan(position: PoolPosition, pool: Pool, *, shares: Any | None, t
                     maturity: bool = False) -> WithdrawalPlan:
     """Decide a redemption without writing; raises RedemptionRefused / InvalidAmount."""
     if position.status != PoolPositionStatus.ACTIVE or position.shares <= 0:
-        raise errors.RedemptionRefused(_("This position has nothing left to redeem."), code="POSITION_CLOSED")
+        raise errors.RedemptionRefused(message_for(errors.POSITION_CLOSED), code=errors.POSITION_CLOSED)
     fixed = position.term_type == TermType.FIXED
     burn = position.shares if shares in (None, "") else parse_amount(shares, scale=pool.share_asset.scale,
                                                                     field="shares")

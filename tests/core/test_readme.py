@@ -12,7 +12,7 @@ def test_readme_documents_every_environment_variable():
 
 
 def test_readme_names_the_demo_logins():
-    from core.management.commands.seed_demo import CUSTOMERS, DEMO_PASSWORD, STAFF
+    from portal.management.commands.seed_demo import CUSTOMERS, DEMO_PASSWORD, STAFF
 
     readme = (BASE_DIR / "README.md").read_text()
     assert DEMO_PASSWORD in readme

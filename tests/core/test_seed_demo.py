@@ -12,8 +12,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from accounts.roles import OPERATIONS, user_has_role
-from core.management.commands.seed_demo import DEMO_STAFF_TOTP_KEY, FUNDING, STAFF
 from ledger.models import AccountKind, Asset, JournalEntry, LedgerAccount
+from portal.management.commands.seed_demo import DEMO_STAFF_TOTP_KEY, FUNDING, STAFF
 
 
 def _seed() -> str:
