@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from compliance.models import (
@@ -15,6 +16,7 @@ from compliance.models import (
     AssessmentQuestion,
     AuditEvent,
     Complaint,
+    CustomerProfile,
     Disclosure,
     DisclosureStatus,
     JurisdictionRule,
@@ -102,6 +104,37 @@ def assessment_latest(user: Any, product_kind: str) -> AssessmentAttempt | None:
     """The customer's newest attempt for a product kind in their jurisdiction (the one the gate uses)."""
     return (AssessmentAttempt.objects.filter(user=user, jurisdiction=(user.country or "").upper(),
                                              product_kind=product_kind).order_by("-created_at", "-id").first())
+
+
+def assessment_review(attempt: AssessmentAttempt, *, language: str | None = None) -> list[dict[str, Any]]:
+    """The questions an attempt got wrong, in the customer's language: the answer given, the right one, why, and
+    whether it tested a key risk (which fails the attempt on its own)."""
+    lang = _lang(language)
+    rows = AssessmentQuestion.objects.filter(jurisdiction=attempt.jurisdiction, key__in=list(attempt.answers))
+    out = []
+    for q in sorted(rows, key=lambda r: (r.position, r.id)):
+        given = attempt.answers.get(q.key)
+        if given == q.answer:
+            continue
+        choices = {c["key"]: c.get(lang) or c["en"] for c in q.choices}
+        out.append({"key": q.key, "text": q.text_zh_hant if lang == TRADITIONAL_CHINESE else q.text_en,
+                    "given": choices.get(given, ""), "correct": choices.get(q.answer, ""), "key_risk": q.key_risk,
+                    "explanation": (q.explanation_zh_hant if lang == TRADITIONAL_CHINESE else q.explanation_en)
+                    or q.explanation_en})
+    return out
+
+
+def cooling_off_ends(user: Any) -> dt.datetime | None:
+    """When a customer's cooling-off ends (their first view of Earn plus the country's hours); None when none
+    applies or it is already over."""
+    rule = jurisdiction_rule(getattr(user, "country", None))
+    if rule is None or not rule.cooling_off_hours:
+        return None
+    first = CustomerProfile.objects.filter(user=user).values_list("earn_first_viewed_at", flat=True).first()
+    if first is None:
+        return None
+    ends = first + dt.timedelta(hours=rule.cooling_off_hours)
+    return ends if ends > timezone.now() else None
 
 
 # SCENARIOS.md 12: the FCA's prescribed wording (COBS 4.12A), word for word.

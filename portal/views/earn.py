@@ -16,11 +16,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.twofactor import otp_require, user_has_2fa
 from compliance.gate import blocking_codes
-from compliance.selectors import disclosure_current, disclosure_text, warnings_for
-from compliance.services.acknowledgements import acknowledgement_create
+from compliance.selectors import cooling_off_ends, disclosure_current, disclosure_text, warnings_for
+from compliance.services.acknowledgements import acknowledgement_create, blocked_attempt_record
 from compliance.services.customers import earn_first_view_record
 from core.errors import ApplicationError
-from core.money import to_decimal
+from core.money import decimal_text, to_decimal
 from core.net import client_ip
 from earn.errors import SubscriptionRefused
 from earn.models import Product, ProductStatus, Strategy, TermType
@@ -30,7 +30,7 @@ from ledger.selectors import balance_list
 from pools.chart import il_chart_svg
 from pools.selectors import il_table
 from portal.forms import AmountForm
-from portal.refusals import advise
+from portal.refusals import LOGGED_AT_PREVIEW, Advice, advise, blocks_of
 
 ACK_CODES = ("NO_ACK", "ACK_OUTDATED")
 LANGS = ("en", "zh-hant")
@@ -94,10 +94,16 @@ def _product_context(request: HttpRequest, product: Product) -> dict[str, Any]:
         context["learn_more_url"] = warnings["learn_more_url"]
     if request.user.is_authenticated:
         codes = blocking_codes(request.user, product)
+        blocks = blocks_of(codes)
+        steps = [c for c in codes if c not in blocks]
+        ends = cooling_off_ends(request.user) if "COOLING_OFF" in blocks else None
         needs_assessment = any(c in ("ASSESSMENT_REQUIRED", "ASSESSMENT_FAILED") for c in codes)
-        context.update(codes=codes, needs_ack=any(c in ACK_CODES for c in codes), needs_assessment=needs_assessment,
-                       assessment_step="current" if needs_assessment else "",
-                       advice=advise(codes, product_id=product.pk))
+        # Blocks (restricted, cooling-off, KYC, residence under review) are refusals with what to do; the rest
+        # are the next steps of the flow, shown as guidance.
+        context.update(codes=codes, blocks=blocks, needs_ack=any(c in ACK_CODES for c in codes),
+                       needs_assessment=needs_assessment, assessment_step="current" if needs_assessment else "",
+                       block_advice=advise(blocks, product_id=product.pk, cooling_off_ends=ends),
+                       advice=advise(steps, product_id=product.pk))
     return context
 
 
@@ -134,13 +140,71 @@ def _available(user: Any, asset: str) -> Any:
     return row["available"] if row else 0
 
 
+def _safe_amount(raw: Any) -> Decimal | None:
+    try:
+        value = to_decimal((raw or "").strip())
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return value if value.is_finite() and abs(value) < Decimal(10) ** 20 else None
+
+
+def _shortfalls(user: Any, needs: list[tuple[str, Decimal, int]]) -> list[Advice]:
+    """Which asset is short for a subscription taking `needs` [(asset, amount, scale)], in plain words."""
+    balances = {b["asset_code"]: b["available"] for b in balance_list(user_id=user.pk)}
+    out = []
+    for asset, need, scale in needs:
+        have = balances.get(asset, Decimal(0))
+        if have < need:
+            out.append(Advice("INSUFFICIENT_BALANCE", _(
+                "Not enough %(asset)s: this takes %(need)s %(asset)s and %(have)s %(asset)s is available.")
+                % {"asset": asset, "need": decimal_text(need, scale), "have": decimal_text(have, scale)},
+                _("Deposit %(missing)s %(asset)s more, or choose a smaller amount.")
+                % {"missing": decimal_text(need - have, scale), "asset": asset}))
+    return out
+
+
+def _quote_advice(user: Any, product: Product, codes: list[str], needs: list[tuple[str, Decimal, int]]) -> list[Advice]:
+    """Advice for a preview's blockers; a short balance names the asset (and a pool deposit both legs)."""
+    advice = advise([c for c in codes if c != "INSUFFICIENT_BALANCE"], product_id=product.pk)
+    if "INSUFFICIENT_BALANCE" in codes:
+        advice += _shortfalls(user, needs) or advise(["INSUFFICIENT_BALANCE"], product_id=product.pk)
+    return advice
+
+
+def _pool_preview(request: HttpRequest, product: Product, context: dict[str, Any], amount: str) -> HttpResponse:
+    """A pool deposit's preview: both legs, the pool share it buys, fee and swap, estimated income, blockers."""
+    from pools.services.deposits import deposit_quote
+
+    quote = deposit_quote(user=request.user, product=product, amount=amount)
+    plan, pool, yields = quote["plan"], quote["pool"], quote["yield"]
+    needs = [(pool.asset_a_id, plan.amount_a, pool.asset_a.scale), (pool.asset_b_id, plan.amount_b, pool.asset_b.scale)]
+    daily = quote["est_daily_fees_usd"] + quote["est_daily_rewards_usd"]
+    _log_compliance_refusal(request.user, product, quote["blocking"], "preview", plan.product_equivalent)
+    context.update(pool_quote=quote, plan=plan, pool=pool, yields=yields, legs=needs,
+                   share_percent=quote["share_of_pool"] * 100, est_daily_usd=daily,
+                   est_yearly_usd=(plan.value_usd * yields.apr).quantize(Decimal("0.01")),
+                   quote_advice=_quote_advice(request.user, product, quote["blocking"], needs),
+                   blocking=quote["blocking"], idempotency_key=uuid.uuid4().hex,
+                   deposit_amount=plan.amount_a if plan.asset_in == pool.asset_a_id else plan.amount_b)
+    return render(request, "portal/pool_subscribe_preview.html", context)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest, product_id: int) -> HttpResponse:
-    """One page per step: acknowledge the disclosure, enter the amount, preview, confirm (with a code)."""
+    """One page per step: acknowledge the disclosure, enter the amount, preview, confirm (with a code).
+
+    A customer the gate blocks outright (restricted country, cooling-off, …) is refused at the first step with the
+    reason and what to do, whatever step they post; the attempt is logged once per product, reason and day."""
     product = _visible_product(product_id, request.user)
     user = request.user
     step = request.POST.get("step", "")
+    context = _product_context(request, product)
+    if context.get("blocks"):
+        blocked_attempt_record(user=user, product_id=product.pk, codes=context["blocks"],
+                               step=step if step in ("acknowledge", "preview", "confirm") else "start",
+                               amount=_safe_amount(request.POST.get("amount")))
+        return render(request, "portal/subscribe_blocked.html", context)
     if step == "acknowledge":
         try:
             acknowledgement_create(user=user, product_id=product.pk,
@@ -154,10 +218,12 @@ def subscribe(request: HttpRequest, product_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Thank you: your acknowledgement is recorded."))
         return redirect("portal:subscribe", product_id=product.pk)
-    context = _product_context(request, product)
     form = AmountForm(request.POST if step in ("preview", "confirm") else None)
+    pool = product.strategy == Strategy.LIQUIDITY_MINING
     context.update(form=form, has_2fa=user_has_2fa(user), available=_available(user, product.asset_id),
-                   fixed=product.term_type == TermType.FIXED)
+                   fixed=product.term_type == TermType.FIXED, is_pool=pool)
+    if pool:
+        context.update(_pool_pair(product))
     if step in ("preview", "confirm") and form.is_valid():
         amount, auto_renew = form.cleaned_data["amount"].strip(), form.cleaned_data["auto_renew"]
         if step == "confirm":
@@ -168,6 +234,7 @@ def subscribe(request: HttpRequest, product_id: int) -> HttpResponse:
                     idempotency_key=request.POST.get("idempotency_key"),
                     render=lambda sub: {"id": sub.pk, "position": sub.position_id})
             except SubscriptionRefused as exc:
+                # subscription_submit has logged the refusal (every confirm refused is kept).
                 context["refusal"] = advise(exc.codes, product_id=product.pk, message=exc.message)
             except ApplicationError as exc:
                 context["refusal"] = advise([exc.code], product_id=product.pk, message=exc.message)
@@ -178,12 +245,35 @@ def subscribe(request: HttpRequest, product_id: int) -> HttpResponse:
                     return redirect("portal:dashboard")
                 return redirect("portal:position", position_id=body["position"])
         try:
+            if pool:
+                return _pool_preview(request, product, context, amount)
             quote = subscription_quote(user=user, product=product, amount=amount)
         except ApplicationError as exc:
             form.add_error("amount", exc.message)
         else:
-            context.update(quote=quote, quote_advice=advise(quote.blocking, product_id=product.pk),
+            _log_compliance_refusal(user, product, quote.blocking, "preview", quote.amount)
+            context.update(quote=quote, quote_advice=_quote_advice(
+                               user, product, quote.blocking, [(product.asset_id, quote.amount, product.asset.scale)]),
                            idempotency_key=request.POST.get("idempotency_key") if step == "confirm"
                            else uuid.uuid4().hex, auto_renew=auto_renew)
             return render(request, "portal/subscribe_preview.html", context)
     return render(request, "portal/subscribe.html", context)
+
+
+def _log_compliance_refusal(user: Any, product: Product, codes: list[str], step: str, amount: Any) -> None:
+    """A preview or confirm stopped by a compliance reason (e.g. the exposure limit) goes to the refusals log,
+    once per product, reason and day."""
+    logged = [c for c in codes if c in LOGGED_AT_PREVIEW]
+    if logged:
+        blocked_attempt_record(user=user, product_id=product.pk, codes=logged, step=step,
+                               amount=_safe_amount(str(amount)))
+
+
+def _pool_pair(product: Product) -> dict[str, Any]:
+    from pools.selectors import pool_for_product
+
+    pool = pool_for_product(product)
+    if pool is None:
+        return {}
+    other = pool.asset_b_id if pool.asset_a_id == product.asset_id else pool.asset_a_id
+    return {"pool_other_asset": other}
