@@ -94,7 +94,7 @@ def _lang(language: str | None) -> str:
 def assessment_questions(user: Any, product_kind: str, *, language: str | None = None) -> list[dict[str, Any]]:
     """The questions a customer answers for a product kind, in their language, without the answers."""
     lang = _lang(language or getattr(user, "language", ""))
-    return [{"key": q.key, "topic": q.topic,
+    return [{"key": q.key, "topic": q.topic, "key_risk": q.key_risk,
              "text": q.text_zh_hant if lang == TRADITIONAL_CHINESE else q.text_en,
              "choices": [{"key": c["key"], "text": c.get(lang) or c["en"]} for c in q.choices]}
             for q in assessment_question_rows(user.country, product_kind)]
