@@ -44,11 +44,18 @@ def disclosure_versions(*, product_id: int) -> QuerySet[Disclosure]:
         "-version")
 
 
-def disclosure_text(disclosure: Disclosure, *, language: str) -> dict:
-    """The customer-facing text of one version in one language: body and [{key, text}] statements."""
+def disclosure_text(disclosure: Disclosure, *, language: str, country: str | None = None) -> dict:
+    """The customer-facing text of one version in one language: body and [{key, text}] statements; a statement
+    with wording for the customer's country of residence (its jurisdiction section) reads in that wording."""
     lang = TRADITIONAL_CHINESE if language.lower().startswith("zh") else ENGLISH
     body = disclosure.body_zh_hant if lang == TRADITIONAL_CHINESE else disclosure.body_en
-    statements = [{"key": s["key"], "text": s.get(lang) or s["en"]} for s in disclosure.risk_statements]
+    country = (country or "").upper()
+
+    def wording(s: dict) -> dict:
+        return (s.get("jurisdictions") or {}).get(country) or s
+
+    statements = [{"key": s["key"], "text": wording(s).get(lang) or wording(s)["en"]}
+                  for s in disclosure.risk_statements]
     return {"language": lang, "text": body, "risk_statements": statements}
 
 

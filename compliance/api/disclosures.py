@@ -63,7 +63,7 @@ class ProductDisclosureApi(APIView):
         body = {"id": disclosure.pk, "product": product_id, "version": disclosure.version, "sha256": disclosure.sha256,
                 "english_prevails": True, "prescribed_warnings": [warning] if warning else [],
                 "approved_at": disclosure.approved_at,
-                **disclosure_text(disclosure, language=lang)}
+                **disclosure_text(disclosure, language=lang, country=getattr(request.user, "country", None))}
         body["il_table"] = _il_table(product, request.query_params.get("amount_usd"))
         return Response(self.OutputSerializer(body).data)
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.twofactor import otp_require, user_has_2fa
+from compliance.selectors import warnings_for
 from core.dates import day_end, day_start
 from core.errors import ApplicationError
 from earn.models import Accrual, PositionStatus, Redemption, TermType
@@ -81,6 +82,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "balances": list(balance_list(user_id=user.pk)), "positions": positions, "page": page, "closed": closed,
         "pool_positions": _pool_rows(request),
         "charts": earnings_charts(user, today=today), "notifications": list(inbox_rows(user)[:5]),
+        **_rate_warnings(request),
     })
 
 
@@ -93,6 +95,13 @@ def _pool_rows(request: HttpRequest) -> list[Any]:
         row.value = position_value(row, prices)
         row.display_name = _name(row.product, request)
     return rows
+
+
+def _rate_warnings(request: HttpRequest) -> dict[str, Any]:
+    """The prescribed risk warning where the customer's country needs one (FCA: every page showing rates)."""
+    warnings = warnings_for(request.user, language=getattr(request, "LANGUAGE_CODE", None))
+    return {"warnings": [warnings["risk_warning"]] if warnings["risk_warning"] else [],
+            "learn_more_url": warnings["learn_more_url"]}
 
 
 def _position_or_404(request: HttpRequest, position_id: int) -> Any:
@@ -113,6 +122,7 @@ def position_detail(request: HttpRequest, position_id: int) -> HttpResponse:
         "accruals": list(Accrual.objects.filter(position=position).order_by("-date")[:30]),
         "redemptions": list(Redemption.objects.filter(position=position).order_by("-id")[:20]),
         "redeemable": position.status == PositionStatus.ACTIVE and position.principal > 0,
+        **_rate_warnings(request),
     })
 
 

@@ -60,9 +60,11 @@ def home(request: HttpRequest) -> HttpResponse:
     entries = [_display(e, language) for e in catalogue_entries(products, user=request.user)]
     assets = (Product.objects.filter(status=ProductStatus.LIVE).order_by("asset_id")
               .values_list("asset_id", flat=True).distinct())
+    warnings = warnings_for(request.user, language=language)
     return render(request, "portal/home.html", {
-        "entries": entries, "assets": list(assets), "filters": {"type": term_type or "", "asset": asset or "",
-                                                                "risk": risk},
+        "warnings": [warnings["risk_warning"]] if warnings["risk_warning"] else [],
+        "learn_more_url": warnings["learn_more_url"], "entries": entries, "assets": list(assets),
+        "filters": {"type": term_type or "", "asset": asset or "", "risk": risk},
         "types": TermType.choices, "risks": range(1, 6),
     })
 
@@ -84,7 +86,8 @@ def _product_context(request: HttpRequest, product: Product) -> dict[str, Any]:
     context: dict[str, Any] = {
         "product": product, "entry": entry, "disclosure": disclosure, "shown_language": shown,
         "other_language": "en" if shown == "zh-hant" else "zh-hant",
-        "text": disclosure_text(disclosure, language=shown) if disclosure else None,
+        "text": disclosure_text(disclosure, language=shown, country=getattr(request.user, "country", None))
+        if disclosure else None,
         "codes": [], "advice": [], "warnings": [], "personal_warnings": [],
     }
     warnings = warnings_for(request.user, product, language=language)
