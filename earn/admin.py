@@ -210,8 +210,10 @@ class ProductAdmin(admin.ModelAdmin):
                      "total_cap", "sold_amount", "created_at", "updated_at"]
     fieldsets = [
         (_("Product"), {"fields": ["name_en", "name_zh_hant", "asset", "term_type", "strategy", "risk_rating"]}),
+        # The customer-facing vetting text: English and Traditional Chinese side by side, like disclosures.
         (_("Vetting"), {"fields": ["vetting_checklist", "venue", "chain", "contract_address", "audit_reports",
-                                   "tvl_usd", "yield_source", "risk_rationale", "reviewer_notes"]}),
+                                   "tvl_usd", ("yield_source", "yield_source_zh_hant"),
+                                   ("risk_rationale", "risk_rationale_zh_hant"), "reviewer_notes"]}),
         (_("Review and counters"), {"fields": ["status", "drafted_by", "approved_by", "approved_at",
                                                "rejection_reason", "total_cap", "sold_amount", "created_at",
                                                "updated_at"]}),
@@ -225,7 +227,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Product | None = None) -> Any:
         if obj is None:  # add: no review data yet
-            return [(name, {"fields": [f for f in opts["fields"] if f in PRODUCT_EDIT_FIELDS]})
+            return [(name, {"fields": [f for f in opts["fields"]
+                                       if set(f if isinstance(f, tuple) else [f]) <= set(PRODUCT_EDIT_FIELDS)]})
                     for name, opts in self.fieldsets[:2]]
         return self.fieldsets
 

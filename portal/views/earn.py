@@ -116,6 +116,11 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     product = _visible_product(product_id, request.user)
     earn_first_view_record(request.user)
     context = _product_context(request, product)
+    chinese = _language(request) == "zh-hant"
+    context["vetting"] = {  # Traditional Chinese where the curator wrote it, else the English
+        "yield_source": (chinese and product.yield_source_zh_hant) or product.yield_source,
+        "risk_rationale": (chinese and product.risk_rationale_zh_hant) or product.risk_rationale,
+    }
     if product.strategy == Strategy.LIQUIDITY_MINING:
         context.update(_pool_context(request, product))
     return render(request, "portal/product.html", context)
