@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -53,12 +55,12 @@ def test_the_default_broker_names_its_host():
     assert "REDIS_URL" in dir(base)
     if not base.REDIS_URL and not settings.CELERY_BROKER_URL.startswith("redis"):
         assert settings.CELERY_BROKER_URL == "filesystem://localhost//"
-    source = open(base.__file__).read()
+    source = Path(base.__file__).read_text()
     assert '"filesystem://localhost//"' in source and '"filesystem://")' not in source
 
 
 def test_make_run_stops_cleanly_and_gives_mail_links_its_port():
-    from pathlib import Path
+
 
     source = (Path(settings.BASE_DIR) / "bin" / "run_all.py").read_text()
     assert 'env.setdefault("PORTAL_BASE_URL", f"http://{host}:{port}")' in source
