@@ -33,12 +33,17 @@ from pools.selectors import pool_positions_for, position_value
 from portal.charts import Series, cumulative, line_chart
 from portal.forms import HistoryForm, RedeemForm
 from portal.refusals import advise
+from earn.interest import blended_apr
+from earn.selectors.positions import tiers_of
 from portal.selectors import (
     closed_positions,
     dashboard_positions,
     earnings_by_asset,
     next_payout,
+    portfolio_usd,
     position_for_user,
+    prices_with_time,
+    yesterday_accruals,
 )
 from pricing.selectors import latest_prices
 
@@ -72,15 +77,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = _today()
     page = Paginator(dashboard_positions(user), POSITIONS_PER_PAGE).get_page(request.GET.get("page"))
     positions = list(page)
+    yesterday = yesterday_accruals(user, today - dt.timedelta(days=1))
     for position in positions:
         position.next_payout = next_payout(position, today)  # type: ignore[attr-defined]
         position.display_name = _name(position.product, request)  # type: ignore[attr-defined]
+        # What people read first: the rate it earns now, yesterday's interest and everything earned so far.
+        position.apr = blended_apr(position.principal, tiers_of(position.terms))  # type: ignore[attr-defined]
+        position.yesterday = yesterday.get(position.pk, (None, None))[0]  # type: ignore[attr-defined]
+        position.earned = position.paid_interest + position.accrued_interest  # type: ignore[attr-defined]
     closed = list(closed_positions(user))
     for position in closed:
         position.display_name = _name(position.product, request)  # type: ignore[attr-defined]
+    balances = list(balance_list(user_id=user.pk))
+    pools = _pool_rows(request)
+    prices, priced_at = prices_with_time(sorted({b["asset_code"] for b in balances}))
+    total_usd, unpriced = portfolio_usd(balances, pools, prices)
     return render(request, "portal/dashboard.html", {
-        "balances": list(balance_list(user_id=user.pk)), "positions": positions, "page": page, "closed": closed,
-        "pool_positions": _pool_rows(request),
+        "balances": balances, "positions": positions, "page": page, "closed": closed,
+        "pool_positions": pools, "total_usd": total_usd, "priced_at": priced_at, "unpriced": unpriced,
         "charts": earnings_charts(user, today=today), "notifications": list(inbox_rows(user)[:5]),
         **_rate_warnings(request),
     })

@@ -42,7 +42,13 @@ def _language(request: HttpRequest) -> str:
 
 def _display(entry: dict[str, Any], language: str) -> dict[str, Any]:
     name = entry["name_zh_hant"] if language == "zh-hant" and entry.get("name_zh_hant") else entry["name_en"]
-    return {**entry, "name": name}
+    out = {**entry, "name": name, "tiered": len(entry.get("apr_tiers") or []) > 1}
+    if out["tiered"]:  # a tiered rate reads "up to" its best tier
+        from earn.apy import apy_for
+
+        best = max(t["apr"] for t in entry["apr_tiers"])
+        out.update(apr_best=best, apy_best=apy_for(best, compounding=entry["type"] == TermType.DEMAND))
+    return out
 
 
 @require_safe
@@ -232,6 +238,8 @@ def subscribe(request: HttpRequest, product_id: int) -> HttpResponse:
                    fixed=product.term_type == TermType.FIXED, is_pool=pool)
     if pool:
         context.update(_pool_pair(product))
+    else:
+        context.update(_estimate_inputs(user, product, context["entry"], context["available"]))
     if step in ("preview", "confirm") and form.is_valid():
         amount, auto_renew = form.cleaned_data["amount"].strip(), form.cleaned_data["auto_renew"]
         if step == "confirm":
@@ -266,6 +274,29 @@ def subscribe(request: HttpRequest, product_id: int) -> HttpResponse:
                            else uuid.uuid4().hex, auto_renew=auto_renew)
             return render(request, "portal/subscribe_preview.html", context)
     return render(request, "portal/subscribe.html", context)
+
+
+def _estimate_inputs(user: Any, product: Product, entry: dict[str, Any], available: Any) -> dict[str, Any]:
+    """What the subscribe form's live estimate and Max button need: tiers, day count, what is held, the most
+    the customer can subscribe now (balance, maximum and quotas, at the asset's scale)."""
+    import json
+
+    from earn.selectors.positions import user_principal
+
+    tiers = entry.get("apr_tiers") or []
+    held = user_principal(user, product) if product.term_type == TermType.DEMAND else Decimal(0)
+    limits = [Decimal(str(available or 0))] + [Decimal(str(entry[k])) for k in ("max_amount", "user_left_quota")
+                                               if entry.get(k) is not None]
+    most = max(min(limits), Decimal(0))
+    from portal.templatetags.portal_tags import display_places
+
+    places = display_places(product.asset_id, product.asset.scale)
+    return {"max_amount": decimal_text(most, product.asset.scale) if most > 0 else "",
+            "estimate": {"tiers": json.dumps([[str(t["min"]), None if t["max"] is None else str(t["max"]),
+                                               str(t["apr"])] for t in tiers]),
+                         "basis": entry.get("day_count_basis") or 365, "held": str(held),
+                         "days": (entry.get("term_days") or 0) if product.term_type == TermType.FIXED else 0,
+                         "places": places}}
 
 
 def _log_compliance_refusal(user: Any, product: Product, codes: list[str], step: str, amount: Any) -> None:
