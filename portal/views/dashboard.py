@@ -21,7 +21,9 @@ from accounts.twofactor import otp_require, user_has_2fa
 from compliance.selectors import warnings_for
 from core.dates import day_end, day_start
 from core.errors import ApplicationError
+from earn.interest import blended_apr
 from earn.models import Accrual, PositionStatus, Redemption, TermType
+from earn.selectors.positions import tiers_of
 from earn.selectors.products import terms_in_force
 from earn.services.position_switches import position_set_auto_compound, position_set_auto_renew
 from earn.services.redemptions import redemption_plan, redemption_submit
@@ -33,8 +35,6 @@ from pools.selectors import pool_positions_for, position_value
 from portal.charts import Series, cumulative, line_chart
 from portal.forms import HistoryForm, RedeemForm
 from portal.refusals import advise
-from earn.interest import blended_apr
-from earn.selectors.positions import tiers_of
 from portal.selectors import (
     closed_positions,
     dashboard_positions,
