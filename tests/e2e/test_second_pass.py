@@ -206,3 +206,27 @@ def test_money_pages_fit_a_phone_screen(browser, live_server):
     redeem.click()
     expect(page).to_have_url(re.compile(r"/redeem$"))
     context.close()
+
+
+def test_subscribe_form_max_button_and_live_estimate(new_page):
+    """Alice taps Max and sees the estimated interest before previewing; the unread count shows in the inbox."""
+    w = world()
+    acknowledge_directly(w["hk"], w["fixed"])
+    risk_profile_record(actor=w["hk"], user=w["hk"], risk_profile="high", net_worth_usd="10000000")
+    page = new_page()
+    sign_in(page, "alice@hk.example")
+    page.goto(f"/products/{w['fixed'].pk}/assessment")
+    page.goto(f"/products/{w['fixed'].pk}/subscribe")
+    if page.locator("a[href$='/assessment']").count():
+        from tests.e2e.test_journeys import take_assessment
+
+        take_assessment(page, "HK")
+    page.fill("#id_amount", "1000")
+    expect(page.locator("#estimate")).to_contain_text("Estimated interest: 0.21 USDT a day")  # 1000 × 8 % / 365
+    expect(page.locator("#estimate")).to_contain_text("6.57 USDT for the term")
+    shot(page, "hk-20-live-estimate")
+    page.get_by_role("button", name="Max").click()
+    expect(page.locator("#id_amount")).to_have_value("10000.00000000")
+    shot(page, "hk-21-max")
+    page.locator("form:has(input[value=preview]) button[type=submit]").click()
+    expect(page.locator("dl.facts")).to_contain_text("10000.00000000 USDT")

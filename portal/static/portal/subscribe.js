@@ -6,7 +6,7 @@
   if (!form) { return; }
   var input = form.querySelector("#id_amount");
   var out = document.getElementById("estimate");
-  var max = form.querySelector("button[data-max]");
+  var max = form.querySelector("[data-max]");
   var tiers = JSON.parse(form.getAttribute("data-tiers") || "[]");
   var basis = Number(form.getAttribute("data-basis") || "365");
   var held = Number(form.getAttribute("data-held") || "0");
@@ -23,14 +23,19 @@
     return total;
   }
 
+  function down(value) {  // rounded down, like the server: an estimate never shows more than it will be
+    var unit = Math.pow(10, places);
+    return (Math.floor(value * unit + 1e-9) / unit).toFixed(places);
+  }
+
   function show() {
     var amount = Number((input.value || "").replace(/,/g, ""));
     if (!out) { return; }
     if (!(amount > 0) || !isFinite(amount)) { out.hidden = true; return; }
     var daily = (yearly(held + amount) - yearly(held)) / basis;
-    var text = out.getAttribute("data-daily").replace("{amount}", daily.toFixed(places)).replace("{asset}", asset);
+    var text = out.getAttribute("data-daily").replace("{amount}", down(daily)).replace("{asset}", asset);
     if (days > 0) {
-      text += " · " + out.getAttribute("data-term").replace("{amount}", (daily * days).toFixed(places))
+      text += " · " + out.getAttribute("data-term").replace("{amount}", down(daily * days))
         .replace("{asset}", asset);
     }
     out.textContent = text;
