@@ -5,12 +5,14 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import views as core_views
+from core.operations import operations_console
 
 urlpatterns = [
     path("", include("portal.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on every page that names none (the admin, the API docs).
     path("favicon.ico", RedirectView.as_view(url=static("portal/favicon.svg"), permanent=True), name="favicon"),
+    path("admin/operations/", admin.site.admin_view(operations_console), name="operations-console"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
