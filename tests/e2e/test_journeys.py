@@ -259,7 +259,7 @@ def test_pool_product_page_shows_the_impermanent_loss_chart(new_page):
     page.fill("#il-amount", "5000")
     page.get_by_role("button", name="Show").click()
     expect(page.locator(".il-chart svg")).to_be_visible()
-    expect(page.locator("#impermanent-loss table")).to_contain_text("-5.7191%")
+    expect(page.locator("#impermanent-loss .table-wrap table")).to_contain_text("-5.72 %")
     page.locator("#impermanent-loss").screenshot(path=str(shot(page, "pool-01-product").with_name("pool-02-il.png")))
     assert not page.csp_errors
 
