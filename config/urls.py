@@ -1,7 +1,8 @@
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
+from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import views as core_views
@@ -11,7 +12,8 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on every page that names none (the admin, the API docs).
-    path("favicon.ico", RedirectView.as_view(url=static("portal/favicon.svg"), permanent=True), name="favicon"),
+    path("favicon.ico", require_safe(lambda request: HttpResponsePermanentRedirect(static("portal/favicon.svg"))),
+         name="favicon"),
     path("admin/operations/", admin.site.admin_view(operations_console), name="operations-console"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
