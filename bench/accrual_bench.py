@@ -67,7 +67,7 @@ def _product(day: dt.date):  # type: ignore[no-untyped-def]
                                roles=[role])[0]
              for role in (roles.CURATOR, roles.APPROVER, roles.OPERATIONS)}
     demo = DemoProduct(
-        name_en="Bench USDT 90 days", name_zh_hant="基準 USDT 90 天", asset="USDT", term_type="fixed",
+        name_en="Bench USDT 90 days", name_zh_hant="基準 USDT 90 日", asset="USDT", term_type="fixed",
         tiers=[("0", "1000", "0.05"), ("1000", None, "0.03")], risk_rating=2,
         terms={"term_days": 90, "payout": "daily", "min_amount": "1", "early_redemption": "not_allowed",
                "redemption_modes": []},

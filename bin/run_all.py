@@ -80,6 +80,8 @@ def main() -> int:
         subprocess.run([python, manage, *step], env=step_env, check=True, cwd=BASE_DIR)  # noqa: S603
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
+    # Links in notification e-mails point at this server unless a public address is configured.
+    env.setdefault("PORTAL_BASE_URL", f"http://{host}:{port}")
     (BASE_DIR / ".data").mkdir(exist_ok=True)
     celery = [python, "-m", "celery", "-A", "config"]
     processes = {
@@ -105,7 +107,8 @@ def main() -> int:
     print("Ctrl-C stops everything.\n", flush=True)
     manager.loop()
     del server  # the embedded server stops at exit (see cleanup_mode above)
-    return manager.returncode or 0
+    # Stopped with Ctrl-C or a TERM (honcho answers 130 / 143): that is the normal way out, not an error for make.
+    return 0 if manager.returncode in (130, 143) else manager.returncode or 0
 
 
 if __name__ == "__main__":

@@ -64,7 +64,9 @@ class DisclosureForm(forms.ModelForm):
         model = Disclosure
         fields = ["product", *CONTENT_FIELDS]
         help_texts = {"risk_statements": _('Product-specific statements only, as JSON: '
-                                           '[{"key": "slashing", "en": "…", "zh-hant": "…"}]. Standard risks '
+                                           '[{"key": "slashing", "en": "…", "zh-hant": "…"}]; a statement may '
+                                           'add per-country wording for residents of that country: '
+                                           '"jurisdictions": {"GB": {"en": "…", "zh-hant": "…"}}. Standard risks '
                                            '(smart contract, lock-up, impermanent loss, deposit protection, '
                                            'rate changes) and the English-prevails clause are added automatically.')}
 
@@ -120,9 +122,12 @@ class DisclosureAdmin(admin.ModelAdmin):
     @admin.display(description=_("side-by-side preview"))
     def preview(self, disclosure: Disclosure) -> str:
         """English and Traditional Chinese in two columns, statement by statement, as customers see them."""
-        statements = format_html_join(
-            "", '<tr><td>☐ {}</td><td>☐ {}</td><td><code>{}</code></td></tr>',
-            ((s["en"], s["zh-hant"], s["key"]) for s in disclosure.risk_statements))
+        rows = []
+        for s in disclosure.risk_statements:
+            rows.append((s["en"], s["zh-hant"], s["key"]))
+            for country, text in sorted((s.get("jurisdictions") or {}).items()):  # per-country sections
+                rows.append((text["en"], text["zh-hant"], f"{s['key']} · {country}"))
+        statements = format_html_join("", '<tr><td>☐ {}</td><td>☐ {}</td><td><code>{}</code></td></tr>', rows)
         return format_html(
             '<table class="disclosure-preview" style="width:100%;table-layout:fixed">'
             '<thead><tr><th lang="en">English</th><th lang="zh-Hant">繁體中文</th><th style="width:12em">{}</th>'

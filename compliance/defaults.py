@@ -40,7 +40,40 @@ RULES: list[dict] = [
 def _q(key: str, topic: str, kinds: list[str], en: str, zh: str, choices: list[tuple[str, str, str]],
        answer: str) -> dict:
     return {"key": key, "topic": topic, "product_kinds": kinds, "text_en": en, "text_zh_hant": zh,
-            "choices": [{"key": k, "en": c_en, "zh-hant": c_zh} for k, c_en, c_zh in choices], "answer": answer}
+            "choices": [{"key": k, "en": c_en, "zh-hant": c_zh} for k, c_en, c_zh in choices], "answer": answer,
+            "key_risk": key in KEY_RISKS, "explanation_en": EXPLANATIONS[key][0],
+            "explanation_zh_hant": EXPLANATIONS[key][1]}
+
+
+# Questions on a product's key risks: a wrong answer fails the assessment whatever the score.
+KEY_RISKS = frozenset({"va_volatility", "lockup_early", "lm_impermanent_loss", "lm_smart_contract"})
+# What a customer who got a question wrong is told: (English, Traditional Chinese).
+EXPLANATIONS: dict[str, tuple[str, str]] = {
+    "va_volatility": ("Virtual assets have no guaranteed value: what you hold in Earn can fall sharply, possibly "
+                      "to almost nothing, and the interest earned does not limit the loss.",
+                      "虛擬資產並無保證價值：你在賺幣中持有的資產可大幅下跌，甚至接近零，已賺取的利息並不會限制損失。"),
+    "va_protection": ("Earn products are not bank deposits: no deposit protection or investor compensation scheme "
+                      "covers them.",
+                      "賺幣產品並非銀行存款，不受任何存款保障或投資者賠償計劃保障。"),
+    "va_rates": ("Rates are estimates: they can change at any time and are not guaranteed by anyone.",
+                 "利率只屬估算，可隨時變動，亦沒有任何人作出保證。"),
+    "demand_withdraw": ("Money added to a flexible product starts earning on the value date, the next day (T+1).",
+                        "加入活期產品的資金由起息日（即翌日，T+1）開始計息。"),
+    "lockup_early": ("A fixed term locks your money: early redemption may be refused, or cost the interest "
+                     "already paid or a penalty.",
+                     "定期產品會鎖定你的資金：可能不准提早贖回，或須放棄已派利息或支付罰息。"),
+    "lm_impermanent_loss": ("When one asset's price doubles against the other, the pool sells part of the rising "
+                            "asset: your share is worth about 5.7 % less than simply holding both (impermanent "
+                            "loss), and the loss becomes real when you redeem.",
+                            "當一種資產相對另一種價格上升一倍，池會沽出部分上升中的資產：你的份額價值較單純持有兩種資產"
+                            "低約5.7%（無常損失），並在贖回時成為實際損失。"),
+    "lm_smart_contract": ("Audits reduce but do not remove the risk: an exploited contract can lose the pooled "
+                          "assets, and nobody is obliged to refund them.",
+                          "審計只能減低而不能消除風險：合約被攻擊時池中資產可能損失，亦沒有人有責任退款。"),
+    "gb_fscs": ("Cryptoasset products are not covered by the FSCS, and the Financial Ombudsman Service may not be "
+                "able to help: you should not expect to be protected.",
+                "加密資產產品不受英國金融服務補償計劃保障，金融申訴專員服務亦未必能協助：你不應期望受到保障。"),
+}
 
 
 _COMMON = [

@@ -111,9 +111,17 @@ class Refusal(models.Model):
     codes = models.JSONField()
     detail = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # A blocked attempt in the portal (a restricted or cooling-off customer reaching the subscribe, preview or
+    # confirm step) is kept once per customer, product, reason and day: `reason` is the one code, `day` the UTC day.
+    reason = models.CharField(max_length=40, blank=True)
+    day = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "product", "reason", "day"], condition=Q(day__isnull=False),
+                                    name="refusal_blocked_once_per_day"),
+        ]
 
     def __str__(self) -> str:
         return f"refusal {self.user_id} {self.codes}"
@@ -206,6 +214,12 @@ class AssessmentQuestion(models.Model):
     text_zh_hant = models.TextField()
     choices = models.JSONField(help_text=_('[{"key": "a", "en": "…", "zh-hant": "…"}]'))
     answer = models.CharField(max_length=20)
+    key_risk = models.BooleanField(
+        _("tests a key risk"), default=False,
+        help_text=_("A wrong answer fails the assessment whatever the score (the product's key risks)."))
+    explanation_en = models.TextField(_("explanation (English)"), blank=True,
+                                      help_text=_("Shown to a customer who answered it wrongly."))
+    explanation_zh_hant = models.TextField(_("explanation (Traditional Chinese)"), blank=True)
     position = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
 

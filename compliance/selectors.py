@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from compliance.models import (
     AssessmentAttempt,
     AssessmentQuestion,
     Complaint,
+    CustomerProfile,
     Disclosure,
     DisclosureStatus,
     JurisdictionRule,
@@ -49,11 +51,18 @@ def disclosure_versions(*, product_id: int) -> QuerySet[Disclosure]:
         "-version")
 
 
-def disclosure_text(disclosure: Disclosure, *, language: str) -> dict:
-    """The customer-facing text of one version in one language: body and [{key, text}] statements."""
+def disclosure_text(disclosure: Disclosure, *, language: str, country: str | None = None) -> dict:
+    """The customer-facing text of one version in one language: body and [{key, text}] statements; a statement
+    with wording for the customer's country of residence (its jurisdiction section) reads in that wording."""
     lang = TRADITIONAL_CHINESE if language.lower().startswith("zh") else ENGLISH
     body = disclosure.body_zh_hant if lang == TRADITIONAL_CHINESE else disclosure.body_en
-    statements = [{"key": s["key"], "text": s.get(lang) or s["en"]} for s in disclosure.risk_statements]
+    country = (country or "").upper()
+
+    def wording(s: dict) -> dict:
+        return (s.get("jurisdictions") or {}).get(country) or s
+
+    statements = [{"key": s["key"], "text": wording(s).get(lang) or wording(s)["en"]}
+                  for s in disclosure.risk_statements]
     return {"language": lang, "text": body, "risk_statements": statements}
 
 
@@ -116,7 +125,7 @@ def _lang(language: str | None) -> str:
 def assessment_questions(user: User, product_kind: str, *, language: str | None = None) -> list[dict[str, Any]]:
     """The questions a customer answers for a product kind, in their language, without the answers."""
     lang = _lang(language or getattr(user, "language", ""))
-    return [{"key": q.key, "topic": q.topic,
+    return [{"key": q.key, "topic": q.topic, "key_risk": q.key_risk,
              "text": q.text_zh_hant if lang == TRADITIONAL_CHINESE else q.text_en,
              "choices": [{"key": c["key"], "text": c.get(lang) or c["en"]} for c in q.choices]}
             for q in assessment_question_rows(user.country, product_kind)]
@@ -126,6 +135,37 @@ def assessment_latest(user: User, product_kind: str) -> AssessmentAttempt | None
     """The customer's newest attempt for a product kind in their jurisdiction (the one the gate uses)."""
     return (AssessmentAttempt.objects.filter(user=user, jurisdiction=(user.country or "").upper(),
                                              product_kind=product_kind).order_by("-created_at", "-id").first())
+
+
+def assessment_review(attempt: AssessmentAttempt, *, language: str | None = None) -> list[dict[str, Any]]:
+    """The questions an attempt got wrong, in the customer's language: the answer given, the right one, why, and
+    whether it tested a key risk (which fails the attempt on its own)."""
+    lang = _lang(language)
+    rows = AssessmentQuestion.objects.filter(jurisdiction=attempt.jurisdiction, key__in=list(attempt.answers))
+    out = []
+    for q in sorted(rows, key=lambda r: (r.position, r.id)):
+        given = attempt.answers.get(q.key)
+        if given == q.answer:
+            continue
+        choices = {c["key"]: c.get(lang) or c["en"] for c in q.choices}
+        out.append({"key": q.key, "text": q.text_zh_hant if lang == TRADITIONAL_CHINESE else q.text_en,
+                    "given": choices.get(given, ""), "correct": choices.get(q.answer, ""), "key_risk": q.key_risk,
+                    "explanation": (q.explanation_zh_hant if lang == TRADITIONAL_CHINESE else q.explanation_en)
+                    or q.explanation_en})
+    return out
+
+
+def cooling_off_ends(user: Any) -> dt.datetime | None:
+    """When a customer's cooling-off ends (their first view of Earn plus the country's hours); None when none
+    applies or it is already over."""
+    rule = jurisdiction_rule(getattr(user, "country", None))
+    if rule is None or not rule.cooling_off_hours:
+        return None
+    first = CustomerProfile.objects.filter(user=user).values_list("earn_first_viewed_at", flat=True).first()
+    if first is None:
+        return None
+    ends = first + dt.timedelta(hours=rule.cooling_off_hours)
+    return ends if ends > timezone.now() else None
 
 
 # SCENARIOS.md 12: the FCA's prescribed wording (COBS 4.12A), word for word.

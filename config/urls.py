@@ -1,14 +1,22 @@
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import views as core_views
 from monitoring import views as monitoring_views
+from portal.operations import operations_console
 
 urlpatterns = [
     path("", include("portal.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", monitoring_views.metrics, name="metrics"),
+    # Browsers ask for /favicon.ico on every page that names none (the admin, the API docs).
+    path("favicon.ico", require_safe(lambda request: HttpResponsePermanentRedirect(static("portal/favicon.svg"))),
+         name="favicon"),
+    path("admin/operations/", admin.site.admin_view(operations_console), name="operations-console"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -198,8 +198,10 @@ class ProductAdmin(admin.ModelAdmin):
                      "total_cap", "sold_amount", "created_at", "updated_at"]
     fieldsets = [
         (_("Product"), {"fields": ["name_en", "name_zh_hant", "asset", "term_type", "strategy", "risk_rating"]}),
+        # The customer-facing vetting text: English and Traditional Chinese side by side, like disclosures.
         (_("Vetting"), {"fields": ["vetting_checklist", "venue", "chain", "contract_address", "audit_reports",
-                                   "tvl_usd", "yield_source", "risk_rationale", "reviewer_notes"]}),
+                                   "tvl_usd", ("yield_source", "yield_source_zh_hant"),
+                                   ("risk_rationale", "risk_rationale_zh_hant"), "reviewer_notes"]}),
         (_("Launch (optional)"), {"fields": list(services.LAUNCH_FIELDS),
                                   "description": _("Set an allocation method to open the product as a launch: "
                                                    "customers commit amounts during the window, and the quota is "
@@ -218,7 +220,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Product | None = None) -> Any:
         if obj is None:  # add: no review data yet
-            return [(name, {**opts, "fields": [f for f in opts["fields"] if f in PRODUCT_EDIT_FIELDS]})
+            return [(name, {**opts, "fields": [f for f in opts["fields"]
+                                               if set(f if isinstance(f, tuple) else [f]) <= set(PRODUCT_EDIT_FIELDS)]})
                     for name, opts in self.fieldsets[:3]]
         return self.fieldsets
 

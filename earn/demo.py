@@ -32,6 +32,10 @@ DESK_VETTING = {
                     "the yield; the exchange keeps a spread.",
     "risk_rationale": "Short-dated, over-collateralised loans with daily margin calls and per-borrower limits. "
                       "Residual risk: borrower default in a fast market, and the exchange's own solvency.",
+    "yield_source_zh_hant": "客戶資產借予經審核的機構借款人，借款人須提供超額抵押（最少 120%，跌至 105% 時自動平倉）。"
+                            "借款人支付的利息構成收益，交易所保留息差。",
+    "risk_rationale_zh_hant": "短期、超額抵押的貸款，每日追收保證金並設有每名借款人上限。剩餘風險：市況急變時借款人"
+                              "違約，以及交易所本身的償付能力。",
     "audit_reports": [{"url": "https://proof-of-reserves.earn.example/2026-q3.pdf", "date": "2026-10-15",
                        "auditor": "Independent proof-of-reserves attestation"}],
 }
@@ -62,7 +66,7 @@ FLEXIBLE_ZH = ("{asset} 活期理財會將您的 {asset} 借予經審核的機�
 FIXED_EN = ("{asset} Fixed {days}-Day locks your {asset} for {days} days from the day after you subscribe. Interest "
             "at the APR fixed when you subscribe is {payout}. At maturity your principal returns to your available "
             "balance{renew}. {early}")
-FIXED_ZH = ("{asset} 定期 {days} 天會由認購翌日起鎖定您的 {asset} {days} 天。利息按認購時鎖定的年化利率計算，"
+FIXED_ZH = ("{asset} 定期 {days} 日會由認購翌日起鎖定您的 {asset} {days} 日。利息按認購時鎖定的年化利率計算，"
             "{payout_zh}。到期時本金將退回您的可用餘額{renew_zh}。{early_zh}")
 EARLY = {
     "not_allowed": ("Early redemption is not available.", "本產品不設提前贖回。"),
@@ -108,16 +112,16 @@ def _products() -> list[DemoProduct]:
                     [("0", "1", "0.015"), ("1", None, "0.005")],
                     {**demand, "min_amount": "0.001", "per_user_cap": "50", "total_cap": "2000"}, 2,
                     FLEXIBLE_EN.format(asset="BTC"), FLEXIBLE_ZH.format(asset="BTC"), statements=[COUNTERPARTY]),
-        DemoProduct("USDT Fixed 30-Day", "USDT 定期 30 天", "USDT", "fixed", [("0", None, "0.08")],
+        DemoProduct("USDT Fixed 30-Day", "USDT 定期 30 日", "USDT", "fixed", [("0", None, "0.08")],
                     {"term_days": 30, "min_amount": "100", "max_amount": "200000", "per_user_cap": "500000",
                      "total_cap": "20000000", "early_redemption": "forfeit_interest", "auto_renew_allowed": True,
                      "redemption_modes": ["standard"]}, 2, *usdt30, statements=[COUNTERPARTY]),
-        DemoProduct("USDT Fixed 90-Day", "USDT 定期 90 天", "USDT", "fixed", [("0", None, "0.10")],
+        DemoProduct("USDT Fixed 90-Day", "USDT 定期 90 日", "USDT", "fixed", [("0", None, "0.10")],
                     {"term_days": 90, "min_amount": "100", "max_amount": "500000", "per_user_cap": "1000000",
                      "total_cap": "30000000", "early_redemption": "penalty_rate", "penalty_apr": "0.01",
                      "auto_renew_allowed": True, "redemption_modes": ["standard"]}, 3, *usdt90,
                     statements=[COUNTERPARTY]),
-        DemoProduct("ETH Fixed 60-Day", "ETH 定期 60 天", "ETH", "fixed", [("0", None, "0.045")],
+        DemoProduct("ETH Fixed 60-Day", "ETH 定期 60 日", "ETH", "fixed", [("0", None, "0.045")],
                     {"term_days": 60, "payout": "at_maturity", "min_amount": "0.01", "max_amount": "500",
                      "per_user_cap": "1000", "total_cap": "50000", "early_redemption": "not_allowed",
                      "auto_renew_allowed": True, "redemption_modes": ["standard"]}, 3, *eth60,
@@ -126,7 +130,7 @@ def _products() -> list[DemoProduct]:
                     {**demand, "min_amount": "1", "per_user_cap": "200000", "total_cap": "10000000"}, 2,
                     FLEXIBLE_EN.format(asset="USDC"), FLEXIBLE_ZH.format(asset="USDC"),
                     status=ProductStatus.IN_REVIEW, statements=[COUNTERPARTY]),
-        DemoProduct("USDC Fixed 14-Day", "USDC 定期 14 天", "USDC", "fixed", [("0", None, "0.07")],
+        DemoProduct("USDC Fixed 14-Day", "USDC 定期 14 日", "USDC", "fixed", [("0", None, "0.07")],
                     {"term_days": 14, "min_amount": "50", "per_user_cap": "100000", "total_cap": "5000000",
                      "early_redemption": "forfeit_interest", "redemption_modes": ["standard"]}, 2, *usdc14,
                     status=ProductStatus.PAUSED, statements=[COUNTERPARTY]),

@@ -35,6 +35,10 @@ VETTING = {
                     "to the pool's liquidity providers every day.",
     "risk_rationale": "Impermanent loss when BTC moves against USDT, smart-contract risk of the pool, and "
                       "reward-token price risk. Rated 4 of 5.",
+    "yield_source_zh_hant": "交易者每次在池中兌換均支付 0.3% 手續費，手續費按流動性提供者的池份額比例分配。"
+                            "協議亦每日向池中的流動性提供者發放 HSK 治理代幣。",
+    "risk_rationale_zh_hant": "比特幣相對 USDT 價格變動時的無常損失、流動性池的智能合約風險，"
+                              "以及獎勵代幣的價格風險。評級為 5 級中的第 4 級。",
 }
 
 BODY_EN = (

@@ -6,11 +6,19 @@ them into advice with a link for the page at hand.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from core.refusals import message_for, refusal_for
+
+# Reasons the customer cannot deal with inside the subscribe flow: the flow refuses at its first step, says why and
+# what to do, and logs the attempt (once per customer, product, reason and day).
+BLOCKS = frozenset({"KYC_REQUIRED", "RESIDENCE_UNDER_REVIEW", "JURISDICTION_RESTRICTED", "COOLING_OFF"})
+# Compliance reasons a preview or confirm can meet for one amount; logged like the blocks when they stop one.
+LOGGED_AT_PREVIEW = BLOCKS | {"EXPOSURE_LIMIT"}
 
 
 @dataclass(frozen=True)
@@ -41,11 +49,21 @@ def _link(code: str, product_id: int | None) -> tuple[str, str]:
     return reverse(name), str(refusal.link_text)
 
 
-def advise(codes: list[str], *, product_id: int | None = None, message: str = "") -> list[Advice]:
-    """One piece of advice per reason code (the first may carry the service's own message)."""
+def blocks_of(codes: list[str]) -> list[str]:
+    return [c for c in codes if c in BLOCKS]
+
+
+def advise(codes: list[str], *, product_id: int | None = None, message: str = "",
+           cooling_off_ends: dt.datetime | None = None) -> list[Advice]:
+    """One piece of advice per reason code (the first may carry the service's own message); never a raw code."""
     out = []
     for index, code in enumerate(codes):
-        text = message_for(code) or (message if index == 0 else code)
+        text = message_for(code) or (message if index == 0 else "") or _("This subscription cannot go ahead.")
+        if code == "COOLING_OFF" and cooling_off_ends is not None:
+            when = cooling_off_ends.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+            out.append(Advice(code, text, _("You can subscribe from %(when)s UTC. Take your time to read about "
+                                            "the product until then.") % {"when": when}))
+            continue
         if code == "JURISDICTION_RESTRICTED" and "RESIDENCE_UNDER_REVIEW" in codes:
             # The customer already asked for a change; the under-review advice says what happens next.
             out.append(Advice(code, text, ""))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet, Sum
+from django.utils import timezone
 
 from earn.models import Accrual, PayoutMode, Position, PositionStatus, TermType
 from earn.selectors.positions import positions_with_interest
@@ -29,7 +30,7 @@ def earnings_by_asset(user: User, *, start: dt.date, end: dt.date) -> dict[str, 
 def dashboard_positions(user: User) -> QuerySet[Position]:
     """Active positions with interest sums, product, asset and terms in one query."""
     return (positions_with_interest(user).filter(status=PositionStatus.ACTIVE)
-            .select_related("terms").order_by("product_id", "id"))
+            .select_related("terms").prefetch_related("terms__tiers").order_by("product_id", "id"))
 
 
 def closed_positions(user: User, *, limit: int = 20) -> QuerySet[Position]:
@@ -54,3 +55,42 @@ def next_payout(position: Position, today: dt.date) -> dt.date | None:
     if position.maturity_date and first > position.maturity_date:
         return position.maturity_date
     return first
+
+
+def yesterday_accruals(user: Any, day: dt.date) -> dict[int, tuple[Decimal, Decimal]]:
+    """{position id: (interest posted for `day`, the APR it earned)} for the user's positions, one query."""
+    rows = (Accrual.objects.filter(position__user=user, date=day)
+            .values_list("position_id", "posted", "apr"))
+    return {pid: (posted, apr) for pid, posted, apr in rows}
+
+
+def prices_with_time(codes: list[str]) -> tuple[dict[str, Decimal], dt.datetime | None]:
+    """The latest USD price per asset and the time of the oldest of them (what a total is "as of"), one query."""
+    from pricing.models import PriceSnapshot
+
+    if not codes:
+        return {}, None
+    rows = list(PriceSnapshot.objects.filter(asset_id__in=codes, as_of__lte=timezone.now())
+                .order_by("asset_id", "-as_of", "-id").distinct("asset_id").values_list("asset_id", "price_usd",
+                                                                                       "as_of"))
+    return {a: p for a, p, _t in rows}, min((t for _a, _p, t in rows), default=None)
+
+
+def portfolio_usd(balances: list[dict[str, Any]], pool_rows: list[Any],
+                  prices: dict[str, Decimal]) -> tuple[Decimal, list[str]]:
+    """Everything the customer holds (available, in Earn, interest owed, settling, pool positions) in USD at the
+    latest prices; the assets without a price are named and left out."""
+    total, unpriced = Decimal(0), []
+    for row in balances:
+        held = row["available"] + row["earn"] + row["accrued"] + row["pending"]
+        if not held:
+            continue
+        if row["asset_code"] in prices:
+            total += held * prices[row["asset_code"]]
+        elif not row["asset_code"].startswith("LP"):  # pool shares are valued below, by their pool
+            unpriced.append(row["asset_code"])
+    for row in pool_rows:
+        value = getattr(row, "value", {}) or {}
+        if value.get("value_usd") is not None:
+            total += Decimal(str(value["value_usd"]))
+    return total.quantize(Decimal("0.01")), unpriced

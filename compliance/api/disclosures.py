@@ -66,7 +66,7 @@ class ProductDisclosureApi(APIView):
         body = {"id": disclosure.pk, "product": product_id, "version": disclosure.version, "sha256": disclosure.sha256,
                 "english_prevails": True, "prescribed_warnings": [warning] if warning else [],
                 "approved_at": disclosure.approved_at,
-                **disclosure_text(disclosure, language=lang)}
+                **disclosure_text(disclosure, language=lang, country=getattr(request.user, "country", None))}
         body["il_table"] = None
         body.update(disclosure_extras(product, request.query_params))  # a pool product's IL table
         return Response(self.OutputSerializer(body).data)

@@ -13,10 +13,12 @@ def install(apps, schema_editor):
     question_model = apps.get_model("compliance", "AssessmentQuestion")
     for rule in defaults.RULES:
         rule_model.objects.get_or_create(country=rule["country"], defaults=rule)
+    fields = {f.name for f in question_model._meta.get_fields()}
     for jurisdiction, bank in defaults.questions().items():
         for question in bank:
+            # Only the fields this migration's model has (later migrations add and fill the others).
             question_model.objects.get_or_create(jurisdiction=jurisdiction, key=question["key"],
-                                                 defaults=question)
+                                                 defaults={k: v for k, v in question.items() if k in fields})
 
 
 class Migration(migrations.Migration):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from compliance.catalogue import catalogue
@@ -75,3 +76,24 @@ def refusal_record(*, user: User, product_id: int | None, amount: Any, codes: Se
         audit_record(actor=user, action=f"refusal.{action}", obj=refusal,
                      after={"product": product_id, "amount": amount, "codes": list(codes)})
     return refusal
+
+
+def blocked_attempt_record(*, user: Any, product_id: int, codes: Sequence[str], step: str,
+                           amount: Any = None) -> list[Refusal]:
+    """A customer the gate blocks tried a subscribe step (the first page, a preview or a confirm): one refusal per
+    reason, kept once per customer, product, reason and UTC day (PostgreSQL's unique constraint decides, so
+    concurrent attempts cannot log twice). Returns the rows this call added."""
+    day = timezone.now().date()
+    added = []
+    for code in dict.fromkeys(codes):
+        try:
+            with transaction.atomic():
+                refusal = Refusal.objects.create(user=user, product_id=product_id, amount=amount, codes=[code],
+                                                 reason=code, day=day, detail=f"blocked at {step}"[:500])
+                audit_record(actor=user, action="refusal.subscribe", obj=refusal,
+                             after={"product": product_id, "amount": amount, "codes": [code], "step": step,
+                                    "day": day})
+        except IntegrityError:
+            continue  # already logged today for this customer, product and reason
+        added.append(refusal)
+    return added

@@ -26,7 +26,8 @@ def assessment_submit(*, user: User, product_kind: str, answers: Mapping[str, st
                       language: str = "en") -> AssessmentAttempt:
     """Mark the answers against the customer's jurisdiction bank; stores answers, score and outcome.
 
-    Every question of the bank for this product kind must be answered. A retake waits the
+    Passing needs the pass mark and every key-risk question right. Every question of the bank for this
+    product kind must be answered. A retake waits the
     jurisdiction's retake time after a failed attempt.
     """
     if product_kind not in ProductKind.values:
@@ -55,7 +56,9 @@ def assessment_submit(*, user: User, product_kind: str, answers: Mapping[str, st
     score = sum(1 for q in questions if answers[q.key] == q.answer)
     total = len(questions)
     percent = score * 100 // total
-    passed = percent >= rule.pass_mark
+    # A question on the product's key risks answered wrongly fails the attempt whatever the score.
+    key_risks_missed = [q.key for q in questions if q.key_risk and answers[q.key] != q.answer]
+    passed = percent >= rule.pass_mark and not key_risks_missed
     attempt = AssessmentAttempt.objects.create(
         user=user, jurisdiction=rule.country, product_kind=product_kind,
         answers={q.key: answers[q.key] for q in questions}, score=score, total=total, percent=percent,
@@ -64,5 +67,6 @@ def assessment_submit(*, user: User, product_kind: str, answers: Mapping[str, st
     audit_record(actor=user, action="assessment.submit", obj=attempt,
                  after={"jurisdiction": rule.country, "product_kind": product_kind, "score": score, "total": total,
                         "percent": percent, "pass_mark": rule.pass_mark, "passed": passed,
+                        "key_risks_missed": key_risks_missed,
                         "retake_after": attempt.retake_after})
     return attempt

@@ -63,9 +63,27 @@ STANDARD_RISKS: dict[str, dict[str, str]] = {
                    "利息或須支付罰息。",
     },
     "no_deposit_protection": {
-        "en": "No deposit protection: this product is not a bank deposit and is not protected by the Hong Kong "
-              "Deposit Protection Scheme or any other deposit insurance or investor compensation scheme.",
-        "zh-hant": "不受存款保障：本產品並非銀行存款，不受香港存款保障計劃或任何其他存款保險或投資者賠償計劃保障。",
+        "en": "No deposit protection: this product is not a bank deposit and is not protected by any deposit "
+              "insurance or investor compensation scheme.",
+        "zh-hant": "不受存款保障：本產品並非銀行存款，不受任何存款保險或投資者賠償計劃保障。",
+        # The wording a customer resident in these countries reads instead (their own protection schemes).
+        "jurisdictions": {
+            "HK": {
+                "en": "No deposit protection: this product is not a bank deposit and is not protected by the Hong "
+                      "Kong Deposit Protection Scheme or any other deposit insurance or investor compensation "
+                      "scheme.",
+                "zh-hant": "不受存款保障：本產品並非銀行存款，不受香港存款保障計劃或任何其他存款保險或投資者賠償"
+                           "計劃保障。",
+            },
+            "GB": {
+                "en": "No protection: this product is not a bank deposit. It is not covered by the Financial "
+                      "Services Compensation Scheme (FSCS), and you are unlikely to have access to the Financial "
+                      "Ombudsman Service if something goes wrong.",
+                "zh-hant": "不受保障：本產品並非銀行存款，不受英國金融服務補償計劃（FSCS）保障；"
+                           "如出現問題，您亦不大可能獲得金融申訴專員服務（Financial Ombudsman Service）"
+                           "的協助。",
+            },
+        },
     },
     "rates_can_change": {
         "en": "Rates can change: the APR shown is not guaranteed. Rates of flexible products, and of new "
@@ -91,16 +109,44 @@ def standard_risk_keys(product: Any) -> list[str]:
     return keys
 
 
-def standard_risk_statements(product: Any) -> list[dict[str, str]]:
+def standard_risk_statements(product: Any) -> list[dict[str, Any]]:
     return [{"key": key, **STANDARD_RISKS[key]} for key in standard_risk_keys(product)]
 
 
+def _canonical_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
+    out = {"key": statement["key"], "en": statement["en"], "zh-hant": statement["zh-hant"]}
+    if statement.get("jurisdictions"):  # only when present, so versions without sections keep their hash
+        out["jurisdictions"] = {c: {"en": t["en"], "zh-hant": t["zh-hant"]}
+                                for c, t in sorted(statement["jurisdictions"].items())}
+    return out
+
+
 def disclosure_content_hash(*, body_en: str, body_zh_hant: str, risk_statements: Sequence[Mapping[str, Any]]) -> str:
-    """sha256 of the canonical content (both bodies and every statement), stable across key order."""
+    """sha256 of the canonical content (both bodies and every statement with its per-jurisdiction wording),
+    stable across key order."""
     payload = {"body_en": body_en, "body_zh_hant": body_zh_hant,
-               "risk_statements": [{"key": s["key"], "en": s["en"], "zh-hant": s["zh-hant"]} for s in risk_statements]}
+               "risk_statements": [_canonical_statement(s) for s in risk_statements]}
     body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _jurisdiction_sections(raw: Any, field: str) -> dict[str, dict[str, str]]:
+    """{country: {en, zh-hant}}: a statement's wording for customers resident in that country, in both languages."""
+    if not raw:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise InvalidDisclosure(_("Per-country wording is {country: {en, zh-hant}}."), field=field)
+    out = {}
+    for country, text in raw.items():
+        code = str(country).strip().upper()
+        if not re.match(r"^[A-Z]{2}$", code) or not isinstance(text, Mapping):
+            raise InvalidDisclosure(_("Per-country wording is {country: {en, zh-hant}}."), field=field)
+        en, zh = str(text.get("en", "")).strip(), str(text.get("zh-hant", text.get("zh_hant", ""))).strip()
+        if not en or not zh:
+            raise InvalidDisclosure(_("Each country's wording needs English and Traditional Chinese text."),
+                                    field=f"{field}.{code}")
+        out[code] = {"en": en, "zh-hant": zh}
+    return out
 
 
 def _with_clause(body: str, clause: str) -> str:
@@ -134,7 +180,11 @@ def _content(product: Any, body_en: str, body_zh_hant: str,
                                     field=f"risk_statements.{index}.key")
         if key in {s["key"] for s in own}:
             raise InvalidDisclosure(_("Statement keys must be unique."), field=f"risk_statements.{index}.key")
-        own.append({"key": key, "en": en, "zh-hant": zh})
+        statement: dict[str, Any] = {"key": key, "en": en, "zh-hant": zh}
+        sections = _jurisdiction_sections(item.get("jurisdictions"), f"risk_statements.{index}.jurisdictions")
+        if sections:
+            statement["jurisdictions"] = sections
+        own.append(statement)
     statements = own + standard
     body_en = _with_clause(body_en, PREVAILING_CLAUSE_EN)
     body_zh_hant = _with_clause(body_zh_hant, PREVAILING_CLAUSE_ZH_HANT)

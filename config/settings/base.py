@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (the docs work offline)
     "core",
     "accounts",
     "ledger",
@@ -86,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.portal",
             ],
         },
     },
@@ -143,15 +145,13 @@ SESSION_COOKIE_HTTPONLY = True
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
                            "base-uri 'self'; object-src 'none'")
-# Swagger UI loads its assets from a CDN, and Django's admin (and the console's previews) set inline
-# styles: they get the policies below instead (scripts stay same-origin in the admin).
+# Swagger UI (served from our own static files) starts with an inline script, and Django's admin (and the
+# console's previews) set inline styles: they get the policies below instead (scripts stay same-origin in the admin).
 CONTENT_SECURITY_POLICY_EXEMPT = {"/admin/": CONTENT_SECURITY_POLICY.replace("style-src 'self'",
                                                                           "style-src 'self' 'unsafe-inline'"),
-                                  "/api/docs/": "default-src 'self' https://cdn.jsdelivr.net; "
-                                                 "img-src 'self' data: https://cdn.jsdelivr.net; "
-                                                 "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-                                                 "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-                                                 "frame-ancestors 'none'"}
+                                  "/api/docs/": "default-src 'self'; img-src 'self' data:; "
+                                                 "style-src 'self' 'unsafe-inline'; "
+                                                 "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hant", _("Traditional Chinese"))]
@@ -190,11 +190,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.openapi.document_error_responses"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem broker under .data/broker.
 REDIS_URL = env("REDIS_URL", default="")
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     embedded.broker_folders()
     if CELERY_BROKER_URL.startswith("filesystem")

@@ -83,6 +83,8 @@ class VettingInput(serializers.Serializer):
     tvl_usd = MoneyInputField(positive=False, required=False, allow_null=True)
     yield_source = serializers.CharField(required=False, allow_blank=True)
     risk_rationale = serializers.CharField(required=False, allow_blank=True)
+    yield_source_zh_hant = serializers.CharField(required=False, allow_blank=True)
+    risk_rationale_zh_hant = serializers.CharField(required=False, allow_blank=True)
     reviewer_notes = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -140,6 +142,8 @@ class StaffProductOutput(serializers.Serializer):
     tvl_usd = RateField(allow_null=True)
     yield_source = serializers.CharField()
     risk_rationale = serializers.CharField()
+    yield_source_zh_hant = serializers.CharField()
+    risk_rationale_zh_hant = serializers.CharField()
     reviewer_notes = serializers.CharField()
     vetting_missing = serializers.SerializerMethodField()
     total_cap = ScaledAmountField(scale_from="asset.scale", allow_null=True)

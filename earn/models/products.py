@@ -56,6 +56,9 @@ class Product(models.Model):
     tvl_usd = MoneyField(verbose_name=_("TVL (USD)"), null=True, blank=True)
     yield_source = models.TextField(_("how the yield is produced"), blank=True)
     risk_rationale = models.TextField(_("reasons for the risk rating"), blank=True)
+    # The customer-facing vetting text in Traditional Chinese, edited beside the English (product page).
+    yield_source_zh_hant = models.TextField(_("how the yield is produced (Traditional Chinese)"), blank=True)
+    risk_rationale_zh_hant = models.TextField(_("reasons for the risk rating (Traditional Chinese)"), blank=True)
     reviewer_notes = models.TextField(_("reviewer's notes"), blank=True)
 
     # Counters: `sold_amount` is reserved with a conditional UPDATE against `total_cap`.

@@ -56,7 +56,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
 
 PRODUCT_FIELDS = ("name_en", "name_zh_hant", "asset", "term_type", "strategy", "risk_rating")
 VETTING_FIELDS = ("venue", "chain", "contract_address", "audit_reports", "tvl_usd", "yield_source",
-                  "risk_rationale", "reviewer_notes")
+                  "risk_rationale", "reviewer_notes", "yield_source_zh_hant", "risk_rationale_zh_hant")
 # Launch mode (earn.services.launch): set in the draft, so the checker approves them with the product.
 LAUNCH_FIELDS = ("launch_method", "launch_window_start", "launch_window_end", "launch_quota", "launch_min_lot",
                  "launch_user_cap")
@@ -124,7 +124,8 @@ def _clean_product(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
                 raise ValidationFailed(_("Each audit report needs a date (YYYY-MM-DD)."),
                                        field="audit_reports") from exc
         clean["audit_reports"] = reports
-    for text in ("venue", "chain", "contract_address", "yield_source", "risk_rationale", "reviewer_notes"):
+    for text in ("venue", "chain", "contract_address", "yield_source", "risk_rationale", "reviewer_notes",
+                 "yield_source_zh_hant", "risk_rationale_zh_hant"):
         if text in clean:
             clean[text] = (clean[text] or "").strip()
     if not partial:

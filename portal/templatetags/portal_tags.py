@@ -61,3 +61,55 @@ def country_name(value: str) -> str:
     from portal.forms import COUNTRIES
 
     return str(dict(COUNTRIES).get(value, value or ""))
+
+
+# Places an amount is shown with in tables and cards (the full amount is on hover and in exports): cents for
+# dollar-like assets, six places for coins; other assets at their own scale (at most 8).
+DISPLAY_PLACES = {"USDT": 2, "USDC": 2, "USD": 2, "HKD": 2, "BTC": 6, "ETH": 6}
+
+
+def display_places(code: str, scale: int = 8) -> int:
+    return min(DISPLAY_PLACES.get(code.upper(), scale), scale)
+
+
+def grouped(value: Decimal, places: int) -> str:
+    """1234.5 → "1,234.50": thousands separators, `places` decimals, rounded down (never shows more than held)."""
+    from decimal import ROUND_DOWN
+
+    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):,.{places}f}"
+
+
+@register.filter
+def amount(value: object, asset: object = "") -> str:
+    """An amount for reading: thousands separators at the asset's display precision, the full amount on hover.
+
+    `asset` is an Asset or its code; "USD" shows cents."""
+    from django.utils.html import format_html
+
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return ""
+    code = str(getattr(asset, "code", asset) or "")
+    scale = int(getattr(asset, "scale", 8) or 8)
+    full = decimal_text(number, scale) if hasattr(asset, "scale") else decimal_text(number)
+    return format_html('<span class="amt" title="{}">{}</span>', full, grouped(number, display_places(code, scale)))
+
+
+@register.filter
+def exact(value: object) -> str:
+    """A limit or bound in full, with thousands separators and no trailing zeros: 1000000 → "1,000,000",
+    0.00000001 → "0.00000001" (never rounded: a minimum shown rounded would be wrong)."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return ""
+    text = decimal_text(number) or "0"
+    whole, _dot, fraction = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    whole = f"{int(whole.lstrip('-') or 0):,}"
+    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"

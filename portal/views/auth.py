@@ -43,6 +43,8 @@ def language_cookie(response: HttpResponse, language: str) -> HttpResponse:
 
 
 def _signed_in(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
+    if user.is_staff and next_url == reverse("portal:dashboard"):
+        next_url = reverse("admin:index")  # staff work in the console; they hold no customer dashboard
     translation.activate(user.language)
     return language_cookie(HttpResponseRedirect(next_url), user.language)
 

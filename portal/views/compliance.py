@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from compliance.gate import product_kind
 from compliance.models import RiskProfile
-from compliance.selectors import assessment_latest, assessment_questions, complaints_for
+from compliance.selectors import assessment_latest, assessment_questions, assessment_review, complaints_for
 from compliance.services.assessments import assessment_submit
 from compliance.services.complaints import complaint_file
 from compliance.services.customers import risk_profile_record
@@ -55,20 +55,40 @@ def assessment(request: AuthenticatedHttpRequest, product_id: int) -> HttpRespon
         except ApplicationError as exc:
             error = exc.message
         else:
+            review = assessment_review(attempt, language=language)
             if attempt.passed:
                 messages.success(request, _("You passed the assessment (%(score)s of %(total)s).")
                                  % {"score": attempt.score, "total": attempt.total})
+                for item in review:  # passed, but she is still told what she got wrong and why
+                    messages.warning(request, _("Not quite: “%(question)s” The answer is “%(correct)s”, not "
+                                                "“%(given)s”. %(why)s")
+                                     % {"question": item["text"], "correct": item["correct"], "given": item["given"],
+                                        "why": item["explanation"]})
                 return redirect("portal:subscribe", product_id=product.pk)
-            messages.error(request, _("You scored %(score)s of %(total)s, below the pass mark. You can try again "
-                                      "after %(when)s UTC.")
-                           % {"score": attempt.score, "total": attempt.total,
-                              "when": attempt.retake_after.strftime("%Y-%m-%d %H:%M") if attempt.retake_after
-                              else "-"})
-            return redirect("portal:product", product_id=product.pk)
+            when = attempt.retake_after.strftime("%Y-%m-%d %H:%M") if attempt.retake_after else "-"
+            if any(item["key_risk"] for item in review) and attempt.percent >= _pass_mark(request.user):
+                messages.error(request, _("You scored %(score)s of %(total)s, but a question on a key risk of this "
+                                          "product was answered wrongly: every key-risk question must be right to "
+                                          "pass. You can try again after %(when)s UTC.")
+                               % {"score": attempt.score, "total": attempt.total, "when": when})
+            else:
+                messages.error(request, _("You scored %(score)s of %(total)s, below the pass mark. You can try "
+                                          "again after %(when)s UTC.")
+                               % {"score": attempt.score, "total": attempt.total, "when": when})
+            return redirect("portal:assessment", product_id=product.pk)
+    latest = assessment_latest(request.user, kind)
     return render(request, "portal/assessment.html", {
-        "product": product, "questions": questions, "error": error, "latest": assessment_latest(request.user, kind),
+        "product": product, "questions": questions, "error": error, "latest": latest,
+        "review": assessment_review(latest, language=language) if latest is not None else [],
         "answers": request.POST if request.method == "POST" else {},
     })
+
+
+def _pass_mark(user: Any) -> int:
+    from compliance.selectors import jurisdiction_rule
+
+    rule = jurisdiction_rule(user.country)
+    return rule.pass_mark if rule is not None else 100
 
 
 class RiskProfileForm(forms.Form):

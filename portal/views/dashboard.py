@@ -20,9 +20,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.twofactor import otp_require, user_has_2fa
+from compliance.selectors import warnings_for
 from core.dates import day_end, day_start
 from core.errors import ApplicationError
+from earn.interest import blended_apr
 from earn.models import Accrual, PositionStatus, Redemption, TermType
+from earn.selectors.positions import tiers_of
 from earn.selectors.products import terms_in_force
 from earn.services.position_switches import position_set_auto_compound, position_set_auto_renew
 from earn.services.redemptions import redemption_plan, redemption_submit
@@ -39,7 +42,10 @@ from portal.selectors import (
     dashboard_positions,
     earnings_by_asset,
     next_payout,
+    portfolio_usd,
     position_for_user,
+    prices_with_time,
+    yesterday_accruals,
 )
 from pricing.selectors import latest_prices
 
@@ -78,16 +84,26 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = _today()
     page = Paginator(dashboard_positions(user), POSITIONS_PER_PAGE).get_page(request.GET.get("page"))
     positions: list[Any] = list(page)  # decorated below for the template
+    yesterday = yesterday_accruals(user, today - dt.timedelta(days=1))
     for position in positions:
         position.next_payout = next_payout(position, today)
         position.display_name = _name(position.product, request)
+        # What people read first: the rate it earns now, yesterday's interest and everything earned so far.
+        position.apr = blended_apr(position.principal, tiers_of(position.terms))
+        position.yesterday = yesterday.get(position.pk, (None, None))[0]
+        position.earned = position.paid_interest + position.accrued_interest
     closed: list[Any] = list(closed_positions(user))
     for position in closed:
         position.display_name = _name(position.product, request)
+    balances = list(balance_list(user_id=user.pk))
+    pools = _pool_rows(request)
+    prices, priced_at = prices_with_time(sorted({b["asset_code"] for b in balances}))
+    total_usd, unpriced = portfolio_usd(balances, pools, prices)
     return render(request, "portal/dashboard.html", {
-        "balances": list(balance_list(user_id=user.pk)), "positions": positions, "page": page, "closed": closed,
-        "pool_positions": _pool_rows(request),
+        "balances": balances, "positions": positions, "page": page, "closed": closed,
+        "pool_positions": pools, "total_usd": total_usd, "priced_at": priced_at, "unpriced": unpriced,
         "charts": earnings_charts(user, today=today), "notifications": list(inbox_rows(user)[:5]),
+        **_rate_warnings(request),
     })
 
 
@@ -100,6 +116,13 @@ def _pool_rows(request: AuthenticatedHttpRequest) -> list[Any]:
         row.value = position_value(row, prices)
         row.display_name = _name(row.product, request)
     return rows
+
+
+def _rate_warnings(request: AuthenticatedHttpRequest) -> dict[str, Any]:
+    """The prescribed risk warning where the customer's country needs one (FCA: every page showing rates)."""
+    warnings = warnings_for(request.user, language=getattr(request, "LANGUAGE_CODE", None))
+    return {"warnings": [warnings["risk_warning"]] if warnings["risk_warning"] else [],
+            "learn_more_url": warnings["learn_more_url"]}
 
 
 def _position_or_404(request: AuthenticatedHttpRequest, position_id: int) -> Any:
@@ -120,6 +143,7 @@ def position_detail(request: AuthenticatedHttpRequest, position_id: int) -> Http
         "accruals": list(Accrual.objects.filter(position=position).order_by("-date")[:30]),
         "redemptions": list(Redemption.objects.filter(position=position).order_by("-id")[:20]),
         "redeemable": position.status == PositionStatus.ACTIVE and position.principal > 0,
+        **_rate_warnings(request),
     })
 
 

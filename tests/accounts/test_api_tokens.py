@@ -356,4 +356,4 @@ def test_tokens_page_in_traditional_chinese(alice, clock):
     portal.force_login(alice)
     portal.cookies["django_language"] = "zh-hant"
     page = portal.get("/account/tokens").content.decode()
-    assert "權杖在 30 天後到期" in page and "上次使用" in page and "報稅" in page
+    assert "權杖在 30 日後到期" in page and "上次使用" in page and "報稅" in page

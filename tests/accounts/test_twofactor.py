@@ -150,7 +150,8 @@ def test_portal_confirm_needs_the_code(secured, clock):
     client.force_login(user)
     form = {"step": "confirm", "amount": "50", "idempotency_key": "p1"}
     refused = client.post(f"/products/{product.pk}/subscribe", form)
-    assert "OTP_REQUIRED" in refused.content.decode()
+    assert "A one-time code is needed to move money." in refused.content.decode()
+    assert "OTP_REQUIRED" not in refused.content.decode()  # codes only in the API
     assert not Position.objects.filter(user=user).exists()
     clock.shift(dt.timedelta(seconds=30))
     done = client.post(f"/products/{product.pk}/subscribe", {**form, "otp": code_now(user)})

@@ -23,9 +23,11 @@ def client_for(user):
 
 
 def answers(country: str, kind: str, *, wrong: int = 0) -> dict[str, str]:
-    """Correct answers of a jurisdiction's bank for a kind, with the first `wrong` ones answered wrongly."""
+    """Correct answers of a jurisdiction's bank for a kind, with the first `wrong` ones answered wrongly (questions
+    on key risks last: one of those wrong fails on its own)."""
     out = {}
-    for q in AssessmentQuestion.objects.filter(jurisdiction=country, active=True).order_by("position"):
+    bank = AssessmentQuestion.objects.filter(jurisdiction=country, active=True).order_by("key_risk", "position")
+    for q in bank:
         if q.product_kinds and kind not in q.product_kinds:
             continue
         wrong_choice = next(c["key"] for c in q.choices if c["key"] != q.answer)

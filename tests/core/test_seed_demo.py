@@ -47,7 +47,10 @@ def test_seed_demo_creates_assets_users_and_balances():
     admin = User.objects.get(email="admin@earn.example")
     assert admin.is_superuser and admin.is_staff
     available = LedgerAccount.objects.get(owner=alice, asset_id="USDT", kind=AccountKind.AVAILABLE)
-    assert available.balance == Decimal("10000")
+    # 3000 of her 10000 USDT in the flexible product (demo history), three weeks of daily interest paid out
+    assert Decimal("7000") < available.balance < Decimal("7020")
+    earn = LedgerAccount.objects.get(owner=alice, asset_id="USDT", kind=AccountKind.EARN)
+    assert earn.balance == Decimal("3000")
     assert "credited" in output and "demo-pass-2026" in output
 
 
@@ -74,6 +77,23 @@ def test_seed_demo_twice_changes_nothing():
     output = _seed()
     assert (User.objects.count(), JournalEntry.objects.count(), Asset.objects.count()) == counts
     assert dict(LedgerAccount.objects.values_list("pk", "balance")) == balances
-    assert JournalEntry.objects.count() == sum(len(deposits) for deposits in FUNDING.values())
+    history = JournalEntry.objects.exclude(kind="deposit").count()
+    assert JournalEntry.objects.count() == sum(len(deposits) for deposits in FUNDING.values()) + history
     assert ": created" not in output
     assert output.count(": already credited") == sum(len(deposits) for deposits in FUNDING.values())
+
+
+@pytest.mark.django_db
+def test_seed_demo_backfills_weeks_of_interest_for_the_demo_customers():
+    """Issue 19 item 12: the earnings chart and history are not empty on day one."""
+    from earn.demo_history import HISTORY_DAYS
+    from earn.models import Accrual, AccrualRun
+
+    output = _seed()
+    assert "history: accrued" in output
+    for email in ("alice@hk.example", "david@hk.example"):
+        days = Accrual.objects.filter(position__user__email=email).values_list("date", flat=True)
+        assert len(set(days)) == HISTORY_DAYS, email
+        assert Accrual.objects.filter(position__user__email=email, posted__gt=0).count() == HISTORY_DAYS
+    assert AccrualRun.objects.filter(status="done").count() == HISTORY_DAYS
+    assert "nothing backfilled" in _seed()

@@ -35,7 +35,7 @@ def world() -> dict:
     flexible = live_product("USDT", "demand", name_en="USDT Flexible Savings", name_zh_hant="USDT 活期理財",
                             risk_rating=2, total_cap="1000000",
                             tiers=[(0, 1000, "0.06"), (1000, None, "0.03")])
-    fixed = live_product("USDT", "fixed", name_en="USDT 30-day Fixed", name_zh_hant="USDT 30 天定期",
+    fixed = live_product("USDT", "fixed", name_en="USDT 30-day Fixed", name_zh_hant="USDT 30 日定期",
                          risk_rating=3, term_days=30, early_redemption="forfeit_interest", auto_renew_allowed=True,
                          tiers=[(0, None, "0.08")])
     users = {

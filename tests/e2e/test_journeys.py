@@ -191,6 +191,9 @@ def test_gb_customer_journey_with_two_factor(new_page):
 
 
 def test_restricted_country_customer_sees_the_refusal(new_page):
+    """Carol (US) is refused at the first step with the reason and what to do; the attempt is logged once a day."""
+    from compliance.models import Refusal
+
     w = world()
     page = new_page()
     sign_in(page, "carol@us.example")
@@ -198,13 +201,15 @@ def test_restricted_country_customer_sees_the_refusal(new_page):
     expect(page.get_by_text("Earn products are not available in your country of residence.")).to_be_visible()
     shot(page, "us-01-product-refusal")
     page.get_by_role("link", name="Subscribe", exact=True).click()
-    acknowledge(page)
-    page.fill("#id_amount", "100")
-    page.locator("form:has(input[value=preview]) button").click()
     expect(page.get_by_text("Earn products are not available in your country of residence.")).to_be_visible()
     expect(page.get_by_text("What to do next:")).to_be_visible()
-    assert page.locator("form:has(input[name=step][value=confirm])").count() == 0
-    shot(page, "us-02-preview-refused")
+    expect(page.get_by_text("Nothing was taken from your balance.")).to_be_visible()
+    # Refused at the first step: no disclosure to tick, no amount, no preview.
+    assert page.locator("input[name=statements], #id_amount, form:has(input[name=step])").count() == 0
+    shot(page, "us-02-subscribe-refused")
+    page.reload()
+    assert list(Refusal.objects.filter(user=w["us"]).values_list("reason", "product_id")) == [
+        ("JURISDICTION_RESTRICTED", w["flexible"].pk)]
     assert not Position.objects.filter(user=w["us"]).exists()
 
 
@@ -254,7 +259,7 @@ def test_pool_product_page_shows_the_impermanent_loss_chart(new_page):
     page.fill("#il-amount", "5000")
     page.get_by_role("button", name="Show").click()
     expect(page.locator(".il-chart svg")).to_be_visible()
-    expect(page.locator("#impermanent-loss table")).to_contain_text("-5.7191%")
+    expect(page.locator("#impermanent-loss .table-wrap table")).to_contain_text("-5.72 %")
     page.locator("#impermanent-loss").screenshot(path=str(shot(page, "pool-01-product").with_name("pool-02-il.png")))
     assert not page.csp_errors
 
@@ -266,7 +271,8 @@ def test_new_gb_customer_is_told_about_the_cooling_off(new_page):
     sign_in(page, "bob@gb.example")
     page.goto(f"/products/{w['flexible'].pk}")
     expect(page.get_by_text("New customers can subscribe 24 hours after first viewing Earn.")).to_be_visible()
-    expect(page.get_by_text("you can subscribe once the 24 hours have passed")).to_be_visible()
+    # The exact time it ends, in UTC.
+    expect(page.get_by_text(re.compile(r"You can subscribe from \d{4}-\d\d-\d\d \d\d:\d\d UTC\."))).to_be_visible()
     shot(page, "gb-00-cooling-off")
     assert not page.csp_errors
 

@@ -85,12 +85,10 @@ def test_residence_change_is_decided_by_compliance(new_page):
     expect(refusal).not_to_contain_text("request a change in your profile")
     shot(page, "residence-03-product-under-review")
     page.get_by_role("link", name="Subscribe", exact=True).click()
-    acknowledge(page)
-    page.fill("#id_amount", "100")
-    page.locator("form:has(input[value=preview]) button").click()
+    # Refused at the first step: no disclosure to tick, no amount to enter.
     expect(page.locator(".refusal").get_by_text(UNDER_REVIEW)).to_be_visible()
-    assert page.locator("form:has(input[name=step][value=confirm])").count() == 0
-    shot(page, "residence-04-preview-refused")
+    assert page.locator("input[name=statements], #id_amount, form:has(input[name=step])").count() == 0
+    shot(page, "residence-04-subscribe-refused")
 
     staff = new_page()
     staff_sign_in(staff, officer.email, totp_code(officer))
@@ -173,9 +171,12 @@ def test_staff_reach_the_admin_console_only_with_a_second_factor(new_page, live_
     shot(page, "staff-03-admin-after-code")
 
     # No authenticator yet: the password signs in to the portal, but the admin console needs enrolment first.
+    # Staff land in the console after signing in, which first sends them to set up the authenticator.
     page = new_page()
-    sign_in(page, newcomer.email)
-    page.goto("/admin/")
+    page.goto("/account/sign-in")
+    page.fill("#id_email", newcomer.email)
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/account/security$"))
     expect(page.get_by_text("Staff accounts must use two-factor authentication").first).to_be_visible()
     shot(page, "staff-04-enrol-required")

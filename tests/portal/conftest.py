@@ -16,7 +16,7 @@ def usdt_flexible(assets):
 
 @pytest.fixture
 def usdt_fixed(assets):
-    return live_product("USDT", "fixed", name_en="USDT 30 days", name_zh_hant="USDT 30 天", term_days=30,
+    return live_product("USDT", "fixed", name_en="USDT 30 days", name_zh_hant="USDT 30 日", term_days=30,
                         early_redemption="forfeit_interest", auto_renew_allowed=True)
 
 

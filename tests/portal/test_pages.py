@@ -96,8 +96,9 @@ def test_subscribe_refusal_reads_in_plain_words_with_what_to_do(alice_client, al
     acknowledge(alice, usdt_flexible)
     html = alice_client.post(f"/products/{usdt_flexible.pk}/subscribe",
                              {"step": "preview", "amount": "999999"}).content.decode()
-    assert "Your available balance is too low for this amount." in html
-    assert "What to do next:" in html and "INSUFFICIENT_BALANCE" in html
+    assert "Not enough USDT: this takes 999999.00000000 USDT and 5000.00000000 USDT is available." in html
+    assert "What to do next:" in html and "Deposit 994999.00000000 USDT more" in html
+    assert "INSUFFICIENT_BALANCE" not in html  # reason codes are for the API only
     assert 'value="confirm"' not in html
 
 

@@ -23,6 +23,7 @@ from accounts.selectors import user_ids_by_email
 from accounts.services import roles_sync, user_ensure
 from compliance.demo import seed_compliance
 from earn.demo import seed_products
+from earn.demo_history import seed_history
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
 from ledger.models import Asset
@@ -145,7 +146,7 @@ def seed_prices(out: Out) -> None:
 
 
 STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_staff_2fa, seed_balances, seed_prices,
-                                    seed_compliance, seed_products, seed_pools]
+                                    seed_compliance, seed_products, seed_pools, seed_history]
 
 
 class Command(BaseCommand):
