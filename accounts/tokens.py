@@ -70,7 +70,7 @@ def api_token_authenticate(key: str) -> ApiToken | None:
     token = (ApiToken.objects.select_related("user").annotate(owner_has_2fa=Exists(confirmed))
              .filter(digest=token_digest(key)).first())
     if token is not None:
-        token.user.has_2fa_loaded = token.owner_has_2fa
+        token.user.has_2fa_loaded = token.owner_has_2fa  # type: ignore[attr-defined]  # a per-request cache
     return token
 
 

@@ -94,7 +94,7 @@ class GateContext:
             facts_of["acked_id"] = Subquery(
                 Acknowledgement.objects.filter(user=OuterRef("pk"), product_id=product_ids[0])
                 .order_by("-accepted_at", "-id").values("disclosure_id")[:1])
-        facts = (get_user_model().objects.filter(pk=getattr(user, "pk", None)).annotate(**facts_of)
+        facts = (get_user_model().objects.filter(pk=user.pk).annotate(**facts_of)
                  .values_list("country", "kyc_status", *facts_of).first())
         rule_id = None
         if facts is not None:

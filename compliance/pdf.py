@@ -158,8 +158,10 @@ def summary_pdf(kind: ReportKind, summary: Summary, *, start: dt.datetime, end: 
     pdf.ln(4)
     pdf.set_font("Helvetica", "", 8)
     pdf.set_text_color(*MUTED)
-    reference = (f"This export is audit event #{audit_sequence} (sha256 {audit_hash[:16]}...). "
-                 if audit_sequence and audit_hash else "")
+    # The event is chained (its hash set) after the export's transaction commits: name it by number,
+    # and by hash when it already has one.
+    reference = (f"This export is audit event #{audit_sequence}"
+                 + (f" (sha256 {audit_hash[:16]}...)" if audit_hash else "") + ". " if audit_sequence else "")
     pdf.multi_cell(0, 4.5, _latin(reference + "Row-level detail: the CSV export of the same report and period. "
                                   "Records are retained as set out in docs/COMPLIANCE.md; nothing is deleted."))
     return bytes(pdf.output())

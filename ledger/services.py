@@ -380,7 +380,7 @@ def owner_transfer(*, kind: str, idempotency_key: str, owner_id: int, asset: str
     scales = _asset_scales([spec])
     _validate(spec, scales)
     spec = EntrySpec(spec.kind, spec.idempotency_key, spec.legs, spec.reference, spec.memo, spec.content_fingerprint())
-    locked = {row[0]: (owner_id, row[2]) for row in rows.values()}
+    locked: dict[int, tuple[int | None, Decimal]] = {row[0]: (owner_id, row[2]) for row in rows.values()}
     return _entries_post([spec], {idempotency_key: spec}, locked)[0]
 
 

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.requests import AuthenticatedHttpRequest
 from accounts.roles import OPERATIONS, user_has_role
 from accounts.services import staff_customer_lookup
 from core.errors import ApplicationError
@@ -47,7 +48,7 @@ def _runs() -> list[Any]:
         rows=Sum("chunks__positions")))
 
 
-def operations_console(request: HttpRequest) -> HttpResponse:
+def operations_console(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not user_has_role(request.user, OPERATIONS):
         raise PermissionDenied
     from earn.services.accrual import days_pending
@@ -79,7 +80,7 @@ def operations_console(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _deposit(request: HttpRequest, form: DepositForm) -> HttpResponse:
+def _deposit(request: AuthenticatedHttpRequest, form: DepositForm) -> HttpResponse:
     from accounts.selectors import customer_get_by_email
     from ledger.deposits import staff_deposit_create
 

@@ -44,21 +44,22 @@ def income_rows(user: Any, year: int) -> list[dict[str, Any]]:
                .select_related("position__product__pool"))
     for payout in payouts:
         pool = payout.position.product.pool
-        for kind, asset, amount in (("reward", pool.reward_asset_id, payout.reward),
-                                    ("fee", pool.asset_a_id, payout.fee_a), ("fee", pool.asset_b_id, payout.fee_b)):
-            if asset and amount > 0:
-                snapshot = (PriceSnapshot.objects.filter(asset_id=asset, as_of__lte=payout.created_at)
-                            .order_by("-as_of", "-id").values_list("id", flat=True).first())
-                product = payout.position.product
-                raw.append((payout.created_at, kind, product.pk, product.name_en, product.name_zh_hant, asset,
-                            amount, snapshot))
+        credits = (("reward", pool.reward_asset_id, payout.reward), ("fee", pool.asset_a_id, payout.fee_a),
+                   ("fee", pool.asset_b_id, payout.fee_b))
+        for kind, paid_asset, amount in credits:
+            if paid_asset and amount > 0:
+                snapshot_id = (PriceSnapshot.objects.filter(asset_id=paid_asset, as_of__lte=payout.created_at)
+                               .order_by("-as_of", "-id").values_list("id", flat=True).first())
+                pool_product = payout.position.product
+                raw.append((payout.created_at, kind, pool_product.pk, pool_product.name_en, pool_product.name_zh_hant,
+                            paid_asset, amount, snapshot_id))
     snapshots = PriceSnapshot.objects.in_bulk({r[7] for r in raw if r[7] is not None})
     rows = []
     for at, kind, product, en, zh, asset, amount, price_id in sorted(raw, key=lambda r: (r[0], r[1], r[2])):
-        snapshot = snapshots.get(price_id) if price_id is not None else None
+        price_snapshot = snapshots.get(price_id) if price_id is not None else None
         rows.append({"credited_at": at, "kind": kind, "product_id": product, "name": {"en": en, "zh-hant": zh or en},
-                     "asset": asset, "amount": amount, "snapshot": snapshot,
-                     "usd_value": floor_to_scale(amount * snapshot.price_usd, 2) if snapshot else None})
+                     "asset": asset, "amount": amount, "snapshot": price_snapshot,
+                     "usd_value": floor_to_scale(amount * price_snapshot.price_usd, 2) if price_snapshot else None})
     return rows
 
 

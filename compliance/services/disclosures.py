@@ -40,7 +40,7 @@ PREVAILING_CLAUSE_EN = ("This disclosure is given in English and Traditional Chi
 PREVAILING_CLAUSE_ZH_HANT = "本披露文件以英文及繁體中文提供。兩個版本如有任何歧義或不一致，概以英文版本為準。"
 
 # Statements every disclosure of a matching product carries (compliance-approved wording).
-STANDARD_RISKS: dict[str, dict[str, str]] = {
+STANDARD_RISKS: dict[str, dict[str, Any]] = {
     "impermanent_loss": {
         "en": "Impermanent loss: your assets sit in a liquidity pool whose mix shifts as prices move. If one "
               "asset's price changes against the other, you may withdraw less value than if you had simply held "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from accounts.twofactor import otp_require_for_request
 from core.api import AmountTextField, NewestFirst, ScaledAmountField
 from core.errors import NotFound
@@ -81,22 +84,22 @@ class CommitmentListCreateApi(ListAPIView):
         amount = AmountTextField()
         otp = serializers.CharField(required=False, allow_blank=True, max_length=16, help_text=OTP_FIELD_HELP)
 
-    def get_throttles(self):  # type: ignore[no-untyped-def]
+    def get_throttles(self) -> list[Any]:
         return [ScopedRateThrottle()] if self.request.method == "POST" else super().get_throttles()
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> Any:
         product = self.request.query_params.get("product")
         return selectors.commitments_of(self.request.user,
                                         product_id=int(product) if product and product.isdigit() else None)
 
     @extend_schema(parameters=[OpenApiParameter("product", int, description="Only this product's commitments.")],
                    operation_id="commitment_list")
-    def get(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     @extend_schema(request=InputSerializer, responses={201: CommitmentOutput}, parameters=[IDEMPOTENCY_HEADER],
                    operation_id="commitment_create")
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data

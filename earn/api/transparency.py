@@ -92,7 +92,7 @@ class AccrualProofSerializer(serializers.Serializer):
 
 def accrual_proof_response(request: Request, position_id: int) -> Response:
     """The proof of the caller's own position; anyone else's answers 404 like every object endpoint."""
-    position = Position.objects.select_related("asset").filter(pk=position_id, user=request.user).first()
+    position = Position.objects.select_related("asset").filter(pk=position_id, user=request.user.pk).first()
     if position is None:
         raise NotFound(_("No such position."), field="position")
     body: dict[str, Any] = accrual_proof(position)

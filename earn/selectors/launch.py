@@ -20,9 +20,11 @@ def launch_state(product: Product, run: LaunchRun | None, now: dt.datetime | Non
     now = now or timezone.now()
     if run is not None:
         return ALLOCATED if run.status == LaunchRun.Status.DONE else ALLOCATING
-    if now < product.launch_window_start:
+    start, end = product.launch_window_start, product.launch_window_end
+    assert start is not None and end is not None  # a launch product has its window (a database check)
+    if now < start:
         return UPCOMING
-    return OPEN if now < product.launch_window_end else CLOSED
+    return OPEN if now < end else CLOSED
 
 
 def launch_summary(product: Product, *, user: Any = None) -> dict[str, Any]:

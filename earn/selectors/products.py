@@ -274,6 +274,6 @@ def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: 
             in zip(terms.tier_ids, terms.tier_lowers, terms.tier_uppers, terms.tier_aprs, strict=True)]
     cached = terms.tiers.all()  # what prefetch_related would leave: a queryset already evaluated
     cached._result_cache = rows
-    cached._prefetch_done = True
-    terms._prefetched_objects_cache = {ProductTerms.tiers.rel.cache_name: cached}
+    cached._prefetch_done = True  # type: ignore[attr-defined]  # Django's private prefetch flag
+    terms._prefetched_objects_cache = {ProductTerms.tiers.rel.cache_name: cached}  # type: ignore[attr-defined]
     return Offer(product, terms, on_date)

@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -46,7 +47,7 @@ ACCRUAL_LOCK = 0x41434352  # "ACCR"
 # replay) and is skipped; before it, its carry is the day's input. The interest itself comes from
 # earn.interest_sql, the fragments a test checks against earn.interest. `{range}` bounds the chunk:
 # customer ids (chunks planned now) or position ids (chunks planned by older releases).
-_CANDIDATES = """
+_CANDIDATES_SQL = """
 CREATE TEMP TABLE _accrual_chunk ON COMMIT DROP AS
 WITH in_force AS MATERIALIZED (
     SELECT DISTINCT ON (product_id) product_id, id FROM earn_productterms
@@ -85,8 +86,8 @@ SELECT id AS position_id, user_id, asset_id, product_id, base, payout, apr, exac
        {carry} AS carry
   FROM exact
 """
-_CANDIDATES = {
-    unit: _CANDIDATES.format(range=column, yearly=yearly_sql("c.base", "earn_ratetier r WHERE r.terms_id = c.tid"),
+_CANDIDATES: dict[str, str] = {
+    unit: _CANDIDATES_SQL.format(range=column, yearly=yearly_sql("c.base", "earn_ratetier r WHERE r.terms_id = c.tid"),
                              exact=EXACT_SQL, apr=APR_SQL, posted=POSTED_SQL, carry=CARRY_SQL)
     for unit, column in (("customer", "p.user_id"), ("position", "p.id"))
 }
@@ -232,7 +233,7 @@ def run_plan(day: dt.date, *, chunk_size: int | None = None) -> AccrualRun:
 _FOREIGN_KEYS: list[str] = []
 
 
-def _accrual_foreign_keys(cursor) -> list[str]:  # type: ignore[no-untyped-def]
+def _accrual_foreign_keys(cursor: Any) -> list[str]:
     """The (deferrable) foreign key of earn_accrual to earn_position, quoted; read once per process."""
     if not _FOREIGN_KEYS:
         cursor.execute("SELECT quote_ident(conname) FROM pg_constraint "

@@ -89,7 +89,9 @@ def commitment_blockers(user: Any, product: Product, amount: Decimal, now: dt.da
     if product.status != ProductStatus.LIVE:
         codes.append(errors.PRODUCT_NOT_LIVE)
         return codes
-    if not (product.launch_window_start <= now < product.launch_window_end):
+    start, end = product.launch_window_start, product.launch_window_end
+    assert start is not None and end is not None  # a launch product has its window (a database check)
+    if not (start <= now < end):
         codes.append(errors.OUTSIDE_WINDOW)
     if amount < product.launch_min_lot:
         codes.append(errors.BELOW_MIN)
@@ -203,7 +205,7 @@ def launch_close(product_id: int) -> LaunchRun:
         run = LaunchRun.objects.filter(product_id=product_id).first()
         if run is not None:
             return run
-        if timezone.now() < product.launch_window_end:
+        if product.launch_window_end is None or timezone.now() < product.launch_window_end:
             raise LaunchWindowOpen(_("The launch window is still open."))
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LAUNCH_LOCK_CLASS, product.pk])

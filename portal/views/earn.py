@@ -152,13 +152,13 @@ def _launch_context(request: HttpRequest, product: Product, form: CommitForm | N
         "launch": launch_summary(product, user=user),
         "commitments": list(commitments_of(user, product_id=product.pk)[:50]) if user else [],
         "commit_form": form or CommitForm(initial={"idempotency_key": uuid.uuid4().hex}),
-        "has_2fa": bool(user) and user_has_2fa(user),
+        "has_2fa": user is not None and user_has_2fa(user),
     }
 
 
 @login_required
 @require_http_methods(["POST"])
-def commit(request: HttpRequest, product_id: int) -> HttpResponse:
+def commit(request: AuthenticatedHttpRequest, product_id: int) -> HttpResponse:
     """Commit an amount to a launch (the money moves to the committed balance now); back to the product page."""
     product = _visible_product(product_id, request.user)
     form = CommitForm(request.POST)
@@ -237,7 +237,8 @@ def _quote_advice(user: Any, product: Product, codes: list[str], needs: list[tup
     return advice
 
 
-def _pool_preview(request: HttpRequest, product: Product, context: dict[str, Any], amount: str) -> HttpResponse:
+def _pool_preview(request: AuthenticatedHttpRequest, product: Product, context: dict[str, Any],
+                  amount: str) -> HttpResponse:
     """A pool deposit's preview: both legs, the pool share it buys, fee and swap, estimated income, blockers."""
     from pools.services.deposits import deposit_quote
 

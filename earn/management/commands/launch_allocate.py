@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -14,12 +15,12 @@ class Command(BaseCommand):
     help = ("Allocate a launch whose window has closed: quota pro-rata or first come first served, positions "
             "opened, the rest refunded. Safe to run again: it resumes where a stopped run left off.")
 
-    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--product", type=int, help="the launch product's id")
         parser.add_argument("--due", action="store_true", help="every launch whose window has closed")
         parser.add_argument("--batch", type=int, default=1000, help="customers settled per transaction")
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         if bool(options["product"]) == bool(options["due"]):
             raise CommandError("Give --product ID or --due.")
         if options["batch"] < 1:
