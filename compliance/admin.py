@@ -11,11 +11,11 @@ import json
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -84,7 +84,7 @@ class DisclosureForm(forms.ModelForm):
 
 
 @admin.register(Disclosure)
-class DisclosureAdmin(admin.ModelAdmin):
+class DisclosureAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     form = DisclosureForm
     change_form_template = "admin/compliance/disclosure/change_form.html"
     list_display = ["product", "version", "status", "author", "approved_by", "approved_at", "short_hash"]
@@ -164,11 +164,7 @@ class DisclosureAdmin(admin.ModelAdmin):
                 extra_context["workflow_buttons"] = [{"action": "approve_selected", "label": _("Approve")},
                                                      {"action": "reject_selected", "label": _("Reject")}]
             extra_context["author"] = disclosure.author if disclosure else None
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ApplicationError as exc:
-            self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _details(self, disclosure: Disclosure) -> list[tuple[StrOrPromise, Any]]:
         current = Disclosure.objects.filter(product_id=disclosure.product_id, status=DisclosureStatus.CURRENT).first()

@@ -49,6 +49,14 @@ def to_decimal(value: object) -> Decimal:
     return result
 
 
+def to_decimal_or_none(value: object) -> Decimal | None:
+    """`to_decimal`, or None for what is not a decimal (a refused request's amount, kept as evidence if it parses)."""
+    try:
+        return to_decimal(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def too_large(amount: Decimal) -> bool:
     """Whether an amount (or rate) is beyond MAX_AMOUNT in size, either sign."""
     return abs(amount) > MAX_AMOUNT

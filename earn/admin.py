@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -116,7 +116,19 @@ class ProductForm(forms.ModelForm):
         return data
 
 
-class ProductTermsInline(admin.TabularInline):
+class TermsRatesMixin:
+    """A terms version's APR tiers and headline APR / APY, as the inline and the version's page show them."""
+
+    @admin.display(description=_("APR tiers"))
+    def schedule(self, terms: ProductTerms) -> str:
+        return tier_summary(terms)
+
+    @admin.display(description=_("headline APR / APY"))
+    def rates(self, terms: ProductTerms) -> str:
+        return rates_text(terms, terms.product.term_type)
+
+
+class ProductTermsInline(TermsRatesMixin, admin.TabularInline):
     """The rate schedule: every terms version with its tiers (edit or approve on the version's page)."""
 
     model = ProductTerms
@@ -139,13 +151,6 @@ class ProductTermsInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description=_("APR tiers"))
-    def schedule(self, terms: ProductTerms) -> str:
-        return tier_summary(terms)
-
-    @admin.display(description=_("headline APR / APY"))
-    def rates(self, terms: ProductTerms) -> str:
-        return rates_text(terms, terms.product.term_type)
 
 
 class DisclosureInline(admin.TabularInline):
@@ -183,7 +188,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     form = ProductForm
     change_form_template = "admin/earn/product/change_form.html"
     list_display = ["name_en", "asset", "term_type", "strategy", "status", "risk_rating", "headline",
@@ -296,11 +301,7 @@ class ProductAdmin(admin.ModelAdmin):
                     request.user.has_perm("earn.add_productterms")
                     and product.status in terms_services.TERMS_VERSIONED_STATUSES | {ProductStatus.DRAFT}
                     and terms_pending(product) is None)
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ApplicationError as exc:  # a refusal at save time: nothing was written
-            self.message_user(request, f"{exc.message} ({exc.code})", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _buttons(self, request: HttpRequest, product: Product) -> list[dict[str, StrOrPromise]]:
         buttons: list[dict[str, StrOrPromise]] = []
@@ -387,7 +388,7 @@ class ProductTermsForm(forms.ModelForm):
 
 
 @admin.register(ProductTerms)
-class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
+class ProductTermsAdmin(TermsRatesMixin, ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     """Terms versions: propose (new version), edit while pending, approve or reject (maker ≠ checker)."""
 
     form = ProductTermsForm
@@ -430,13 +431,6 @@ class ProductTermsAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("earn.approve_product")
 
-    @admin.display(description=_("APR tiers"))
-    def schedule(self, terms: ProductTerms) -> str:
-        return tier_summary(terms)
-
-    @admin.display(description=_("headline APR / APY"))
-    def rates(self, terms: ProductTerms) -> str:
-        return rates_text(terms, terms.product.term_type)
 
     def save_model(self, request: HttpRequest, obj: ProductTerms, form: forms.ModelForm, change: bool) -> None:
         """Nothing here: the version and its tiers are written together by the service in save_related."""

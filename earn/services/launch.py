@@ -46,7 +46,7 @@ from compliance.gate import blocking_codes
 from compliance.services.acknowledgements import refusal_record
 from core.errors import Conflict, NotFound
 from core.idempotency import idempotent
-from core.money import parse_amount, to_decimal
+from core.money import parse_amount, to_decimal_or_none
 from core.refusals import message_for
 from earn import allocation, errors
 from earn.calendar import maturity_date_for, value_date_for
@@ -173,16 +173,9 @@ def commitment_submit(*, user: Any, product_id: int, amount: Any, idempotency_ke
                           action=lambda: (201, render(_commitment_write(user=user, product_id=product_id,
                                                                         amount=amount))))
     except errors.SubscriptionRefused as exc:
-        refusal_record(user=user, product_id=product_id, amount=_safe_decimal(amount), codes=exc.codes,
+        refusal_record(user=user, product_id=product_id, amount=to_decimal_or_none(amount), codes=exc.codes,
                        detail=exc.message)
         raise
-
-
-def _safe_decimal(value: Any) -> Decimal | None:
-    try:
-        return to_decimal(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # --- allocating ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from compliance.services.acknowledgements import refusal_record
 from core.audit import audit_record
 from core.errors import NotFound
 from core.idempotency import idempotent
-from core.money import floor_to_scale, parse_amount, to_decimal
+from core.money import floor_to_scale, parse_amount, to_decimal_or_none
 from core.refusals import message_for
 from earn import errors, extensions, signals
 from earn.apy import apy_for
@@ -290,14 +290,7 @@ def subscription_submit(*, user: User, product_id: int, amount: Any, auto_renew:
                           action=lambda: (201, render(_subscribe(user=user, product_id=product_id, amount=amount,
                                                                  auto_renew=auto_renew, offer=offer))))
     except errors.SubscriptionRefused as exc:
-        refusal = refusal_record(user=user, product_id=product_id, amount=_safe_decimal(amount), codes=exc.codes,
+        refusal = refusal_record(user=user, product_id=product_id, amount=to_decimal_or_none(amount), codes=exc.codes,
                                  detail=exc.message)
         signals.refusal_recorded.send(sender=Subscription, refusal=refusal)
         raise
-
-
-def _safe_decimal(value: Any) -> Decimal | None:
-    try:
-        return to_decimal(value)
-    except (TypeError, ValueError):
-        return None

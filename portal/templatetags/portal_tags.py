@@ -13,6 +13,17 @@ from ledger.models import AccountKind, EntryKind
 register = template.Library()
 
 
+
+def _decimal_or_none(value: object) -> Decimal | None:
+    """What a template passes (Decimal, int, text), as a Decimal; None for nothing or not a number."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
 @register.filter
 def percent(value: object) -> str:
     """A fraction as a percentage to at most 4 places: 0.05 → "5%", 0.105156 → "10.5156%"."""
@@ -86,11 +97,8 @@ def amount(value: object, asset: object = "") -> str:
     `asset` is an Asset or its code; "USD" shows cents."""
     from django.utils.html import format_html
 
-    if value is None or value == "":
-        return ""
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
+    number = _decimal_or_none(value)
+    if number is None:
         return ""
     code = str(getattr(asset, "code", asset) or "")
     scale = int(getattr(asset, "scale", 8) or 8)
@@ -102,11 +110,8 @@ def amount(value: object, asset: object = "") -> str:
 def exact(value: object) -> str:
     """A limit or bound in full, with thousands separators and no trailing zeros: 1000000 → "1,000,000",
     0.00000001 → "0.00000001" (never rounded: a minimum shown rounded would be wrong)."""
-    if value is None or value == "":
-        return ""
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
+    number = _decimal_or_none(value)
+    if number is None:
         return ""
     text = decimal_text(number) or "0"
     whole, _dot, fraction = text.partition(".")
