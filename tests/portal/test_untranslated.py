@@ -36,6 +36,7 @@ ALLOWED = {
     "English",  # the language switcher names the other language in that language
     "Uniswap", "v", "Ethereum",  # the pool's venue and chain (vetting data: proper names)
     "Authorization", "Token",  # the HTTP header a token is sent in, quoted in the sentence
+    "Python",  # what the earnings verifier (bin/earn_verify.py) runs on
 }
 ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "value"}
 
