@@ -111,3 +111,16 @@ def celery_context_enter(task: Any = None, **kwargs: Any) -> None:
 def celery_context_leave(**kwargs: Any) -> None:
     request_id_var.set("-")
     actor_var.set("-")
+
+
+class RoutineTasksFilter(logging.Filter):
+    """Drops the INFO lines of routine background tasks (the audit chainer runs every few seconds) from a
+    terminal: `make run` stays readable. Production keeps every line (this filter is local only)."""
+
+    ROUTINE = ("core.tasks.audit_chain_task",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        message = record.getMessage()
+        return not any(task in message for task in self.ROUTINE)

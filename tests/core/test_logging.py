@@ -100,3 +100,18 @@ def test_a_task_inherits_the_request_id_of_the_request_that_queued_it():
     celery_context_enter(task=beat_task)
     assert request_id_var.get() not in ("-", "req-abcdef123456")
     assert log_context.actor_var.get() == "system"
+
+
+def test_make_run_hides_the_chainers_routine_lines_and_nothing_else():
+    routine = log_context.RoutineTasksFilter()
+
+    def record(level, message):
+        return logging.LogRecord("celery.app.trace", level, __file__, 1, message, None, None)
+
+    assert not routine.filter(record(logging.INFO, "Task core.tasks.audit_chain_task[1] succeeded in 0.01s: 0"))
+    assert routine.filter(record(logging.INFO, "Task earn.tasks.accrual_chunk_task[2] succeeded in 0.5s"))
+    assert routine.filter(record(logging.ERROR, "Task core.tasks.audit_chain_task[3] raised: boom"))
+    from importlib import import_module
+
+    local = import_module("config.settings.local")
+    assert "routine_tasks" in local.LOGGING["handlers"]["console"]["filters"]
