@@ -42,7 +42,8 @@ class DatabaseCollector:
         last_done = (AccrualRun.objects.filter(status=AccrualRun.Status.DONE)
                      .order_by("-date").values_list("date", flat=True).first())
         due = last_completed_day()
-        lag.add_metric([], float((due - last_done).days) if last_done is not None and due > last_done else 0.0)
+        days = (due - last_done).days if last_done is not None and due > last_done else 0
+        lag.add_metric([], float(days))  # float-ok: a count of days
         yield lag
         progress = GaugeMetricFamily("earn_accrual_run_progress_ratio",
                                      "Share of a running day's chunks done.", labels=["date"])
@@ -74,7 +75,7 @@ class DatabaseCollector:
         when = GaugeMetricFamily("earn_reconcile_last_run_timestamp_seconds", "When the last reconciliation ran.")
         if last is not None:
             ok.add_metric([], 1.0 if last.ok else 0.0)
-            mismatches.add_metric([], float(last.mismatches))
+            mismatches.add_metric([], float(last.mismatches))  # float-ok: a count
             when.add_metric([], last.ran_at.timestamp())
         yield from (ok, mismatches, when)
 
@@ -84,7 +85,7 @@ class DatabaseCollector:
             cursor.execute("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ledger_posting_id_seq")
             (value,) = cursor.fetchone()
         return CounterMetricFamily("earn_ledger_postings", "Ledger postings written (the id sequence).",
-                                   value=float(value))
+                                   value=float(value))  # float-ok: a row count
 
     def _queue_depth(self) -> Metric | None:
         depth = GaugeMetricFamily("earn_celery_queue_depth", "Messages waiting in a Celery queue.", labels=["queue"])
@@ -92,7 +93,7 @@ class DatabaseCollector:
             app = current_app
             with app.connection_for_read() as conn:
                 ok = conn.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
-                depth.add_metric([app.conf.task_default_queue], float(ok.message_count))
+                depth.add_metric([app.conf.task_default_queue], float(ok.message_count))  # float-ok
         except Exception as exc:  # a broker that is down must not take the metrics page down with it
             logger.warning("celery queue depth unavailable: %s", type(exc).__name__)
             return None

@@ -10,11 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from monitoring.metrics import MONEY_OPERATIONS, MONEY_OUTCOMES, REQUEST_LATENCY
 
 
-def _route(request: HttpRequest) -> str:
-    match = getattr(request, "resolver_match", None)
-    return match.route if match is not None and match.route else "unmatched"
-
-
 def _outcome(response: HttpResponse) -> str:
     if response.status_code < 400:
         return "ok"
@@ -30,10 +25,10 @@ class MetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        route = _route(request)
+        match = getattr(request, "resolver_match", None)  # the URL pattern, not the path: bounded label values
+        route = match.route if match is not None and match.route else "unmatched"
         REQUEST_LATENCY.labels(route=route, method=request.method or "-",
                                status=str(response.status_code)).observe(time.perf_counter() - started)
-        match = getattr(request, "resolver_match", None)
         operation = MONEY_OPERATIONS.get(match.url_name or "") if match is not None else None
         if operation is not None and request.method == "POST":
             MONEY_OUTCOMES.labels(operation=operation, outcome=_outcome(response)).inc()

@@ -41,9 +41,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.audit import audit_record
 from compliance.gate import blocking_codes
 from compliance.services.acknowledgements import refusal_record
+from core.audit import audit_record
 from core.errors import Conflict, NotFound
 from core.idempotency import idempotent
 from core.money import parse_amount, to_decimal_or_none
