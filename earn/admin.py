@@ -193,7 +193,7 @@ class ProductAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     change_form_template = "admin/earn/product/change_form.html"
     list_display = ["name_en", "asset", "term_type", "strategy", "status", "risk_rating", "headline",
                     "drafted_by", "updated_at"]
-    list_filter = [StatusFilter, "term_type", "asset", "risk_rating", "strategy"]
+    list_filter = [StatusFilter, "term_type", "asset", "risk_rating", "strategy", "category"]
     list_select_related = ["asset", "drafted_by"]
     search_fields = ["name_en", "name_zh_hant", "venue"]
     inlines = [ProductTermsInline, DisclosureInline]
@@ -202,7 +202,8 @@ class ProductAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     review_fields = ["status", "vetting_checklist", "drafted_by", "approved_by", "approved_at", "rejection_reason",
                      "total_cap", "sold_amount", "created_at", "updated_at"]
     fieldsets = [
-        (_("Product"), {"fields": ["name_en", "name_zh_hant", "asset", "term_type", "strategy", "risk_rating"]}),
+        (_("Product"), {"fields": ["name_en", "name_zh_hant", "asset", "term_type", "strategy", "category",
+                                   "risk_rating"]}),
         # The customer-facing vetting text: English and Traditional Chinese side by side, like disclosures.
         (_("Vetting"), {"fields": ["vetting_checklist", "venue", "chain", "contract_address", "audit_reports",
                                    "tvl_usd", ("yield_source", "yield_source_zh_hant"),

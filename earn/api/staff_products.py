@@ -19,6 +19,7 @@ from accounts.permissions import ANY_STAFF, role_required
 from core.api import MoneyInputField, RateField, ScaledAmountField
 from core.errors import NotFound, ValidationFailed
 from earn.models import (
+    Category,
     EarlyRedemption,
     PayoutMode,
     Product,
@@ -134,6 +135,7 @@ class StaffProductOutput(serializers.Serializer):
     asset = serializers.CharField(source="asset_id")
     term_type = serializers.CharField()
     strategy = serializers.CharField()
+    category = serializers.CharField()
     risk_rating = serializers.IntegerField()
     venue = serializers.CharField()
     chain = serializers.CharField()
@@ -182,6 +184,8 @@ class StaffProductCreateApi(APIView):
         asset = serializers.CharField(max_length=16)
         term_type = serializers.ChoiceField(choices=TermType.choices)
         strategy = serializers.ChoiceField(choices=Strategy.choices, default=Strategy.SIMPLE)
+        category = serializers.ChoiceField(choices=Category.choices, required=False,
+                                           help_text="default: liquidity_mining for pools, else lending")
         risk_rating = serializers.IntegerField(min_value=1, max_value=5)
         vetting = VettingInput(required=False)
         terms = TermsInput()

@@ -13,6 +13,7 @@ from earn.models.positions import (
     Subscription,
 )
 from earn.models.products import (
+    Category,
     EarlyRedemption,
     LaunchMethod,
     PayoutMode,
@@ -30,6 +31,7 @@ __all__ = [
     "Accrual",
     "AccrualChunk",
     "AccrualRun",
+    "Category",
     "CommitmentStatus",
     "EarlyRedemption",
     "LaunchCommitment",

@@ -21,6 +21,15 @@ class Strategy(models.TextChoices):
     LIQUIDITY_MINING = "liquidity_mining", _("Liquidity mining")
 
 
+class Category(models.TextChoices):
+    """What the product does with the customer's assets; suitability rules are written per category."""
+
+    LENDING = "lending", _("Lending")
+    STAKING = "staking", _("Staking")
+    LIQUIDITY_MINING = "liquidity_mining", _("Liquidity mining")
+    STRUCTURED = "structured", _("Structured product")
+
+
 class ProductStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     IN_REVIEW = "in_review", _("In review")
@@ -48,6 +57,8 @@ class Product(models.Model):
     risk_rating = models.PositiveSmallIntegerField(_("risk rating (1–5)"))
 
     # Vetting data filled by staff before review.
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices, default=Category.LENDING,
+                                help_text=_("what is done with customers' assets; decides who may be offered it"))
     venue = models.CharField(_("venue or protocol"), max_length=120, blank=True)
     chain = models.CharField(_("chain"), max_length=60, blank=True)
     contract_address = models.CharField(_("contract address"), max_length=120, blank=True)
@@ -96,6 +107,10 @@ class Product(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(risk_rating__gte=1, risk_rating__lte=5), name="product_risk_1_5"),
+            models.CheckConstraint(condition=Q(category__in=["lending", "staking", "liquidity_mining", "structured"]),
+                                   name="product_category_known"),
+            models.CheckConstraint(condition=~Q(strategy="liquidity_mining") | Q(category="liquidity_mining"),
+                                   name="product_pool_is_liquidity_mining"),
             models.CheckConstraint(condition=Q(sold_amount__gte=0), name="product_sold_non_negative"),
             models.CheckConstraint(condition=Q(total_cap__isnull=True) | Q(sold_amount__lte=models.F("total_cap")),
                                    name="product_sold_within_cap"),

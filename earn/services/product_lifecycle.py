@@ -22,7 +22,7 @@ from core.audit import audit_record
 from core.errors import InvalidTransition, MakerCheckerViolation, ValidationFailed
 from core.money import is_multiple_of_scale
 from earn.errors import InvalidTerms, NoApprovedDisclosure, NoTermsInForce, VettingIncomplete
-from earn.models import LaunchMethod, Product, ProductStatus, Strategy, TermType
+from earn.models import Category, LaunchMethod, Product, ProductStatus, Strategy, TermType
 from earn.selectors.products import terms_in_force, terms_pending, vetting_missing
 from earn.services.curation import changes, lock_product, makers_of, plain, require_permission
 from earn.services.terms import (
@@ -54,7 +54,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
     "close": (frozenset({S.APPROVED, S.LIVE, S.PAUSED}), S.CLOSED, "earn.operate_product"),
 }
 
-PRODUCT_FIELDS = ("name_en", "name_zh_hant", "asset", "term_type", "strategy", "risk_rating")
+PRODUCT_FIELDS = ("name_en", "name_zh_hant", "asset", "term_type", "strategy", "risk_rating", "category")
 VETTING_FIELDS = ("venue", "chain", "contract_address", "audit_reports", "tvl_usd", "yield_source",
                   "risk_rationale", "reviewer_notes", "yield_source_zh_hant", "risk_rationale_zh_hant")
 # Launch mode (earn.services.launch): set in the draft, so the checker approves them with the product.
@@ -82,7 +82,7 @@ def _check_transition(product: Product, action: str) -> str:
 
 
 def _snapshot(product: Product) -> dict[str, Any]:
-    data = {f: getattr(product, f) for f in (*PRODUCT_FIELDS[:2], "term_type", "strategy", "risk_rating",
+    data = {f: getattr(product, f) for f in (*PRODUCT_FIELDS[:2], "term_type", "strategy", "risk_rating", "category",
                                               *VETTING_FIELDS, *LAUNCH_FIELDS, "status", "total_cap")}
     data["asset"] = product.asset_id
     return {k: plain(v) for k, v in data.items()}
@@ -103,6 +103,9 @@ def _clean_product(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
         raise ValidationFailed(_("The term type is demand or fixed."), field="term_type")
     if "strategy" in clean and clean["strategy"] not in Strategy.values:
         raise ValidationFailed(_("The strategy is simple or liquidity_mining."), field="strategy")
+    if "category" in clean and clean["category"] not in Category.values:
+        raise ValidationFailed(_("The category is one of: %(c)s.") % {"c": ", ".join(Category.values)},
+                               field="category")
     if "risk_rating" in clean and (clean["risk_rating"] is None or not 1 <= int(clean["risk_rating"]) <= 5):
         raise ValidationFailed(_("The risk rating is 1 to 5."), field="risk_rating")
     if "tvl_usd" in clean:
@@ -134,6 +137,12 @@ def _clean_product(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
                 raise ValidationFailed(_("This field is required."), field=required.removesuffix("_id"))
     return clean
 
+
+
+def category_check(values: Mapping[str, Any]) -> None:
+    """A pool is liquidity mining whatever else it says (the database holds the same rule)."""
+    if values.get("strategy") == Strategy.LIQUIDITY_MINING and values.get("category") != Category.LIQUIDITY_MINING:
+        raise ValidationFailed(_("A liquidity-mining pool is in the liquidity mining category."), field="category")
 
 
 def launch_settings_check(values: Mapping[str, Any]) -> None:
@@ -173,6 +182,9 @@ def product_create(*, actor: User, terms: Mapping[str, Any] | None = None,
     """Draft a product (status draft) with its vetting data and, optionally, terms v1 + tiers."""
     require_permission(actor, "earn.add_product")
     clean = _clean_product(fields)
+    clean.setdefault("category", Category.LIQUIDITY_MINING if clean.get("strategy") == Strategy.LIQUIDITY_MINING
+                     else Category.LENDING)
+    category_check(clean)
     launch_settings_check(clean)
     now = timezone.now()
     product = Product.objects.create(status=ProductStatus.DRAFT, drafted_by=actor, created_at=now,
@@ -197,6 +209,7 @@ def product_update(*, actor: User, product: Product | int, **fields: Any) -> Pro
     before = _snapshot(product)
     for name, value in clean.items():
         setattr(product, name, value)
+    category_check({"strategy": product.strategy, "category": product.category})
     launch_settings_check({f: getattr(product, f) for f in (*LAUNCH_FIELDS, "asset_id")})
     product.drafted_by = actor
     product.updated_at = timezone.now()

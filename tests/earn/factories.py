@@ -18,8 +18,9 @@ from tests.factories import AssetFactory, UserFactory
 # A date before any test clock, so the terms are in force whatever day a test travels to.
 FACTORY_EFFECTIVE_FROM = dt.date(2020, 1, 1)
 
-PRODUCT_FIELDS = {"name_en", "name_zh_hant", "strategy", "risk_rating", "venue", "chain", "contract_address",
-                  "audit_reports", "tvl_usd", "yield_source", "risk_rationale", "reviewer_notes", "sold_amount",
+PRODUCT_FIELDS = {"name_en", "name_zh_hant", "strategy", "category", "risk_rating", "venue", "chain",
+                  "contract_address", "audit_reports", "tvl_usd", "yield_source", "risk_rationale", "reviewer_notes",
+                  "sold_amount",
                   "launch_method", "launch_window_start", "launch_window_end", "launch_quota", "launch_min_lot",
                   "launch_user_cap"}
 TERMS_FIELDS = {"effective_from", "term_days", "day_count_basis", "payout", "min_amount", "max_amount",
@@ -68,6 +69,8 @@ def live_product(asset: str = "USDT", term_type: str = "demand",
     product_kw.setdefault("name_en", f"{code} {'Flexible' if term_type == 'demand' else 'Fixed'}")
     product_kw.setdefault("name_zh_hant", f"{code} {'活期' if term_type == 'demand' else '定期'}")
     product_kw.setdefault("risk_rating", 2)
+    if product_kw.get("strategy") == "liquidity_mining":
+        product_kw.setdefault("category", "liquidity_mining")
     fixed = term_type == "fixed"
     terms_kw.setdefault("effective_from", FACTORY_EFFECTIVE_FROM)
     terms_kw.setdefault("term_days", 30 if fixed else None)

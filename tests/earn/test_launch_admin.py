@@ -21,7 +21,8 @@ def staff(db, assets):
 def form(**launch: str) -> dict[str, str]:
     return {
         "name_en": "NEW Launch", "name_zh_hant": "NEW 新幣發行", "asset": "USDT", "term_type": "fixed",
-        "strategy": "simple", "risk_rating": "3", "venue": "Launch desk", "chain": "", "contract_address": "",
+        "strategy": "simple", "category": "lending", "risk_rating": "3",
+        "venue": "Launch desk", "chain": "", "contract_address": "",
         "audit_reports": "[]", "tvl_usd": "", "yield_source": "Project incentives", "risk_rationale": "New token",
         "reviewer_notes": "",
         "launch_method": "", "launch_window_start_0": "", "launch_window_start_1": "", "launch_window_end_0": "",

@@ -77,7 +77,8 @@ def test_customers_are_sent_to_the_login_page(staff):
 def test_curator_drafts_in_the_admin_through_the_service(staff):
     response = login(staff.curator).post(CHANGELIST + "add/", {
         "name_en": "BTC Flexible", "name_zh_hant": "BTC 活期", "asset": "BTC", "term_type": "demand",
-        "strategy": "simple", "risk_rating": "2", "venue": "Lending desk", "chain": "", "contract_address": "",
+        "strategy": "simple", "category": "lending", "risk_rating": "2",
+        "venue": "Lending desk", "chain": "", "contract_address": "",
         "audit_reports": "[]", "tvl_usd": "", "yield_source": "Margin loans", "risk_rationale": "Collateralised",
         "reviewer_notes": "",
         "terms_versions-TOTAL_FORMS": "0", "terms_versions-INITIAL_FORMS": "0",
