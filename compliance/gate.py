@@ -11,6 +11,7 @@ whatever user object the caller holds: they are KYC facts that only compliance a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -59,6 +60,23 @@ def restricted_countries() -> set[str]:
     return {c.upper() for c in settings.EARN_RESTRICTED_COUNTRIES}
 
 
+# The single-product facts (the subscription and commitment paths, every request) as one hand-written
+# statement: the same subqueries the ORM would build for several products, without its compiler's cost.
+@functools.cache
+def _facts_sql() -> str:
+    return f"""
+    SELECT u.country, u.kyc_status,
+           EXISTS (SELECT 1 FROM "{ResidenceChangeRequest._meta.db_table}" r
+                    WHERE r.user_id = u.id AND r.status = %(pending)s),
+           (SELECT j.id FROM "{JurisdictionRule._meta.db_table}" j WHERE j.country = UPPER(u.country) LIMIT 1),
+           (SELECT d.id FROM "{Disclosure._meta.db_table}" d
+             WHERE d.product_id = %(product)s AND d.status = %(current)s ORDER BY d.version DESC LIMIT 1),
+           (SELECT k.disclosure_id FROM "{Acknowledgement._meta.db_table}" k
+             WHERE k.user_id = u.id AND k.product_id = %(product)s ORDER BY k.accepted_at DESC, k.id DESC LIMIT 1)
+      FROM "{get_user_model()._meta.db_table}" u
+     WHERE u.id = %(user)s"""
+
+
 @dataclass
 class GateContext:
     """What the rules need, loaded once per (user, products) so the gate costs a fixed number of queries."""
@@ -83,19 +101,19 @@ class GateContext:
         subscription path) its current disclosure and the customer's latest acknowledgement; with several
         products, two more. Rule, profile and assessments only for countries that have a rule."""
         ctx = cls(user=user)
-        pending = ResidenceChangeRequest.objects.filter(user=OuterRef("pk"), status=ResidenceRequestStatus.PENDING)
-        rule = JurisdictionRule.objects.filter(country=Upper(OuterRef("country"))).values("pk")[:1]
-        facts_of = {"residence_pending": Exists(pending), "rule_id": Subquery(rule)}
         single = len(product_ids) == 1
         if single:
-            facts_of["disclosure_id"] = Subquery(
-                Disclosure.objects.filter(product_id=product_ids[0], status=DisclosureStatus.CURRENT)
-                .order_by("-version").values("pk")[:1])
-            facts_of["acked_id"] = Subquery(
-                Acknowledgement.objects.filter(user=OuterRef("pk"), product_id=product_ids[0])
-                .order_by("-accepted_at", "-id").values("disclosure_id")[:1])
-        facts = (get_user_model().objects.filter(pk=user.pk).annotate(**facts_of)
-                 .values_list("country", "kyc_status", *facts_of).first())
+            with connection.cursor() as cursor:
+                cursor.execute(_facts_sql(), {"user": user.pk, "product": product_ids[0],
+                                            "pending": ResidenceRequestStatus.PENDING.value,
+                                            "current": DisclosureStatus.CURRENT.value})
+                facts = cursor.fetchone()
+        else:
+            pending = ResidenceChangeRequest.objects.filter(user=OuterRef("pk"), status=ResidenceRequestStatus.PENDING)
+            rule = JurisdictionRule.objects.filter(country=Upper(OuterRef("country"))).values("pk")[:1]
+            facts = (get_user_model().objects.filter(pk=user.pk)
+                     .annotate(residence_pending=Exists(pending), rule_id=Subquery(rule))
+                     .values_list("country", "kyc_status", "residence_pending", "rule_id").first())
         rule_id = None
         if facts is not None:
             ctx.country, ctx.kyc_status, ctx.residence_under_review = (facts[0] or "").upper(), facts[1], facts[2]

@@ -8,7 +8,7 @@ from notifications.services import notification_send
 from notifications.sweep import notifications_sweep
 
 
-@shared_task
+@shared_task(ignore_result=True)  # nobody reads it: storing it cost a Redis write, and the web process a subscription
 def notification_send_task(*, user_id: int, kind: str, key: str, params: dict, link: str = "") -> int | None:
     """Write one notification and email it (idempotent by key, so a redelivered task sends nothing twice)."""
     notification = notification_send(user_id=user_id, kind=kind, key=key, params=params, link=link)

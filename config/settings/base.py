@@ -220,6 +220,8 @@ ACCRUAL_CHUNK_TIMEOUT = env.int("ACCRUAL_CHUNK_TIMEOUT", default=600)
 # /healthz fails, and `audit_verify --no-chain` exits 2, when an event stays unchained for longer than
 # AUDIT_CHAIN_MAX_LAG_SECONDS.
 AUDIT_CHAIN_ON_COMMIT = env.bool("AUDIT_CHAIN_ON_COMMIT", default=True)
+# ... at most once per this many seconds per web process (0: after every such commit).
+AUDIT_CHAIN_KICK_SECONDS = env.float("AUDIT_CHAIN_KICK_SECONDS", default=1.0)  # float-ok: seconds
 AUDIT_CHAIN_EVERY_SECONDS = env.float("AUDIT_CHAIN_EVERY_SECONDS", default=5.0)  # float-ok: seconds
 AUDIT_CHAIN_MAX_LAG_SECONDS = env.int("AUDIT_CHAIN_MAX_LAG_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, Prefetch, QuerySet, Sum
+from django.db import connection
+from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from compliance.models import Disclosure
 from compliance.selectors import disclosures_current_bulk
+from core.rows import RowShape
 from earn import extensions
 from earn.apy import apy_for, as_fraction, as_percent
 from earn.models import (
@@ -27,6 +28,7 @@ from earn.models import (
     TermsStatus,
     TermType,
 )
+from ledger.models import Asset
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -227,13 +229,37 @@ def own_position_product(position_id: int, user: User) -> int | None:
     return Position.objects.filter(pk=position_id, user=user).values_list("product_id", flat=True).first()
 
 
+# The money paths read one product (with its asset) on every request: hand-written SQL (core.rows).
+_OFFER_TERMS = RowShape(ProductTerms, "t")
+_OFFER_PRODUCT = RowShape(Product, "p")
+_OFFER_ASSET = RowShape(Asset, "a")
+BIGINT_MAX = 2**63 - 1
+
+
+def _is_id(value: object) -> bool:
+    """A value a bigint key column can hold (the ORM answers "no rows" for others; raw SQL would raise)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -BIGINT_MAX <= value <= BIGINT_MAX
+
+
+_CATALOGUE_SQL = f"""SELECT {_OFFER_PRODUCT.columns}, {_OFFER_ASSET.columns}
+                      FROM "earn_product" p JOIN "ledger_asset" a ON a.code = p.asset_id WHERE p.id = %s"""
+
+
 def catalogue_product(*, product_id: int, user: User | AnonymousUser | None = None) -> Product | None:
     """A single product if this customer may see it: published (live, or paused read-only), or one
     they hold a position in (earn or pool) whatever its status since. Drafts, products in review or
     approved but not yet live, and closed products they never held are None (the API answers 404):
     their rates and terms are not public yet."""
-    product = Product.objects.select_related("asset").filter(pk=product_id).first()
-    return product if product is not None and _visible_to(product, user) else None
+    if not _is_id(product_id):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_CATALOGUE_SQL, [product_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    product = _OFFER_PRODUCT.instance(row)
+    product.asset = _OFFER_ASSET.instance(row, _OFFER_PRODUCT.width)
+    return product if _visible_to(product, user) else None
 
 
 def _visible_to(product: Product, user: User | AnonymousUser | None) -> bool:
@@ -255,23 +281,44 @@ class Offer:
     on_date: dt.date
 
 
+_OFFER_TIERS = "ARRAY(SELECT r.{column} FROM \"earn_ratetier\" r WHERE r.terms_id = t.id ORDER BY r.lower, r.id)"
+_OFFER_SQL = f"""
+    SELECT {_OFFER_TERMS.columns}, {_OFFER_PRODUCT.columns}, {_OFFER_ASSET.columns},
+           {", ".join(_OFFER_TIERS.format(column=c) for c in ("id", "lower", "upper", "apr"))}
+      FROM "earn_productterms" t
+      JOIN "earn_product" p ON p.id = t.product_id
+      JOIN "ledger_asset" a ON a.code = p.asset_id
+     WHERE t.product_id = %s AND t.status = %s AND t.effective_from <= %s
+     ORDER BY t.effective_from DESC, t.version DESC
+     LIMIT 1"""
+
+
 def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: dt.date) -> Offer:
     """The product, its asset, its terms in force and their rate tiers in one query (the subscription
     path reads them on every request). Approved terms are never edited, so nothing here can be stale
-    within the request; a product without terms in force takes a second query (catalogue_product)."""
-    tiers = RateTier.objects.filter(terms=OuterRef("pk")).order_by("lower", "id")
-    terms = (ProductTerms.objects.select_related("product__asset")
-             .filter(product_id=product_id, status=TermsStatus.APPROVED, effective_from__lte=on_date)
-             .annotate(tier_ids=ArraySubquery(tiers.values("id")), tier_lowers=ArraySubquery(tiers.values("lower")),
-                       tier_uppers=ArraySubquery(tiers.values("upper")), tier_aprs=ArraySubquery(tiers.values("apr")))
-             .order_by("-effective_from", "-version").first())
-    if terms is None:
+    within the request; a product without terms in force takes a second query (catalogue_product).
+
+    Hand-written SQL (core.rows): building and compiling the same ORM query cost more Python than the
+    rest of the read."""
+    if not _is_id(product_id):
+        return Offer(None, None, on_date)
+    with connection.cursor() as cursor:
+        cursor.execute(_OFFER_SQL, [product_id, TermsStatus.APPROVED.value, on_date])
+        row = cursor.fetchone()
+    if row is None:
         return Offer(catalogue_product(product_id=product_id, user=user), None, on_date)
-    product = terms.product
+    terms = _OFFER_TERMS.instance(row)
+    product = _OFFER_PRODUCT.instance(row, _OFFER_TERMS.width)
+    product.asset = _OFFER_ASSET.instance(row, _OFFER_TERMS.width + _OFFER_PRODUCT.width)
+    terms.product = product
     if not _visible_to(product, user):
         return Offer(None, None, on_date)
+    tier_ids, tier_lowers, tier_uppers, tier_aprs = row[-4:]
     rows = [RateTier(id=pk, terms=terms, lower=lower, upper=upper, apr=apr) for pk, lower, upper, apr
-            in zip(terms.tier_ids, terms.tier_lowers, terms.tier_uppers, terms.tier_aprs, strict=True)]
+            in zip(tier_ids, tier_lowers, tier_uppers, tier_aprs, strict=True)]
+    for tier in rows:
+        tier._state.adding = False
+        tier._state.db = connection.alias
     cached = terms.tiers.all()  # what prefetch_related would leave: a queryset already evaluated
     cached._result_cache = rows
     cached._prefetch_done = True  # type: ignore[attr-defined]  # Django's private prefetch flag

@@ -139,8 +139,11 @@ def _commitment_write(*, user: Any, product_id: int, amount: Any) -> LaunchCommi
             available = accounts[(user.pk, asset, AccountKind.AVAILABLE)]
             committed = accounts[(user.pk, asset, AccountKind.COMMITTED)]
         else:
-            available = LedgerAccount(id=available_id, owner_id=user.pk, asset_id=asset, kind=AccountKind.AVAILABLE)
-            committed = LedgerAccount(id=committed_id, owner_id=user.pk, asset_id=asset, kind=AccountKind.COMMITTED)
+            # With their asset (its scale) at hand, the posting looks nothing more up.
+            available = LedgerAccount(id=available_id, owner_id=user.pk, asset=product.asset,
+                                      kind=AccountKind.AVAILABLE)
+            committed = LedgerAccount(id=committed_id, owner_id=user.pk, asset=product.asset,
+                                      kind=AccountKind.COMMITTED)
         # A new statement, so a new snapshot: a run row committed while we waited for the barrier is seen.
         cursor.execute(
             """

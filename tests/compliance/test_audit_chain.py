@@ -185,7 +185,10 @@ def test_the_chain_task_chains_and_is_idempotent(db):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_commit_asks_a_worker_to_chain(settings, monkeypatch):
+    from core import audit
+
     settings.AUDIT_CHAIN_ON_COMMIT = True
+    monkeypatch.setattr(audit, "_last_kick", [float("-inf")])
     sent: list[str] = []
     monkeypatch.setattr("core.tasks.audit_chain_task.delay", lambda: sent.append("chain"))
     with transaction.atomic():
@@ -193,6 +196,28 @@ def test_a_commit_asks_a_worker_to_chain(settings, monkeypatch):
             audit_record(actor=None, action="test.event", object_type="test", object_id=i)
         assert sent == []
     assert sent == ["chain"]  # once per transaction, after the commit
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commits_in_a_burst_ask_once_and_beat_or_the_next_kick_chains_the_rest(settings, monkeypatch):
+    from core import audit
+
+    settings.AUDIT_CHAIN_ON_COMMIT = True
+    settings.AUDIT_CHAIN_KICK_SECONDS = 60
+    monkeypatch.setattr(audit, "_last_kick", [float("-inf")])
+    sent: list[str] = []
+    monkeypatch.setattr("core.tasks.audit_chain_task.delay", lambda: sent.append("chain"))
+    for i in range(3):
+        with transaction.atomic():
+            audit_record(actor=None, action="test.event", object_type="test", object_id=i)
+    assert sent == ["chain"]  # one run chains every event committed before it
+    assert audit_chain() == 3  # what beat (or the next kick) does for the two whose kick was skipped
+
+    settings.AUDIT_CHAIN_KICK_SECONDS = 0  # every commit kicks, as before
+    for i in range(2):
+        with transaction.atomic():
+            audit_record(actor=None, action="test.event", object_type="test", object_id=i)
+    assert sent == ["chain"] * 3
 
 
 TRICKY = [
