@@ -89,6 +89,23 @@ class AutoSchema(SpectacularAutoSchema):
         return schema
 
 
+# --- Plain renderers for the money paths' answers -------------------------------------------------
+
+# DRF's own date and datetime fields, made once: the money paths render their answer with these instead
+# of instantiating a ModelSerializer per request (which rebuilds its fields from the model every time).
+# Each plain renderer has a test that it answers exactly what its documented serializer answers.
+_DATE_FIELD = serializers.DateField()
+_DATETIME_FIELD = serializers.DateTimeField()
+
+
+def date_text(value: dt.date | None) -> str | None:
+    return None if value is None else _DATE_FIELD.to_representation(value)
+
+
+def datetime_text(value: dt.datetime | None) -> str | None:
+    return None if value is None else _DATETIME_FIELD.to_representation(value)
+
+
 # --- Fields shared by the apps' Input/Output serializers -------------------------------------------
 
 # Every amount and rate is a plain decimal string: no exponent, no thousands separator, "." as the point.

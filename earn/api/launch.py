@@ -16,8 +16,9 @@ from rest_framework.views import APIView
 
 from accounts.requests import AuthenticatedRequest
 from accounts.twofactor import otp_require_for_request
-from core.api import AmountTextField, NewestFirst, ScaledAmountField
+from core.api import AmountTextField, NewestFirst, ScaledAmountField, datetime_text
 from core.errors import NotFound
+from core.money import decimal_text
 from core.throttling import ScopedRateThrottle
 from earn.api.positions import IDEMPOTENCY_HEADER, OTP_FIELD_HELP
 from earn.models import LaunchCommitment
@@ -39,6 +40,17 @@ class CommitmentOutput(serializers.ModelSerializer):
         model = LaunchCommitment
         fields = ["id", "product", "asset", "amount", "status", "allocated", "refunded", "position", "created_at",
                   "settled_at"]
+
+
+def render_commitment(commitment: LaunchCommitment) -> dict:
+    """CommitmentOutput's answer, built directly (tests/earn/test_plain_answers.py)."""
+    scale = commitment.product.asset.scale
+    return {"id": commitment.pk, "product": commitment.product_id, "asset": commitment.product.asset_id,
+            "amount": decimal_text(commitment.amount, scale), "status": commitment.status,
+            "allocated": decimal_text(commitment.allocated, scale),
+            "refunded": decimal_text(commitment.refunded, scale),
+            "position": commitment.position_id, "created_at": datetime_text(commitment.created_at),
+            "settled_at": datetime_text(commitment.settled_at)}
 
 
 class LaunchOutput(serializers.Serializer):
@@ -107,7 +119,7 @@ class CommitmentListCreateApi(ListAPIView):
         status, body, replayed = services.commitment_submit(
             user=request.user, product_id=v["product"], amount=v["amount"],
             idempotency_key=request.headers.get("Idempotency-Key"),
-            render=lambda commitment: dict(CommitmentOutput(commitment).data))
+            render=render_commitment)
         response = Response(body, status=status)
         if replayed:
             response["Idempotent-Replayed"] = "true"

@@ -26,6 +26,8 @@ from core.api import (
     OldestFirst,
     RateField,
     ScaledAmountField,
+    date_text,
+    datetime_text,
 )
 from core.errors import NotFound
 from core.money import decimal_text
@@ -128,12 +130,19 @@ class SubscriptionCreateApi(APIView):
         status, body, replayed = subscription_services.subscription_submit(
             user=request.user, product_id=v["product"], amount=v["amount"], auto_renew=v["auto_renew"],
             idempotency_key=request.headers.get("Idempotency-Key"),
-            render=lambda sub: dict(self.OutputSerializer(sub).data),
+            render=render_subscription,
         )
         response = Response(body, status=status)
         if replayed:
             response["Idempotent-Replayed"] = "true"
         return response
+
+
+def render_subscription(sub: Subscription) -> dict:
+    """SubscriptionCreateApi.OutputSerializer's answer, built directly (tests/earn/test_plain_answers.py)."""
+    return {"id": sub.pk, "position": sub.position_id, "product": sub.product_id,
+            "amount": decimal_text(sub.amount, sub.product.asset.scale), "value_date": date_text(sub.value_date),
+            "maturity_date": date_text(sub.maturity_date), "created_at": datetime_text(sub.created_at)}
 
 
 class PositionOutputSerializer(serializers.ModelSerializer):
@@ -275,6 +284,15 @@ class RedemptionOutputSerializer(serializers.ModelSerializer):
                   "created_at"]
 
 
+def render_redemption(redemption: Redemption) -> dict:
+    """RedemptionOutputSerializer's answer, built directly (tests/earn/test_plain_answers.py)."""
+    scale = redemption.position.asset.scale
+    return {"id": redemption.pk, "position": redemption.position_id, "amount": decimal_text(redemption.amount, scale),
+            "payout": decimal_text(redemption.payout, scale), "forfeited": decimal_text(redemption.forfeited, scale),
+            "mode": redemption.mode, "early": redemption.early, "status": redemption.status,
+            "settles_at": datetime_text(redemption.settles_at), "created_at": datetime_text(redemption.created_at)}
+
+
 class RedemptionCreateApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "money"
@@ -290,7 +308,7 @@ class RedemptionCreateApi(APIView):
         status, body, replayed = redemption_services.redemption_submit(
             user=request.user, position_id=position_id, amount=data.validated_data.get("amount") or None,
             mode=data.validated_data["mode"], idempotency_key=request.headers.get("Idempotency-Key"),
-            render=lambda redemption: dict(RedemptionOutputSerializer(redemption).data),
+            render=render_redemption,
         )
         response = Response(body, status=status)
         if replayed:

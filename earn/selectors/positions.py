@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -28,7 +29,10 @@ def user_principal(user: User, product: Product) -> Decimal:
 
 def not_yet_earning(position: Position, today: dt.date) -> Decimal:
     """Money added but not earning yet: the changes that take effect after today."""
-    total = position.changes.filter(effective_date__gt=today).aggregate(total=Sum("amount"))["total"]
+    with connection.cursor() as cursor:  # plain SQL: the redemption path asks on every request
+        cursor.execute("SELECT sum(amount) FROM earn_positionchange WHERE position_id = %s AND effective_date > %s",
+                       [position.pk, today])
+        total = cursor.fetchone()[0]
     return max(total or Decimal(0), Decimal(0))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -42,14 +42,34 @@ def _with_tiers(queryset: QuerySet[ProductTerms]) -> QuerySet[ProductTerms]:
     return queryset.prefetch_related(Prefetch("tiers", queryset=RateTier.objects.order_by("lower")))
 
 
+_TERMS = RowShape(ProductTerms, "t")
+# A terms version's rate tiers as four arrays (ids, lowers, uppers, APRs), by lower bound: one statement
+# reads terms and tiers (the money paths' reads; _attach_tiers makes them `terms.tiers.all()`).
+_TIER_ARRAYS = ", ".join(f'ARRAY(SELECT r.{column} FROM "earn_ratetier" r WHERE r.terms_id = t.id '
+                         "ORDER BY r.lower, r.id)" for column in ("id", "lower", "upper", "apr"))
+_TERMS_IN_FORCE_SQL = f"""
+    SELECT {_TERMS.columns}, {_TIER_ARRAYS}
+      FROM "earn_productterms" t
+     WHERE t.product_id = %s AND t.status = %s AND t.effective_from <= %s
+     ORDER BY t.effective_from DESC, t.version DESC
+     LIMIT 1"""
+
+
 def terms_in_force(product: Product | int, on_date: dt.date) -> ProductTerms | None:
     """The approved terms version with the latest `effective_from` <= `on_date` (tiers prefetched).
 
-    Two approved versions effective the same day: the later version wins.
+    Two approved versions effective the same day: the later version wins. One hand-written statement
+    (core.rows): redemptions, previews and settlement read it per request.
     """
     product_id = product if isinstance(product, int) else product.pk
-    qs = ProductTerms.objects.filter(product_id=product_id, status=TermsStatus.APPROVED, effective_from__lte=on_date)
-    return _with_tiers(qs.order_by("-effective_from", "-version"))[:1].first()
+    with connection.cursor() as cursor:
+        cursor.execute(_TERMS_IN_FORCE_SQL, [product_id, TermsStatus.APPROVED.value, on_date])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    terms = _TERMS.instance(row)
+    _attach_tiers(terms, row[-4:])
+    return terms
 
 
 def terms_in_force_bulk(product_ids: Iterable[int], on_date: dt.date) -> dict[int, ProductTerms]:
@@ -230,7 +250,7 @@ def own_position_product(position_id: int, user: User) -> int | None:
 
 
 # The money paths read one product (with its asset) on every request: hand-written SQL (core.rows).
-_OFFER_TERMS = RowShape(ProductTerms, "t")
+_OFFER_TERMS = _TERMS
 _OFFER_PRODUCT = RowShape(Product, "p")
 _OFFER_ASSET = RowShape(Asset, "a")
 BIGINT_MAX = 2**63 - 1
@@ -281,10 +301,8 @@ class Offer:
     on_date: dt.date
 
 
-_OFFER_TIERS = "ARRAY(SELECT r.{column} FROM \"earn_ratetier\" r WHERE r.terms_id = t.id ORDER BY r.lower, r.id)"
 _OFFER_SQL = f"""
-    SELECT {_OFFER_TERMS.columns}, {_OFFER_PRODUCT.columns}, {_OFFER_ASSET.columns},
-           {", ".join(_OFFER_TIERS.format(column=c) for c in ("id", "lower", "upper", "apr"))}
+    SELECT {_OFFER_TERMS.columns}, {_OFFER_PRODUCT.columns}, {_OFFER_ASSET.columns}, {_TIER_ARRAYS}
       FROM "earn_productterms" t
       JOIN "earn_product" p ON p.id = t.product_id
       JOIN "ledger_asset" a ON a.code = p.asset_id
@@ -313,7 +331,13 @@ def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: 
     terms.product = product
     if not _visible_to(product, user):
         return Offer(None, None, on_date)
-    tier_ids, tier_lowers, tier_uppers, tier_aprs = row[-4:]
+    _attach_tiers(terms, row[-4:])
+    return Offer(product, terms, on_date)
+
+
+def _attach_tiers(terms: ProductTerms, arrays: Sequence[list]) -> None:
+    """The tiers read as arrays (_TIER_ARRAYS) become `terms.tiers.all()`, as prefetch_related leaves it."""
+    tier_ids, tier_lowers, tier_uppers, tier_aprs = arrays
     rows = [RateTier(id=pk, terms=terms, lower=lower, upper=upper, apr=apr) for pk, lower, upper, apr
             in zip(tier_ids, tier_lowers, tier_uppers, tier_aprs, strict=True)]
     for tier in rows:
@@ -323,4 +347,3 @@ def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: 
     cached._result_cache = rows
     cached._prefetch_done = True  # type: ignore[attr-defined]  # Django's private prefetch flag
     terms._prefetched_objects_cache = {ProductTerms.tiers.rel.cache_name: cached}  # type: ignore[attr-defined]
-    return Offer(product, terms, on_date)
