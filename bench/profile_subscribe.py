@@ -74,7 +74,7 @@ def seed() -> dict:
     deposit_credit(user_id=user.pk, asset="USDT", amount=Decimal("100000000"), reference="profile-USDT")
     deposit_credit(user_id=user.pk, asset="USDC", amount=Decimal("100000000"), reference="profile-USDC")
     for p in (product, full, launch):
-        disclosure = p.disclosure  # type: ignore[attr-defined]
+        disclosure = p.disclosure
         acknowledgement_create(user=user, product_id=p.pk, disclosure_version=disclosure.version,
                                statements=[s["key"] for s in disclosure.risk_statements], language="en")
     token = api_token_create(user=user, name="profile")[1]

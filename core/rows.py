@@ -24,7 +24,7 @@ class RowShape(Generic[M]):
     def __init__(self, model: type[M], alias: str) -> None:
         self.model = model
         self.alias = alias
-        self.fields = list(model._meta.concrete_fields)
+        self.fields: list[Any] = list(model._meta.concrete_fields)
         self.attnames = [f.attname for f in self.fields]
         self.width = len(self.fields)
         self.columns = ", ".join(f'{alias}."{f.column}"' for f in self.fields)

@@ -54,6 +54,8 @@ class SlidingLogThrottle(throttling.SimpleRateThrottle):
     """DRF's SimpleRateThrottle; with the Redis cache, its history kept by SLIDING_LOG in one round trip."""
 
     _log: tuple[int, float] | None = None  # (requests in the window, time of the oldest) after a Redis check
+    num_requests: int  # set by DRF from the rate
+    duration: int
 
     def allow_request(self, request: Request, view: Any) -> bool:
         cache = _backend(self.cache)
@@ -63,7 +65,7 @@ class SlidingLogThrottle(throttling.SimpleRateThrottle):
         if self.key is None:
             return True
         log_key = cache.make_and_validate_key(f"{self.key}:log")
-        client = cache._cache.get_client(log_key, write=True)
+        client = cache._cache.get_client(log_key, write=True)  # type: ignore[attr-defined]  # not in the stubs
         if not _script:
             _script.append(client.register_script(SLIDING_LOG))
         self.now = self.timer()

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -304,7 +305,8 @@ _ACCOUNT_COLUMNS = ("id", "owner_id", "asset_id", "kind", "balance", "created_at
 def _accounts_by_key(wanted: list[tuple[int | None, str, str]]) -> dict[tuple[int | None, str, str], LedgerAccount]:
     """The accounts that exist, their assets joined: one plain statement (the OR of the keys, as the ORM
     wrote it; its compiler cost more Python than the statement on every redemption)."""
-    match, params = [], []
+    match: list[str] = []
+    params: list[Any] = []
     for owner_id, asset, kind in wanted:
         match.append("(la.owner_id = %s AND la.asset_id = %s AND la.kind = %s)" if owner_id is not None
                      else "(la.owner_id IS NULL AND la.asset_id = %s AND la.kind = %s)")

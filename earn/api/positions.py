@@ -34,7 +34,7 @@ from core.money import decimal_text
 from core.throttling import ScopedRateThrottle
 from earn.api import transparency
 from earn.models import Accrual, Position, Product, Redemption, Subscription
-from earn.selectors.positions import positions_with_interest
+from earn.selectors.positions import position_owned, positions_with_interest
 from earn.selectors.products import catalogue_product
 from earn.services import position_switches
 from earn.services import redemptions as redemption_services
@@ -302,7 +302,7 @@ class RedemptionCreateApi(APIView):
     def post(self, request: AuthenticatedRequest, position_id: int) -> Response:
         data = RedemptionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if not Position.objects.filter(pk=position_id, user=request.user).exists():
+        if not position_owned(position_id, request.user):
             raise NotFound(_("No such position."), field="position")
         otp_require_for_request(request)  # 2FA on: money moves need a one-time code
         status, body, replayed = redemption_services.redemption_submit(

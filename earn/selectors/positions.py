@@ -27,6 +27,15 @@ def user_principal(user: User, product: Product) -> Decimal:
     return user_principal_by_product(user, [product.pk])[product.pk]
 
 
+def position_owned(position_id: int, user: User) -> bool:
+    """Whether this is one of the customer's positions (the redemption API answers 404 before anything else)."""
+    if not isinstance(position_id, int) or abs(position_id) >= 2**63:
+        return False
+    with connection.cursor() as cursor:  # plain SQL: asked on every redemption request
+        cursor.execute("SELECT 1 FROM earn_position WHERE id = %s AND user_id = %s", [position_id, user.pk])
+        return cursor.fetchone() is not None
+
+
 def not_yet_earning(position: Position, today: dt.date) -> Decimal:
     """Money added but not earning yet: the changes that take effect after today."""
     with connection.cursor() as cursor:  # plain SQL: the redemption path asks on every request
