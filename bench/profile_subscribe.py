@@ -129,16 +129,39 @@ def warm(calls: dict, kinds: tuple[str, ...], n: int) -> None:
             expect(kind, calls[kind]())
 
 
-def measure(calls: dict, kinds: tuple[str, ...], requests: int) -> dict[str, float]:
-    """Mean process CPU (ms) per request per kind; the kinds interleaved so the machine's load hits all alike."""
-    spent = dict.fromkeys(kinds, 0.0)
+def backend_cpu() -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend so far (a local server only; clock-tick samples,
+    so only sums over many requests mean anything)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(calls: dict, kinds: tuple[str, ...], requests: int) -> dict[str, dict[str, float]]:
+    """Mean process CPU, wall time and PostgreSQL backend CPU (ms) per request per kind; the kinds interleaved so
+    the machine's load hits all alike. Wall time adds the waits on PostgreSQL (its work, the commit's WAL
+    flush) and Redis."""
+    spent = {name: dict.fromkeys(kinds, 0.0) for name in ("cpu", "wall", "postgres")}
     for _ in range(requests):
         for kind in kinds:
-            started = time.process_time()
+            backend = backend_cpu()
+            started, started_wall = time.process_time(), time.perf_counter()
             status = calls[kind]()
-            spent[kind] += time.process_time() - started
+            spent["cpu"][kind] += time.process_time() - started
+            spent["wall"][kind] += time.perf_counter() - started_wall
+            after = backend_cpu()
+            if backend is not None and after is not None:
+                spent["postgres"][kind] += after - backend
             expect(kind, status)
-    return {kind: spent[kind] / requests * 1000 for kind in kinds}
+    return {name: {kind: value / requests * 1000 for kind, value in per_kind.items()}
+            for name, per_kind in spent.items()}
 
 
 def print_ratios(values: dict[str, float], unit: str, fmt: str) -> None:
@@ -220,10 +243,17 @@ def main() -> int:
                 pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
                 print(out.getvalue())
             return
-        ms = measure(calls, KINDS, args.requests)
+        figures = measure(calls, KINDS, args.requests)
         print(f"CPU per request (this process, mean of {args.requests}, after {args.warmup} warm-up; "
               f"load average {os.getloadavg()[0]:.1f}):")
-        print_ratios(ms, "ms", ".2f")
+        print_ratios(figures["cpu"], "ms", ".2f")
+        print("PostgreSQL backend CPU per request (a local server; sampled at clock ticks):")
+        print_ratios(figures["postgres"], "ms", ".2f")
+        both = {kind: figures["cpu"][kind] + figures["postgres"][kind] for kind in KINDS}
+        print("both (what one request costs the machine, bar the WSGI server and the client):")
+        print_ratios(both, "ms", ".2f")
+        print("wall time per request (one client, waits on PostgreSQL and Redis included):")
+        print_ratios(figures["wall"], "ms", ".2f")
 
     run_in_throwaway_database(bench, prefix="earn_bench_profile")
     return 0
