@@ -216,6 +216,11 @@ def main() -> int:
         product_id = seeded.products[ASSET]
         print(f"seeded {args.customers} customers ({funding} {ASSET} each) and launch product {product_id} "
               f"(pro-rata, quota {quota} = demand {demand} / 5) in {time.perf_counter() - t0:.1f}s")
+        from core.audit import audit_chain
+
+        # The seed's audit events, as the worker would have chained them meanwhile: a seed slower than
+        # AUDIT_CHAIN_MAX_LAG_SECONDS left them stale, and /healthz (the server's readiness) answered 503.
+        audit_chain()
         port = free_port()
         log_path = Path(f"/tmp/earn_bench_launch_{os.getpid()}.gunicorn.log")
         server = server_start(port, workers=args.workers, threads=args.threads, log_path=log_path)
