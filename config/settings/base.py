@@ -222,6 +222,11 @@ ACCRUAL_CHUNK_TIMEOUT = env.int("ACCRUAL_CHUNK_TIMEOUT", default=600)
 AUDIT_CHAIN_ON_COMMIT = env.bool("AUDIT_CHAIN_ON_COMMIT", default=True)
 AUDIT_CHAIN_EVERY_SECONDS = env.float("AUDIT_CHAIN_EVERY_SECONDS", default=5.0)  # float-ok: seconds
 AUDIT_CHAIN_MAX_LAG_SECONDS = env.int("AUDIT_CHAIN_MAX_LAG_SECONDS", default=60)
+# History tables are partitioned by month (core/partitions.py, docs/OPERATIONS.md "Partitions"): beat creates
+# this month's and the next PARTITION_MONTHS_AHEAD months' partitions daily; `manage.py partitions --detach-before`
+# refuses months of the last RETENTION_YEARS years (docs/COMPLIANCE.md, Retention).
+PARTITION_MONTHS_AHEAD = env.int("PARTITION_MONTHS_AHEAD", default=3)
+RETENTION_YEARS = env.int("RETENTION_YEARS", default=7)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "audit-chain": {"task": "core.tasks.audit_chain_task", "schedule": AUDIT_CHAIN_EVERY_SECONDS,
                     "options": {"expires": AUDIT_CHAIN_EVERY_SECONDS * 2}},
@@ -234,6 +239,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "settle-daily": {"task": "earn.tasks.settle_task", "schedule": crontab(hour=0, minute=30)},
     "settle-hourly": {"task": "earn.tasks.settle_task", "schedule": crontab(minute=45)},
     "reconcile-daily": {"task": "ledger.tasks.reconcile_task", "schedule": crontab(hour=2, minute=0)},
+    "partitions-daily": {"task": "core.tasks.partitions_ensure_task", "schedule": crontab(hour=3, minute=20)},
     "notifications-sweep": {"task": "notifications.tasks.notifications_sweep_task", "schedule": crontab(minute=15)},
     # The month before, once its last day's accrual is in (the task retries until then).
     "statements-monthly": {"task": "statements.tasks.statements_monthly_task",
