@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 DEFAULT_SUFFIX = "_default"
@@ -36,6 +36,10 @@ OLD_SUFFIX = "__unpartitioned"
 # (parent table, month) -> a reason to keep the month, or None. Filled by higher apps (ledger).
 RetentionGuard = Callable[[object, str, dt.date], str | None]
 _GUARDS: dict[str, RetentionGuard] = {}
+# (cursor, partition): runs in the detaching transaction, before the detach (the ledger keeps each
+# account's sum of the month's postings, so balances still reconcile without them).
+DetachHook = Callable[[object, str], None]
+_DETACH_HOOKS: dict[str, DetachHook] = {}
 
 
 class PartitionError(Exception):
@@ -45,6 +49,10 @@ class PartitionError(Exception):
 def register_retention_guard(table: str, guard: RetentionGuard) -> None:
     """`guard(cursor, partition, month_end)` returns why `partition` must stay, or None."""
     _GUARDS[table] = guard
+
+
+def register_detach_hook(table: str, hook: DetachHook) -> None:
+    _DETACH_HOOKS[table] = hook
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -116,13 +124,16 @@ def ensure_partitions(months_ahead: int | None = None, today: dt.date | None = N
         raise PartitionError("months ahead must be 0 or more")
     first = month_start(today or timezone.now().date())
     created = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        for table, _column in partitioned_tables(cursor):
-            for n in range(ahead + 1):
-                cursor.execute("SELECT partition_month_ensure(%s::regclass, %s)", [table, add_months(first, n)])
-                name = cursor.fetchone()[0]
-                if name:
-                    created.append(name)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for table, _column in partitioned_tables(cursor):
+                for n in range(ahead + 1):
+                    cursor.execute("SELECT partition_month_ensure(%s::regclass, %s)", [table, add_months(first, n)])
+                    name = cursor.fetchone()[0]
+                    if name:
+                        created.append(name)
+    except DatabaseError as error:
+        raise PartitionError(str(error).splitlines()[0]) from error
     return created
 
 
@@ -140,8 +151,7 @@ class Detached:
     sha256: str
 
 
-def detach_before(month: dt.date, export_dir: Path, today: dt.date | None = None,
-                  tables: Sequence[str] | None = None) -> list[Detached]:
+def detach_before(month: dt.date, export_dir: Path, today: dt.date | None = None) -> list[Detached]:
     """Export, then detach, every month partition of the partitioned tables that ends by `month`.
 
     Refuses (PartitionError, nothing exported or detached) when `month` is after the retention cutoff
@@ -155,7 +165,8 @@ def detach_before(month: dt.date, export_dir: Path, today: dt.date | None = None
     export_dir.mkdir(parents=True, exist_ok=True)
     done: list[Detached] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        chosen = [(table, p) for table, _column in partitioned_tables(cursor) if tables is None or table in tables
+        # Every partitioned table at once: a month of entries goes with its postings.
+        chosen = [(table, p) for table, _column in partitioned_tables(cursor)
                   for p in partitions_of(cursor, table) if p.month is not None and p.month < month]
         reasons = []
         for table, p in chosen:
@@ -181,6 +192,9 @@ def detach_before(month: dt.date, export_dir: Path, today: dt.date | None = None
                     rows += data.count(b"\n")
                     out.write(data)
             path.with_suffix(".copy.sha256").write_text(f"{digest.hexdigest()}  {path.name}\n")
+            hook = _DETACH_HOOKS.get(table)
+            if hook:
+                hook(cursor, p.name)
             cursor.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{p.name}"')
             done.append(Detached(p.name, path, rows, digest.hexdigest()))
     return done

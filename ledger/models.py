@@ -172,6 +172,28 @@ class Posting(models.Model):
         return self.amount if self.side == Side.CREDIT else -self.amount
 
 
+class ArchivedPostings(models.Model):
+    """What a detached month of postings moved on each account (retention, `manage.py partitions`).
+
+    Written in the transaction that detaches the month: balances still equal the archived sums plus the
+    postings still attached, which is what reconcile checks."""
+
+    partition = models.CharField(max_length=63)
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
+    amount = MoneyField(help_text=_("credits minus debits of the month's postings"))
+    postings = models.PositiveBigIntegerField()
+    archived_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["partition", "account"]
+        verbose_name_plural = "archived postings"
+        constraints = [models.UniqueConstraint(fields=["partition", "account"],
+                                               name="archivedpostings_partition_account_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.partition}: {self.account_id} {self.amount}"
+
+
 class PendingDepositStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     APPROVED = "approved", _("Approved")

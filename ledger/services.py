@@ -214,6 +214,11 @@ def _post(by_key: dict[str, EntrySpec],
             # so raising here leaves the caller's transaction as it was; a batch runs in its own savepoint.
             if any(k not in existing for k in replayed):
                 existing = _existing_entries(keys, by_key)
+            for key in replayed:
+                if key not in existing:
+                    # Claimed, but its entry is in a month detached for retention: the key stays taken.
+                    raise IdempotencyKeyReused(_("Idempotency key %(key)s belongs to an archived entry.")
+                                               % {"key": key})
             created.update({k: existing[k] for k in replayed})
     return created
 

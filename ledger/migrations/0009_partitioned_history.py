@@ -6,13 +6,15 @@ entry is checked by the posting trigger, a pending deposit's by a foreign key to
 each table is copied into a partitioned successor (core.partitions.convert_to_partitioned: months of
 the existing rows, this month and the next PARTITION_MONTHS_AHEAD, a default partition; indexes,
 foreign keys, triggers and grants recreated; the id sequence continued), and the trigger functions are
-taught about months (ledger/sql/partitioned_ledger.sql). Reversible: the reverse copies the rows of
+taught about months (ledger/sql/partitioned_ledger.sql). ArchivedPostings keeps what a month detached
+for retention moved on each account. Reversible: the reverse copies the rows of
 the attached partitions back into plain tables.
 """
 
 from pathlib import Path
 
 import django.db.models.deletion
+import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
@@ -48,6 +50,25 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.CreateModel(
+            name="ArchivedPostings",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("partition", models.CharField(max_length=63)),
+                ("amount", models.DecimalField(decimal_places=18, help_text="credits minus debits of the month's postings",
+                                               max_digits=38)),
+                ("postings", models.PositiveBigIntegerField()),
+                ("archived_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("account", models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+",
+                                              to="ledger.ledgeraccount")),
+            ],
+            options={
+                "verbose_name_plural": "archived postings",
+                "ordering": ["partition", "account"],
+                "constraints": [models.UniqueConstraint(fields=("partition", "account"),
+                                                        name="archivedpostings_partition_account_unique")],
+            },
+        ),
         migrations.CreateModel(
             name="JournalEntryKey",
             fields=[
