@@ -30,6 +30,9 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from core.audit import audit_record
+from core.models import DetachedPartition
+
 DEFAULT_SUFFIX = "_default"
 OLD_SUFFIX = "__unpartitioned"
 
@@ -196,6 +199,11 @@ def detach_before(month: dt.date, export_dir: Path, today: dt.date | None = None
             if hook:
                 hook(cursor, p.name)
             cursor.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{p.name}"')
+            DetachedPartition.objects.create(parent=table, partition=p.name, month=p.month, rows=rows,
+                                             export_path=str(path), sha256=digest.hexdigest())
+            audit_record(actor=None, action="partitions.detach", object_type="partition", object_id=p.name,
+                         after={"parent": table, "month": f"{p.month:%Y-%m}", "rows": rows,
+                                "sha256": digest.hexdigest(), "export": path.name})
             done.append(Detached(p.name, path, rows, digest.hexdigest()))
     return done
 

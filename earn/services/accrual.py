@@ -47,6 +47,10 @@ ACCRUAL_LOCK = 0x41434352  # "ACCR"
 # replay) and is skipped; before it, its carry is the day's input. The interest itself comes from
 # earn.interest_sql, the fragments a test checks against earn.interest. `{range}` bounds the chunk:
 # customer ids (chunks planned now) or position ids (chunks planned by older releases).
+# earn_accrual is partitioned by month of `date` (core/partitions.py): the probe looks in the day's and
+# the previous month's partitions first (`recent`, pruned when the query is planned) and in the older
+# ones only for a position with no accrual since (a new one) — the UNION ALL stops at its first row —
+# so its cost does not grow with the months of history kept.
 _CANDIDATES_SQL = """
 CREATE TEMP TABLE _accrual_chunk ON COMMIT DROP AS
 WITH in_force AS MATERIALIZED (
@@ -61,9 +65,14 @@ WITH in_force AS MATERIALIZED (
            last.date AS last_date, last.carry AS last_carry
       FROM earn_position p
       LEFT JOIN in_force f ON f.product_id = p.product_id
-      LEFT JOIN LATERAL (SELECT la.date, la.carry FROM earn_accrual la
-                          WHERE la.position_id = p.id AND la.date <= %(day)s
-                          ORDER BY la.date DESC LIMIT 1) last ON true
+      LEFT JOIN LATERAL ((SELECT la.date, la.carry FROM earn_accrual la
+                           WHERE la.position_id = p.id AND la.date <= %(day)s AND la.date >= %(recent)s
+                           ORDER BY la.date DESC LIMIT 1)
+                         UNION ALL
+                         (SELECT la.date, la.carry FROM earn_accrual la
+                           WHERE la.position_id = p.id AND la.date < %(recent)s
+                           ORDER BY la.date DESC LIMIT 1)
+                         LIMIT 1) last ON true
      WHERE {range} BETWEEN %(lo)s AND %(hi)s
        AND (p.status = 'active' OR p.closed_at >= %(day)s::date)
        AND p.value_date <= %(day)s
@@ -254,7 +263,8 @@ def _accrue_range(run: AccrualRun, lo: int, hi: int, unit: str) -> tuple[int, di
         # them for each chunk: ~0.35 s of compiling against ~0.5 s of work (measured, 10 000 positions).
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("DROP TABLE IF EXISTS _accrual_chunk")
-        cursor.execute(_CANDIDATES[unit], {"day": day, "lo": lo, "hi": hi})
+        recent = (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)  # the previous month's first day
+        cursor.execute(_CANDIDATES[unit], {"day": day, "lo": lo, "hi": hi, "recent": recent})
         if cursor.rowcount == 0:
             cursor.execute("DROP TABLE _accrual_chunk")
             return 0, {}

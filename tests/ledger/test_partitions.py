@@ -15,6 +15,7 @@ import time_machine
 from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
+from core.models import AuditEvent, DetachedPartition
 from core.partitions import PartitionError, detach_before, ensure_partitions, partitions_list
 from ledger import services as ledger
 from ledger.models import AccountKind, ArchivedPostings, EntryKind, JournalEntry, JournalEntryKey, Posting
@@ -24,6 +25,7 @@ from tests.ledger.helpers import balance, raw_posting
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
+HISTORY = ("earn_accrual", "ledger_journalentry", "ledger_posting")  # the partitioned tables
 
 
 def _one(sql: str, params: list | None = None):
@@ -64,8 +66,7 @@ class TestCatalog:
         rows = dict(_all("SELECT c.relname, a.attname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid"
                          " JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]"
                          " WHERE p.partstrat = 'r'"))
-        assert rows["ledger_journalentry"] == "created_at"
-        assert rows["ledger_posting"] == "created_at"
+        assert rows == {"ledger_journalentry": "created_at", "ledger_posting": "created_at", "earn_accrual": "date"}
         for table in ("ledger_journalentry", "ledger_posting"):
             names = _partitions(table)
             assert f"{table}_default" in names
@@ -156,8 +157,7 @@ class TestEnsure:
     def test_creates_this_month_and_the_next_ones_once(self):
         with time_machine.travel(dt.datetime(2033, 11, 20, tzinfo=UTC)):
             created = ensure_partitions(months_ahead=2)
-            assert created == [f"{t}_p{m}" for t in ("ledger_journalentry", "ledger_posting")
-                               for m in ("2033_11", "2033_12", "2034_01")]
+            assert set(created) == {f"{t}_p{m}" for t in HISTORY for m in ("2033_11", "2033_12", "2034_01")}
             assert ensure_partitions(months_ahead=2) == []
         assert "ledger_posting_p2034_01" in _partitions("ledger_posting")
         assert _one("SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = 'ledger_posting_p2034_01'")[0] \
@@ -185,8 +185,7 @@ class TestEnsure:
         assert settings.CELERY_BEAT_SCHEDULE["partitions-daily"]["task"] == "core.tasks.partitions_ensure_task"
         settings.PARTITION_MONTHS_AHEAD = 1
         with time_machine.travel(dt.datetime(2037, 1, 5, tzinfo=UTC)):
-            assert partitions_ensure_task() == [f"{t}_p{m}" for t in ("ledger_journalentry", "ledger_posting")
-                                                for m in ("2037_01", "2037_02")]
+            assert set(partitions_ensure_task()) == {f"{t}_p{m}" for t in HISTORY for m in ("2037_01", "2037_02")}
 
 
 class TestRetention:
@@ -236,6 +235,10 @@ class TestRetention:
         assert not Posting.objects.filter(created_at__year=2027, created_at__month=2).exists()
         assert ArchivedPostings.objects.filter(partition="ledger_posting_p2027_02").count() == 2
         assert report.ok, report
+        recorded = DetachedPartition.objects.get(partition="ledger_posting_p2027_02")
+        assert (recorded.rows, recorded.sha256, recorded.month) == (postings, done["ledger_posting_p2027_02"].sha256,
+                                                                   dt.date(2027, 2, 1))
+        assert AuditEvent.objects.filter(action="partitions.detach", object_id="ledger_posting_p2027_02").exists()
         # The keys stay: an archived key is never reused.
         with pytest.raises(ledger.IdempotencyKeyReused):
             ledger.transfer(kind=EntryKind.WITHDRAWAL, idempotency_key="wd:1",
