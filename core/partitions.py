@@ -169,18 +169,17 @@ def detach_before(month: dt.date, export_dir: Path, today: dt.date | None = None
     done: list[Detached] = []
     with transaction.atomic(), connection.cursor() as cursor:
         # Every partitioned table at once: a month of entries goes with its postings.
-        chosen = [(table, p) for table, _column in partitioned_tables(cursor)
-                  for p in partitions_of(cursor, table) if p.month is not None and p.month < month]
+        chosen = [(table, p, m) for table, _column in partitioned_tables(cursor)
+                  for p in partitions_of(cursor, table) if (m := p.month) is not None and m < month]
         reasons = []
-        for table, p in chosen:
+        for table, p, part_month in chosen:
             guard = _GUARDS.get(table)
-            assert p.month is not None
-            reason = guard(cursor, p.name, add_months(p.month, 1)) if guard else None
+            reason = guard(cursor, p.name, add_months(part_month, 1)) if guard else None
             if reason:
                 reasons.append(f"{p.name}: {reason}")
         if reasons:
             raise PartitionError("refused, nothing detached: " + "; ".join(reasons))
-        for table, p in chosen:
+        for table, p, part_month in chosen:
             path = export_dir / f"{p.name}.copy"
             if path.exists():
                 raise PartitionError(f"{path} exists already; move it away first (nothing is overwritten)")
@@ -199,10 +198,10 @@ def detach_before(month: dt.date, export_dir: Path, today: dt.date | None = None
             if hook:
                 hook(cursor, p.name)
             cursor.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{p.name}"')
-            DetachedPartition.objects.create(parent=table, partition=p.name, month=p.month, rows=rows,
+            DetachedPartition.objects.create(parent=table, partition=p.name, month=part_month, rows=rows,
                                              export_path=str(path), sha256=digest.hexdigest())
             audit_record(actor=None, action="partitions.detach", object_type="partition", object_id=p.name,
-                         after={"parent": table, "month": f"{p.month:%Y-%m}", "rows": rows,
+                         after={"parent": table, "month": f"{part_month:%Y-%m}", "rows": rows,
                                 "sha256": digest.hexdigest(), "export": path.name})
             done.append(Detached(p.name, path, rows, digest.hexdigest()))
     return done

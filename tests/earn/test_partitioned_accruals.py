@@ -4,6 +4,7 @@ migration converts a populated table in place (both ways)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -55,7 +56,7 @@ def test_the_carry_crosses_from_one_month_partition_to_the_next(holder):
     rows = list(Accrual.objects.order_by("date").values_list("date", "exact", "posted", "carry"))
     assert len(rows) == 7
     # exact + previous carry = posted + carry, every day, across the month boundary
-    for (_, _, _, prev_carry), (_, exact, posted, carry) in zip(rows, rows[1:], strict=False):
+    for (_, _, _, prev_carry), (_, exact, posted, carry) in itertools.pairwise(rows):
         assert exact + prev_carry == posted + carry
     parts = dict(_all("SELECT tableoid::regclass::text, count(*) FROM earn_accrual GROUP BY 1"))
     assert parts == {"earn_accrual_p2027_01": 4, "earn_accrual_p2027_02": 3}

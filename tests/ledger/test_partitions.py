@@ -63,7 +63,8 @@ def _ensure_month(table: str, month: dt.date) -> None:
 
 class TestCatalog:
     def test_entries_and_postings_are_range_partitioned_by_created_at(self):
-        rows = dict(_all("SELECT c.relname, a.attname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid"
+        rows = dict(_all("SELECT c.relname, a.attname FROM pg_partitioned_table p"
+                         " JOIN pg_class c ON c.oid = p.partrelid"
                          " JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]"
                          " WHERE p.partstrat = 'r'"))
         assert rows == {"ledger_journalentry": "created_at", "ledger_posting": "created_at", "earn_accrual": "date"}
@@ -160,8 +161,8 @@ class TestEnsure:
             assert set(created) == {f"{t}_p{m}" for t in HISTORY for m in ("2033_11", "2033_12", "2034_01")}
             assert ensure_partitions(months_ahead=2) == []
         assert "ledger_posting_p2034_01" in _partitions("ledger_posting")
-        assert _one("SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = 'ledger_posting_p2034_01'")[0] \
-            == "FOR VALUES FROM ('2034-01-01 00:00:00+00') TO ('2034-02-01 00:00:00+00')"
+        bound = _one("SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = 'ledger_posting_p2034_01'")
+        assert bound[0] == "FOR VALUES FROM ('2034-01-01 00:00:00+00') TO ('2034-02-01 00:00:00+00')"
 
     def test_refuses_a_month_the_default_partition_holds_rows_of(self, usdt):
         at = dt.datetime(2036, 4, 2, tzinfo=UTC)
@@ -305,5 +306,5 @@ def test_conversion_back_and_forth_on_a_populated_database(assets, customer, fun
         cursor.execute("DELETE FROM ledger_posting_p2025_06")
     entry = ledger.transfer(kind=EntryKind.TRANSFER, idempotency_key="after:1", debit=external, credit=fees,
                             amount=Decimal("1"))
-    assert entry.pk > max(row[0] for row in before + [(old_id, "", None)])
+    assert entry.pk > max(row[0] for row in [*before, (old_id, "", None)])
     assert any(p.name == "ledger_posting_p2025_06" for p in partitions_list())
