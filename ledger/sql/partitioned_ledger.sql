@@ -26,6 +26,12 @@ CREATE FUNCTION ledger_entry_key_claim() RETURNS trigger LANGUAGE plpgsql SET se
 DECLARE
     claimed record;
 BEGIN
+    -- The services claimed the key already (one probe finds it); anything else claims it here.
+    SELECT entry_id, entry_created_at INTO claimed FROM ledger_journalentrykey
+     WHERE idempotency_key = NEW.idempotency_key;
+    IF claimed.entry_id = NEW.id AND claimed.entry_created_at = NEW.created_at THEN
+        RETURN NEW;
+    END IF;
     INSERT INTO ledger_journalentrykey (idempotency_key, entry_id, entry_created_at)
     VALUES (NEW.idempotency_key, NEW.id, NEW.created_at) ON CONFLICT DO NOTHING;
     IF NOT FOUND THEN
