@@ -33,7 +33,7 @@ BEGIN
     RETURN NULL;
 END $$;
 
-ALTER FUNCTION ledger_check_entry_balanced() RESET plan_cache_mode;
+ALTER FUNCTION ledger_check_entry_balanced() RESET enable_seqscan;
 CREATE OR REPLACE FUNCTION ledger_check_entry_balanced() RETURNS trigger
     LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
