@@ -278,7 +278,7 @@ class SimulationOutput(serializers.Serializer):
     step_days = serializers.IntegerField(help_text="Longest step, in days.")
     seed = serializers.CharField(help_text="From product, amount, days and the date of the price data.")
     price_data_date = serializers.DateField(help_text="UTC day of the newest price the volatility rests on.")
-    history_days = serializers.IntegerField(help_text="Daily returns the volatility is estimated from.")
+    history_days = serializers.IntegerField(help_text="Days of prices the volatility is estimated from.")
     volatility = DecimalTextField(help_text="Annualised volatility of ln(price a / price b), a fraction.")
     volatility_percent = DecimalTextField()
     fee_apr = DecimalTextField()
@@ -302,7 +302,7 @@ class SimulationOutput(serializers.Serializer):
 class ProductSimulationApi(APIView):
     """Simulated outcomes of a pool deposit against simply holding: seeded GBM price paths (same figures on reload).
 
-    409 NO_PRICE_HISTORY while the pair has fewer than 30 days of prices; 404 for a product without a pool.
+    409 NO_PRICE_HISTORY while the pair has fewer than 31 days of prices; 404 for a product without a pool.
     """
 
     @extend_schema(parameters=[SimulationQuery], responses={200: SimulationOutput}, tags=["pools"],

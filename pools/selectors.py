@@ -217,8 +217,11 @@ class PairHistory:
 
 def pair_daily_prices(pool: Pool, *, at: dt.datetime | None = None,
                       days: int = SIMULATION_HISTORY_DAYS) -> PairHistory:
-    """The pair's daily closes (each asset's newest snapshot of the UTC day; a day without one keeps the last
-    price) over the `days` up to the newest snapshot, in three queries."""
+    """The pair's daily closes over the `days` up to the newest snapshot, in three queries.
+
+    A day's close is each asset's newest snapshot of that UTC day; a day without one keeps the asset's last price
+    (a stablecoin the feed leaves alone keeps its one price). The series starts at the first day in the window
+    with a snapshot: an old price carried through empty months would read as months of calm."""
     at = at or timezone.now()
     codes = [pool.asset_a_id, pool.asset_b_id]
     newest = newest_price_time(codes, at=at)
@@ -229,17 +232,18 @@ def pair_daily_prices(pool: Pool, *, at: dt.datetime | None = None,
     start = dt.datetime.combine(first_day, dt.time.min, tzinfo=dt.UTC)
     current = latest_prices(codes, at=start - dt.timedelta(microseconds=1))
     closes = daily_closes(codes, since=start, at=at)
-    prices, observed = [], 0
+    prices, observed, started = [], 0, False
     for offset in range(days + 1):
         day = first_day + dt.timedelta(days=offset)
         current.update(closes.get(day, {}))
-        if pool.asset_a_id in current and pool.asset_b_id in current:
+        started = started or day in closes  # the series starts at the window's first snapshot, not before
+        if started and pool.asset_a_id in current and pool.asset_b_id in current:
             prices.append(current[pool.asset_a_id] / current[pool.asset_b_id])
             observed += day in closes
     return PairHistory(prices, last_day, observed)
 
 
-def _sim_decimal(value: float, places: int, rounding: str = ROUND_HALF_EVEN) -> Decimal:
+def simulated_decimal(value: float, places: int, rounding: str = ROUND_HALF_EVEN) -> Decimal:
     """A simulated figure as a Decimal: 12 significant digits (float noise off), then `places` decimals."""
     with localcontext() as ctx:
         ctx.prec = 12
@@ -248,7 +252,7 @@ def _sim_decimal(value: float, places: int, rounding: str = ROUND_HALF_EVEN) -> 
 
 
 def _usd(value: float) -> Decimal:
-    return _sim_decimal(value, USD_PLACES, ROUND_DOWN)  # towards zero, as the IL table's losses
+    return simulated_decimal(value, USD_PLACES, ROUND_DOWN)  # towards zero, as the IL table's losses
 
 
 def _band(band: simulation.Band, convert: Callable[[float], Decimal]) -> dict[str, Decimal]:
@@ -281,7 +285,7 @@ def simulation_assumptions(result: dict[str, Any]) -> list[str]:
           "percentile is the outcome only 1 path in 20 does worse than). The same amount, period and price data "
           "(up to %(date)s) give the same figures each time.")
         % {"paths": result["paths"], "date": result["price_data_date"].isoformat(),
-           "step": _("one day") if result["step_days"] == 1 else _("%(n)s days") % {"n": result["step_days"]}},
+           "step": _("one day") if result["step_days"] == 1 else _("up to %(n)s days") % {"n": result["step_days"]}},
         _("This is an illustration of possible outcomes, not a forecast or a promise."),
     ]
     return lines
@@ -294,31 +298,30 @@ def pool_simulation(product: Product | int, amount_usd: Decimal, days: int, *,
     Inputs come from the database: the pair's daily prices (volatility), the pool's current fee and reward APRs
     with the amount added (as the IL table). Figures are Decimals rounded for display: USD to the cent towards
     zero, fractions to 4 places, IL as the table (10 places, percent to 4). Empty dict for a non-pool product;
-    PriceHistoryShort when the pair has fewer than `simulation.MIN_RETURNS` days of prices.
+    PriceHistoryShort below `simulation.MIN_RETURNS` + 1 days of prices (the volatility needs 30 daily changes).
     """
     pool = pool_for_product(product)
     if pool is None:
         return {}
     history = pair_daily_prices(pool, at=at)
-    returns = max(len(history.prices) - 1, 0)
-    if history.last_date is None or min(returns, history.observed_days) < simulation.MIN_RETURNS:
+    have, need = min(len(history.prices), history.observed_days), simulation.MIN_RETURNS + 1
+    if history.last_date is None or have < need:
         raise PriceHistoryShort(
             _("Not enough price history to simulate %(pair)s: %(have)s days of prices, %(need)s needed.")
-            % {"pair": f"{pool.asset_a_id}/{pool.asset_b_id}", "have": min(returns, history.observed_days),
-               "need": simulation.MIN_RETURNS})
+            % {"pair": f"{pool.asset_a_id}/{pool.asset_b_id}", "have": have, "need": need})
     volatility = simulation.annualised_volatility(history.prices, min_returns=simulation.MIN_RETURNS)
     yields = pool_yield(pool, pool_prices(pool, at=at), extra_usd=amount_usd)
     seed = simulation.seed_for(pool.product_id, amount_usd.normalize(), days, history.last_date.isoformat())
     out = simulation.simulate(amount=float(amount_usd), days=days, volatility=volatility,  # float-ok: simulation
                               fee_apr=float(yields.fee_apr), reward_apr=float(yields.reward_apr), seed=seed)
-    il = _band(out.il, lambda v: _sim_decimal(v, 10))
-    share = _sim_decimal(out.p_income_beats_il, 4)
-    vol = _sim_decimal(volatility, 4)
+    il = _band(out.il, lambda v: simulated_decimal(v, 10))
+    share = simulated_decimal(out.p_income_beats_il, 4)
+    vol = simulated_decimal(volatility, 4)
     result: dict[str, Any] = {
         "pair": f"{pool.asset_a_id}/{pool.asset_b_id}", "price_of": pool.asset_a_id, "in": pool.asset_b_id,
         "amount_usd": amount_usd, "days": days, "paths": out.paths, "steps": out.steps,
         "step_days": -(-days // out.steps), "seed": str(seed), "price_data_date": history.last_date,
-        "history_days": returns, "volatility": vol, "volatility_percent": _percent(vol),
+        "history_days": len(history.prices), "volatility": vol, "volatility_percent": _percent(vol),
         "fee_apr": yields.fee_apr, "reward_apr": yields.reward_apr, "apr": yields.apr,
         "fee_apr_percent": _percent(yields.fee_apr), "reward_apr_percent": _percent(yields.reward_apr),
         "percentiles": {
@@ -326,7 +329,7 @@ def pool_simulation(product: Product | int, amount_usd: Decimal, days: int, *,
             "income_usd": _band(out.income, _usd), "hold_value_usd": _band(out.hold_value, _usd),
             "vs_hold_usd": _band(out.vs_hold, _usd), "il_usd": _band(out.il_value, _usd), "il": il,
             "il_percent": {k: (v * 100).quantize(Decimal("0.0001")) for k, v in il.items()},
-            "end_ratio": _band(out.end_ratio, lambda v: _sim_decimal(v, 4)),
+            "end_ratio": _band(out.end_ratio, lambda v: simulated_decimal(v, 4)),
         },
         "p_income_beats_il": share, "p_income_beats_il_percent": _percent(share),
     }

@@ -25,7 +25,7 @@ import numpy as np
 DAYS_PER_YEAR = 365  # crypto trades every day: daily returns annualise over 365 (as pools.amm)
 PATHS = 10_000
 MAX_STEPS = 365  # one step a day up to a year; longer periods take steps of a few days
-MIN_RETURNS = 30  # days of price history needed before a volatility means anything
+MIN_RETURNS = 30  # daily price changes (31 days of prices) needed before a volatility means anything
 PERCENTILES = (5, 50, 95)
 _CHUNK = 2_500  # paths per chunk: ~7 MB of float64 for 365 steps
 
