@@ -227,12 +227,13 @@ class ProductPoolIlChartApi(APIView):
 
 # --- Outcome simulator ---------------------------------------------------------------------------
 
-MAX_SIMULATION_AMOUNT = Decimal(10) ** 12
+MIN_SIMULATION_AMOUNT, MAX_SIMULATION_AMOUNT = Decimal("0.01"), Decimal(10) ** 12
 
 
 class SimulationQuery(serializers.Serializer):
     amount = serializers.CharField(required=False, default="1000", max_length=40, trim_whitespace=True,
-                                   help_text="USD value deposited (both assets together); default 1000.")
+                                   help_text="USD value deposited (both assets together), 0.01 to below 10^12; "
+                                             "default 1000.")
     days = serializers.IntegerField(required=False, default=365, min_value=1,
                                     max_value=selectors.SIMULATION_MAX_DAYS,
                                     help_text="Holding period in days, 1 to 3650; default 365.")
@@ -243,8 +244,8 @@ class SimulationQuery(serializers.Serializer):
         except (TypeError, ValueError) as exc:
             raise serializers.ValidationError(_("amount is a decimal number of US dollars."),
                                               code="invalid_amount") from exc
-        if not Decimal(0) < amount < MAX_SIMULATION_AMOUNT:
-            raise serializers.ValidationError(_("amount is a positive number of US dollars below 10^12."),
+        if not MIN_SIMULATION_AMOUNT <= amount < MAX_SIMULATION_AMOUNT:
+            raise serializers.ValidationError(_("amount is a number of US dollars from 0.01 to below 10^12."),
                                               code="invalid_amount")
         return amount
 

@@ -6,6 +6,7 @@ price data, so a reload shows the same numbers. Signed-in customers run it (as t
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -18,7 +19,7 @@ from core.money import to_decimal
 from earn.models import Product
 from pools.selectors import SIMULATION_MAX_DAYS, pool_simulation
 
-MAX_AMOUNT_USD = 10 ** 12
+MIN_AMOUNT_USD, MAX_AMOUNT_USD = Decimal("0.01"), Decimal(10) ** 12
 
 
 class SimulationForm(forms.Form):
@@ -32,8 +33,8 @@ class SimulationForm(forms.Form):
             amount = to_decimal(self.cleaned_data["sim_amount"])
         except (TypeError, ValueError) as exc:
             raise forms.ValidationError(_("Enter an amount in US dollars, such as 1000.")) from exc
-        if not 0 < amount < MAX_AMOUNT_USD:
-            raise forms.ValidationError(_("Enter an amount above zero and below 10^12 US dollars."))
+        if not MIN_AMOUNT_USD <= amount < MAX_AMOUNT_USD:
+            raise forms.ValidationError(_("Enter an amount from 0.01 to below 10^12 US dollars."))
         return amount
 
 

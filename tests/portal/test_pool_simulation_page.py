@@ -74,9 +74,10 @@ def test_not_enough_price_history_is_said_plainly(pool):
     assert "價格歷史不足" in zh
 
 
-@pytest.mark.parametrize("params", [{"sim_amount": "abc", "sim_days": "30"}, {"sim_amount": "-1", "sim_days": "30"},
-                                    {"sim_amount": "1000", "sim_days": "99999"}, {"sim_amount": "1e400", "sim_days": "x"},
-                                    {"sim_amount": "9" * 41, "sim_days": "0"}])
+@pytest.mark.parametrize("params", [
+    {"sim_amount": "abc", "sim_days": "30"}, {"sim_amount": "-1", "sim_days": "30"},
+    {"sim_amount": "1000", "sim_days": "99999"}, {"sim_amount": "1e400", "sim_days": "x"},
+    {"sim_amount": "9" * 41, "sim_days": "0"}, {"sim_amount": "0.001", "sim_days": "30"}])
 def test_bad_input_shows_the_form_error_not_a_500(pool, params):
     btc_history(60)
     part = section(page(signed_in(), pool, **params))
