@@ -28,13 +28,14 @@ NOW = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
 RETURNS = [0.02, -0.015, 0.01, -0.03, 0.025, 0.0, -0.01, 0.015]
 
 
-def btc_history(days: int, returns: list[float] | None = None, *, start: str = "60000") -> list[Decimal]:
-    """`days` daily BTC closes up to NOW (each at 18:00 UTC, plus an earlier one that day that must not count)."""
+def btc_history(days: int, returns: list[float] | None = None, *, start: str = "60000",
+                end: dt.datetime = NOW) -> list[Decimal]:
+    """`days` daily BTC closes up to `end` (each at 18:00 UTC, plus an earlier one that day that must not count)."""
     returns = RETURNS if returns is None else returns
     price = Decimal(start)
     closes = []
     for n in range(days, 0, -1):
-        day = (NOW - dt.timedelta(days=n)).replace(hour=18)
+        day = (end - dt.timedelta(days=n)).replace(hour=18, minute=0, second=0, microsecond=0)
         price_record(asset_code="BTC", price_usd=price * 2, source="test", as_of=day - dt.timedelta(hours=6))
         price_record(asset_code="BTC", price_usd=price, source="test", as_of=day)
         closes.append(price)

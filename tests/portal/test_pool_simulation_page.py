@@ -52,7 +52,7 @@ def test_the_form_is_on_the_page_and_the_figures_come_when_it_is_sent(pool):
     assert "5th percentile" in part and "95th percentile" in part
     assert "Chance that fees and rewards outweigh the impermanent loss:" in part
     assert "No trend is assumed" in part and "not a forecast or a promise" in part
-    assert re.search(r"Simply holding the two assets \(USD\)</th><td class=\"num\">\d+\.\d\d</td>", part)
+    assert re.search(r"Simply holding the two assets \(USD\)</th><td class=\"num\">\d,\d{3}\.\d\d</td>", part)
     assert section(page(client, pool, sim_amount="5000", sim_days="90")) == part  # the same on reload
     assert 'id="impermanent-loss"' in html  # the IL table stays
 
