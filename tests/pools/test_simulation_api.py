@@ -190,7 +190,7 @@ def test_a_pool_with_only_old_prices_is_a_clear_409(db):
 
 def test_query_count_is_bounded(pool, history, django_assert_max_num_queries):
     client = client_for()
-    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(12):
+    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(9):
         assert client.get(url(pool)).status_code == 200
 
 
