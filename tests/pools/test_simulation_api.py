@@ -202,3 +202,29 @@ def test_the_schema_documents_the_endpoint(db):
     assert operation["operationId"] == "product_simulation"
     assert {p["name"] for p in operation["parameters"]} >= {"amount", "days", "product_id"}
     assert "SimulationOutput" in str(operation["responses"]["200"])
+
+
+def test_the_demo_seeds_a_price_history_the_simulator_can_use_once(settings):
+    import io
+
+    from django.core.management import call_command
+
+    from earn.models import Product
+    from pricing.models import PriceSnapshot
+
+    call_command("seed_demo", stdout=io.StringIO())
+    product = Product.objects.get(name_en="BTC/USDT Liquidity Mining")
+    count = PriceSnapshot.objects.count()
+    result = pool_simulation(product, Decimal(1000), 365)
+    assert result["history_days"] == 181 and Decimal("0.3") < result["volatility"] < Decimal("0.6")
+    assert result["price_data_date"] == dt.datetime.now(dt.UTC).date()
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "price history: present" in out.getvalue() and PriceSnapshot.objects.count() == count
+    assert latest_price_of("BTC") == Decimal("90000")  # the history lies before today's price
+
+
+def latest_price_of(code: str) -> Decimal | None:
+    from pricing.selectors import latest_price
+
+    return latest_price(code)
