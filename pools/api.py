@@ -306,6 +306,10 @@ class ProductSimulationApi(APIView):
     409 NO_PRICE_HISTORY while the pair has fewer than 31 days of prices; 404 for a product without a pool.
     """
 
+    # Each simulation costs 0.1–0.5 s of CPU: limited per user (identical requests are served from the cache).
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "simulation"
+
     @extend_schema(parameters=[SimulationQuery], responses={200: SimulationOutput}, tags=["pools"],
                    operation_id="product_simulation")
     def get(self, request: AuthenticatedRequest, product_id: int) -> Response:

@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -204,6 +206,7 @@ def il_rows_text(table: dict[str, Any]) -> str:
 
 SIMULATION_HISTORY_DAYS = 365  # the volatility is estimated on at most the last year of daily prices
 SIMULATION_MAX_DAYS = 3650
+SIMULATION_CACHE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -312,8 +315,14 @@ def pool_simulation(product: Product | int, amount_usd: Decimal, days: int, *,
     volatility = simulation.annualised_volatility(history.prices, min_returns=simulation.MIN_RETURNS)
     yields = pool_yield(pool, pool_prices(pool, at=at), extra_usd=amount_usd)
     seed = simulation.seed_for(pool.product_id, amount_usd.normalize(), days, history.last_date.isoformat())
-    out = simulation.simulate(amount=float(amount_usd), days=days, volatility=volatility,  # float-ok: simulation
-                              fee_apr=float(yields.fee_apr), reward_apr=float(yields.reward_apr), seed=seed)
+    inputs: dict[str, Any] = {"amount": float(amount_usd), "days": days, "volatility": volatility,  # float-ok
+              "fee_apr": float(yields.fee_apr), "reward_apr": float(yields.reward_apr), "seed": seed}  # float-ok
+    # The same inputs give the same paths (seeded), so a reload or a repeated request costs no simulation.
+    cache_key = "pools:simulation:" + hashlib.sha256(repr(sorted(inputs.items())).encode()).hexdigest()
+    out = cache.get(cache_key)
+    if out is None:
+        out = simulation.simulate(**inputs)
+        cache.set(cache_key, out, SIMULATION_CACHE_SECONDS)
     il = _band(out.il, lambda v: simulated_decimal(v, 10))
     share = simulated_decimal(out.p_income_beats_il, 4)
     vol = simulated_decimal(volatility, 4)

@@ -97,6 +97,21 @@ def test_the_api_answers_percentiles_assumptions_and_the_same_figures_on_reload(
     assert zh.status_code == 200 and "波動" in " ".join(zh.json()["assumptions"])
 
 
+def test_a_repeated_request_is_answered_from_the_cache(pool, history, monkeypatch):
+    """Identical inputs give identical paths, so the second request runs no simulation (it costs 0.1–0.5 s)."""
+    from pools import simulation
+
+    calls = []
+    real = simulation.simulate
+    monkeypatch.setattr(simulation, "simulate", lambda **kw: calls.append(kw) or real(**kw))
+    client = client_for()
+    with time_machine.travel(NOW, tick=False):
+        first = client.get(url(pool, amount="1234.5", days="77"))
+        again = client.get(url(pool, amount="1234.50", days="77"))
+    assert first.status_code == again.status_code == 200 and first.json() == again.json()
+    assert len(calls) <= 1  # none when an earlier run of this test left it in the shared cache
+
+
 def test_the_history_with_one_day_more_changes_the_seed(pool, history):
     client = client_for()
     with time_machine.travel(NOW, tick=False):
