@@ -152,8 +152,10 @@ def pool_summaries_bulk(product_ids: list[int]) -> dict[int, dict[str, Any]]:
 def il_table(product: Product | int, amount_usd: Decimal | str | None = None) -> dict[str, Any]:
     """The impermanent-loss table of a pool product for price ratios 0.25 … 5, personalised for `amount_usd`.
 
-    Each row: the ratio, IL as a fraction and in percent, the loss in USD on `amount_usd`, and the days of the
-    current fee + reward APR that cover it (None when the pool earns nothing). Empty dict for non-pool products.
+    Each row: the ratio, IL as a fraction and in percent, the loss in USD against simply holding what
+    `amount_usd` bought (IL is a fraction of the held assets' value at the new price: −IL × amount × (1 + r) / 2,
+    asset b at today's USD price), and the days of the current fee + reward APR that cover it (None when the
+    pool earns nothing). Empty dict for non-pool products.
     """
     pool = pool_for_product(product)
     if pool is None:
@@ -170,7 +172,7 @@ def il_table(product: Product | int, amount_usd: Decimal | str | None = None) ->
         rows.append({
             "ratio": ratio, "il": il.quantize(Decimal("1e-10")),
             "il_percent": (il * 100).quantize(Decimal("0.0001")),
-            "loss_usd": floor_to_scale(-il * amount, USD_PLACES) if il < 0 else Decimal(0),
+            "loss_usd": floor_to_scale(-il * amount * (1 + ratio) / 2, USD_PLACES) if il < 0 else Decimal(0),
             "break_even_days": amm.break_even_days(il, apr),
         })
     return {
