@@ -50,9 +50,9 @@ def _pool():  # type: ignore[no-untyped-def]
     from accounts import roles
     from accounts.services import roles_sync, user_ensure
     from compliance.services.disclosures import disclosure_approve, disclosure_draft
-    from pools.demo import SECTIONS
     from earn.services import product_lifecycle as products_services
     from ledger.models import Asset
+    from pools.demo import SECTIONS
     from pools.services.pools import pool_create
     from pricing.services import price_record
 

@@ -41,8 +41,10 @@ FACTORY_SECTIONS: dict[str, dict[str, dict[str, str]]] = {
     },
     "staking": {
         "chain": {"en": "Ethereum proof of stake.", "zh-hant": "以太坊權益證明。"},
-        "validators": {"en": "Three validators run by the exchange.", "zh-hant": "由交易所營運的三個驗證者。"},
-        "lock_up_unbonding": {"en": "No lock-up; unbonding takes up to 9 days.", "zh-hant": "不設鎖定期；解除質押最多需 9 日。"},
+        "validators": {"en": "Three validators run by the exchange.",
+                       "zh-hant": "由交易所營運的三個驗證者。"},
+        "lock_up_unbonding": {"en": "No lock-up; unbonding takes up to 9 days.",
+                              "zh-hant": "不設鎖定期；解除質押最多需 9 日。"},
         "slashing": {"en": "Slashing can cut the stake; the exchange compensates losses up to 1 %.",
                      "zh-hant": "罰沒可削減質押資產；交易所補償最多 1% 的損失。"},
     },
@@ -57,8 +59,10 @@ FACTORY_SECTIONS: dict[str, dict[str, dict[str, str]]] = {
     },
     "structured": {
         "underlying": {"en": "BTC against USDT.", "zh-hant": "BTC 兌 USDT。"},
-        "payoff": {"en": "A fixed coupon unless BTC ends below the strike.", "zh-hant": "除非 BTC 收市低於行使價，否則收取固定票息。"},
-        "worst_case": {"en": "Paid in BTC worth far less than you invested.", "zh-hant": "以價值遠低於投資額的 BTC 支付。"},
+        "payoff": {"en": "A fixed coupon unless BTC ends below the strike.",
+                   "zh-hant": "除非 BTC 收市低於行使價，否則收取固定票息。"},
+        "worst_case": {"en": "Paid in BTC worth far less than you invested.",
+                       "zh-hant": "以價值遠低於投資額的 BTC 支付。"},
     },
 }
 

@@ -376,7 +376,8 @@ case("staff-terms-reject", "POST")(_terms_decision("reject", "rejected", {"reaso
 def _(w: World) -> Call:
     product = w.product_in("approved")
     return Call(w.api(w.staff.curator), f"/api/v1/staff/products/{product.pk}/disclosures",
-                {"body_en": "Your USDT is lent.", "body_zh_hant": "您的 USDT 將被借出。"}, status=201,
+                {"body_en": "Your USDT is lent.", "body_zh_hant": "您的 USDT 將被借出。",
+                 "sections": [{"key": k, **t} for k, t in complete_sections(product.category).items()]}, status=201,
                 check=lambda r: Disclosure.objects.get(pk=r.json()["id"]).status == "draft")
 
 
