@@ -68,6 +68,10 @@ class Disclosure(models.Model):
                                    name="disclosure_sections_object"),
             models.CheckConstraint(condition=Q(category__in=["", *SECTION_CATEGORIES]),
                                    name="disclosure_category_known"),
+            # A version written for a category is approved only with its sections (the service checks each one
+            # in both languages; the database at least refuses an approved version with none).
+            models.CheckConstraint(condition=Q(status__in=["draft", "rejected"]) | Q(category="") | ~Q(sections={}),
+                                   name="disclosure_approved_has_sections"),
         ]
 
     def __str__(self) -> str:

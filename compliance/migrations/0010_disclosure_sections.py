@@ -35,4 +35,8 @@ class Migration(migrations.Migration):
             model_name='disclosure',
             constraint=models.CheckConstraint(condition=models.Q(('category__in', ['', 'lending', 'liquidity_mining', 'staking', 'structured'])), name='disclosure_category_known'),
         ),
+        migrations.AddConstraint(
+            model_name='disclosure',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'rejected']), ('category', ''), models.Q(('sections', {}), _negated=True), _connector='OR'), name='disclosure_approved_has_sections'),
+        ),
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from compliance.disclosure_diff import diff_disclosure
@@ -179,6 +180,12 @@ def test_the_database_keeps_sections_an_object_and_the_category_known(staff):
     for values in ({"sections": []}, {"sections": "text"}, {"category": "gambling"}):
         with pytest.raises(IntegrityError), transaction.atomic():
             Disclosure.objects.filter(pk=disclosure.pk).update(**values)
+    # A version written for a category is never approved with no sections at all, whatever the path.
+    bare = draft(staff, draft_product(staff.curator2))
+    approved = {"status": DisclosureStatus.CURRENT, "approved_by": staff.approver, "approved_at": timezone.now()}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Disclosure.objects.filter(pk=bare.pk).update(**approved)
+    Disclosure.objects.filter(pk=disclosure.pk).update(**approved)  # with its sections it may be
 
 
 # --- the staff API -------------------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def live_product(asset: str = "USDT", term_type: str = "demand",
     secs = complete_sections(product.category) if sections is None else sections
     disclosure = Disclosure.objects.create(
         product=product, version=1, status=DisclosureStatus.CURRENT, body_en=body_en, body_zh_hant=body_zh,
-        risk_statements=stmts, sections=secs, category=product.category,
+        risk_statements=stmts, sections=secs, category=product.category if secs else "",
         sha256=disclosure_content_hash(body_en=body_en, body_zh_hant=body_zh, risk_statements=stmts, sections=secs),
         author=maker, approved_by=checker, approved_at=now,
     )
