@@ -18,15 +18,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join, linebreaks
 from django.utils.safestring import mark_safe
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import roles
 from accounts.requests import request_user
 from accounts.roles import user_has_role
 from compliance.catalogue import CLOSED
+from compliance.disclosure_templates import ordered_keys, section_title, template
 from compliance.gate import restricted_countries
 from compliance.models import (
     Acknowledgement,
@@ -57,6 +59,34 @@ if TYPE_CHECKING:
 CONTENT_FIELDS = ["body_en", "body_zh_hant", "risk_statements"]
 
 
+def section_field(key: str, language: str) -> str:
+    """The admin form field of one section in one language: section_<key>_en, section_<key>_zh_hant."""
+    return f"section_{key}_{'zh_hant' if language == 'zh-hant' else 'en'}"
+
+
+def section_form_fields(category: str) -> dict[str, forms.Field]:
+    """Two text boxes per required section of the category, labelled with the title customers read and the
+    drafter's guidance; they may be left empty in a draft (approval refuses until both are filled)."""
+    fields: dict[str, forms.Field] = {}
+    for section in template(category):
+        fields[section_field(section.key, "en")] = forms.CharField(
+            label=format_lazy("{} (English)", section.title), required=False, help_text=section.guidance,
+            max_length=services.SECTION_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 3, "lang": "en"}))
+        fields[section_field(section.key, "zh-hant")] = forms.CharField(
+            label=format_lazy("{} (繁體中文)", section.title), required=False,
+            max_length=services.SECTION_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 3, "lang": "zh-Hant"}))
+    return fields
+
+
+def _product_category(product_id: Any) -> str:
+    """The category of a product chosen in the form (a plain field read through the disclosure's relation)."""
+    if not str(product_id or "").isdigit():
+        return ""
+    product_model = Disclosure._meta.get_field("product").related_model
+    return str(product_model._default_manager.filter(pk=int(product_id))  # type: ignore[union-attr]
+               .values_list("category", flat=True).first() or "")
+
+
 class DisclosureForm(forms.ModelForm):
     """Bodies and the product's own statements; the standard ones are added by the service."""
 
@@ -81,6 +111,16 @@ class DisclosureForm(forms.ModelForm):
             self.initial["risk_statements"] = own
         if "risk_statements" in self.fields:
             self.fields["risk_statements"].required = False
+        for key, text in (self.instance.sections or {}).items() if self.instance.pk else ():
+            for language in ("en", "zh-hant"):
+                if section_field(key, language) in self.fields:
+                    self.initial[section_field(key, language)] = text.get(language, "")
+
+    def sections(self, category: str) -> dict[str, dict[str, str]]:
+        """{key: {en, zh-hant}} from the section boxes of the category's template."""
+        data = self.cleaned_data
+        return {section.key: {language: data.get(section_field(section.key, language)) or ""
+                              for language in ("en", "zh-hant")} for section in template(category)}
 
 
 @admin.register(Disclosure)
@@ -94,11 +134,40 @@ class DisclosureAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     actions = ["approve_selected", "reject_selected"]
     review_fields = ["version", "status", "sha256", "author", "approved_by", "approved_at", "rejection_reason"]
 
+    def _category(self, request: HttpRequest, obj: Disclosure | None) -> str:
+        """The category whose sections the form shows: the product's (now), or the one picked in ?product=."""
+        if obj is not None:
+            return services.product_category(obj.product)
+        return _product_category(request.POST.get("product") or request.GET.get("product"))
+
+    def _editable(self, request: HttpRequest, obj: Disclosure | None) -> bool:
+        return obj is None or (obj.status == DisclosureStatus.DRAFT and self.has_change_permission(request, obj))
+
+    def _sections_fieldset(self, request: HttpRequest, obj: Disclosure | None) -> list[tuple[Any, dict[str, Any]]]:
+        category = self._category(request, obj)
+        if not self._editable(request, obj):
+            return []
+        if not template(category):
+            return [(_("Sections"), {"fields": [], "description": _(
+                "Pick the product and save: the sections its category requires appear on the draft's page (or "
+                "start from the product's “Draft disclosure” link).")})]
+        rows = [(section_field(s.key, "en"), section_field(s.key, "zh-hant")) for s in template(category)]
+        return [(format_lazy(_("Sections of a {} product (required in both languages to approve)"), category),
+                 {"fields": rows})]
+
+    def get_form(self, request: HttpRequest, obj: Disclosure | None = None, change: bool = False,
+                 **kwargs: Any) -> Any:
+        if self._editable(request, obj):  # the section boxes of the product's category, declared on the form
+            kwargs["form"] = type("DisclosureSectionsForm", (self.form,),
+                                  section_form_fields(self._category(request, obj)))
+        return super().get_form(request, obj, change, **kwargs)
+
     def get_fieldsets(self, request: HttpRequest, obj: Disclosure | None = None) -> Any:
         if obj is None:
-            return [(None, {"fields": ["product", *CONTENT_FIELDS]})]
+            return [(None, {"fields": ["product", *CONTENT_FIELDS]}), *self._sections_fieldset(request, obj)]
         return [
             (_("Preview (English | 繁體中文)"), {"fields": ["preview"]}),
+            *self._sections_fieldset(request, obj),
             (_("Content"), {"fields": ["product", *CONTENT_FIELDS], "classes": ["collapse"]}),
             (_("Review"), {"fields": self.review_fields}),
         ]
@@ -128,12 +197,26 @@ class DisclosureAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
             for country, text in sorted((s.get("jurisdictions") or {}).items()):  # per-country sections
                 rows.append((text["en"], text["zh-hant"], f"{s['key']} · {country}"))
         statements = format_html_join("", '<tr><td>☐ {}</td><td>☐ {}</td><td><code>{}</code></td></tr>', rows)
+        sections = disclosure.sections or {}
+        section_rows = []
+        for key in ordered_keys(disclosure.category, sections):
+            with translation.override("en"):
+                title_en = str(section_title(key, disclosure.category))
+            with translation.override("zh-hant"):
+                title_zh = str(section_title(key, disclosure.category))
+            section_rows.append((title_en, sections[key]["en"] or "—", title_zh, sections[key]["zh-hant"] or "—",
+                                 key))
+        section_html = format_html_join(
+            "", '<tr><td lang="en"><strong>{}</strong><br>{}</td><td lang="zh-Hant"><strong>{}</strong><br>{}</td>'
+                '<td><code>{}</code></td></tr>', section_rows)
         return format_html(
             '<table class="disclosure-preview" style="width:100%;table-layout:fixed">'
             '<thead><tr><th lang="en">English</th><th lang="zh-Hant">繁體中文</th><th style="width:12em">{}</th>'
-            '</tr></thead><tbody><tr><td lang="en">{}</td><td lang="zh-Hant">{}</td><td></td></tr>{}</tbody></table>',
+            '</tr></thead><tbody><tr><td lang="en">{}</td><td lang="zh-Hant">{}</td><td></td></tr>{}{}</tbody>'
+            '</table>',
             _("statement key"), mark_safe(linebreaks(disclosure.body_en, autoescape=True)),  # noqa: S308 - escaped
-            mark_safe(linebreaks(disclosure.body_zh_hant, autoescape=True)), statements,  # noqa: S308 - escaped
+            mark_safe(linebreaks(disclosure.body_zh_hant, autoescape=True)), section_html,  # noqa: S308 - escaped
+            statements,
         )
 
     def save_model(self, request: HttpRequest, obj: Disclosure, form: forms.ModelForm, change: bool) -> None:
@@ -141,16 +224,20 @@ class DisclosureAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
         statements = data.get("risk_statements") or []
         if isinstance(statements, str):
             statements = json.loads(statements)
+        category = self._category(request, obj if change else None)
+        sections = form.sections(category) if isinstance(form, DisclosureForm) else {}
         if change:
             changed = {f: data[f] for f in form.changed_data if f in CONTENT_FIELDS}
-            if changed:
+            if changed or any(f.startswith("section_") for f in form.changed_data):
+                # The boxes are the category's whole template: they replace the sections as a whole.
                 services.disclosure_update(actor=request_user(request), disclosure=obj.pk,
                                            body_en=changed.get("body_en"), body_zh_hant=changed.get("body_zh_hant"),
-                                           risk_statements=statements if "risk_statements" in changed else None)
+                                           risk_statements=statements if "risk_statements" in changed else None,
+                                           sections=sections)
         else:
             created = services.disclosure_draft(actor=request_user(request), product=data["product"],
                                                 body_en=data["body_en"], body_zh_hant=data["body_zh_hant"],
-                                                risk_statements=statements)
+                                                risk_statements=statements, sections=sections)
             obj.pk = created.pk
         obj.refresh_from_db()
 
@@ -164,6 +251,8 @@ class DisclosureAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
                 extra_context["workflow_buttons"] = [{"action": "approve_selected", "label": _("Approve")},
                                                      {"action": "reject_selected", "label": _("Reject")}]
             extra_context["author"] = disclosure.author if disclosure else None
+            if disclosure is not None and disclosure.status == DisclosureStatus.DRAFT:
+                extra_context["missing_sections"] = services.sections_missing(disclosure, disclosure.product)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _details(self, disclosure: Disclosure) -> list[tuple[StrOrPromise, Any]]:
@@ -171,6 +260,9 @@ class DisclosureAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
         return [(_("product"), disclosure.product), (_("version"), disclosure.version),
                 (_("author"), disclosure.author), (_("sha256"), disclosure.sha256),
                 (_("statements"), ", ".join(s["key"] for s in disclosure.risk_statements)),
+                (_("sections"), ", ".join(disclosure.sections) or "—"),
+                (_("missing sections (approval is refused)"),
+                 ", ".join(services.sections_missing(disclosure, disclosure.product)) or "—"),
                 (_("supersedes"), f"v{current.version}" if current else "—")]
 
     @admin.action(description=_("Approve (becomes current)"), permissions=["approve"])

@@ -2,7 +2,8 @@
 
 Compliance sits below earn: earn's subscriptions call the gate, so compliance must not import earn back.
 Its models name the product by string ("earn.Product"), its rules read a product's plain fields
-(`strategy`, `term_type`, `status`), and the few catalogue reads it needs come through this port.
+(`strategy`, `term_type`, `status`, and `category` for the sections a disclosure needs), and the few
+catalogue reads it needs come through this port.
 """
 
 from __future__ import annotations

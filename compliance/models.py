@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from compliance.disclosure_templates import TEMPLATES
 from core.models import AuditEvent as CoreAuditEvent
+
+SECTION_CATEGORIES = sorted(TEMPLATES)
 
 
 class DisclosureStatus(models.TextChoices):
@@ -22,7 +26,10 @@ class Disclosure(models.Model):
     """One version of a product's risk disclosure, bilingual; the English version prevails.
 
     `risk_statements` is a list of {"key", "en", "zh-hant"}; a customer ticks every one.
-    `sha256` covers the canonical content (bodies + statements), so an acknowledgement proves
+    `sections` is {key: {"en", "zh-hant"}}: the sections the product's category requires
+    (compliance.disclosure_templates), written for `category`; a version is approved only when every
+    required section has both languages.
+    `sha256` covers the canonical content (bodies + statements + sections), so an acknowledgement proves
     exactly what was shown.
     """
 
@@ -32,6 +39,9 @@ class Disclosure(models.Model):
     body_en = models.TextField(_("body (English)"))
     body_zh_hant = models.TextField(_("body (Traditional Chinese)"))
     risk_statements = models.JSONField(_("risk statements"), default=list)
+    sections = models.JSONField(_("sections"), default=dict, blank=True)
+    # The product's category the sections were written for (empty on versions drafted before sections).
+    category = models.CharField(_("category"), max_length=20, blank=True, default="")
     sha256 = models.CharField(max_length=64)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -53,6 +63,15 @@ class Disclosure(models.Model):
             ),
             models.CheckConstraint(condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("author")),
                                    name="disclosure_maker_not_checker"),
+            models.CheckConstraint(condition=Exact(Func(F("sections"), function="jsonb_typeof",
+                                                        output_field=models.CharField()), "object"),
+                                   name="disclosure_sections_object"),
+            models.CheckConstraint(condition=Q(category__in=["", *SECTION_CATEGORIES]),
+                                   name="disclosure_category_known"),
+            # A version written for a category is approved only with its sections (the service checks each one
+            # in both languages; the database at least refuses an approved version with none).
+            models.CheckConstraint(condition=Q(status__in=["draft", "rejected"]) | Q(category="") | ~Q(sections={}),
+                                   name="disclosure_approved_has_sections"),
         ]
 
     def __str__(self) -> str:

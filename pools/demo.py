@@ -78,6 +78,34 @@ STATEMENTS = [
      "zh-hant": "獎勵以 HSK 派發，其價格可能大幅下跌；所示的獎勵年化收益率按今日 HSK 價格計算。"},
 ]
 
+# The liquidity-mining sections (compliance.disclosure_templates) in both languages.
+SECTIONS = {
+    "venue": {"en": "Uniswap v2 on Ethereum, pool contract 0x0d4a11d5eeaac28ec3f61d100daf4d40471f1852, vetted "
+                    "by the exchange; the exchange deposits and withdraws on your behalf.",
+              "zh-hant": "以太坊上的 Uniswap v2，池合約地址 0x0d4a11d5eeaac28ec3f61d100daf4d40471f1852，"
+                         "經交易所審核；交易所代您存入及提取。"},
+    "pair": {"en": "BTC and USDT, held in the pool in equal value; a deposit of one asset is half swapped at the "
+                   "pool price.",
+             "zh-hant": "BTC 及 USDT，以等值存放於池中；只存入一種資產時，其中一半會按池價兌換。"},
+    "fee_tier": {"en": "0.3 % of every swap, shared by liquidity providers by pool share and paid to you daily in "
+                       "BTC and USDT.",
+                 "zh-hant": "每筆兌換的 0.3%，按池份額分配予流動性提供者，並每日以 BTC 及 USDT 派發予您。"},
+    "reward_token": {"en": "HSK (HashKey Platform Token), emitted daily to the pool; its price can fall sharply, "
+                           "and the reward APR shown is valued at today's price.",
+                     "zh-hant": "HSK（HashKey 平台代幣），每日向池發放；其價格可能大幅下跌，所示獎勵年化收益率按"
+                                "今日價格計算。"},
+    "impermanent_loss": {"en": "If BTC doubles or halves against USDT, your share is worth about 5.7 % less than "
+                               "holding both assets; the table above shows other moves. The loss is realised when "
+                               "you redeem.",
+                         "zh-hant": "若 BTC 兌 USDT 上升一倍或下跌一半，您的份額價值較單純持有兩種資產低約 5.7%；"
+                                    "上表列出其他變動。損失於贖回時實現。"},
+    "smart_contract_audit": {"en": "The pool's core contracts were audited by an independent firm (report of 30 "
+                                   "June 2026, no open critical findings). An audit does not remove the risk of an "
+                                   "exploit, which could lose the pooled assets.",
+                             "zh-hant": "池的核心合約已由獨立機構審計（2026 年 6 月 30 日報告，沒有未解決的嚴重問題）。"
+                                        "審計不能消除合約被攻擊的風險，池中資產可能因此損失。"},
+}
+
 
 PRICE_HISTORY_DAYS = 180
 PRICE_HISTORY_MAX_BPS = 400  # daily steps uniform in ±4 %: about 44 % volatility a year, BTC-like
@@ -138,7 +166,7 @@ def seed_pools(out: Callable[[str], None]) -> None:
     disclosure = disclosure_draft(actor=curator, product=product,
                                   body_en=BODY_EN.format(venue="Uniswap v2", fee=fee, table=table),
                                   body_zh_hant=BODY_ZH.format(venue="Uniswap v2", fee=fee, table=table),
-                                  risk_statements=STATEMENTS)
+                                  risk_statements=STATEMENTS, sections=SECTIONS)
     disclosure_approve(actor=approver, disclosure=disclosure)
     products_services.product_submit(actor=curator, product=product)
     products_services.product_approve(actor=approver, product=product,
