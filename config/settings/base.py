@@ -117,7 +117,7 @@ def database_config(url: str, pooler: str) -> dict[str, Any]:
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
     if pooler == "pgbouncer":
-        # A cursor WITH HOLD (what iterator() declares outside a transaction) and a prepared statement
+        # A held cursor (what iterator() declares outside a transaction) and a prepared statement
         # live in one server session, which the pooler hands to another client after each transaction.
         config["DISABLE_SERVER_SIDE_CURSORS"] = True
         config.setdefault("OPTIONS", {})["prepare_threshold"] = None
