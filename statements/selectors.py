@@ -129,7 +129,8 @@ def statement_figures(user: Any, month: dt.date) -> dict[str, Any]:
 
 def statements_for(user: Any) -> list[Statement]:
     """A customer's statements, newest month first (from the replica when there is one)."""
-    return list(Statement.objects.using(read_alias()).filter(user=user).order_by("-month").only("id", "month", "created_at"))
+    return list(Statement.objects.using(read_alias()).filter(user=user).order_by("-month")
+                .only("id", "month", "created_at"))
 
 
 def statement_for(user: Any, statement_id: int) -> Statement | None:
