@@ -50,7 +50,8 @@ def at(y, m, d, hh=0, mm=0):
 def replica(transactional_db):
     """A read-only `replica` alias on the test database, for this test only."""
     config = copy.deepcopy(connections[DEFAULT_DB_ALIAS].settings_dict)
-    config["OPTIONS"] = {**config.get("OPTIONS", {}), "options": "-c default_transaction_read_only=on"}
+    if settings.DATABASE_POOLER != "pgbouncer":  # PgBouncer refuses startup options
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), "options": "-c default_transaction_read_only=on"}
     settings.DATABASES[REPLICA] = config  # the same dict as connections.settings
     try:
         # Connected here: the test case only lets aliases it was set up with connect on their own.
