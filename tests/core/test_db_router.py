@@ -124,6 +124,26 @@ def test_history_page_and_ledger_entries_read_from_the_replica(replica, customer
     assert queries.on(DEFAULT_DB_ALIAS, "django_session")
 
 
+def test_pool_position_history_reads_from_the_replica(replica, user_factory, fund):
+    from pools.services.distribution import pool_distribute_day
+    from tests.pools.factories import pool_product, ready_customer
+
+    pool = pool_product()
+    alice = ready_customer(user_factory, fund, pool, BTC="2", USDT="200000")
+    api = APIClient()
+    api.force_authenticate(alice)
+    with at(2026, 3, 1, 10):
+        position = api.post("/api/v1/pool-deposits", {"product": pool.product_id, "amount": "1"}, format="json",
+                            HTTP_IDEMPOTENCY_KEY="k1").json()["position"]
+    pool_distribute_day(pool_id=pool.pk, day=dt.date(2026, 3, 2))
+    with captured() as queries:
+        history = api.get(f"/api/v1/pool-positions/{position}/history")
+    assert [row["date"] for row in history.json()["results"]] == ["2026-03-02"]
+    assert queries.on(REPLICA, "pools_poolpayout") and queries.on(DEFAULT_DB_ALIAS, "pools_poolpayout") == []
+    # Whose position it is: asked of default, with the request.
+    assert queries.on(DEFAULT_DB_ALIAS, "pools_poolposition")
+
+
 def test_statements_and_the_income_export_read_from_the_replica(replica, customer_book):
     user, _product, statement = customer_book
     browser = Client()
