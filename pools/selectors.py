@@ -17,6 +17,7 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.db_router import read_alias
 from core.money import decimal_text, floor_to_scale
 from earn.models import Product
 from pools import amm, simulation
@@ -393,8 +394,8 @@ def position_value(position: PoolPosition, prices: dict[str, Decimal] | None = N
 
 
 def position_history(position: PoolPosition) -> QuerySet[PoolPayout]:
-    """Daily fees and rewards of one position, oldest first."""
-    return PoolPayout.objects.filter(position=position).order_by("date")
+    """Daily fees and rewards of one position, oldest first; history, so from the replica when there is one."""
+    return PoolPayout.objects.using(read_alias()).filter(position=position).order_by("date")
 
 
 def user_holds_pool_product(user: User, product: Any) -> bool:

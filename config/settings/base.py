@@ -9,6 +9,7 @@ from typing import Any
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config import embedded
@@ -96,10 +97,37 @@ TEMPLATES = [
 # PostgreSQL only: the ledger's invariants live in the database. Without DATABASE_URL the
 # embedded server under .data/pg is started on first use.
 DATABASE_URL = env("DATABASE_URL", default="") or embedded.database_url()
-DATABASES = {"default": env.db_url_config(DATABASE_URL)}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# DATABASE_POOLER=pgbouncer when DATABASE_URL reaches PostgreSQL through PgBouncer in transaction pooling mode
+# (docs/OPERATIONS.md, "Behind PgBouncer"): QuerySet.iterator() then fetches without server-side cursors, and
+# psycopg never prepares statements (Django's default, pinned here). Migrations connect directly, not through it.
+POOLERS = ("", "pgbouncer")
+DATABASE_POOLER = env("DATABASE_POOLER", default="")
+# Reports, exports, statements and history read from REPLICA_DATABASE_URL when it is set (core.db_router;
+# OPERATIONS.md, "Read replica"); money paths always use DATABASE_URL. REPLICA_DATABASE_POOLER as above.
+REPLICA_DATABASE_URL = env("REPLICA_DATABASE_URL", default="")
+REPLICA_DATABASE_POOLER = env("REPLICA_DATABASE_POOLER", default=DATABASE_POOLER)
+
+
+def database_config(url: str, pooler: str) -> dict[str, Any]:
+    """One DATABASES entry from a URL, shaped for a direct connection or one through PgBouncer."""
+    if pooler not in POOLERS:
+        raise ImproperlyConfigured(f"DATABASE_POOLER is one of {', '.join(repr(p) for p in POOLERS)}, not {pooler!r}")
+    config = env.db_url_config(url)
+    config["ATOMIC_REQUESTS"] = False
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    if pooler == "pgbouncer":
+        # A held cursor (what iterator() declares outside a transaction) and a prepared statement
+        # live in one server session, which the pooler hands to another client after each transaction.
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    return config
+
+
+DATABASES = {"default": database_config(DATABASE_URL, DATABASE_POOLER)}
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = database_config(REPLICA_DATABASE_URL, REPLICA_DATABASE_POOLER)
+DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Trust boundaries (docs/OPERATIONS.md, "Database roles" and "Client addresses").

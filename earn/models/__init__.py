@@ -1,6 +1,7 @@
 """Earn models, one module per concern; import them from here."""
 
 from earn.models.launches import CommitmentStatus, LaunchCommitment, LaunchRun
+from earn.models.leases import AccrualLease
 from earn.models.positions import (
     Accrual,
     AccrualChunk,
@@ -30,6 +31,7 @@ from earn.models.products import (
 __all__ = [
     "Accrual",
     "AccrualChunk",
+    "AccrualLease",
     "AccrualRun",
     "Category",
     "CommitmentStatus",
