@@ -95,11 +95,12 @@ def _category_rule_check(rule: CategoryRule, now: dt.datetime) -> None:
 
 
 @transaction.atomic
-def category_rule_save(*, actor: User, rule: CategoryRule) -> CategoryRule:
+def category_rule_save(*, actor: User | None, rule: CategoryRule) -> CategoryRule:
     """Save a new version of a category rule, or edit one not yet in force; audited with before and after.
 
     A version in force is never edited (what applied stays readable): the change is a new version from now or
-    later. An empty `effective_from` means now. Positions already held are never touched by a rule."""
+    later. An empty `effective_from` means now. Positions already held are never touched by a rule. `actor` is
+    None only for seeding (the demo)."""
     now = timezone.now()
     before = None
     if rule.pk is not None:

@@ -153,9 +153,8 @@ def test_conditions_max_risk_rating_and_assessment_are_enforced(assets):
 
 
 def test_launch_commitments_are_refused_too(assets, fund):
-    from earn.services.launch import commitment_create
-
     from earn.errors import SubscriptionRefused
+    from earn.services.launch import commitment_create
 
     product = launch_product("USDT", quota="1000", category="lending")
     user = customer("DE", "retail")
