@@ -353,3 +353,89 @@ def test_only_compliance_officers_edit_category_rules(db):
     assert admin_login(Client(), staff.curator).get("/admin/compliance/categoryrule/").status_code == 403
     assert admin_login(Client(), staff.compliance).get("/admin/compliance/categoryrule/").status_code == 200
     assert admin_login(Client(), staff.compliance).get("/admin/compliance/categoryrule/add/").status_code == 200
+
+
+def test_compliance_status_leaves_out_products_not_offered(assets):
+    lending = live_product("USDT", category="lending")
+    staking = live_product("ETH", category="staking")
+    answer = client_for(customer("DE", "retail")).get("/api/v1/compliance/status").json()
+    assert [row["product"] for row in answer] == [staking.pk]
+    assert lending.pk in [row["product"] for row in client_for(customer("DE", "professional"))
+                          .get("/api/v1/compliance/status").json()]
+
+
+def test_a_holder_meets_the_refusal_with_its_reason_in_the_portal(assets, fund):
+    officer = staff_user("compliance_officer")
+    product = live_product("USDT", category="staking")
+    user = customer("DE", "retail")
+    fund(user, "USDT", "1000")
+    acknowledge(user, product)
+    subscription_create(user=user, product_id=product.pk, amount="100")
+    category_rule_save(actor=officer, rule=CategoryRule(jurisdiction="DE", category="staking",
+                                                        investor_class="retail", permitted=False, notes="stop"))
+    client = Client()
+    client.force_login(user)
+    page = client.get(f"/products/{product.pk}/subscribe")
+    assert page.status_code == 200
+    assert "not offered to customers of your country of residence" in page.content.decode()
+    zh = client.get(f"/products/{product.pk}/subscribe", HTTP_ACCEPT_LANGUAGE="zh-hant")
+    assert "此產品不向您的居住國家或地區及投資者類別的客戶提供" in zh.content.decode()
+    assert Refusal.objects.filter(user=user, reason="PRODUCT_NOT_PERMITTED").count() == 1  # logged once a day
+
+
+def test_hostile_rule_input_is_a_form_error_not_a_preview(db):
+    client = admin_login(Client(), staff_user("compliance_officer"))
+    for bad in ({"jurisdiction": "G1"}, {"jurisdiction": "<script>"}, {"max_risk_rating": "9"},
+                {"category": "casino"}, {"permitted": "", "max_risk_rating": "2"}):
+        form = {"jurisdiction": "DE", "category": "staking", "investor_class": "retail", "permitted": "on",
+                "notes": "n", "effective_from_0": "", "effective_from_1": "", "_save": "Save", **bad}
+        response = client.post("/admin/compliance/categoryrule/add/", {k: v for k, v in form.items() if v != ""})
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert 'name="_confirmed"' not in html and "errornote" in html, bad
+    assert not CategoryRule.objects.filter(created_by__isnull=False).exists()
+
+
+def test_a_pool_deposit_is_refused_and_the_pool_is_not_listed(assets, fund):
+    from pools.models import PoolPosition
+    from tests.pools.factories import pool_product
+
+    pool = pool_product("BTC", "USDT")
+    user = customer("DE", "retail")
+    fund(user, "USDT", "1000")
+    acknowledge(user, pool.product)
+    client = client_for(user)
+    response = client.post("/api/v1/subscriptions", {"product": pool.product_id, "amount": "100"}, format="json",
+                           HTTP_IDEMPOTENCY_KEY="lm1")
+    assert response.status_code == 403 and response.json()["code"] == "PRODUCT_NOT_PERMITTED"
+    assert not PoolPosition.objects.filter(user=user).exists()
+    assert balance(user, "USDT") == Decimal("1000")
+    assert client.get("/api/v1/products").json()["results"] == []
+    assert client_for(customer("DE", "professional")).get(f"/api/v1/products/{pool.product_id}").status_code == 200
+
+
+def test_a_rule_change_lets_a_fixed_position_mature_but_not_renew(assets, fund):
+    """Auto-renew is a new subscription: the position runs to maturity and earns, then the principal returns."""
+    from earn.services import accrual
+    from earn.services.settlement import settle
+    from ledger.models import AccountKind
+
+    product = live_product("ETH", "fixed", term_days=2, tiers=[(0, None, "0.365")], payout="at_maturity",
+                           auto_renew_allowed=True, category="staking")
+    user = customer("DE", "retail")
+    fund(user, "ETH", "10")
+    acknowledge(user, product)
+    with time_machine.travel(dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC), tick=False):
+        sub = subscription_create(user=user, product_id=product.pk, amount="10", auto_renew=True)
+        category_rule_save(actor=staff_user("compliance_officer"), rule=CategoryRule(
+            jurisdiction="DE", category="staking", investor_class="retail", permitted=False, notes="stop"))
+    with time_machine.travel(dt.datetime(2026, 3, 4, 0, 5, tzinfo=dt.UTC), tick=False):
+        accrual.accrue_pending()
+        result = settle()
+    assert (result.positions_matured, result.positions_renewed) == (1, 0)
+    position = Position.objects.get(pk=sub.position_id)
+    assert position.status == PositionStatus.MATURED
+    assert Position.objects.filter(user=user).count() == 1  # no renewal opened
+    assert balance(user, "ETH") == Decimal("10.02")  # principal and its two days of interest
+    assert balance(user, "ETH", AccountKind.EARN) == Decimal("0")
+    assert ledger_reconcile().ok
