@@ -95,7 +95,8 @@ def rule_change_preview(*, jurisdiction: str, category: str, investor_class_: st
 
     users = get_user_model().objects.filter(kyc_status=KycStatus.VERIFIED, is_staff=False)
     if jurisdiction == DEFAULT_JURISDICTION:  # the default reaches countries without a rule of their own
-        own = CategoryRule.objects.filter(category=category, investor_class=investor_class_).exclude(
+        own = CategoryRule.objects.filter(category=category, investor_class=investor_class_,
+                                          effective_from__lte=effective_from).exclude(
             jurisdiction=DEFAULT_JURISDICTION).values("jurisdiction")
         users = users.exclude(country__in=own)
     else:

@@ -107,7 +107,9 @@ class GateContext:
         if facts is not None:
             ctx.country, ctx.kyc_status, ctx.residence_under_review = (facts[0] or "").upper(), facts[1], facts[2]
             rule_id = facts[3]
-            ctx.categories = CategoryAccess(facts[5] or [], country=ctx.country, professional=facts[4])
+            verified = ctx.kyc_status == KycStatus.VERIFIED  # else, as in the catalogue: the default rules, retail
+            ctx.categories = CategoryAccess(facts[5] or [], country=ctx.country if verified else "",
+                                            professional=facts[4] and verified)
         else:
             ctx.categories = CategoryAccess([], country="", professional=False)
         if single:

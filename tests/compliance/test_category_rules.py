@@ -323,6 +323,12 @@ def test_the_preview_counts_customers_and_positions_a_change_reaches(assets, fun
                               effective_from=timezone.now())
     assert (pro["customers"], pro["customers_holding"], pro["open_positions"]) == (1, 1, 1)
     assert pro["newly_refused_products"] == [lending]
+    # The default reaches only countries without a rule of their own (SG here), never staff.
+    customer("SG", "retail")
+    default = rule_change_preview(jurisdiction="*", category="lending", investor_class_="retail", permitted=False,
+                                  max_risk_rating=None, requires_assessment=False, effective_from=timezone.now())
+    assert (default["customers"], default["customers_holding"], default["open_positions"]) == (1, 0, 0)
+    assert default["newly_refused_products"] == [lending]
 
 
 def test_the_admin_shows_the_preview_before_saving_then_saves_audited(assets, fund):
@@ -439,3 +445,18 @@ def test_a_rule_change_lets_a_fixed_position_mature_but_not_renew(assets, fund):
     assert balance(user, "ETH") == Decimal("10.02")  # principal and its two days of interest
     assert balance(user, "ETH", AccountKind.EARN) == Decimal("0")
     assert ledger_reconcile().ok
+
+
+def test_the_admin_withdraws_a_scheduled_version_audited_but_never_one_in_force(db):
+    officer = staff_user("compliance_officer")
+    client = admin_login(Client(), officer)
+    scheduled = category_rule_save(actor=officer, rule=CategoryRule(
+        jurisdiction="DE", category="staking", investor_class="retail", permitted=False,
+        effective_from=timezone.now() + dt.timedelta(days=7), notes="BaFin opinion"))
+    in_force = CategoryRule.objects.get(jurisdiction="DE", category="lending", investor_class="retail")
+    assert client.post(f"/admin/compliance/categoryrule/{in_force.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(f"/admin/compliance/categoryrule/{scheduled.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not CategoryRule.objects.filter(pk=scheduled.pk).exists()
+    assert AuditEvent.objects.get(action="category_rule.withdraw").object_id == str(scheduled.pk)
+    listing = client.get("/admin/compliance/categoryrule/?jurisdiction=DE").content.decode()
+    assert "DE" in listing and "in force or superseded" in listing
