@@ -19,6 +19,7 @@ from compliance.services.customers import earn_first_view_record
 from core.api import DecimalTextField, KeysetCursorPagination, RateField, ScaledAmountField
 from core.errors import NotFound
 from earn.models import (
+    Category,
     EarlyRedemption,
     PayoutMode,
     Product,
@@ -90,6 +91,9 @@ class ProductOutput(serializers.Serializer):
     subscribable = serializers.BooleanField(help_text="False for paused products (read-only).")
     type = serializers.ChoiceField(choices=TermType.choices)
     strategy = serializers.ChoiceField(choices=Strategy.choices)
+    category = serializers.ChoiceField(choices=Category.choices,
+                                       help_text="What the product does with the customer's assets; who may be "
+                                                 "offered it depends on it (docs/COMPLIANCE.md).")
     asset = serializers.CharField()
     terms_version = serializers.IntegerField(allow_null=True)
     effective_from = serializers.DateField(allow_null=True)

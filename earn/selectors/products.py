@@ -163,7 +163,8 @@ def catalogue_entry(product: Product, terms: ProductTerms | None, disclosure: Di
     entry: dict[str, Any] = {
         "id": product.pk, "name_en": product.name_en, "name_zh_hant": product.name_zh_hant,
         "status": product.status, "subscribable": product.status == ProductStatus.LIVE,
-        "type": product.term_type, "strategy": product.strategy, "asset": product.asset_id,
+        "type": product.term_type, "strategy": product.strategy, "category": product.category,
+        "asset": product.asset_id,
         "risk_rating": product.risk_rating, "total_cap": product.total_cap, "sold_amount": product.sold_amount,
         "left_quota": left_quota, "pool": None,
         "disclosure": (None if disclosure is None else

@@ -24,7 +24,7 @@ from core.errors import ApplicationError
 from core.money import decimal_text, to_decimal
 from core.net import client_ip
 from earn.errors import SubscriptionRefused
-from earn.models import Product, ProductStatus, Strategy, TermType
+from earn.models import Category, Product, ProductStatus, Strategy, TermType
 from earn.selectors.launch import commitments_of, launch_summary
 from earn.selectors.products import catalogue_entries, catalogue_product, catalogue_products
 from earn.services.launch import commitment_submit
@@ -52,7 +52,8 @@ def _language(request: HttpRequest) -> str:
 
 def _display(entry: dict[str, Any], language: str) -> dict[str, Any]:
     name = entry["name_zh_hant"] if language == "zh-hant" and entry.get("name_zh_hant") else entry["name_en"]
-    out = {**entry, "name": name, "tiered": len(entry.get("apr_tiers") or []) > 1}
+    out = {**entry, "name": name, "tiered": len(entry.get("apr_tiers") or []) > 1,
+           "category_label": Category(entry["category"]).label if entry.get("category") in Category.values else ""}
     if out["tiered"]:  # a tiered rate reads "up to" its best tier
         from earn.apy import apy_for
 

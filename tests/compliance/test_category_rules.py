@@ -203,7 +203,7 @@ def test_the_catalogue_hides_what_the_customer_may_not_buy_and_answers_404(asset
     retail.get("/api/v1/products")  # the first view of Earn is recorded (GB's cooling-off): not a list's cost
     with django_assert_max_num_queries(8):
         listed = retail.get("/api/v1/products")
-    assert [p["id"] for p in listed.json()["results"]] == [staking.pk]
+    assert [(p["id"], p["category"]) for p in listed.json()["results"]] == [(staking.pk, "staking")]
     assert retail.get(f"/api/v1/products/{lending.pk}").status_code == 404
     assert retail.get(f"/api/v1/products/{staking.pk}").status_code == 200
     assert [p["id"] for p in pro.get("/api/v1/products").json()["results"]] == [lending.pk, staking.pk]
@@ -229,7 +229,7 @@ def test_the_portal_catalogue_hides_it_and_its_page_is_404(assets):
     client = Client()
     client.force_login(customer("DE", "retail"))
     home = client.get("/").content.decode()
-    assert "Stake ETH" in home and "Lend USDT" not in home
+    assert "Stake ETH" in home and "Lend USDT" not in home and "· Staking" in home
     assert client.get(f"/products/{lending.pk}").status_code == 404
     assert client.get(f"/products/{lending.pk}/subscribe").status_code == 404
     assert client.get(f"/products/{staking.pk}").status_code == 200
