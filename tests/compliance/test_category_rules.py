@@ -460,3 +460,25 @@ def test_the_admin_withdraws_a_scheduled_version_audited_but_never_one_in_force(
     assert AuditEvent.objects.get(action="category_rule.withdraw").object_id == str(scheduled.pk)
     listing = client.get("/admin/compliance/categoryrule/?jurisdiction=DE").content.decode()
     assert "DE" in listing and "in force or superseded" in listing
+
+
+def test_the_admin_previews_a_change_of_a_scheduled_version_then_audits_it(db):
+    officer = staff_user("compliance_officer")
+    later = timezone.now() + dt.timedelta(days=7)
+    scheduled = category_rule_save(actor=officer, rule=CategoryRule(
+        jurisdiction="DE", category="staking", investor_class="retail", permitted=False, effective_from=later,
+        notes="BaFin opinion"))
+    customer("DE", "retail")
+    client = admin_login(Client(), officer)
+    assert client.get(f"/admin/compliance/categoryrule/{scheduled.pk}/change/").status_code == 200
+    form = {"jurisdiction": "DE", "category": "staking", "investor_class": "retail", "permitted": "on",
+            "max_risk_rating": "3", "notes": "BaFin opinion, revised",
+            "effective_from_0": later.strftime("%Y-%m-%d"), "effective_from_1": later.strftime("%H:%M:%S"),
+            "_save": "Save"}
+    preview = client.post(f"/admin/compliance/categoryrule/{scheduled.pk}/change/", form)
+    html = preview.content.decode()
+    assert preview.status_code == 200 and 'id="preview-customers">1<' in html and "risk rating 3 or lower" in html
+    done = client.post(f"/admin/compliance/categoryrule/{scheduled.pk}/change/", {**form, "_confirmed": "1"})
+    assert done.status_code == 302, done.content.decode()[:2000]
+    event = AuditEvent.objects.get(action="category_rule.change")
+    assert (event.before["permitted"], event.after["permitted"], event.after["max_risk_rating"]) == (False, True, 3)
