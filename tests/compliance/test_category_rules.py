@@ -482,3 +482,14 @@ def test_the_admin_previews_a_change_of_a_scheduled_version_then_audits_it(db):
     assert done.status_code == 302, done.content.decode()[:2000]
     event = AuditEvent.objects.get(action="category_rule.change")
     assert (event.before["permitted"], event.after["permitted"], event.after["max_risk_rating"]) == (False, True, 3)
+
+
+def test_the_pool_list_and_pool_pages_follow_the_catalogue(assets):
+    from tests.pools.factories import pool_product
+
+    pool = pool_product("BTC", "USDT")
+    retail, pro = client_for(customer("DE", "retail")), client_for(customer("DE", "professional"))
+    assert retail.get("/api/v1/pools").json()["results"] == []
+    assert [p["product"] for p in pro.get("/api/v1/pools").json()["results"]] == [pool.product_id]
+    assert retail.get(f"/api/v1/products/{pool.product_id}/pool").status_code == 404
+    assert pro.get(f"/api/v1/products/{pool.product_id}/pool").status_code == 200
