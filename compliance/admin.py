@@ -324,6 +324,12 @@ class CategoryRuleForm(forms.ModelForm):
             raise forms.ValidationError(_("A two-letter country code (ISO 3166-1), or * for the default."))
         return value
 
+    def clean_effective_from(self) -> dt.datetime | None:
+        value = self.cleaned_data.get("effective_from")
+        if value is not None and value < timezone.now():
+            raise forms.ValidationError(_("A rule cannot take effect in the past; leave the time empty for now."))
+        return value
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         assert data is not None  # ModelForm.clean returns cleaned_data

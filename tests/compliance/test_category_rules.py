@@ -392,7 +392,8 @@ def test_a_holder_meets_the_refusal_with_its_reason_in_the_portal(assets, fund):
 def test_hostile_rule_input_is_a_form_error_not_a_preview(db):
     client = admin_login(Client(), staff_user("compliance_officer"))
     for bad in ({"jurisdiction": "G1"}, {"jurisdiction": "<script>"}, {"max_risk_rating": "9"},
-                {"category": "casino"}, {"permitted": "", "max_risk_rating": "2"}):
+                {"category": "casino"}, {"permitted": "", "max_risk_rating": "2"},
+                {"effective_from_0": "2020-01-01", "effective_from_1": "00:00:00"}):
         form = {"jurisdiction": "DE", "category": "staking", "investor_class": "retail", "permitted": "on",
                 "notes": "n", "effective_from_0": "", "effective_from_1": "", "_save": "Save", **bad}
         response = client.post("/admin/compliance/categoryrule/add/", {k: v for k, v in form.items() if v != ""})
