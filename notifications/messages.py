@@ -19,6 +19,7 @@ SUBJECTS: dict[str, StrOrPromise] = {
     K.DISCLOSURE_UPDATED: _("Please read the new risk disclosure for %(product)s"),
     K.ACTION_REQUIRED: _("Action needed to subscribe to %(product)s"),
     K.POOL_DEPOSIT_CONFIRMED: _("Pool deposit confirmed: %(product)s"),
+    K.LAUNCH_ALLOCATED: _("Your allocation in %(product)s"),
 
     K.STATEMENT_READY: _("Your Earn statement for %(month)s"),
 }
@@ -42,6 +43,9 @@ BODIES: dict[str, StrOrPromise] = {
     K.POOL_DEPOSIT_CONFIRMED: _(
         "You deposited %(amount_a)s %(asset_a)s and %(amount_b)s %(asset_b)s into %(product)s for %(shares)s pool "
         "shares. They earn fees and rewards from %(value_date)s.%(maturity_sentence)s"),
+    K.LAUNCH_ALLOCATED: _(
+        "The launch of %(product)s has been allocated. Of the %(committed)s %(asset)s you committed, %(allocated)s "
+        "%(asset)s now earn in your position and %(refunded)s %(asset)s are back in your available balance."),
 
     K.STATEMENT_READY: _("Your statement for %(month)s is ready: balances, subscriptions, redemptions, interest "
                          "and rewards by product, as PDF and CSV."),

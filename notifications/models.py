@@ -16,6 +16,7 @@ class NotificationKind(models.TextChoices):
     DISCLOSURE_UPDATED = "disclosure_updated", _("New disclosure to acknowledge")
     ACTION_REQUIRED = "action_required", _("Action needed")
     POOL_DEPOSIT_CONFIRMED = "pool_deposit_confirmed", _("Pool deposit confirmed")
+    LAUNCH_ALLOCATED = "launch_allocated", _("Launch allocation")
 
     STATEMENT_READY = "statement_ready", _("Monthly statement")
 
