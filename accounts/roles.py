@@ -30,6 +30,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("earn", "view_product"), ("earn", "view_productterms"), ("earn", "view_ratetier"),
         ("compliance", "view_disclosure"), ("compliance", "approve_disclosure"), ("compliance", "view_auditevent"),
         ("compliance", "view_jurisdictionrule"), ("compliance", "change_jurisdictionrule"),
+        ("compliance", "view_categoryrule"), ("compliance", "add_categoryrule"), ("compliance", "change_categoryrule"),
+        ("compliance", "delete_categoryrule"),
         ("compliance", "view_assessmentquestion"), ("compliance", "add_assessmentquestion"),
         ("compliance", "change_assessmentquestion"), ("compliance", "view_assessmentattempt"),
         ("compliance", "view_customerprofile"), ("compliance", "add_customerprofile"),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
@@ -28,6 +29,8 @@ from accounts import roles
 from accounts.requests import request_user
 from accounts.roles import user_has_role
 from compliance.catalogue import CLOSED
+from compliance.category_rules import DEFAULT_JURISDICTION
+from compliance.category_selectors import rule_change_preview
 from compliance.disclosure_templates import ordered_keys, section_title, template
 from compliance.gate import restricted_countries
 from compliance.models import (
@@ -35,6 +38,7 @@ from compliance.models import (
     AssessmentAttempt,
     AssessmentQuestion,
     AuditEvent,
+    CategoryRule,
     Complaint,
     CustomerProfile,
     Disclosure,
@@ -394,6 +398,125 @@ class JurisdictionRuleAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: JurisdictionRule, form: forms.ModelForm, change: bool) -> None:
         before = rule_services.snapshot(JurisdictionRule.objects.get(pk=obj.pk)) if change else None
         rule_services.jurisdiction_rule_save(actor=request_user(request), rule=obj, before=before)
+
+
+class CategoryRuleForm(forms.ModelForm):
+    effective_from = forms.SplitDateTimeField(
+        label=_("effective from"), required=False, widget=AdminSplitDateTime,
+        help_text=_("Empty: as soon as you confirm. A version in force is never edited; a change is a new version."))
+
+    class Meta:
+        model = CategoryRule
+        fields = ["jurisdiction", "category", "investor_class", "permitted", "max_risk_rating", "requires_assessment",
+                  "effective_from", "notes"]
+
+    def clean_jurisdiction(self) -> str:
+        value = (self.cleaned_data.get("jurisdiction") or "").strip().upper()
+        if value != DEFAULT_JURISDICTION and not (len(value) == 2 and value.isalpha() and value.isascii()):
+            raise forms.ValidationError(_("A two-letter country code (ISO 3166-1), or * for the default."))
+        return value
+
+    def clean_effective_from(self) -> dt.datetime | None:
+        value = self.cleaned_data.get("effective_from")
+        if value is not None and value < timezone.now():
+            raise forms.ValidationError(_("A rule cannot take effect in the past; leave the time empty for now."))
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None  # ModelForm.clean returns cleaned_data
+        if not data.get("permitted") and (data.get("max_risk_rating") is not None or data.get("requires_assessment")):
+            self.add_error("permitted", _("Conditions apply only to a category that may be offered."))
+        return data
+
+
+def _decision_text(decision: Any) -> StrOrPromise:
+    if not decision.permitted:
+        return _("not offered")
+    rule = decision.rule or {}
+    conditions = []
+    if rule.get("max_risk_rating") is not None:
+        conditions.append(str(_("risk rating %(n)s or lower") % {"n": rule["max_risk_rating"]}))
+    if rule.get("requires_assessment"):
+        conditions.append(str(_("passed assessment")))
+    if decision.rule is None:
+        return _("offered (no rule)")
+    return _("offered") if not conditions else _("offered: %(c)s") % {"c": ", ".join(conditions)}
+
+
+@admin.register(CategoryRule)
+class CategoryRuleAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
+    """Who may be offered which product category. Saving shows first whom the change reaches (a confirm page);
+    every change is an audit event; versions in force are read-only, a change is a new version."""
+
+    form = CategoryRuleForm
+    list_display = ["jurisdiction", "category", "investor_class", "permitted", "conditions", "effective_from",
+                    "state", "created_by"]
+    list_filter = ["jurisdiction", "category", "investor_class", "permitted"]
+    list_select_related = ["created_by"]
+    search_fields = ["=jurisdiction", "notes"]
+    actions: list[Any] = []  # no bulk delete: a scheduled version is withdrawn one at a time (audited)
+
+    def has_change_permission(self, request: HttpRequest, obj: CategoryRule | None = None) -> bool:
+        in_force = obj is not None and obj.effective_from <= timezone.now()
+        return not in_force and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: CategoryRule | None = None) -> bool:
+        scheduled = obj is not None and obj.effective_from > timezone.now()
+        return scheduled and super().has_delete_permission(request, obj)
+
+    @admin.display(description=_("conditions"))
+    def conditions(self, rule: CategoryRule) -> str:
+        parts = []
+        if rule.max_risk_rating is not None:
+            parts.append(str(_("rating ≤ %(n)s") % {"n": rule.max_risk_rating}))
+        if rule.requires_assessment:
+            parts.append(str(_("assessment")))
+        return ", ".join(parts) or "—"
+
+    @admin.display(description=_("state"))
+    def state(self, rule: CategoryRule) -> StrOrPromise:
+        return _("scheduled") if rule.effective_from > timezone.now() else _("in force or superseded")
+
+    def save_model(self, request: HttpRequest, obj: CategoryRule, form: forms.ModelForm, change: bool) -> None:
+        rule_services.category_rule_save(actor=request_user(request), rule=obj)
+
+    def delete_model(self, request: HttpRequest, obj: CategoryRule) -> None:
+        rule_services.category_rule_withdraw(actor=request_user(request), rule=obj.pk)
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: dict | None = None) -> HttpResponse:
+        """A valid add or change is shown first with whom it reaches; the confirm page posts it again."""
+        if request.method == "POST" and "_confirmed" not in request.POST:
+            preview = self._preview(request, object_id)
+            if preview is not None:
+                return preview
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _preview(self, request: HttpRequest, object_id: str | None) -> HttpResponse | None:
+        obj = self.get_object(request, object_id) if object_id else None
+        allowed = self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
+        if not allowed or (object_id and obj is None):
+            return None  # the admin's own view answers (403 or 404)
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
+        if not form.is_valid():
+            return None  # the admin's own view shows the errors
+        data = form.cleaned_data
+        figures = rule_change_preview(
+            jurisdiction=data["jurisdiction"], category=data["category"], investor_class_=data["investor_class"],
+            permitted=data["permitted"], max_risk_rating=data.get("max_risk_rating"),
+            requires_assessment=data.get("requires_assessment", False),
+            effective_from=data.get("effective_from") or timezone.now())
+        fields = [(name, value) for name, values in request.POST.lists() if name != "csrfmiddlewaretoken"
+                  for value in values]
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "media": self.media,
+            "title": _("Confirm: %(label)s") % {"label": _("change category rule")},
+            "label": _("change category rule"), "fields": fields, "figures": figures, "data": data,
+            "current": _decision_text(figures["current"]), "new": _decision_text(figures["new"]),
+            "when": data.get("effective_from") or _("as soon as you confirm"),
+        }
+        return TemplateResponse(request, "admin/compliance/categoryrule/confirm.html", context)
 
 
 @admin.register(AssessmentQuestion)

@@ -3,7 +3,8 @@
 A strategy whose money does not sit in an earn position (liquidity mining: pool shares) registers:
 - a subscribe handler, so `POST /api/v1/subscriptions` and the portal route its product there;
 - a catalogue summary, the extra facts shown beside its products (the catalogue's `pool`);
-- a holdings check, so a customer still sees a closed product they hold through that strategy.
+- a holdings check, so a customer still sees a closed product they hold through that strategy;
+- optionally, its open positions by product category (a category rule's preview counts them).
 """
 
 from __future__ import annotations
@@ -17,13 +18,19 @@ SubscribeHandler = Callable[..., tuple[int, Any, bool]]
 SUBSCRIBE_HANDLERS: dict[str, SubscribeHandler] = {}
 CATALOGUE_SUMMARIES: dict[str, Callable[[list[int]], dict[int, Any]]] = {}
 HOLDINGS_CHECKS: list[Callable[[Any, Any], bool]] = []
+OPEN_POSITION_SOURCES: list[Callable[[str, Any], Any]] = []
+"""(category, users queryset) -> a `values_list("user_id")` queryset, one row per open position the strategy
+holds for those users in products of that category."""
 
 
 def register_strategy(strategy: str, *, subscribe: SubscribeHandler,
                       catalogue_summaries: Callable[[list[int]], dict[int, Any]],
-                      holds: Callable[[Any, Any], bool]) -> None:
+                      holds: Callable[[Any, Any], bool],
+                      open_positions: Callable[[str, Any], Any] | None = None) -> None:
     """Idempotent: registering the same strategy again replaces its entries."""
     SUBSCRIBE_HANDLERS[strategy] = subscribe
     CATALOGUE_SUMMARIES[strategy] = catalogue_summaries
     if holds not in HOLDINGS_CHECKS:
         HOLDINGS_CHECKS.append(holds)
+    if open_positions is not None and open_positions not in OPEN_POSITION_SOURCES:
+        OPEN_POSITION_SOURCES.append(open_positions)

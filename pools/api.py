@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.requests import request_user
 from accounts.twofactor import otp_require_for_request
+from compliance.category_selectors import category_access
 from core.api import (
     DECIMAL_STRING_SCHEMA,
     AmountTextField,
@@ -29,7 +30,7 @@ from core.errors import NotFound, ValidationFailed
 from core.money import decimal_text, to_decimal
 from core.throttling import ScopedRateThrottle
 from earn.api.catalogue import PoolFactsOutput
-from earn.selectors.products import catalogue_product
+from earn.selectors.products import catalogue_product, catalogue_products
 from pools import selectors
 from pools.chart import il_chart_svg
 from pools.models import DepositMode, Pool, PoolDeposit, PoolPayout, PoolPosition, PoolWithdrawal
@@ -166,7 +167,8 @@ class PoolRedemptionPreviewOutput(serializers.Serializer):
 
 
 def _visible_pool(product_id: int, user: User | None = None) -> Pool:
-    product = catalogue_product(product_id=product_id, user=user)
+    """The pool of a product this customer may see and be offered (compliance's category rules), or one they hold."""
+    product = catalogue_product(product_id=product_id, user=user, offered_only=True)
     pool = selectors.pool_for_product(product) if product else None
     if pool is None:
         raise NotFound(_("This product has no pool."), field="product")
@@ -187,11 +189,13 @@ def _amount_usd(request: Request) -> Decimal | None:
 
 
 class PoolListApi(APIView):
-    """Pools of the live and paused liquidity-mining products, with reserves and current yields."""
+    """Pools of the live and paused liquidity-mining products the caller may be offered (compliance's category
+    rules, as the catalogue), with reserves and current yields."""
 
     @extend_schema(responses={200: PoolListOutput}, tags=["pools"], operation_id="pool_list")
     def get(self, request: Request) -> Response:
-        ids = Pool.objects.filter(product__status__in=["live", "paused"]).values_list("product_id", flat=True)
+        offered = catalogue_products(statuses=["live", "paused"], access=category_access(request.user))
+        ids = Pool.objects.filter(product__in=offered).values_list("product_id", flat=True)
         summaries = selectors.pool_summaries_bulk(list(ids))
         return Response({"results": [{"product": pid, **summaries[pid]} for pid in sorted(summaries)]})
 

@@ -13,7 +13,12 @@ class PoolsConfig(AppConfig):
         from earn.models import Strategy
         from pools import reconcile
         from pools.api import disclosure_il_table
-        from pools.selectors import pool_summaries_bulk, user_holds_pool_product, user_pool_holdings
+        from pools.selectors import (
+            open_pool_positions_in_category,
+            pool_summaries_bulk,
+            user_holds_pool_product,
+            user_pool_holdings,
+        )
         from pools.services.deposits import pool_subscribe
 
         reconcile.register()
@@ -26,5 +31,6 @@ class PoolsConfig(AppConfig):
             gate.HOLDINGS_SOURCES.append(user_pool_holdings)
         # Liquidity-mining products subscribe, list and stay visible through the pools app.
         register_strategy(Strategy.LIQUIDITY_MINING, subscribe=pool_subscribe,
-                          catalogue_summaries=pool_summaries_bulk, holds=user_holds_pool_product)
+                          catalogue_summaries=pool_summaries_bulk, holds=user_holds_pool_product,
+                          open_positions=open_pool_positions_in_category)
         register_disclosure_extra(disclosure_il_table)

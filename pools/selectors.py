@@ -422,3 +422,9 @@ def active_positions(pool: Pool) -> QuerySet[PoolPosition]:
 
 def business_day(moment: dt.datetime | None = None) -> dt.date:
     return timezone.localtime(moment or timezone.now(), dt.UTC).date()
+
+
+def open_pool_positions_in_category(category: str, users: Any) -> Any:
+    """One row (user id) per active pool position of `users` in products of `category` (a category rule's preview)."""
+    return PoolPosition.objects.filter(status=PoolPositionStatus.ACTIVE, product__category=category,
+                                       user__in=users).values_list("user_id")
