@@ -153,7 +153,8 @@ _HK_STAKING_RETAIL = _HK_STAKING + (" Platform choice: retail clients also pass 
                                     "product's kind before staking, whatever its risk rating.")
 _GB_PROPOSAL = ("FCA DP25/1 (2 May 2025) proposed restricting firms from offering cryptoasset lending and borrowing "
                 "to retail consumers; CP25/40 (16 December 2025) consulted on the rules. A PROPOSAL, not yet in "
-                "force: platform policy follows it until the final rules are made.")
+                "force: offered under today's rules (appropriateness and cooling-off through the GB jurisdiction "
+                "rule); add a refusing version from the date the final rules take effect.")
 _GB_LM = ("Platform policy: liquidity provision places the customer's assets in a third-party protocol, the same "
           "risk as lending (FCA DP25/1, \"same risk, same regulatory outcome\"); not offered to retail consumers.")
 _GB_STRUCTURED = ("FCA PS20/10 (COBS 22.6, in force 6 January 2021): derivatives referencing cryptoassets may not "
@@ -181,7 +182,7 @@ CATEGORY_RULES: list[dict] = [
      "requires_assessment": True, "effective_from": "2025-04-07T00:00:00+08:00", "notes": _HK_STAKING_RETAIL},
     {"jurisdiction": "HK", "category": "staking", "investor_class": _P, "permitted": True,
      "effective_from": "2025-04-07T00:00:00+08:00", "notes": _HK_STAKING},
-    {"jurisdiction": "GB", "category": "lending", "investor_class": _R, "permitted": False,
+    {"jurisdiction": "GB", "category": "lending", "investor_class": _R, "permitted": True,
      "effective_from": "2025-05-02T00:00:00+00:00", "notes": _GB_PROPOSAL},
     {"jurisdiction": "GB", "category": "liquidity_mining", "investor_class": _R, "permitted": False,
      "effective_from": "2025-05-02T00:00:00+00:00", "notes": _GB_LM},

@@ -33,7 +33,7 @@ CATEGORIES = ("lending", "staking", "liquidity_mining", "structured")
 SEEDED = {
     ("HK", "retail"): {"lending": "no", "staking": "assessment", "liquidity_mining": "no", "structured": "no"},
     ("HK", "professional"): {"lending": "no", "staking": "yes", "liquidity_mining": "no", "structured": "no"},
-    ("GB", "retail"): {"lending": "no", "staking": "yes", "liquidity_mining": "no", "structured": "no"},
+    ("GB", "retail"): {"lending": "yes", "staking": "yes", "liquidity_mining": "no", "structured": "no"},
     ("GB", "professional"): {"lending": "yes", "staking": "yes", "liquidity_mining": "yes", "structured": "yes"},
     ("DE", "retail"): {"lending": "no", "staking": "yes", "liquidity_mining": "no", "structured": "no"},
     ("DE", "professional"): {"lending": "yes", "staking": "yes", "liquidity_mining": "yes", "structured": "no"},
@@ -118,7 +118,7 @@ def test_unknown_residence_gets_the_default_rules(db):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_gate_refuses_a_subscription_outside_a_wrapping_transaction(assets, fund):
-    product = live_product("USDT", category="lending")
+    product = live_product("USDT", category="structured")
     user = customer("GB", "retail")
     fund(user, "USDT", "1000")
     acknowledge(user, product)
