@@ -9,11 +9,16 @@ class PoolsConfig(AppConfig):
     def ready(self) -> None:
         from compliance import gate
         from compliance.catalogue import register_disclosure_extra
-        from earn.extensions import register_strategy
+        from earn.extensions import register_exposure_source, register_strategy
         from earn.models import Strategy
         from pools import reconcile
         from pools.api import disclosure_il_table
-        from pools.selectors import pool_summaries_bulk, user_holds_pool_product, user_pool_holdings
+        from pools.selectors import (
+            pool_holdings_by_product,
+            pool_summaries_bulk,
+            user_holds_pool_product,
+            user_pool_holdings,
+        )
         from pools.services.deposits import pool_subscribe
 
         reconcile.register()
@@ -28,3 +33,5 @@ class PoolsConfig(AppConfig):
         register_strategy(Strategy.LIQUIDITY_MINING, subscribe=pool_subscribe,
                           catalogue_summaries=pool_summaries_bulk, holds=user_holds_pool_product)
         register_disclosure_extra(disclosure_il_table)
+        # The venue exposure page values each pool's reserves beside earn's outstanding principal.
+        register_exposure_source(pool_holdings_by_product)
