@@ -78,7 +78,8 @@ class Product(models.Model):
     # Liquidity mining: the daily risk-alert job tells holders and staff once the impermanent loss since a
     # holder's entry passes this fraction (0.05 = 5 %); empty: the POOL_IL_ALERT_THRESHOLD setting applies.
     il_alert_threshold = MoneyField(verbose_name=_("impermanent-loss alert threshold"), null=True, blank=True,
-                                    help_text=_("pools only: 0.05 = alert at 5 % loss against holding"))
+                                    help_text=_("pools only: alert once the loss against holding reaches this fraction "
+                                                "(0.05 = 5 %)"))
 
     # Counters: `sold_amount` is reserved with a conditional UPDATE against `total_cap`.
     total_cap = MoneyField(verbose_name=_("total cap"), null=True, blank=True)

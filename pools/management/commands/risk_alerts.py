@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from notifications.staff_alerts import percent_text
 from pools.services.il_alerts import PoolResult, risk_alerts_run
 
 
@@ -29,10 +30,10 @@ class Command(BaseCommand):
             if r.skipped:
                 what = f"skipped ({r.skipped})"
             elif r.alert is not None:
-                what = (f"{len(r.past)} of {r.positions} positions past {r.threshold.normalize():f}, worst "
-                        f"{r.alert.worst_il.quantize(r.threshold.scaleb(-2)).normalize():f}: alert recorded")
+                what = (f"{len(r.past)} of {r.positions} positions past {percent_text(r.threshold)}, worst loss "
+                        f"{percent_text(r.alert.worst_il)}: alert recorded")
             else:
-                what = f"{r.positions} positions, none past {r.threshold.normalize():f}"
+                what = f"{r.positions} positions, none past {percent_text(r.threshold)}"
             self.stdout.write(f"[{done}/{total}] product {r.product_id}: {what}")
 
         result = risk_alerts_run(day=day, progress=progress)
