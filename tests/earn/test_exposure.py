@@ -176,3 +176,29 @@ def test_the_service_checks_the_new_vetting_fields(assets):
     assert pool.il_alert_threshold == Decimal("0.08")
     with pytest.raises(ValidationFailed):
         product_create(actor=curator, **{**base, "strategy": "liquidity_mining"}, il_alert_threshold="1.5")
+
+
+def test_the_staff_api_takes_and_shows_the_new_vetting_fields(assets):
+    from rest_framework.test import APIClient
+
+    from tests.earn.factories import Staff
+    from tests.earn.test_products_api import DRAFT_BODY
+
+    staff = Staff()
+    client = APIClient()
+    client.force_authenticate(staff.curator)
+    body = {**DRAFT_BODY, "vetting": {**DRAFT_BODY["vetting"], "counterparty": "Wintermute"}}
+    created = client.post("/api/v1/staff/products", body, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["counterparty"] == "Wintermute" and created.json()["il_alert_threshold"] is None
+    pool = {**DRAFT_BODY, "strategy": "liquidity_mining",
+            "vetting": {**DRAFT_BODY["vetting"], "il_alert_threshold": "0.08"}}
+    created = client.post("/api/v1/staff/products", pool, format="json")
+    assert created.status_code == 201 and created.json()["il_alert_threshold"] == "0.08"
+    for bad, field in ((0.05, "vetting.il_alert_threshold"), ("2", "il_alert_threshold"),
+                       ("abc", "vetting.il_alert_threshold")):
+        refused = client.post("/api/v1/staff/products",
+                              {**pool, "vetting": {**pool["vetting"], "il_alert_threshold": bad}}, format="json")
+        assert refused.status_code == 400 and refused.json()["field"] == field
+    refused = client.post("/api/v1/staff/products", {**body, "category": "staking"}, format="json")
+    assert refused.status_code == 400 and refused.json()["field"] == "counterparty"

@@ -108,7 +108,8 @@ def test_a_rerun_alerts_nobody_twice_and_a_new_day_alerts_again(holders):
     out = StringIO()
     call_command("risk_alerts", "--date", "2026-03-02", stdout=out)
     assert alerts.count() == before and PoolIlAlert.objects.count() == 1
-    line = f"[1/1] product {holders['pool'].product_id}: 2 of 3 positions past 5.00 %, worst loss 7.69 %: alert recorded"
+    product = holders["pool"].product_id
+    line = f"[1/1] product {product}: 2 of 3 positions past 5.00 %, worst loss 7.69 %: alert recorded"
     assert line in out.getvalue()
     assert "2026-03-02: 1 pools checked, 1 IL alerts, 0 exposure limits breached" in out.getvalue()
     _run(DAY + dt.timedelta(days=1))  # still past it the next day: one more alert, for that day
