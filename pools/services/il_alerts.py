@@ -28,7 +28,7 @@ from django.utils import timezone
 from core.dates import day_end
 from core.money import decimal_text, floor_to_scale
 from notifications.events import _names
-from notifications.models import NotificationKind
+from notifications.models import Notification, NotificationKind
 from notifications.services import notification_send_on_commit
 from notifications.staff_alerts import exposure_breaches_notify, exposure_page_link, percent_text, staff_alert_on_commit
 from pools import amm
@@ -114,10 +114,15 @@ def _notify(pool: Pool, alert: PoolIlAlert, past: list[PositionIl], day: dt.date
         worst_by_user.setdefault(item.user_id, []).append(item)
     link = reverse("portal:dashboard")
     price_now = alert.price_a_usd / alert.price_b_usd
+    key = f"il-alert:{product.pk}:{day.isoformat()}"
+    # A rerun skips who already has it in one query (sending again would only meet the unique key, one by one).
+    done = set(Notification.objects.filter(key=key, user_id__in=list(worst_by_user)).values_list("user_id", flat=True))
     for user_id, items in sorted(worst_by_user.items()):
+        if user_id in done:
+            continue
         worst = min(items, key=lambda i: i.il)
         notification_send_on_commit(
-            user_id=user_id, kind=NotificationKind.IL_ALERT, key=f"il-alert:{product.pk}:{day.isoformat()}",
+            user_id=user_id, kind=NotificationKind.IL_ALERT, key=key,
             link=link,
             params={"product": _names(product), "asset_a": a, "asset_b": b,
                     "ratio": decimal_text((price_now / worst.entry_price).quantize(Decimal("0.01")), 2),
