@@ -169,3 +169,20 @@ def test_the_task_is_scheduled_late_acked_and_returns_the_day(holders, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         outcome = risk_alerts_task.apply(kwargs={"day": "2026-03-02"}).get()
     assert outcome == {"day": "2026-03-02", "pools": 1, "alerts": [holders["pool"].product_id], "breaches": 0}
+
+
+@pytest.mark.parametrize("values", [
+    {"worst_il": Decimal("-0.04")},  # not past its own threshold
+    {"threshold": Decimal("1")}, {"holders": 3}, {"positions": 0, "holders": 0},
+])
+def test_the_database_keeps_alert_rows_sane(assets, values):
+    from django.db import IntegrityError, transaction
+
+    pool = pool_product()
+    row = {"product_id": pool.product_id, "date": DAY, "threshold": Decimal("0.05"), "worst_il": Decimal("-0.06"),
+           "positions": 2, "holders": 2, "price_a_usd": Decimal(1), "price_b_usd": Decimal(1)}
+    PoolIlAlert.objects.create(**{**row, "date": DAY - dt.timedelta(days=1)})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PoolIlAlert.objects.create(**{**row, "date": DAY - dt.timedelta(days=1)})  # once per product and day
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PoolIlAlert.objects.create(**(row | values))
