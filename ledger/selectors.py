@@ -9,7 +9,8 @@ from django.db.models.functions import Coalesce
 
 from ledger.models import AccountKind, Asset, EntryKind, JournalEntry, LedgerAccount, Posting
 
-BALANCE_KINDS = (AccountKind.AVAILABLE, AccountKind.EARN, AccountKind.ACCRUED, AccountKind.PENDING)
+BALANCE_KINDS = (AccountKind.AVAILABLE, AccountKind.EARN, AccountKind.ACCRUED, AccountKind.PENDING,
+                 AccountKind.COMMITTED)
 
 
 def asset_list() -> QuerySet[Asset]:
@@ -21,7 +22,7 @@ def asset_get(*, code: str) -> Asset | None:
 
 
 def balance_list(*, user_id: int) -> QuerySet:
-    """One row per asset the user has an account in: available, earn, accrued, pending (one query)."""
+    """One row per asset the user has an account in: available, earn, accrued, pending, committed (one query)."""
     zero = Value(0, output_field=LedgerAccount._meta.get_field("balance"))
     sums = {
         str(kind): Coalesce(Sum("balance", filter=Q(kind=kind)), zero)

@@ -22,6 +22,7 @@ SUBJECTS: dict[str, StrOrPromise] = {
     K.IL_ALERT: _("Price move in %(product)s: impermanent loss %(il_percent)s"),
     K.STAFF_IL_ALERT: _("IL alert %(date)s: %(product)s at %(il_percent)s (threshold %(threshold_percent)s)"),
     K.STAFF_EXPOSURE_BREACH: _("Exposure limit breached %(date)s: %(name)s at %(utilisation)s of its limit"),
+    K.LAUNCH_ALLOCATED: _("Your allocation in %(product)s"),
 
     K.STATEMENT_READY: _("Your Earn statement for %(month)s"),
 }
@@ -58,6 +59,9 @@ BODIES: dict[str, StrOrPromise] = {
     K.STAFF_EXPOSURE_BREACH: _(
         "%(kind)s %(name)s: customers' assets in its products are worth %(exposure_usd)s USD against a limit of "
         "%(limit_usd)s USD (%(utilisation)s) on %(date)s. Products: %(products)s. See the exposure page."),
+    K.LAUNCH_ALLOCATED: _(
+        "The launch of %(product)s has been allocated. Of the %(committed)s %(asset)s you committed, %(allocated)s "
+        "%(asset)s now earn in your position and %(refunded)s %(asset)s are back in your available balance."),
 
     K.STATEMENT_READY: _("Your statement for %(month)s is ready: balances, subscriptions, redemptions, interest "
                          "and rewards by product, as PDF and CSV."),

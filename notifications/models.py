@@ -19,6 +19,7 @@ class NotificationKind(models.TextChoices):
     IL_ALERT = "il_alert", _("Impermanent loss alert")
     STAFF_IL_ALERT = "staff_il_alert", _("Impermanent loss alert (staff)")
     STAFF_EXPOSURE_BREACH = "staff_exposure_breach", _("Exposure limit breached (staff)")
+    LAUNCH_ALLOCATED = "launch_allocated", _("Launch allocation")
 
     STATEMENT_READY = "statement_ready", _("Monthly statement")
 

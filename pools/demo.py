@@ -8,18 +8,23 @@ an existing product of the same English name is left alone.
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from compliance.services.disclosures import disclosure_approve, disclosure_draft
 from earn.models import Product
 from earn.services import product_lifecycle as products_services
-from pools import amm
+from pools import amm, simulation
 from pools.selectors import il_rows_text, il_table
 from pools.services.pools import pool_create
+from pricing.selectors import daily_closes, latest_price
+from pricing.services import price_record
 
 NAME_EN = "BTC/USDT Liquidity Mining"
 NAME_ZH = "BTC/USDT 流動性挖礦"
@@ -75,10 +80,41 @@ STATEMENTS = [
 ]
 
 
+PRICE_HISTORY_DAYS = 180
+PRICE_HISTORY_MAX_BPS = 400  # daily steps uniform in ±4 %: about 44 % volatility a year, BTC-like
+
+
+def seed_price_history(out: Callable[[str], None]) -> None:
+    """Six months of daily BTC closes before today — a seeded walk in whole basis points (Decimals, no float)
+    ending at today's price — and USDT's peg from the start, so the outcome simulator has a history on day one.
+    Skipped when BTC already has enough daily prices."""
+    now = timezone.now()
+    today = now.astimezone(dt.UTC).date()
+    start = dt.datetime.combine(today - dt.timedelta(days=PRICE_HISTORY_DAYS + 1), dt.time.min, tzinfo=dt.UTC)
+    if len(daily_closes(["BTC"], since=start, at=now)) > simulation.MIN_RETURNS:
+        out("price history: present")
+        return
+    price = latest_price("BTC")
+    if price is None:
+        out("price history: skipped, no BTC price")
+        return
+    rng = random.Random("demo-price-history")
+    with transaction.atomic():
+        price_record(asset_code="USDT", price_usd="1", source="demo-history", as_of=start)
+        for back in range(1, PRICE_HISTORY_DAYS + 1):
+            step = Decimal(rng.randint(-PRICE_HISTORY_MAX_BPS, PRICE_HISTORY_MAX_BPS)) / 10000
+            price = (price / (1 + step)).quantize(Decimal("0.01"))  # walking back from today's price
+            moment = dt.datetime.combine(today - dt.timedelta(days=back), dt.time(12), tzinfo=dt.UTC)
+            price_record(asset_code="BTC", price_usd=price, source="demo-history", as_of=moment)
+    out(f"price history: {PRICE_HISTORY_DAYS} daily BTC prices recorded")
+
+
 def seed_pools(out: Callable[[str], None]) -> None:
-    """Create the demo pool product if it is missing (needs the demo staff users, assets and prices)."""
+    """Create the demo pool product if it is missing (needs the demo staff users, assets and prices), and the
+    price history its outcome simulator reads."""
     from ledger.models import Asset
 
+    seed_price_history(out)
     Asset.objects.get_or_create(code=REWARD[0], defaults={"name": REWARD[1], "scale": REWARD[2]})
     if Product.objects.filter(name_en=NAME_EN).exists():
         out(f"pool {NAME_EN}: exists")

@@ -181,6 +181,7 @@ REST_FRAMEWORK = {
         "money": env("THROTTLE_MONEY", default="60/min"),
         "auth": env("THROTTLE_AUTH", default="20/min"),
         "staff_lookup": env("THROTTLE_STAFF_LOOKUP", default="30/min"),
+        "simulation": env("THROTTLE_SIMULATION", default="30/min"),
     },
 }
 SPECTACULAR_SETTINGS = {

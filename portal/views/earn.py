@@ -33,6 +33,7 @@ from pools.chart import il_chart_svg
 from pools.selectors import il_table
 from portal.forms import AmountForm, CommitForm
 from portal.refusals import LOGGED_AT_PREVIEW, Advice, advise, blocks_of
+from portal.views.simulation import simulation_context
 from portal.views.transparency import redline_context
 
 if TYPE_CHECKING:
@@ -198,7 +199,7 @@ def _pool_context(request: HttpRequest, product: Product) -> dict[str, Any]:
         return {}
     return {"il_table": table, "il_chart": il_chart_svg(table, title=_("Impermanent loss, %(pair)s, on %(amount)s USD")
                                                           % {"pair": table["pair"], "amount": table["amount_usd"]}),
-            "il_amount": table["amount_usd"]}
+            "il_amount": table["amount_usd"], **simulation_context(request, product)}
 
 
 def _available(user: User, asset: str) -> Any:
