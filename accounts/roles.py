@@ -14,6 +14,10 @@ APPROVER = "approver"
 COMPLIANCE_OFFICER = "compliance_officer"
 OPERATIONS = "operations"
 
+# Venue and counterparty exposure limits: set by compliance and operations (each change audited).
+EXPOSURE_LIMIT_PERMISSIONS = [("earn", "view_exposurelimit"), ("earn", "add_exposurelimit"),
+                              ("earn", "change_exposurelimit"), ("earn", "delete_exposurelimit")]
+
 # role -> (app_label, codename) pairs. Custom permissions are declared on the models' Meta.
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     CURATOR: [
@@ -39,6 +43,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("compliance", "view_refusal"), ("compliance", "view_complaint"), ("compliance", "change_complaint"),
         ("accounts", "view_kyccustomer"), ("accounts", "view_residencechangerequest"),
         ("accounts", "view_kycwebhookevent"),
+        *EXPOSURE_LIMIT_PERMISSIONS,
     ],
     OPERATIONS: [
         ("earn", "view_product"), ("earn", "operate_product"), ("earn", "view_productterms"),
@@ -49,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("ledger", "view_posting"),
         ("ledger", "post_deposit"),
         ("ledger", "view_pendingdeposit"),
+        *EXPOSURE_LIMIT_PERMISSIONS,
     ],
 }
 ROLES = list(ROLE_PERMISSIONS)

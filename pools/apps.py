@@ -9,12 +9,13 @@ class PoolsConfig(AppConfig):
     def ready(self) -> None:
         from compliance import gate
         from compliance.catalogue import register_disclosure_extra
-        from earn.extensions import register_strategy
+        from earn.extensions import register_exposure_source, register_strategy
         from earn.models import Strategy
         from pools import reconcile
         from pools.api import disclosure_il_table
         from pools.selectors import (
             open_pool_positions_in_category,
+            pool_holdings_by_product,
             pool_summaries_bulk,
             user_holds_pool_product,
             user_pool_holdings,
@@ -34,3 +35,5 @@ class PoolsConfig(AppConfig):
                           catalogue_summaries=pool_summaries_bulk, holds=user_holds_pool_product,
                           open_positions=open_pool_positions_in_category)
         register_disclosure_extra(disclosure_il_table)
+        # The venue exposure page values each pool's reserves beside earn's outstanding principal.
+        register_exposure_source(pool_holdings_by_product)

@@ -35,6 +35,7 @@ VETTING = {
     "audit_reports": [{"url": "https://audits.earn.example/uniswap-v2-core.pdf", "date": "2026-06-30",
                        "auditor": "Independent smart-contract audit"}],
     "tvl_usd": Decimal("180000000"),
+    "il_alert_threshold": Decimal("0.05"),
     "yield_source": "Traders pay a 0.3 % fee on every swap in the pool; the fees are shared by liquidity "
                     "providers in proportion to their pool shares. The protocol also emits HSK governance tokens "
                     "to the pool's liquidity providers every day.",

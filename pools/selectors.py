@@ -416,6 +416,15 @@ def user_pool_holdings(user: User) -> dict[str, Decimal]:
     return holdings
 
 
+def pool_holdings_by_product() -> dict[int, dict[str, Decimal]]:
+    """{product id: {asset: reserve}} of every pool with shares out, in one query: the venue exposure source.
+
+    Customers' active shares are all the shares (reconcile checks it), so they own the reserves in full."""
+    rows = (Pool.objects.filter(total_shares__gt=0)
+            .values_list("product_id", "asset_a_id", "reserve_a", "asset_b_id", "reserve_b"))
+    return {pid: {a: ra, b: rb} for pid, a, ra, b, rb in rows}
+
+
 def active_positions(pool: Pool) -> QuerySet[PoolPosition]:
     return PoolPosition.objects.filter(pool=pool, status=PoolPositionStatus.ACTIVE)
 

@@ -259,6 +259,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "launch-sweep": {"task": "earn.tasks.launch_sweep_task", "schedule": crontab(minute="*")},
     "pools-distribute-daily": {"task": "pools.tasks.pools_distribute_task", "schedule": crontab(hour=0, minute=10)},
     "pools-mature-daily": {"task": "pools.tasks.pools_mature_task", "schedule": crontab(hour=0, minute=40)},
+    # Yesterday's impermanent-loss alerts and exposure-limit breaches (pools/services/il_alerts.py).
+    "risk-alerts-daily": {"task": "pools.tasks.risk_alerts_task", "schedule": crontab(hour=0, minute=50)},
     "price-feed": {"task": "pools.tasks.price_feed_task", "schedule": crontab(minute="*/15")},
     "settle-daily": {"task": "earn.tasks.settle_task", "schedule": crontab(hour=0, minute=30)},
     "settle-hourly": {"task": "earn.tasks.settle_task", "schedule": crontab(minute=45)},
@@ -268,6 +270,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "statements-monthly": {"task": "statements.tasks.statements_monthly_task",
                            "schedule": crontab(day_of_month=1, hour=1, minute=0)},
 }
+
+# Daily risk alerts: a pool product without its own impermanent-loss alert threshold uses this one (a fraction:
+# 0.05 alerts its holders and staff once the loss against simply holding reaches 5 %).
+POOL_IL_ALERT_THRESHOLD = Decimal(env("POOL_IL_ALERT_THRESHOLD", default="0.05"))
 
 # price_feed: the class that supplies prices (default: the demo's seeded random walk) and the walk's seed.
 PRICE_FEED_SOURCE = env("PRICE_FEED_SOURCE", default="pools.feeds.RandomWalkSource")

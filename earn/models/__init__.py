@@ -1,5 +1,6 @@
 """Earn models, one module per concern; import them from here."""
 
+from earn.models.exposure import ExposureKind, ExposureLimit
 from earn.models.launches import CommitmentStatus, LaunchCommitment, LaunchRun
 from earn.models.leases import AccrualLease
 from earn.models.positions import (
@@ -36,6 +37,8 @@ __all__ = [
     "Category",
     "CommitmentStatus",
     "EarlyRedemption",
+    "ExposureKind",
+    "ExposureLimit",
     "LaunchCommitment",
     "LaunchMethod",
     "LaunchRun",

@@ -19,6 +19,7 @@ from compliance.selectors import disclosures_current_bulk
 from earn import extensions
 from earn.apy import apy_for, as_fraction, as_percent
 from earn.models import (
+    Category,
     Position,
     PositionStatus,
     Product,
@@ -98,8 +99,16 @@ class VettingItem:
 def vetting_checklist(product: Product) -> list[VettingItem]:
     """What a reviewer needs before a product can be submitted; on-chain items only for DeFi strategies."""
     on_chain = product.strategy == Strategy.LIQUIDITY_MINING
+    extra = []
+    if product.category in (Category.LENDING, Category.STRUCTURED):
+        extra.append(VettingItem("counterparty", "Counterparty (borrower or issuer), when not the venue itself",
+                                 bool(product.counterparty.strip()), required=False))
+    if on_chain:
+        extra.append(VettingItem("il_alert_threshold", "Impermanent-loss alert threshold (else the default)",
+                                 product.il_alert_threshold is not None, required=False))
     return [
         VettingItem("venue", "Venue or protocol named", bool(product.venue.strip())),
+        *extra,
         VettingItem("yield_source", "How the yield is produced", bool(product.yield_source.strip())),
         VettingItem("risk_rationale", "Reasons for the risk rating", bool(product.risk_rationale.strip())),
         VettingItem("vetting_zh_hant", "Yield source and risk reasons in Traditional Chinese",

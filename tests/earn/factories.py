@@ -18,9 +18,9 @@ from tests.factories import AssetFactory, UserFactory
 # A date before any test clock, so the terms are in force whatever day a test travels to.
 FACTORY_EFFECTIVE_FROM = dt.date(2020, 1, 1)
 
-PRODUCT_FIELDS = {"name_en", "name_zh_hant", "strategy", "category", "risk_rating", "venue", "chain",
+PRODUCT_FIELDS = {"name_en", "name_zh_hant", "strategy", "category", "risk_rating", "venue", "counterparty", "chain",
                   "contract_address", "audit_reports", "tvl_usd", "yield_source", "risk_rationale", "reviewer_notes",
-                  "sold_amount",
+                  "sold_amount", "il_alert_threshold",
                   "launch_method", "launch_window_start", "launch_window_end", "launch_quota", "launch_min_lot",
                   "launch_user_cap"}
 TERMS_FIELDS = {"effective_from", "term_days", "day_count_basis", "payout", "min_amount", "max_amount",
