@@ -77,7 +77,7 @@ def test_conversion_back_and_forth_keeps_the_rows(holder):
     with time_machine.travel(dt.datetime(2027, 1, 29, 0, 5, tzinfo=dt.UTC), tick=False):
         accrual.accrue_day(dt.date(2027, 1, 28))
     before = _all("SELECT id, position_id, date, posted, carry FROM earn_accrual ORDER BY id")
-    call_command("migrate", "earn", "0008_product_category", verbosity=0)
+    call_command("migrate", "earn", "0010_venue_exposure", verbosity=0)
     try:
         assert _all("SELECT relkind FROM pg_class WHERE relname = 'earn_accrual'") == [("r",)]
         assert _all("SELECT id, position_id, date, posted, carry FROM earn_accrual ORDER BY id") == before

@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("core", "0004_partition_functions"),
-        ("earn", "0008_product_category"),
+        ("earn", "0010_venue_exposure"),
     ]
 
     operations = [migrations.RunPython(partition, unpartition)]
