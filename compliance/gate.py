@@ -2,7 +2,8 @@
 
 Each rule is a small function returning a code or None; `RULES` is the one list the gate runs, in
 order. What a rule demands of whom is data: the restricted list in settings, the per-country
-`JurisdictionRule` rows edited by compliance officers (docs/COMPLIANCE.md has the table).
+`JurisdictionRule` rows and the per-category `CategoryRule` rows edited by compliance officers
+(docs/COMPLIANCE.md has the tables).
 
 The customer's residence and KYC status are read from the database when the context is loaded, never from
 whatever user object the caller holds: they are KYC facts that only compliance and the KYC provider write.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,9 +28,12 @@ from django.utils import timezone
 
 from accounts.models import KycStatus, ResidenceChangeRequest, ResidenceRequestStatus
 from compliance import errors
+from compliance.category_rules import DEFAULT_JURISDICTION, CategoryAccess
+from compliance.category_selectors import RULE_FIELDS, professional_subquery, rules_for_country_subquery
 from compliance.models import (
     Acknowledgement,
     AssessmentAttempt,
+    CategoryRule,
     CustomerProfile,
     Disclosure,
     DisclosureStatus,
@@ -69,6 +74,14 @@ def _facts_sql() -> str:
            EXISTS (SELECT 1 FROM "{ResidenceChangeRequest._meta.db_table}" r
                     WHERE r.user_id = u.id AND r.status = %(pending)s),
            (SELECT j.id FROM "{JurisdictionRule._meta.db_table}" j WHERE j.country = UPPER(u.country) LIMIT 1),
+           (SELECT cp.professional_investor FROM "{CustomerProfile._meta.db_table}" cp WHERE cp.user_id = u.id LIMIT 1),
+           ARRAY(SELECT jsonb_build_object({", ".join(f"'{f}', c.{f}" for f in RULE_FIELDS)})
+                   FROM (SELECT DISTINCT ON (r.jurisdiction, r.category, r.investor_class) r.*
+                           FROM "{CategoryRule._meta.db_table}" r
+                          WHERE r.effective_from <= %(now)s
+                            AND (r.jurisdiction = UPPER(u.country) OR r.jurisdiction = %(default)s)
+                          ORDER BY r.jurisdiction, r.category, r.investor_class, r.effective_from DESC) c
+                  ORDER BY c.jurisdiction, c.category, c.investor_class),
            (SELECT d.id FROM "{Disclosure._meta.db_table}" d
              WHERE d.product_id = %(product)s AND d.status = %(current)s ORDER BY d.version DESC LIMIT 1),
            (SELECT k.disclosure_id FROM "{Acknowledgement._meta.db_table}" k
@@ -89,6 +102,7 @@ class GateContext:
     current_disclosure: dict[int, int | None] = field(default_factory=dict)  # product id -> disclosure id
     latest_ack_disclosure: dict[int, int | None] = field(default_factory=dict)  # product id -> acked disclosure
     rule: JurisdictionRule | None = None
+    categories: CategoryAccess | None = None  # the category rules in force for the customer's country and class
     profile: CustomerProfile | None = None
     assessments: dict[str, AssessmentAttempt] = field(default_factory=dict)  # product kind -> newest attempt
     _holdings: dict[str, Decimal] | None = None
@@ -97,31 +111,44 @@ class GateContext:
 
     @classmethod
     def load(cls, user: User, product_ids: Sequence[int]) -> GateContext:
-        """One query for the customer's facts, the country's rule id and (for a single product, the
-        subscription path) its current disclosure and the customer's latest acknowledgement; with several
-        products, two more. Rule, profile and assessments only for countries that have a rule."""
+        """One query for the customer's facts (with their investor class and the category rules in force for
+        their country), the country's rule id and (for a single product, the subscription path) its current
+        disclosure and the customer's latest acknowledgement; with several products, two more. Rule, profile and
+        assessments only for countries that have a rule (assessments also where a category rule needs one)."""
         ctx = cls(user=user)
         single = len(product_ids) == 1
+        facts: Any
         if single:
             with connection.cursor() as cursor:
                 cursor.execute(_facts_sql(), {"user": user.pk, "product": product_ids[0],
                                             "pending": ResidenceRequestStatus.PENDING.value,
-                                            "current": DisclosureStatus.CURRENT.value})
+                                            "current": DisclosureStatus.CURRENT.value, "now": ctx.now,
+                                            "default": DEFAULT_JURISDICTION})
                 facts = cursor.fetchone()
+            if facts is not None:  # the rules arrive as JSON text, as the ORM's JSON fields read them
+                facts = (*facts[:5], [json.loads(r) if isinstance(r, str) else r for r in facts[5] or []], *facts[6:])
         else:
             pending = ResidenceChangeRequest.objects.filter(user=OuterRef("pk"), status=ResidenceRequestStatus.PENDING)
             rule = JurisdictionRule.objects.filter(country=Upper(OuterRef("country"))).values("pk")[:1]
             facts = (get_user_model().objects.filter(pk=user.pk)
-                     .annotate(residence_pending=Exists(pending), rule_id=Subquery(rule))
-                     .values_list("country", "kyc_status", "residence_pending", "rule_id").first())
+                     .annotate(residence_pending=Exists(pending), rule_id=Subquery(rule),
+                               professional=professional_subquery(),
+                               category_rules=rules_for_country_subquery(Upper(OuterRef("country")), ctx.now))
+                     .values_list("country", "kyc_status", "residence_pending", "rule_id", "professional",
+                                  "category_rules").first())
         rule_id = None
         if facts is not None:
             ctx.country, ctx.kyc_status, ctx.residence_under_review = (facts[0] or "").upper(), facts[1], facts[2]
             rule_id = facts[3]
+            verified = ctx.kyc_status == KycStatus.VERIFIED  # else, as in the catalogue: the default rules, retail
+            ctx.categories = CategoryAccess(facts[5] or [], country=ctx.country if verified else "",
+                                            professional=facts[4] and verified)
+        else:
+            ctx.categories = CategoryAccess([], country="", professional=False)
         if single:
             # Without the customer's row there is no acknowledgement either: NO_ACK whatever is current.
-            ctx.current_disclosure[product_ids[0]] = facts[4] if facts is not None else None
-            ctx.latest_ack_disclosure[product_ids[0]] = facts[5] if facts is not None else None
+            ctx.current_disclosure[product_ids[0]] = facts[6] if facts is not None else None
+            ctx.latest_ack_disclosure[product_ids[0]] = facts[7] if facts is not None else None
         else:
             current = dict(Disclosure.objects.filter(product_id__in=product_ids, status=DisclosureStatus.CURRENT)
                            .values_list("product_id", "id"))
@@ -135,10 +162,10 @@ class GateContext:
         ctx.rule = JurisdictionRule.objects.filter(pk=rule_id).first() if rule_id is not None else None
         if ctx.rule is not None:
             ctx.profile = CustomerProfile.objects.filter(user=user).first()
-            if ctx.rule.assessment_min_risk is not None:
-                attempts = (AssessmentAttempt.objects.filter(user=user, jurisdiction=ctx.rule.country)
-                            .order_by("product_kind", "-created_at", "-id").distinct("product_kind"))
-                ctx.assessments = {a.product_kind: a for a in attempts}
+        if (ctx.rule is not None and ctx.rule.assessment_min_risk is not None) or ctx.categories.any_assessment:
+            attempts = (AssessmentAttempt.objects.filter(user=user, jurisdiction=ctx.country)
+                        .order_by("product_kind", "-created_at", "-id").distinct("product_kind"))
+            ctx.assessments = {a.product_kind: a for a in attempts}
         return ctx
 
     @property
@@ -185,6 +212,13 @@ def rule_jurisdiction(ctx: GateContext, product: Any, amount: Decimal | None) ->
     return errors.JURISDICTION_RESTRICTED if ctx.country in restricted_countries() else None
 
 
+def rule_category(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
+    """The product's category (and rating) must be offered to the customer's country and investor class."""
+    if ctx.categories is None or ctx.categories.allows(product.category, product.risk_rating):
+        return None
+    return errors.PRODUCT_NOT_PERMITTED
+
+
 def rule_acknowledgement(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
     acked = ctx.latest_ack_disclosure.get(product.pk)
     if acked is None:
@@ -195,9 +229,12 @@ def rule_acknowledgement(ctx: GateContext, product: Any, amount: Decimal | None)
 
 
 def rule_assessment(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
-    """Products rated at or above the country's level need the newest assessment of their kind passed."""
+    """Products rated at or above the country's level need the newest assessment of their kind passed, and so do
+    products whose category rule asks for one (whatever their rating)."""
     level = ctx.rule.assessment_min_risk if ctx.rule else None
-    if level is None or product.risk_rating < level or ctx.exempt:
+    by_rating = level is not None and product.risk_rating >= level and not ctx.exempt
+    by_category = ctx.categories is not None and ctx.categories.decision(product.category).requires_assessment
+    if not (by_rating or by_category):
         return None
     attempt = ctx.assessments.get(product_kind(product))
     if attempt is None:
@@ -250,8 +287,8 @@ def rule_exposure(ctx: GateContext, product: Any, amount: Decimal | None) -> str
     return errors.EXPOSURE_LIMIT if value > limit else None
 
 
-RULES: list[Rule] = [rule_kyc, rule_residence_review, rule_jurisdiction, rule_acknowledgement, rule_assessment,
-                     rule_cooling_off, rule_exposure]
+RULES: list[Rule] = [rule_kyc, rule_residence_review, rule_jurisdiction, rule_category, rule_acknowledgement,
+                     rule_assessment, rule_cooling_off, rule_exposure]
 
 
 def blocking_codes(user: User, product: Any, *, amount: Decimal | None = None,

@@ -21,7 +21,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 # Rows are written once and never changed or removed: SELECT and INSERT only.
 # (ledger_ledgeraccount is *not* here: the posting trigger updates balances as the invoking role.)
-APPEND_ONLY_TABLES = ("ledger_journalentry", "ledger_posting", "ledger_reconcilerun", "compliance_auditevent")
+# Partitions of these tables (core/partitions.py) get no privileges at all: they are reached through the table.
+APPEND_ONLY_TABLES = ("ledger_journalentry", "ledger_journalentrykey", "ledger_posting", "ledger_reconcilerun",
+                      "compliance_auditevent")
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 APPEND_ONLY_PRIVILEGES = ("SELECT", "INSERT")
 # Column-level UPDATE on append-only tables, for a step that fills in columns written empty: the audit
@@ -36,7 +38,7 @@ SCHEMA = "public"
 BOOTSTRAP_SQL = Path(__file__).resolve().parent.parent / "deploy" / "postgres" / "roles.sql"
 
 _TABLES = """
-    SELECT c.relname FROM pg_class c
+    SELECT c.relname, c.relispartition FROM pg_class c
      WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
      ORDER BY c.relname
 """
@@ -66,7 +68,12 @@ def runtime_grants_apply(connection: BaseDatabaseWrapper, role: str) -> list[str
         # PostgreSQL 15 no longer lets PUBLIC create in `public`; older clusters upgraded in place still do.
         cursor.execute(f"REVOKE CREATE ON SCHEMA {SCHEMA} FROM PUBLIC, {who}")
         cursor.execute(_TABLES, [SCHEMA])
-        tables = [name for (name,) in cursor.fetchall()]
+        rows = cursor.fetchall()
+        tables = [name for name, is_partition in rows if not is_partition]
+        # A partition (core/partitions.py) is reached through its table, whose privileges PostgreSQL checks:
+        # the runtime role gets none on the partition itself, so it cannot address one directly.
+        for name in sorted(name for name, is_partition in rows if is_partition):
+            cursor.execute(f"REVOKE ALL ON TABLE {SCHEMA}.{quote(name)} FROM {who}")
         missing = sorted(set(APPEND_ONLY_TABLES) - set(tables))
         if missing:
             raise RoleError(f"append-only tables not found (run migrate first): {', '.join(missing)}")
@@ -140,11 +147,14 @@ def runtime_privilege_problems(cursor, role: str) -> list[str]:
     checks: list[tuple[str, tuple[str, ...] | None]] = [(privilege, None) for privilege in NEVER_PRIVILEGES]
     checks += [(privilege, APPEND_ONLY_TABLES) for privilege in ("UPDATE", "DELETE")]
     for privilege, only in checks:
+        # A partition of an append-only table counts as that table (pg_partition_root).
         cursor.execute(
             "SELECT c.relname FROM pg_class c WHERE c.relnamespace = %s::regnamespace "
             "AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND has_table_privilege(%s, c.oid, %s) "
-            "AND (%s::text[] IS NULL OR c.relname = ANY(%s::text[])) ORDER BY 1",
-            [SCHEMA, role, privilege, list(only) if only else None, list(only) if only else None])
+            "AND (%s::text[] IS NULL OR c.relname = ANY(%s::text[])"
+            "     OR (c.relispartition AND pg_partition_root(c.oid)::regclass::text = ANY(%s::text[]))) ORDER BY 1",
+            [SCHEMA, role, privilege, list(only) if only else None, list(only) if only else None,
+             list(only) if only else None])
         tables = [name for (name,) in cursor.fetchall()]
         if tables:
             problems.append(f"{role} has {privilege} on {', '.join(tables[:10])}")
@@ -160,7 +170,9 @@ def roles_bootstrap(cursor, *, owner: str, owner_password: str, runtime: str,
 
     An empty password leaves the role's password as it is (for clusters that authenticate otherwise).
     """
-    for name, value in (("owner_role", owner), ("owner_password", owner_password), ("runtime_role", runtime),
-                        ("runtime_password", runtime_password)):
-        cursor.execute("SELECT set_config(%s, %s, false)", [f"earn.{name}", value])
-    cursor.execute(BOOTSTRAP_SQL.read_text())
+    # Transaction-local settings (set_config's `true`): nothing of the names or passwords stays in the session.
+    with cursor.connection.transaction():
+        for name, value in (("owner_role", owner), ("owner_password", owner_password), ("runtime_role", runtime),
+                            ("runtime_password", runtime_password)):
+            cursor.execute("SELECT set_config(%s, %s, true)", [f"earn.{name}", value])
+        cursor.execute(BOOTSTRAP_SQL.read_text())

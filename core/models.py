@@ -32,6 +32,25 @@ class IdempotencyRecord(models.Model):
         return f"{self.user_id}:{self.key}"
 
 
+class DetachedPartition(models.Model):
+    """A month partition exported and detached for retention (core.partitions.detach_before): where its
+    export went and its SHA-256. The detached table stays in the database until an operator drops it."""
+
+    parent = models.CharField(max_length=63)
+    partition = models.CharField(max_length=63, unique=True)
+    month = models.DateField(help_text="first day of the month the partition held")
+    rows = models.PositiveBigIntegerField()
+    export_path = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    detached_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["parent", "month"]
+
+    def __str__(self) -> str:
+        return f"{self.partition} ({self.rows} rows, detached {self.detached_at:%Y-%m-%d})"
+
+
 class AuditEvent(models.Model):
     """Append-only, hash-chained: hash = sha256(prev_hash ‖ payload), payload = canonical JSON of the event.
 

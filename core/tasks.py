@@ -21,3 +21,15 @@ def audit_chain_task() -> int:
     from core.audit import audit_chain
 
     return audit_chain(wait=False)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def partitions_ensure_task() -> list[str]:
+    """Create this month's and the next PARTITION_MONTHS_AHEAD months' partitions (core.partitions); idempotent.
+
+    Daily, although a month needs it once: a missed run or a failed one is made up the next day, long
+    before the month starts. Rows of a month without its partition would land in the default partition.
+    """
+    from core.partitions import ensure_partitions
+
+    return ensure_partitions()

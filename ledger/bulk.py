@@ -84,17 +84,22 @@ def entry_post_credits(*, kind: str, idempotency_key: str, credits_sql: str, par
         for statement in _POST_STEPS:
             cursor.execute(statement.format(legs=_LEGS, postings=_POSTINGS),
                            {"now": now, "debit_kind": debit_kind})
+        # The key first (unique across the entries' partitions), then the entry with the id it claimed.
         cursor.execute(
             """
-            INSERT INTO ledger_journalentry (kind, idempotency_key, fingerprint, reference, memo, created_at)
-            VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
+            INSERT INTO ledger_journalentrykey (idempotency_key, entry_id, entry_created_at)
+            VALUES (%s, nextval('ledger_journalentry_id_seq'), %s)
+            ON CONFLICT (idempotency_key) DO NOTHING RETURNING entry_id
             """,
-            [kind, idempotency_key, fingerprint, reference, memo, now],
+            [idempotency_key, now],
         )
         row = cursor.fetchone()
         if row is None:
             raise IdempotencyKeyReused(f"ledger entry {idempotency_key} was already posted")
         entry_id = row[0]
+        cursor.execute("INSERT INTO ledger_journalentry (id, kind, idempotency_key, fingerprint, reference, memo,"
+                       " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                       [entry_id, kind, idempotency_key, fingerprint, reference, memo, now])
         cursor.execute(f"INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)"
                        f" SELECT %s, account_id, asset_id, side, amount, %s FROM {_POSTINGS}", [entry_id, now])
         postings = cursor.rowcount  # the posting trigger moved the balances in that statement

@@ -106,8 +106,12 @@ class EntryKind(models.TextChoices):
 
 
 class JournalEntry(models.Model):
+    """One balanced journal entry. The table is partitioned by month of `created_at` (UTC); in the database
+    the primary key is (id, created_at), and `id` alone is unique through JournalEntryKey."""
+
     kind = models.CharField(max_length=24, choices=EntryKind.choices)
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    # Unique through JournalEntryKey (a partitioned table's unique index would have to include created_at).
+    idempotency_key = models.CharField(max_length=200, db_index=True)
     fingerprint = models.CharField(max_length=64, help_text=_("sha256 of the entry's content"))
     reference = models.CharField(max_length=200, blank=True, db_index=True)
     memo = models.CharField(max_length=500, blank=True)
@@ -121,13 +125,31 @@ class JournalEntry(models.Model):
         return f"{self.kind} {self.idempotency_key}"
 
 
+class JournalEntryKey(models.Model):
+    """The idempotency keys of journal entries, unique across every month's partition, kept after a month is
+    detached (a key is never reused). Written in the transaction that writes the entry: by
+    `ledger.services` first (ON CONFLICT DO NOTHING finds a replay), else by the entries' insert trigger."""
+
+    idempotency_key = models.CharField(max_length=200, primary_key=True)
+    entry_id = models.BigIntegerField(unique=True)
+    entry_created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["entry_id"]
+
+    def __str__(self) -> str:
+        return f"{self.idempotency_key} → {self.entry_id}"
+
+
 class Side(models.TextChoices):
     DEBIT = "D", _("Debit")
     CREDIT = "C", _("Credit")
 
 
 class Posting(models.Model):
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    # Partitioned by month of created_at, like entries; the database checks the entry exists in the
+    # posting's month (ledger/sql/partitioned_ledger.sql) instead of a foreign key.
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings", db_constraint=False)
     account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="postings")
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
     side = models.CharField(max_length=1, choices=Side.choices)
@@ -148,6 +170,28 @@ class Posting(models.Model):
     @property
     def signed_amount(self) -> Decimal:
         return self.amount if self.side == Side.CREDIT else -self.amount
+
+
+class ArchivedPostings(models.Model):
+    """What a detached month of postings moved on each account (retention, `manage.py partitions`).
+
+    Written in the transaction that detaches the month: balances still equal the archived sums plus the
+    postings still attached, which is what reconcile checks."""
+
+    partition = models.CharField(max_length=63)
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="+")
+    amount = MoneyField(help_text=_("credits minus debits of the month's postings"))
+    postings = models.PositiveBigIntegerField()
+    archived_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["partition", "account"]
+        verbose_name_plural = "archived postings"
+        constraints = [models.UniqueConstraint(fields=["partition", "account"],
+                                               name="archivedpostings_partition_account_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.partition}: {self.account_id} {self.amount}"
 
 
 class PendingDepositStatus(models.TextChoices):
@@ -177,7 +221,9 @@ class PendingDeposit(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
-    entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The database's foreign key is to JournalEntryKey.entry_id (entries are partitioned).
+    entry = models.OneToOneField(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 db_constraint=False)
 
     class Meta:
         ordering = ["-requested_at", "-id"]

@@ -29,13 +29,18 @@ Check = Callable[[], list[str]]
 
 _checks: dict[str, Check] = {}
 
-# Stored balance vs the postings, for every account (accounts without postings must be zero).
+# Stored balance vs the postings, for every account (accounts without postings must be zero), plus
+# the sums of months detached for retention (ledger_archivedpostings).
 # Returns the number of accounts checked on every row, and one row of NULLs when all agree.
 _ACCOUNTS_SQL = """
 WITH computed AS (
-    SELECT account_id, sum(CASE side WHEN 'C' THEN amount ELSE -amount END) AS total
-      FROM ledger_posting
-     GROUP BY account_id
+    SELECT account_id, sum(total) AS total FROM (
+        SELECT account_id, sum(CASE side WHEN 'C' THEN amount ELSE -amount END) AS total
+          FROM ledger_posting
+         GROUP BY account_id
+        UNION ALL
+        SELECT account_id, sum(amount) FROM ledger_archivedpostings GROUP BY account_id
+    ) s GROUP BY account_id
 ), compared AS (
     SELECT acc.id, acc.owner_id, acc.asset_id, acc.kind, acc.balance, coalesce(c.total, 0) AS computed
       FROM ledger_ledgeraccount acc

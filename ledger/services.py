@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from core.money import is_multiple_of_scale, to_decimal
 from ledger.errors import IdempotencyKeyReused, InsufficientBalance, InvalidAmount, UnbalancedEntry
-from ledger.models import AccountKind, Asset, EntryKind, JournalEntry, LedgerAccount, Side
+from ledger.models import AccountKind, Asset, EntryKind, JournalEntry, JournalEntryKey, LedgerAccount, Side
 
 
 @dataclass(frozen=True)
@@ -174,17 +174,25 @@ def _post(by_key: dict[str, EntrySpec],
             if overdrawn is not None:
                 raise InsufficientBalance(account=overdrawn)
         legs = [(key, leg) for key in keys for leg in by_key[key].legs]
-        # One statement: the entries (ON CONFLICT on the key: a replay inserts nothing) and the postings
-        # of those it inserted. The posting triggers run at its end, when both are in place.
+        # One statement: the keys (ON CONFLICT on the key table: a replay claims nothing), the entries of
+        # the keys it claimed, with the ids claimed (the entries' trigger finds its key claimed by this
+        # row), and their postings. The posting triggers run at its end, when all are in place.
         cursor.execute(
             f"""
-            WITH entry AS (
-                INSERT INTO ledger_journalentry (kind, idempotency_key, fingerprint, reference, memo, created_at)
-                SELECT k, key, f, r, m, %s
-                  FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-                       WITH ORDINALITY AS t(k, key, f, r, m, n)
+            WITH claimed AS (
+                INSERT INTO ledger_journalentrykey (idempotency_key, entry_id, entry_created_at)
+                SELECT key, nextval('ledger_journalentry_id_seq'), %s
+                  FROM unnest(%s::text[]) WITH ORDINALITY AS t(key, n)
                  ORDER BY n
                 ON CONFLICT (idempotency_key) DO NOTHING
+                RETURNING idempotency_key, entry_id
+            ), entry AS (
+                INSERT INTO ledger_journalentry (id, kind, idempotency_key, fingerprint, reference, memo, created_at)
+                SELECT claimed.entry_id, k, key, f, r, m, %s
+                  FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+                       WITH ORDINALITY AS t(k, key, f, r, m, n)
+                  JOIN claimed ON claimed.idempotency_key = t.key
+                 ORDER BY n
                 RETURNING {", ".join(_ENTRY_COLUMNS)}
             ), posting AS (
                 INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)
@@ -194,7 +202,7 @@ def _post(by_key: dict[str, EntrySpec],
             )
             SELECT {", ".join(_ENTRY_COLUMNS)} FROM entry
             """,
-            [now, [by_key[k].kind for k in keys], keys, [by_key[k].fingerprint for k in keys],
+            [now, keys, now, [by_key[k].kind for k in keys], keys, [by_key[k].fingerprint for k in keys],
              [by_key[k].reference for k in keys], [by_key[k].memo for k in keys],
              now, [k for k, _leg in legs], [leg.account_id for _k, leg in legs], [leg.asset for _k, leg in legs],
              [leg.side for _k, leg in legs], [leg.amount for _k, leg in legs]],
@@ -206,13 +214,20 @@ def _post(by_key: dict[str, EntrySpec],
             # so raising here leaves the caller's transaction as it was; a batch runs in its own savepoint.
             if any(k not in existing for k in replayed):
                 existing = _existing_entries(keys, by_key)
+            for key in replayed:
+                if key not in existing:
+                    # Claimed, but its entry is in a month detached for retention: the key stays taken.
+                    raise IdempotencyKeyReused(_("Idempotency key %(key)s belongs to an archived entry.")
+                                               % {"key": key})
             created.update({k: existing[k] for k in replayed})
     return created
 
 
 def _existing_entries(keys: list[str], by_key: dict[str, EntrySpec]) -> dict[str, JournalEntry]:
     """The entries already posted under these keys; raises IdempotencyKeyReused if one differs."""
-    existing = JournalEntry.objects.in_bulk(keys, field_name="idempotency_key")
+    # Unique through the key table, not the (partitioned) entries: at most one entry per key.
+    existing = {entry.idempotency_key: entry for entry in JournalEntry.objects.filter(
+        idempotency_key__in=keys, id__in=JournalEntryKey.objects.filter(idempotency_key__in=keys).values("entry_id"))}
     for key, entry in existing.items():
         if entry.fingerprint != by_key[key].fingerprint:
             raise IdempotencyKeyReused(_("Idempotency key %(key)s was used for other content.") % {"key": key})

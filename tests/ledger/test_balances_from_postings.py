@@ -225,6 +225,7 @@ def app_role(db, usdt):
     _execute(f"CREATE ROLE {name} NOLOGIN")  # rolled back with the test's transaction
     _execute(f"GRANT SELECT, INSERT, UPDATE ON ledger_ledgeraccount, ledger_journalentry, ledger_posting,"
              f" ledger_asset TO {name}")
+    _execute(f"GRANT SELECT, INSERT ON ledger_journalentrykey TO {name}")  # the keys (partitioned ledger)
     _execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {name}")
     return name
 
