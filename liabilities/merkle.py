@@ -29,7 +29,7 @@ from dataclasses import dataclass
 LEAF_PREFIX = "earn-liability-leaf/1"
 NODE_PREFIX = b"earn-liability-node/1"
 SUM_BYTES = 32
-BLOCK_LEVELS = 10
+BLOCK_LEVELS = 8
 BLOCK = 1 << BLOCK_LEVELS
 
 Node = tuple[bytes, int]  # (hash, sum)

@@ -98,7 +98,7 @@ class LiabilityLeaf(models.Model):
 
 
 class LiabilityNode(models.Model):
-    """A stored node: level 0 holds the roots of the blocks of 1 024 leaves, the top level the root."""
+    """A stored node: level 0 holds the roots of the blocks of 256 leaves, the top level the root."""
 
     snapshot = models.ForeignKey(LiabilitySnapshot, on_delete=models.PROTECT, related_name="+")
     level = models.PositiveSmallIntegerField()

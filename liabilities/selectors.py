@@ -90,3 +90,13 @@ def proof_for(user_id: int, day: dt.date) -> dict[str, Any] | None:
                                        "\"|\" units); node = SHA-256(\"earn-liability-node/1\" ‖ left.hash ‖ "
                                        "left.sum ‖ right.hash ‖ right.sum), sums 32-byte big-endian"),
             "assets": assets}
+
+
+def leaf_list(user_id: int, day: dt.date) -> list[dict[str, Any]]:
+    """The customer's own leaves of `day` (asset, balance and by account), for the portal (one query)."""
+    rows = (LiabilityLeaf.objects.filter(snapshot__date=day, user_id=user_id)
+            .values("snapshot__asset_id", "snapshot__scale", "units", "available", "earn", "accrued", "pending")
+            .order_by("snapshot__asset_id"))
+    return [{"asset": row["snapshot__asset_id"], "scale": row["snapshot__scale"],
+             "balance": _text(int(row["units"]), row["snapshot__scale"]),
+             **{kind: row[kind] for kind in ("available", "earn", "accrued", "pending")}} for row in rows]

@@ -9,7 +9,7 @@ Leaves are computed in SQL (salt = HMAC-SHA256 built from sha256() with the key'
 with sha256()) into a temporary table; Python streams only (hash, units) in hash order through a
 server-side cursor and hashes the tree block by block (liabilities.merkle), so its memory stays flat
 whatever the number of customers. The leaves and the nodes from the block roots up are stored; the
-levels inside a block are recomputed when a proof is asked for (1 024 leaves read by index range).
+levels inside a block are recomputed when a proof is asked for (256 leaves read by index range).
 """
 
 from __future__ import annotations
