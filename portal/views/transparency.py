@@ -72,8 +72,9 @@ def liabilities(request: HttpRequest) -> HttpResponse:
         day = selectors.latest_date()
         roots = selectors.root_list(day) if day else []
     mine = selectors.leaf_list(request.user.pk, day) if day and request.user.is_authenticated else []
+    held = {m["asset"] for m in mine}
     command = " ".join(["python3 earn_verify.py inclusion", f"liabilities-{day}.json",
-                        *(f"--root {r['asset']}={r['root']}" for r in roots if r["asset"] in {m["asset"] for m in mine})])
+                        *(f"--root {r['asset']}={r['root']}" for r in roots if r["asset"] in held)])
     return render(request, "portal/liabilities.html", {
         "day": day, "roots": roots, "dates": selectors.snapshot_dates(), "mine": mine, "command": command,
         "unknown_date": unknown_date})
