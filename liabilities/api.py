@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import DecimalTextField
 from core.errors import NotFound, ValidationFailed
 from liabilities import selectors
 from liabilities.services import date_parse
@@ -38,22 +39,57 @@ def _day(request: Request) -> dt.date:
         raise ValidationFailed(_("Enter a date as YYYY-MM-DD."), field="date") from None
 
 
-class RootOutput(serializers.Serializer):
+class LiabilityRootOutput(serializers.Serializer):
     asset = serializers.CharField()
     scale = serializers.IntegerField()
     # The serializer's metaclass pops declared fields, so this names the answer's key, not Field.root.
     root = serializers.CharField(help_text="hex SHA-256 of the root node")  # type: ignore[assignment]
-    total = serializers.CharField(help_text="the sum of every customer's liability, in the asset")
-    total_units = serializers.CharField(help_text="the same sum in the asset's smallest unit (the root's sum)")
+    total = DecimalTextField(help_text="the sum of every customer's liability, in the asset")
+    total_units = DecimalTextField(help_text="the same sum in the asset's smallest unit (the root's sum)")
     leaves = serializers.IntegerField()
-    cutoff = serializers.DateTimeField()
+    cutoff = serializers.DateTimeField(help_text="balances as of this instant (00:00 UTC after the date)")
     built_at = serializers.DateTimeField()
 
 
-class RootsOutput(serializers.Serializer):
+class LiabilityRootsOutput(serializers.Serializer):
     date = serializers.DateField()
-    assets = RootOutput(many=True)
+    assets = LiabilityRootOutput(many=True)
     dates = serializers.ListField(child=serializers.DateField(), help_text="the latest dates published")
+
+
+class LiabilityProofByKindOutput(serializers.Serializer):
+    available = DecimalTextField()
+    earn = DecimalTextField()
+    accrued = DecimalTextField()
+    pending = DecimalTextField()
+
+
+class LiabilityProofLeafOutput(serializers.Serializer):
+    salt = serializers.CharField(help_text="hex; keep it private: it is what hides your leaf")
+    units = DecimalTextField(help_text="your balance in the asset's smallest unit")
+    balance = DecimalTextField()
+    hash = serializers.CharField(help_text="hex SHA-256 of the leaf")
+    by_kind = LiabilityProofByKindOutput()
+
+
+class LiabilityProofStepOutput(serializers.Serializer):
+    side = serializers.ChoiceField(choices=["L", "R"], help_text="L: the sibling is on the left")
+    hash = serializers.CharField()
+    sum = DecimalTextField(help_text="the sibling's sum, in the smallest unit")
+
+
+class LiabilityProofAssetOutput(LiabilityRootOutput):
+    leaf = LiabilityProofLeafOutput()
+    path = LiabilityProofStepOutput(many=True)
+
+
+class LiabilityProofOutput(serializers.Serializer):
+    format = serializers.CharField()
+    date = serializers.DateField()
+    leaf_id = serializers.CharField()
+    hash = serializers.CharField()
+    rule = serializers.CharField()
+    assets = LiabilityProofAssetOutput(many=True)
 
 
 class LiabilityRootsApi(APIView):
@@ -61,7 +97,7 @@ class LiabilityRootsApi(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[DATE_PARAM], responses=RootsOutput, auth=[], tags=["liabilities"],
+    @extend_schema(parameters=[DATE_PARAM], responses=LiabilityRootsOutput, auth=[], tags=["liabilities"],
                    operation_id="liability_roots")
     def get(self, request: Request) -> Response:
         day = _day(request)
@@ -69,7 +105,7 @@ class LiabilityRootsApi(APIView):
         if not roots:
             raise NotFound(_("No liabilities snapshot for this date."), field="date")
         body = {"date": day, "assets": roots, "dates": selectors.snapshot_dates()}
-        return Response(RootsOutput(body).data)
+        return Response(LiabilityRootsOutput(body).data)
 
 
 class LiabilityProofApi(APIView):
@@ -78,11 +114,11 @@ class LiabilityProofApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[DATE_PARAM], responses={200: OpenApiTypes.OBJECT}, tags=["liabilities"],
+    @extend_schema(parameters=[DATE_PARAM], responses=LiabilityProofOutput, tags=["liabilities"],
                    operation_id="liability_proof")
     def get(self, request: AuthenticatedRequest) -> Response:
         day = _day(request)
         proof = selectors.proof_for(request.user.pk, day)
         if proof is None:
             raise NotFound(_("No liabilities snapshot for this date."), field="date")
-        return Response(proof)
+        return Response(LiabilityProofOutput(proof).data)

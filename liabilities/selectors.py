@@ -78,7 +78,7 @@ def proof_for(user_id: int, day: dt.date) -> dict[str, Any] | None:
         assets.append({
             "asset": snapshot.asset_id, "scale": scale, "root": snapshot.root,
             "total_units": str(int(snapshot.total_units)), "total": _text(int(snapshot.total_units), scale),
-            "leaves": snapshot.leaves,
+            "leaves": snapshot.leaves, "cutoff": snapshot.cutoff, "built_at": snapshot.built_at,
             "leaf": {"salt": bytes(leaf.salt).hex(), "units": str(int(leaf.units)),
                      "balance": _text(int(leaf.units), scale), "hash": bytes(leaf.hash).hex(),
                      "by_kind": {kind: _text(int(getattr(leaf, kind).scaleb(scale)), scale)

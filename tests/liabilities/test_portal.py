@@ -6,13 +6,13 @@ import pytest
 from django.test import Client
 
 from liabilities.models import LiabilitySnapshot
-from tests.liabilities.test_snapshot import DAY, book, build  # noqa: F401 - the fixture
+from tests.liabilities.helpers import DAY, build
 from tests.portal.test_untranslated import english_words
 
 pytestmark = pytest.mark.django_db
 
 
-def test_anyone_sees_the_roots_and_a_customer_their_own_proof(book, django_assert_max_num_queries):  # noqa: F811
+def test_anyone_sees_the_roots_and_a_customer_their_own_proof(book, django_assert_max_num_queries):
     client = Client()
     empty = client.get("/liabilities")
     assert empty.status_code == 200 and "Nothing published yet" in empty.content.decode()
@@ -38,7 +38,7 @@ def test_anyone_sees_the_roots_and_a_customer_their_own_proof(book, django_asser
             response.content.decode().lower()
 
 
-def test_the_page_is_translated(book):  # noqa: F811
+def test_the_page_is_translated(book):
     build()
     client = Client()
     client.cookies["django_language"] = "zh-hant"

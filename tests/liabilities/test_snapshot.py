@@ -10,11 +10,9 @@ import hmac
 import json
 import subprocess
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import time_machine
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
@@ -22,68 +20,18 @@ from rest_framework.test import APIClient
 
 from core.models import AuditEvent
 from earn.models import Accrual
-from earn.services import accrual
 from earn.services.subscriptions import subscription_create
-from ledger.models import LedgerAccount, Posting, Side
+from ledger.models import Posting, Side
 from liabilities import merkle
 from liabilities.models import LiabilityLeaf, LiabilityNode, LiabilityRun, LiabilitySnapshot
 from liabilities.services import NotReady, liabilities_build, salt_key
 from tests.earn.factories import live_product
 from tests.earn.helpers import acknowledge
 from tests.factories import UserFactory
+from tests.liabilities.helpers import DAY, KINDS, D, at, build
 
-D = Decimal
-DAY = dt.date(2026, 3, 3)
-KINDS = ("available", "earn", "accrued", "pending")
 VERIFY = Path(__file__).resolve().parents[2] / "bin" / "earn_verify.py"
 pytestmark = pytest.mark.django_db
-
-
-def at(y, m, d, hh=0, mm=0):
-    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=dt.UTC), tick=False)
-
-
-def owed(user=None) -> dict[tuple[int, str], Decimal]:
-    """What the ledger owes each customer now, per (customer, asset), over the liability kinds."""
-    rows = LedgerAccount.objects.filter(owner__isnull=False, kind__in=KINDS)
-    if user is not None:
-        rows = rows.filter(owner=user)
-    out: dict[tuple[int, str], Decimal] = {}
-    for owner, asset, balance in rows.values_list("owner_id", "asset_id", "balance"):
-        out[(owner, asset)] = out.get((owner, asset), D(0)) + balance
-    return {key: value for key, value in out.items() if value}
-
-
-@pytest.fixture
-def book(assets, fund, monkeypatch):
-    """Customers with USDT and BTC, one earning interest; snapshot day DAY; more money moves the day after."""
-    monkeypatch.setattr(merkle, "BLOCK", 2)  # blocks of two leaves: the stored upper nodes are exercised
-    product = live_product("USDT", tiers=[(0, None, "0.05")])
-    saver = UserFactory(country="HK")
-    others = [UserFactory(country="HK") for _ in range(6)]
-    with at(2026, 3, 1, 9):
-        fund(saver, "USDT", "1000")
-        fund(saver, "BTC", "0.5")
-        for i, user in enumerate(others):
-            fund(user, "USDT", f"{10 * (i + 1)}.25")
-        fund(others[0], "BTC", "0.00000001")
-        acknowledge(saver, product)
-        subscription_create(user=saver, product_id=product.pk, amount="600")
-    with at(2026, 3, 3, 23, 59):
-        accrual.accrue_pending()  # through the 2nd; the 3rd's interest comes after midnight
-    with at(2026, 3, 4, 0, 10):
-        accrual.accrue_pending()
-        expected = owed()  # the end of the 3rd, with its interest
-    late = UserFactory(country="HK")
-    with at(2026, 3, 4, 1):
-        fund(others[1], "USDT", "100")  # after the end of the day: not in its snapshot
-        fund(late, "BTC", "1")
-    return {"saver": saver, "others": others, "late": late, "expected": expected, "product": product}
-
-
-def build(day=DAY, when=(2026, 3, 4, 2)):
-    with at(*when):
-        return liabilities_build(day)
 
 
 def proof_json(user, day=DAY):
