@@ -164,6 +164,9 @@ def _bench(args: argparse.Namespace) -> None:
         nodes = LiabilityNode.objects.filter(snapshot__date=day).count()
         print(f"snapshot of {size:,} customers ({day}): {elapsed:.1f}s for {leaves:,} leaves in "
               f"{len(outcomes)} assets ({leaves / elapsed:,.0f} leaves/s; {nodes:,} nodes stored; load {_load()})")
+        for outcome in outcomes:
+            phases = ", ".join(f"{name} {value:.1f}s" for name, value in outcome.seconds.items())
+            print(f"  {outcome.snapshot.asset_id} ({outcome.snapshot.leaves:,} leaves): {phases}")
         usdt = next(o.snapshot for o in outcomes if o.snapshot.asset_id == "USDT")
         print(f"  peak resident memory of this process: {_rss_mib():.0f} MiB (before the build {rss_before:.0f} MiB);"
               f" Python allocations hashing the USDT tree: {_tree_memory(usdt.pk):.1f} MiB peak")

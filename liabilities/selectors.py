@@ -99,4 +99,5 @@ def leaf_list(user_id: int, day: dt.date) -> list[dict[str, Any]]:
             .order_by("snapshot__asset_id"))
     return [{"asset": row["snapshot__asset_id"], "scale": row["snapshot__scale"],
              "balance": _text(int(row["units"]), row["snapshot__scale"]),
-             **{kind: row[kind] for kind in ("available", "earn", "accrued", "pending")}} for row in rows]
+             "available": row["available"], "earn": row["earn"], "accrued": row["accrued"],
+             "pending": row["pending"]} for row in rows]

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -103,6 +104,7 @@ SELECT user_id, available, earn, accrued, pending, salt, trunc(exact_units) AS u
 class AssetOutcome:
     snapshot: LiabilitySnapshot
     created: bool
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase of the build (made now only)
 
 
 class Progress:
@@ -131,8 +133,17 @@ def _tree(snapshot_rows: Any) -> tuple[list[list[merkle.Node]], int]:
     return merkle.levels(roots), count
 
 
-def _build_asset(day: dt.date, asset: Asset) -> LiabilitySnapshot | None:
-    """One asset's snapshot inside the caller's transaction; None when no customer is owed any."""
+def _build_asset(day: dt.date, asset: Asset, seconds: dict[str, float]) -> LiabilitySnapshot | None:
+    """One asset's snapshot inside the caller's transaction; None when no customer is owed any. `seconds`
+    receives the time of each phase (leaves in SQL, tree in Python, writes)."""
+    clock = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[phase] = now - clock
+        clock = now
+
     ipad, opad = hmac_pads(salt_key())
     cutoff = day_end(day)
     params: dict[str, Any] = {"asset": asset.code, "cutoff": cutoff, "accrual_ref": f"accrual:{day.isoformat()}",
@@ -145,6 +156,7 @@ def _build_asset(day: dt.date, asset: Asset) -> LiabilitySnapshot | None:
         cursor.execute("""SELECT count(*), coalesce(bool_and(whole), true),
                                  coalesce(min(least(available, earn, accrued, pending)), 0) FROM _liab_leaves""")
         count, whole, lowest = cursor.fetchone()
+        lap("leaves")
         if lowest < 0 or not whole:
             raise ValueError(f"{asset.code} at the end of {day}: a negative balance or one finer than the "
                              "asset's scale; the ledger needs reconciling first")
@@ -155,6 +167,7 @@ def _build_asset(day: dt.date, asset: Asset) -> LiabilitySnapshot | None:
             stream.itersize = 20_000
             stream.execute("SELECT hash, units FROM _liab_leaves ORDER BY hash")
             stored, leaves = _tree(stream)
+        lap("tree")
         root_hash, root_units = stored[-1][0]
         snapshot = LiabilitySnapshot.objects.create(
             date=day, asset=asset, scale=asset.scale, root=root_hash.hex(),
@@ -167,12 +180,14 @@ def _build_asset(day: dt.date, asset: Asset) -> LiabilitySnapshot | None:
                       available, earn, accrued, pending
                  FROM _liab_leaves""", [snapshot.pk])
         cursor.execute("DROP TABLE _liab_leaves")
+        lap("store leaves")
     LiabilityNode.objects.bulk_create(
         [LiabilityNode(snapshot=snapshot, level=level, idx=idx, hash=digest, units=Decimal(units))
          for level, nodes in enumerate(stored) for idx, (digest, units) in enumerate(nodes)], batch_size=5000)
     audit_record(actor=None, action="liabilities.snapshot", obj=snapshot,
                  after={"date": day, "asset": asset.code, "root": snapshot.root, "total": snapshot.total,
                         "total_units": str(root_units), "leaves": leaves, "cutoff": cutoff})
+    lap("store nodes, audit")
     return snapshot
 
 
@@ -193,13 +208,14 @@ def liabilities_build(day: dt.date, *, progress: Progress | None = None) -> tupl
             elif run.status == LiabilityRun.Status.DONE:
                 continue  # the asset had no customer owed when the day was built
             else:
-                snapshot = _build_asset(day, asset)
+                seconds: dict[str, float] = {}
+                snapshot = _build_asset(day, asset, seconds)
                 if snapshot is None:
                     continue
                 run.assets_done += 1
                 run.leaves += snapshot.leaves
                 run.save(update_fields=["assets_done", "leaves"])
-                outcome = AssetOutcome(snapshot, created=True)
+                outcome = AssetOutcome(snapshot, created=True, seconds=seconds)
         outcomes.append(outcome)
         progress.asset_done(outcome)
     with transaction.atomic():
