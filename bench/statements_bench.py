@@ -43,15 +43,23 @@ def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def _render(statements: list, languages: tuple[str, ...] = ("en", "zh-hant")) -> tuple[int, int]:
+def _render(statements: list, languages: tuple[str, ...] = ("en", "zh-hant")) -> tuple[int, int, float, float]:
+    """(PDF bytes, CSV bytes, PDF seconds, CSV seconds) of rendering every statement once."""
     from statements.render import statement_csv, statement_pdf
 
     pdf_bytes = csv_bytes = 0
+    pdf_seconds = csv_seconds = 0.0
     for i, statement in enumerate(statements):
         language = languages[i % len(languages)]
+        started = time.perf_counter()
         pdf_bytes += len(statement_pdf(statement.figures, language))
+        middle = time.perf_counter()
         csv_bytes += len(statement_csv(statement.figures, language).encode())
-    return pdf_bytes, csv_bytes
+        pdf_seconds += middle - started
+        csv_seconds += time.perf_counter() - middle
+        if (i + 1) % 500 == 0:
+            print(f"  … {i + 1:,} rendered", flush=True)
+    return pdf_bytes, csv_bytes, pdf_seconds, csv_seconds
 
 
 def _bench(args: argparse.Namespace) -> None:
@@ -77,15 +85,16 @@ def _bench(args: argparse.Namespace) -> None:
         run = statements_run(month)
         built = time.perf_counter() - started
     print(f"build (statements_run, figures from the ledger): {built:.1f}s for {run.statements:,} statements, "
-          f"{built / max(run.statements, 1) * 1000:.1f} ms each (load {_load()})")
+          f"{built / max(run.statements, 1) * 1000:.1f} ms each (load {_load()})", flush=True)
     statements = list(Statement.objects.filter(month=month).order_by("id"))
     rss_before = _rss_mib()
     started = time.perf_counter()
-    pdf_bytes, csv_bytes = _render(statements)
+    pdf_bytes, csv_bytes, pdf_seconds, csv_seconds = _render(statements)
     rendered = time.perf_counter() - started
-    print(f"render PDF + CSV: {rendered:.1f}s for {len(statements):,} statements, "
-          f"{rendered / len(statements) * 1000:.1f} ms each; PDF {pdf_bytes / len(statements) / 1024:.0f} KiB and CSV "
-          f"{csv_bytes / len(statements):.0f} bytes on average (load {_load()})")
+    n = len(statements)
+    print(f"render PDF + CSV: {rendered:.1f}s for {n:,} statements, {rendered / n * 1000:.1f} ms each (PDF "
+          f"{pdf_seconds / n * 1000:.1f} ms, CSV {csv_seconds / n * 1000:.2f} ms); PDF {pdf_bytes / n / 1024:.0f} KiB "
+          f"and CSV {csv_bytes / n:.0f} bytes on average (load {_load()})", flush=True)
     print(f"peak resident memory of this process: {_rss_mib():.0f} MiB (before rendering {rss_before:.0f} MiB)")
     tracemalloc.start()
     _render(statements[:args.sample])

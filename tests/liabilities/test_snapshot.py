@@ -286,3 +286,39 @@ def test_built_outside_a_wrapping_transaction(assets, fund):
     assert snapshot.total == 6 and snapshot.leaves == 3
     run = LiabilityRun.objects.get(date=dt.date(2026, 3, 1))
     assert (run.status, run.assets_done, run.leaves) == (LiabilityRun.Status.DONE, 1, 3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_builders_at_once_write_each_snapshot_once(assets, fund):
+    """Two workers building the same day queue on the run row: one writes each asset, the other finds it."""
+    import threading
+
+    from django.db import connections
+
+    users = [UserFactory(country="HK") for _ in range(4)]
+    with at(2026, 3, 1, 9):
+        for i, user in enumerate(users):
+            fund(user, "USDT", str(i + 1))
+            fund(user, "BTC", "0.001")
+    start = threading.Barrier(2)
+    results: list = []
+
+    def work() -> None:
+        try:
+            start.wait()
+            with at(2026, 3, 2, 1):
+                results.append(liabilities_build(dt.date(2026, 3, 1))[1])
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2
+    assert sorted(o.created for outcomes in results for o in outcomes) == [False, False, True, True]
+    assert LiabilitySnapshot.objects.filter(date=dt.date(2026, 3, 1)).count() == 2
+    assert AuditEvent.objects.filter(action="liabilities.snapshot").count() == 2
+    roots = [{o.snapshot.asset_id: o.snapshot.root for o in outcomes} for outcomes in results]
+    assert roots[0] == roots[1]
