@@ -2,7 +2,10 @@
 """Monthly statements for N customers: the time and peak memory to build them and render each as PDF and CSV.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/statements_bench.py
-    .venv/bin/python bench/statements_bench.py --customers 20000
+    .venv/bin/python bench/statements_bench.py --customers 300        # minutes, not half an hour
+
+A PDF takes most of a second (the embedded CJK font is parsed for every document; docs/BENCHMARKS.md),
+so the default 2 000 customers take about half an hour on a busy 2-core machine.
 
 Creates a throwaway database and N customers with set-based SQL through the ledger's triggers (a USDT
 deposit each, a subscription into Earn for one in two, interest for one in four, BTC for one in ten,
