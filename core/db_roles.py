@@ -21,7 +21,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 # Rows are written once and never changed or removed: SELECT and INSERT only.
 # (ledger_ledgeraccount is *not* here: the posting trigger updates balances as the invoking role.)
-APPEND_ONLY_TABLES = ("ledger_journalentry", "ledger_posting", "ledger_reconcilerun", "compliance_auditevent")
+APPEND_ONLY_TABLES = ("ledger_journalentry", "ledger_posting", "ledger_reconcilerun", "compliance_auditevent",
+                      "liabilities_liabilitysnapshot", "liabilities_liabilityleaf", "liabilities_liabilitynode")
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 APPEND_ONLY_PRIVILEGES = ("SELECT", "INSERT")
 # Column-level UPDATE on append-only tables, for a step that fills in columns written empty: the audit

@@ -99,9 +99,12 @@ def book(runtime_role, assets, fund):
     return customer
 
 
+# A column of each append-only table without `created_at`.
+SOME_COLUMN = {"ledger_reconcilerun": "ran_at", "liabilities_liabilitysnapshot": "built_at",
+               "liabilities_liabilityleaf": "idx", "liabilities_liabilitynode": "idx"}
 DANGEROUS = [
     *[f"UPDATE {table} SET {column} = {column}" for table in APPEND_ONLY_TABLES
-      for column in [{"ledger_reconcilerun": "ran_at"}.get(table, "created_at")]],
+      for column in [SOME_COLUMN.get(table, "created_at")]],
     *[f"DELETE FROM {table}" for table in APPEND_ONLY_TABLES],
     *[f"TRUNCATE {table}" for table in APPEND_ONLY_TABLES],
     "TRUNCATE ledger_ledgeraccount",
