@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: run test lint migrations-check pytest test-e2e test-api-client install clean-data bench
+.PHONY: run test lint migrations-check pytest test-e2e test-api-client test-pgbouncer install clean-data bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,20 @@ test-api-client: install
 ## Browser tests in Debian's chromium (installed by .ci/run).
 test-e2e: install
 	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
+
+## The Celery and accrual tests once more through PgBouncer in transaction pooling mode (docs/OPERATIONS.md,
+## "Behind PgBouncer"); .ci/run starts the pooler with .ci/pgbouncer. The test database is created (or migrated)
+## directly on DATABASE_URL first, as deployments migrate past the pooler; the tests then reach it through
+## PGBOUNCER_URL (its database name is replaced by the test database's) with DATABASE_POOLER=pgbouncer.
+PGBOUNCER_URL ?= postgres://postgres@127.0.0.1:6432/test
+PGBOUNCER_TESTS := tests/core/test_pgbouncer.py tests/core/test_celery_worker.py tests/earn/test_accrual_lease.py \
+	tests/earn/test_accrual_engine.py tests/earn/test_accrual_and_settlement.py tests/earn/test_accrual_postings.py \
+	tests/earn/test_accrual_finish.py tests/earn/test_accrual_faults.py
+test-pgbouncer: install
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -c "import django; django.setup(); \
+	from django.db import connection; connection.creation.create_test_db(verbosity=0, keepdb=True, serialize=False)"
+	DATABASE_URL="$(PGBOUNCER_URL)" DATABASE_POOLER=pgbouncer $(VENV)/bin/pytest $(PGBOUNCER_TESTS) --reuse-db \
+		$(PYTEST_ARGS)
 
 test: lint migrations-check pytest
 

@@ -14,6 +14,10 @@ APPROVER = "approver"
 COMPLIANCE_OFFICER = "compliance_officer"
 OPERATIONS = "operations"
 
+# Venue and counterparty exposure limits: set by compliance and operations (each change audited).
+EXPOSURE_LIMIT_PERMISSIONS = [("earn", "view_exposurelimit"), ("earn", "add_exposurelimit"),
+                              ("earn", "change_exposurelimit"), ("earn", "delete_exposurelimit")]
+
 # role -> (app_label, codename) pairs. Custom permissions are declared on the models' Meta.
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     CURATOR: [
@@ -30,6 +34,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("earn", "view_product"), ("earn", "view_productterms"), ("earn", "view_ratetier"),
         ("compliance", "view_disclosure"), ("compliance", "approve_disclosure"), ("compliance", "view_auditevent"),
         ("compliance", "view_jurisdictionrule"), ("compliance", "change_jurisdictionrule"),
+        ("compliance", "view_categoryrule"), ("compliance", "add_categoryrule"), ("compliance", "change_categoryrule"),
+        ("compliance", "delete_categoryrule"),
         ("compliance", "view_assessmentquestion"), ("compliance", "add_assessmentquestion"),
         ("compliance", "change_assessmentquestion"), ("compliance", "view_assessmentattempt"),
         ("compliance", "view_customerprofile"), ("compliance", "add_customerprofile"),
@@ -37,6 +43,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("compliance", "view_refusal"), ("compliance", "view_complaint"), ("compliance", "change_complaint"),
         ("accounts", "view_kyccustomer"), ("accounts", "view_residencechangerequest"),
         ("accounts", "view_kycwebhookevent"),
+        *EXPOSURE_LIMIT_PERMISSIONS,
     ],
     OPERATIONS: [
         ("earn", "view_product"), ("earn", "operate_product"), ("earn", "view_productterms"),
@@ -47,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("ledger", "view_posting"),
         ("ledger", "post_deposit"),
         ("ledger", "view_pendingdeposit"),
+        *EXPOSURE_LIMIT_PERMISSIONS,
     ],
 }
 ROLES = list(ROLE_PERMISSIONS)

@@ -24,3 +24,9 @@ def customer_get_by_email(*, email: str) -> User | None:
 
 def user_ids_by_email(*, emails: Iterable[str]) -> dict[str, int]:
     return dict(User.objects.filter(email__in=[email.lower() for email in emails]).values_list("email", "pk"))
+
+
+def staff_in_roles(roles: Iterable[str]) -> list[User]:
+    """Active staff users in any of these role groups (who staff alerts go to), in id order."""
+    return list(User.objects.filter(is_active=True, is_staff=True, groups__name__in=list(roles))
+                .distinct().order_by("id"))

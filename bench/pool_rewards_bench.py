@@ -52,6 +52,7 @@ def _pool():  # type: ignore[no-untyped-def]
     from compliance.services.disclosures import disclosure_approve, disclosure_draft
     from earn.services import product_lifecycle as products_services
     from ledger.models import Asset
+    from pools.demo import SECTIONS
     from pools.services.pools import pool_create
     from pricing.services import price_record
 
@@ -71,7 +72,8 @@ def _pool():  # type: ignore[no-untyped-def]
         tvl_usd=Decimal("1000000"), yield_source="Trading fees and HSK emissions.", risk_rationale="Impermanent loss.",
         terms={"effective_from": DAY - dt.timedelta(days=30), "min_amount": "0.0001", "redemption_modes": ["fast"]},
         tiers=[("0", None, "0")])
-    disclosure = disclosure_draft(actor=curator, product=product, body_en="Bench.", body_zh_hant="基準。")
+    disclosure = disclosure_draft(actor=curator, product=product, body_en="Bench.", body_zh_hant="基準。",
+                                  sections=SECTIONS)
     disclosure_approve(actor=approver, disclosure=disclosure)
     products_services.product_submit(actor=curator, product=product)
     products_services.product_approve(actor=approver, product=product)

@@ -97,12 +97,13 @@ def _setup_acks(args: argparse.Namespace) -> tuple[dt.datetime, dt.datetime]:
         cursor.execute(
             """
             INSERT INTO compliance_acknowledgement (user_id, product_id, disclosure_id, disclosure_version, sha256,
-                   statements, language, accepted_at, ip_address, user_agent)
+                   statements, language, accepted_at, ip_address, user_agent, previous_sha256)
             SELECT %s + (g %% %s), %s, %s, %s, %s, '["no_deposit_protection", "rates_can_change"]'::jsonb,
                    CASE WHEN g %% 3 = 0 THEN 'zh-hant' ELSE 'en' END,
                    %s::timestamptz + make_interval(secs => g * 2.5),
                    ('203.0.113.' || (g %% 250))::inet,
-                   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15'
+                   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15',
+                   ''
               FROM generate_series(1, %s) g
             """,
             [first_user, n_users, product.pk, disclosure.pk, disclosure.version, disclosure.sha256, start,

@@ -12,27 +12,33 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join, linebreaks
 from django.utils.safestring import mark_safe
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import roles
 from accounts.requests import request_user
 from accounts.roles import user_has_role
 from compliance.catalogue import CLOSED
+from compliance.category_rules import DEFAULT_JURISDICTION
+from compliance.category_selectors import rule_change_preview
+from compliance.disclosure_templates import ordered_keys, section_title, template
 from compliance.gate import restricted_countries
 from compliance.models import (
     Acknowledgement,
     AssessmentAttempt,
     AssessmentQuestion,
     AuditEvent,
+    CategoryRule,
     Complaint,
     CustomerProfile,
     Disclosure,
@@ -55,6 +61,34 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 CONTENT_FIELDS = ["body_en", "body_zh_hant", "risk_statements"]
+
+
+def section_field(key: str, language: str) -> str:
+    """The admin form field of one section in one language: section_<key>_en, section_<key>_zh_hant."""
+    return f"section_{key}_{'zh_hant' if language == 'zh-hant' else 'en'}"
+
+
+def section_form_fields(category: str) -> dict[str, forms.Field]:
+    """Two text boxes per required section of the category, labelled with the title customers read and the
+    drafter's guidance; they may be left empty in a draft (approval refuses until both are filled)."""
+    fields: dict[str, forms.Field] = {}
+    for section in template(category):
+        fields[section_field(section.key, "en")] = forms.CharField(
+            label=format_lazy("{} (English)", section.title), required=False, help_text=section.guidance,
+            max_length=services.SECTION_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 3, "lang": "en"}))
+        fields[section_field(section.key, "zh-hant")] = forms.CharField(
+            label=format_lazy("{} (繁體中文)", section.title), required=False,
+            max_length=services.SECTION_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 3, "lang": "zh-Hant"}))
+    return fields
+
+
+def _product_category(product_id: Any) -> str:
+    """The category of a product chosen in the form (a plain field read through the disclosure's relation)."""
+    if not str(product_id or "").isdigit():
+        return ""
+    product_model = Disclosure._meta.get_field("product").related_model
+    return str(product_model._default_manager.filter(pk=int(product_id))  # type: ignore[union-attr]
+               .values_list("category", flat=True).first() or "")
 
 
 class DisclosureForm(forms.ModelForm):
@@ -81,6 +115,16 @@ class DisclosureForm(forms.ModelForm):
             self.initial["risk_statements"] = own
         if "risk_statements" in self.fields:
             self.fields["risk_statements"].required = False
+        for key, text in (self.instance.sections or {}).items() if self.instance.pk else ():
+            for language in ("en", "zh-hant"):
+                if section_field(key, language) in self.fields:
+                    self.initial[section_field(key, language)] = text.get(language, "")
+
+    def sections(self, category: str) -> dict[str, dict[str, str]]:
+        """{key: {en, zh-hant}} from the section boxes of the category's template."""
+        data = self.cleaned_data
+        return {section.key: {language: data.get(section_field(section.key, language)) or ""
+                              for language in ("en", "zh-hant")} for section in template(category)}
 
 
 @admin.register(Disclosure)
@@ -94,11 +138,40 @@ class DisclosureAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
     actions = ["approve_selected", "reject_selected"]
     review_fields = ["version", "status", "sha256", "author", "approved_by", "approved_at", "rejection_reason"]
 
+    def _category(self, request: HttpRequest, obj: Disclosure | None) -> str:
+        """The category whose sections the form shows: the product's (now), or the one picked in ?product=."""
+        if obj is not None:
+            return services.product_category(obj.product)
+        return _product_category(request.POST.get("product") or request.GET.get("product"))
+
+    def _editable(self, request: HttpRequest, obj: Disclosure | None) -> bool:
+        return obj is None or (obj.status == DisclosureStatus.DRAFT and self.has_change_permission(request, obj))
+
+    def _sections_fieldset(self, request: HttpRequest, obj: Disclosure | None) -> list[tuple[Any, dict[str, Any]]]:
+        category = self._category(request, obj)
+        if not self._editable(request, obj):
+            return []
+        if not template(category):
+            return [(_("Sections"), {"fields": [], "description": _(
+                "Pick the product and save: the sections its category requires appear on the draft's page (or "
+                "start from the product's “Draft disclosure” link).")})]
+        rows = [(section_field(s.key, "en"), section_field(s.key, "zh-hant")) for s in template(category)]
+        return [(format_lazy(_("Sections of a {} product (required in both languages to approve)"), category),
+                 {"fields": rows})]
+
+    def get_form(self, request: HttpRequest, obj: Disclosure | None = None, change: bool = False,
+                 **kwargs: Any) -> Any:
+        if self._editable(request, obj):  # the section boxes of the product's category, declared on the form
+            kwargs["form"] = type("DisclosureSectionsForm", (self.form,),
+                                  section_form_fields(self._category(request, obj)))
+        return super().get_form(request, obj, change, **kwargs)
+
     def get_fieldsets(self, request: HttpRequest, obj: Disclosure | None = None) -> Any:
         if obj is None:
-            return [(None, {"fields": ["product", *CONTENT_FIELDS]})]
+            return [(None, {"fields": ["product", *CONTENT_FIELDS]}), *self._sections_fieldset(request, obj)]
         return [
             (_("Preview (English | 繁體中文)"), {"fields": ["preview"]}),
+            *self._sections_fieldset(request, obj),
             (_("Content"), {"fields": ["product", *CONTENT_FIELDS], "classes": ["collapse"]}),
             (_("Review"), {"fields": self.review_fields}),
         ]
@@ -128,12 +201,26 @@ class DisclosureAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
             for country, text in sorted((s.get("jurisdictions") or {}).items()):  # per-country sections
                 rows.append((text["en"], text["zh-hant"], f"{s['key']} · {country}"))
         statements = format_html_join("", '<tr><td>☐ {}</td><td>☐ {}</td><td><code>{}</code></td></tr>', rows)
+        sections = disclosure.sections or {}
+        section_rows = []
+        for key in ordered_keys(disclosure.category, sections):
+            with translation.override("en"):
+                title_en = str(section_title(key, disclosure.category))
+            with translation.override("zh-hant"):
+                title_zh = str(section_title(key, disclosure.category))
+            section_rows.append((title_en, sections[key]["en"] or "—", title_zh, sections[key]["zh-hant"] or "—",
+                                 key))
+        section_html = format_html_join(
+            "", '<tr><td lang="en"><strong>{}</strong><br>{}</td><td lang="zh-Hant"><strong>{}</strong><br>{}</td>'
+                '<td><code>{}</code></td></tr>', section_rows)
         return format_html(
             '<table class="disclosure-preview" style="width:100%;table-layout:fixed">'
             '<thead><tr><th lang="en">English</th><th lang="zh-Hant">繁體中文</th><th style="width:12em">{}</th>'
-            '</tr></thead><tbody><tr><td lang="en">{}</td><td lang="zh-Hant">{}</td><td></td></tr>{}</tbody></table>',
+            '</tr></thead><tbody><tr><td lang="en">{}</td><td lang="zh-Hant">{}</td><td></td></tr>{}{}</tbody>'
+            '</table>',
             _("statement key"), mark_safe(linebreaks(disclosure.body_en, autoescape=True)),  # noqa: S308 - escaped
-            mark_safe(linebreaks(disclosure.body_zh_hant, autoescape=True)), statements,  # noqa: S308 - escaped
+            mark_safe(linebreaks(disclosure.body_zh_hant, autoescape=True)), section_html,  # noqa: S308 - escaped
+            statements,
         )
 
     def save_model(self, request: HttpRequest, obj: Disclosure, form: forms.ModelForm, change: bool) -> None:
@@ -141,16 +228,20 @@ class DisclosureAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
         statements = data.get("risk_statements") or []
         if isinstance(statements, str):
             statements = json.loads(statements)
+        category = self._category(request, obj if change else None)
+        sections = form.sections(category) if isinstance(form, DisclosureForm) else {}
         if change:
             changed = {f: data[f] for f in form.changed_data if f in CONTENT_FIELDS}
-            if changed:
+            if changed or any(f.startswith("section_") for f in form.changed_data):
+                # The boxes are the category's whole template: they replace the sections as a whole.
                 services.disclosure_update(actor=request_user(request), disclosure=obj.pk,
                                            body_en=changed.get("body_en"), body_zh_hant=changed.get("body_zh_hant"),
-                                           risk_statements=statements if "risk_statements" in changed else None)
+                                           risk_statements=statements if "risk_statements" in changed else None,
+                                           sections=sections)
         else:
             created = services.disclosure_draft(actor=request_user(request), product=data["product"],
                                                 body_en=data["body_en"], body_zh_hant=data["body_zh_hant"],
-                                                risk_statements=statements)
+                                                risk_statements=statements, sections=sections)
             obj.pk = created.pk
         obj.refresh_from_db()
 
@@ -164,6 +255,8 @@ class DisclosureAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
                 extra_context["workflow_buttons"] = [{"action": "approve_selected", "label": _("Approve")},
                                                      {"action": "reject_selected", "label": _("Reject")}]
             extra_context["author"] = disclosure.author if disclosure else None
+            if disclosure is not None and disclosure.status == DisclosureStatus.DRAFT:
+                extra_context["missing_sections"] = services.sections_missing(disclosure, disclosure.product)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _details(self, disclosure: Disclosure) -> list[tuple[StrOrPromise, Any]]:
@@ -171,6 +264,9 @@ class DisclosureAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
         return [(_("product"), disclosure.product), (_("version"), disclosure.version),
                 (_("author"), disclosure.author), (_("sha256"), disclosure.sha256),
                 (_("statements"), ", ".join(s["key"] for s in disclosure.risk_statements)),
+                (_("sections"), ", ".join(disclosure.sections) or "—"),
+                (_("missing sections (approval is refused)"),
+                 ", ".join(services.sections_missing(disclosure, disclosure.product)) or "—"),
                 (_("supersedes"), f"v{current.version}" if current else "—")]
 
     @admin.action(description=_("Approve (becomes current)"), permissions=["approve"])
@@ -302,6 +398,125 @@ class JurisdictionRuleAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: JurisdictionRule, form: forms.ModelForm, change: bool) -> None:
         before = rule_services.snapshot(JurisdictionRule.objects.get(pk=obj.pk)) if change else None
         rule_services.jurisdiction_rule_save(actor=request_user(request), rule=obj, before=before)
+
+
+class CategoryRuleForm(forms.ModelForm):
+    effective_from = forms.SplitDateTimeField(
+        label=_("effective from"), required=False, widget=AdminSplitDateTime,
+        help_text=_("Empty: as soon as you confirm. A version in force is never edited; a change is a new version."))
+
+    class Meta:
+        model = CategoryRule
+        fields = ["jurisdiction", "category", "investor_class", "permitted", "max_risk_rating", "requires_assessment",
+                  "effective_from", "notes"]
+
+    def clean_jurisdiction(self) -> str:
+        value = (self.cleaned_data.get("jurisdiction") or "").strip().upper()
+        if value != DEFAULT_JURISDICTION and not (len(value) == 2 and value.isalpha() and value.isascii()):
+            raise forms.ValidationError(_("A two-letter country code (ISO 3166-1), or * for the default."))
+        return value
+
+    def clean_effective_from(self) -> dt.datetime | None:
+        value = self.cleaned_data.get("effective_from")
+        if value is not None and value < timezone.now():
+            raise forms.ValidationError(_("A rule cannot take effect in the past; leave the time empty for now."))
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None  # ModelForm.clean returns cleaned_data
+        if not data.get("permitted") and (data.get("max_risk_rating") is not None or data.get("requires_assessment")):
+            self.add_error("permitted", _("Conditions apply only to a category that may be offered."))
+        return data
+
+
+def _decision_text(decision: Any) -> StrOrPromise:
+    if not decision.permitted:
+        return _("not offered")
+    rule = decision.rule or {}
+    conditions = []
+    if rule.get("max_risk_rating") is not None:
+        conditions.append(str(_("risk rating %(n)s or lower") % {"n": rule["max_risk_rating"]}))
+    if rule.get("requires_assessment"):
+        conditions.append(str(_("passed assessment")))
+    if decision.rule is None:
+        return _("offered (no rule)")
+    return _("offered") if not conditions else _("offered: %(c)s") % {"c": ", ".join(conditions)}
+
+
+@admin.register(CategoryRule)
+class CategoryRuleAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
+    """Who may be offered which product category. Saving shows first whom the change reaches (a confirm page);
+    every change is an audit event; versions in force are read-only, a change is a new version."""
+
+    form = CategoryRuleForm
+    list_display = ["jurisdiction", "category", "investor_class", "permitted", "conditions", "effective_from",
+                    "state", "created_by"]
+    list_filter = ["jurisdiction", "category", "investor_class", "permitted"]
+    list_select_related = ["created_by"]
+    search_fields = ["=jurisdiction", "notes"]
+    actions: list[Any] = []  # no bulk delete: a scheduled version is withdrawn one at a time (audited)
+
+    def has_change_permission(self, request: HttpRequest, obj: CategoryRule | None = None) -> bool:
+        in_force = obj is not None and obj.effective_from <= timezone.now()
+        return not in_force and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: CategoryRule | None = None) -> bool:
+        scheduled = obj is not None and obj.effective_from > timezone.now()
+        return scheduled and super().has_delete_permission(request, obj)
+
+    @admin.display(description=_("conditions"))
+    def conditions(self, rule: CategoryRule) -> str:
+        parts = []
+        if rule.max_risk_rating is not None:
+            parts.append(str(_("rating ≤ %(n)s") % {"n": rule.max_risk_rating}))
+        if rule.requires_assessment:
+            parts.append(str(_("assessment")))
+        return ", ".join(parts) or "—"
+
+    @admin.display(description=_("state"))
+    def state(self, rule: CategoryRule) -> StrOrPromise:
+        return _("scheduled") if rule.effective_from > timezone.now() else _("in force or superseded")
+
+    def save_model(self, request: HttpRequest, obj: CategoryRule, form: forms.ModelForm, change: bool) -> None:
+        rule_services.category_rule_save(actor=request_user(request), rule=obj)
+
+    def delete_model(self, request: HttpRequest, obj: CategoryRule) -> None:
+        rule_services.category_rule_withdraw(actor=request_user(request), rule=obj.pk)
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: dict | None = None) -> HttpResponse:
+        """A valid add or change is shown first with whom it reaches; the confirm page posts it again."""
+        if request.method == "POST" and "_confirmed" not in request.POST:
+            preview = self._preview(request, object_id)
+            if preview is not None:
+                return preview
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _preview(self, request: HttpRequest, object_id: str | None) -> HttpResponse | None:
+        obj = self.get_object(request, object_id) if object_id else None
+        allowed = self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
+        if not allowed or (object_id and obj is None):
+            return None  # the admin's own view answers (403 or 404)
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
+        if not form.is_valid():
+            return None  # the admin's own view shows the errors
+        data = form.cleaned_data
+        figures = rule_change_preview(
+            jurisdiction=data["jurisdiction"], category=data["category"], investor_class_=data["investor_class"],
+            permitted=data["permitted"], max_risk_rating=data.get("max_risk_rating"),
+            requires_assessment=data.get("requires_assessment", False),
+            effective_from=data.get("effective_from") or timezone.now())
+        fields = [(name, value) for name, values in request.POST.lists() if name != "csrfmiddlewaretoken"
+                  for value in values]
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "media": self.media,
+            "title": _("Confirm: %(label)s") % {"label": _("change category rule")},
+            "label": _("change category rule"), "fields": fields, "figures": figures, "data": data,
+            "current": _decision_text(figures["current"]), "new": _decision_text(figures["new"]),
+            "when": data.get("effective_from") or _("as soon as you confirm"),
+        }
+        return TemplateResponse(request, "admin/compliance/categoryrule/confirm.html", context)
 
 
 @admin.register(AssessmentQuestion)

@@ -2,7 +2,8 @@
 
 Compliance sits below earn: earn's subscriptions call the gate, so compliance must not import earn back.
 Its models name the product by string ("earn.Product"), its rules read a product's plain fields
-(`strategy`, `term_type`, `status`), and the few catalogue reads it needs come through this port.
+(`strategy`, `term_type`, `status`, and `category` for the sections a disclosure needs), and the few
+catalogue reads it needs come through this port.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ class Catalogue:
     """Lock a product row in the service-wide lock order (product first); NotFound if there is none."""
     own_position_product: Callable[[int, Any], int | None]
     """(position id, user) -> the product id of the customer's own position, or None."""
+    products_in_category: Callable[[str], list[Any]]
+    """Products of one category customers can subscribe to now (live), by id: a category rule's preview."""
+    open_positions_in_category: Callable[[str, Any], dict[str, int]]
+    """(category, users queryset) -> {"positions", "customers"}: their open positions (earn and pool) in
+    products of that category, and how many of them hold one."""
 
 
 _catalogue: Catalogue | None = None

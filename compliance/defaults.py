@@ -135,3 +135,76 @@ def questions() -> dict[str, list[dict]]:
     """{jurisdiction: [question]} with positions in order."""
     banks = {"HK": _COMMON + _KIND, "GB": _COMMON + _GB_ONLY + _KIND}
     return {j: [{**q, "position": i} for i, q in enumerate(bank, start=1)] for j, bank in banks.items()}
+
+
+# --- Product categories (docs/COMPLIANCE.md, "Product categories") ------------------------------------------
+# (jurisdiction, category, investor class, permitted, conditions, effective from (UTC), legal basis). Every
+# category is stated for both classes, so the matrix reads whole; a country not listed here has no rule of its
+# own and gets the default (`*`, none installed: every category permitted, as before categories existed).
+
+_HK_NO_RETURNS = ("SFC Guidelines for Virtual Asset Trading Platform Operators (June 2023) para 7.26(b): a "
+                  "platform may not arrange with clients to use their virtual assets to generate returns for them "
+                  "or others. Applies to every client, professional or not.")
+_HK_STAKING = ("SFC Circular on staking services provided by virtual asset trading platforms (7 April 2025): staking "
+               "permitted by licence condition; the platform discloses assets, returns, lock-up, validators, fees "
+               "and slashing compensation (the product's disclosure), and clients other than professional "
+               "investors acknowledge the risks (the disclosure acknowledgement the gate asks of every customer).")
+_HK_STAKING_RETAIL = _HK_STAKING + (" Platform choice: retail clients also pass the knowledge assessment of the "
+                                    "product's kind before staking, whatever its risk rating.")
+_GB_PROPOSAL = ("FCA DP25/1 (2 May 2025) proposed restricting firms from offering cryptoasset lending and borrowing "
+                "to retail consumers; CP25/40 (16 December 2025) consulted on the rules. A PROPOSAL, not yet in "
+                "force: offered under today's rules (appropriateness and cooling-off through the GB jurisdiction "
+                "rule); add a refusing version from the date the final rules take effect.")
+_GB_LM = ("Platform policy: liquidity provision places the customer's assets in a third-party protocol, the same "
+          "risk as lending (FCA DP25/1, \"same risk, same regulatory outcome\"); not offered to retail consumers.")
+_GB_STRUCTURED = ("FCA PS20/10 (COBS 22.6, in force 6 January 2021): derivatives referencing cryptoassets may not "
+                  "be sold to retail clients; structured Earn products embed an option.")
+_GB_STAKING = ("FCA DP25/1 (2 May 2025): staking to remain available to retail consumers with explicit consent to "
+               "its terms (the disclosure acknowledgement); COBS 4.12A appropriateness and cooling-off apply "
+               "through the GB jurisdiction rule.")
+_GB_PRO = "Professional clients: no restriction proposed (FCA DP25/1, CP25/40)."
+_DE_LENDING = ("MiCA (Regulation (EU) 2023/1114) does not cover crypto-asset lending (recital 94) and art. 70(1) "
+               "bars a CASP from using clients' crypto-assets for its own account; whether lending needs a German "
+               "banking licence (KWG) is for BaFin. Platform policy: not offered to retail clients.")
+_DE_STAKING = ("MiCA: staking is not a crypto-asset service of its own; offered under the platform's custody "
+               "(art. 75) with the product's disclosure. Permitted.")
+_DE_LM = ("MiCA recital 22: fully decentralised services are outside MiCA, so the customer's protection ends at "
+          "the protocol. Platform policy: not offered to retail clients.")
+_DE_STRUCTURED = ("Structured products are financial instruments under MiFID II (Directive 2014/65/EU) with a "
+                  "PRIIPs KID for retail investors, outside a MiCA CASP authorisation. Not offered.")
+
+_P, _R = "professional", "retail"
+CATEGORY_RULES: list[dict] = [
+    *[{"jurisdiction": "HK", "category": c, "investor_class": k, "permitted": False,
+       "effective_from": "2023-06-01T00:00:00+08:00", "notes": _HK_NO_RETURNS}
+      for c in ("lending", "staking", "liquidity_mining", "structured") for k in (_R, _P)],
+    {"jurisdiction": "HK", "category": "staking", "investor_class": _R, "permitted": True,
+     "requires_assessment": True, "effective_from": "2025-04-07T00:00:00+08:00", "notes": _HK_STAKING_RETAIL},
+    {"jurisdiction": "HK", "category": "staking", "investor_class": _P, "permitted": True,
+     "effective_from": "2025-04-07T00:00:00+08:00", "notes": _HK_STAKING},
+    {"jurisdiction": "GB", "category": "lending", "investor_class": _R, "permitted": True,
+     "effective_from": "2025-05-02T00:00:00+00:00", "notes": _GB_PROPOSAL},
+    {"jurisdiction": "GB", "category": "liquidity_mining", "investor_class": _R, "permitted": False,
+     "effective_from": "2025-05-02T00:00:00+00:00", "notes": _GB_LM},
+    {"jurisdiction": "GB", "category": "structured", "investor_class": _R, "permitted": False,
+     "effective_from": "2021-01-06T00:00:00+00:00", "notes": _GB_STRUCTURED},
+    {"jurisdiction": "GB", "category": "staking", "investor_class": _R, "permitted": True,
+     "effective_from": "2025-05-02T00:00:00+00:00", "notes": _GB_STAKING},
+    *[{"jurisdiction": "GB", "category": c, "investor_class": _P, "permitted": True,
+       "effective_from": "2025-05-02T00:00:00+00:00", "notes": _GB_PRO}
+      for c in ("lending", "staking", "liquidity_mining", "structured")],
+    {"jurisdiction": "DE", "category": "lending", "investor_class": _R, "permitted": False,
+     "effective_from": "2024-12-30T00:00:00+01:00", "notes": _DE_LENDING},
+    {"jurisdiction": "DE", "category": "lending", "investor_class": _P, "permitted": True,
+     "effective_from": "2024-12-30T00:00:00+01:00", "notes": _DE_LENDING.replace("retail", "retail; professional "
+                                                                                  "clients may be offered it")},
+    *[{"jurisdiction": "DE", "category": "staking", "investor_class": k, "permitted": True,
+       "effective_from": "2024-12-30T00:00:00+01:00", "notes": _DE_STAKING} for k in (_R, _P)],
+    {"jurisdiction": "DE", "category": "liquidity_mining", "investor_class": _R, "permitted": False,
+     "effective_from": "2024-12-30T00:00:00+01:00", "notes": _DE_LM},
+    {"jurisdiction": "DE", "category": "liquidity_mining", "investor_class": _P, "permitted": True,
+     "effective_from": "2024-12-30T00:00:00+01:00", "notes": _DE_LM.replace("retail", "retail; professional "
+                                                                             "clients may be offered it")},
+    *[{"jurisdiction": "DE", "category": "structured", "investor_class": k, "permitted": False,
+       "effective_from": "2024-12-30T00:00:00+01:00", "notes": _DE_STRUCTURED} for k in (_R, _P)],
+]

@@ -6,7 +6,8 @@ token lists; the result is a list of segments {"op": "equal" | "insert" | "delet
 whose `equal` and `delete` texts concatenate to the old text and `equal` and `insert` texts to the
 new one (a replacement is a deletion followed by an insertion).
 
-Risk statements are matched by key: a statement is `added`, `removed`, `changed` or `unchanged`.
+Risk statements are matched by key: a statement is `added`, `removed`, `changed` or `unchanged`; so are
+the sections of the product's category (with their titles).
 """
 
 from __future__ import annotations
@@ -74,9 +75,18 @@ def diff_statements(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str,
     return out
 
 
+def diff_sections(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Sections [{key, title, text}] matched by key like statements, each with its title (the new one, or the
+    old one for a section removed, e.g. after the product's category changed)."""
+    titles = {s["key"]: s.get("title", s["key"]) for s in old} | {s["key"]: s.get("title", s["key"]) for s in new}
+    return [{"title": titles[change["key"]], **change} for change in diff_statements(old, new)]
+
+
 def diff_disclosure(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """The redline of one language: `old` and `new` are {"text": body, "risk_statements": [{key, text}]}."""
+    """The redline of one language: `old` and `new` are {"text": body, "risk_statements": [{key, text}],
+    "sections": [{key, title, text}]} (sections optional: none before they existed)."""
     text = diff_text(old["text"], new["text"])
     statements = diff_statements(old["risk_statements"], new["risk_statements"])
-    return {"changed": is_changed(text) or any(s["change"] != UNCHANGED for s in statements),
-            "text": text, "risk_statements": statements}
+    sections = diff_sections(old.get("sections", []), new.get("sections", []))
+    return {"changed": is_changed(text) or any(s["change"] != UNCHANGED for s in [*statements, *sections]),
+            "text": text, "risk_statements": statements, "sections": sections}

@@ -2,7 +2,8 @@
 
 Each rule is a small function returning a code or None; `RULES` is the one list the gate runs, in
 order. What a rule demands of whom is data: the restricted list in settings, the per-country
-`JurisdictionRule` rows edited by compliance officers (docs/COMPLIANCE.md has the table).
+`JurisdictionRule` rows and the per-category `CategoryRule` rows edited by compliance officers
+(docs/COMPLIANCE.md has the tables).
 
 The customer's residence and KYC status are read from the database when the context is loaded, never from
 whatever user object the caller holds: they are KYC facts that only compliance and the KYC provider write.
@@ -25,6 +26,8 @@ from django.utils import timezone
 
 from accounts.models import KycStatus, ResidenceChangeRequest, ResidenceRequestStatus
 from compliance import errors
+from compliance.category_rules import CategoryAccess
+from compliance.category_selectors import professional_subquery, rules_for_country_subquery
 from compliance.models import (
     Acknowledgement,
     AssessmentAttempt,
@@ -71,6 +74,7 @@ class GateContext:
     current_disclosure: dict[int, int | None] = field(default_factory=dict)  # product id -> disclosure id
     latest_ack_disclosure: dict[int, int | None] = field(default_factory=dict)  # product id -> acked disclosure
     rule: JurisdictionRule | None = None
+    categories: CategoryAccess | None = None  # the category rules in force for the customer's country and class
     profile: CustomerProfile | None = None
     assessments: dict[str, AssessmentAttempt] = field(default_factory=dict)  # product kind -> newest attempt
     _holdings: dict[str, Decimal] | None = None
@@ -79,13 +83,16 @@ class GateContext:
 
     @classmethod
     def load(cls, user: User, product_ids: Sequence[int]) -> GateContext:
-        """One query for the customer's facts, the country's rule id and (for a single product, the
-        subscription path) its current disclosure and the customer's latest acknowledgement; with several
-        products, two more. Rule, profile and assessments only for countries that have a rule."""
+        """One query for the customer's facts (with their investor class and the category rules in force for
+        their country), the country's rule id and (for a single product, the subscription path) its current
+        disclosure and the customer's latest acknowledgement; with several products, two more. Rule, profile and
+        assessments only for countries that have a rule (assessments also where a category rule needs one)."""
         ctx = cls(user=user)
         pending = ResidenceChangeRequest.objects.filter(user=OuterRef("pk"), status=ResidenceRequestStatus.PENDING)
         rule = JurisdictionRule.objects.filter(country=Upper(OuterRef("country"))).values("pk")[:1]
-        facts_of = {"residence_pending": Exists(pending), "rule_id": Subquery(rule)}
+        facts_of = {"residence_pending": Exists(pending), "rule_id": Subquery(rule),
+                    "professional": professional_subquery(),
+                    "category_rules": rules_for_country_subquery(Upper(OuterRef("country")), ctx.now)}
         single = len(product_ids) == 1
         if single:
             facts_of["disclosure_id"] = Subquery(
@@ -100,10 +107,15 @@ class GateContext:
         if facts is not None:
             ctx.country, ctx.kyc_status, ctx.residence_under_review = (facts[0] or "").upper(), facts[1], facts[2]
             rule_id = facts[3]
+            verified = ctx.kyc_status == KycStatus.VERIFIED  # else, as in the catalogue: the default rules, retail
+            ctx.categories = CategoryAccess(facts[5] or [], country=ctx.country if verified else "",
+                                            professional=facts[4] and verified)
+        else:
+            ctx.categories = CategoryAccess([], country="", professional=False)
         if single:
             # Without the customer's row there is no acknowledgement either: NO_ACK whatever is current.
-            ctx.current_disclosure[product_ids[0]] = facts[4] if facts is not None else None
-            ctx.latest_ack_disclosure[product_ids[0]] = facts[5] if facts is not None else None
+            ctx.current_disclosure[product_ids[0]] = facts[6] if facts is not None else None
+            ctx.latest_ack_disclosure[product_ids[0]] = facts[7] if facts is not None else None
         else:
             current = dict(Disclosure.objects.filter(product_id__in=product_ids, status=DisclosureStatus.CURRENT)
                            .values_list("product_id", "id"))
@@ -117,10 +129,10 @@ class GateContext:
         ctx.rule = JurisdictionRule.objects.filter(pk=rule_id).first() if rule_id is not None else None
         if ctx.rule is not None:
             ctx.profile = CustomerProfile.objects.filter(user=user).first()
-            if ctx.rule.assessment_min_risk is not None:
-                attempts = (AssessmentAttempt.objects.filter(user=user, jurisdiction=ctx.rule.country)
-                            .order_by("product_kind", "-created_at", "-id").distinct("product_kind"))
-                ctx.assessments = {a.product_kind: a for a in attempts}
+        if (ctx.rule is not None and ctx.rule.assessment_min_risk is not None) or ctx.categories.any_assessment:
+            attempts = (AssessmentAttempt.objects.filter(user=user, jurisdiction=ctx.country)
+                        .order_by("product_kind", "-created_at", "-id").distinct("product_kind"))
+            ctx.assessments = {a.product_kind: a for a in attempts}
         return ctx
 
     @property
@@ -167,6 +179,13 @@ def rule_jurisdiction(ctx: GateContext, product: Any, amount: Decimal | None) ->
     return errors.JURISDICTION_RESTRICTED if ctx.country in restricted_countries() else None
 
 
+def rule_category(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
+    """The product's category (and rating) must be offered to the customer's country and investor class."""
+    if ctx.categories is None or ctx.categories.allows(product.category, product.risk_rating):
+        return None
+    return errors.PRODUCT_NOT_PERMITTED
+
+
 def rule_acknowledgement(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
     acked = ctx.latest_ack_disclosure.get(product.pk)
     if acked is None:
@@ -177,9 +196,12 @@ def rule_acknowledgement(ctx: GateContext, product: Any, amount: Decimal | None)
 
 
 def rule_assessment(ctx: GateContext, product: Any, amount: Decimal | None) -> str | None:
-    """Products rated at or above the country's level need the newest assessment of their kind passed."""
+    """Products rated at or above the country's level need the newest assessment of their kind passed, and so do
+    products whose category rule asks for one (whatever their rating)."""
     level = ctx.rule.assessment_min_risk if ctx.rule else None
-    if level is None or product.risk_rating < level or ctx.exempt:
+    by_rating = level is not None and product.risk_rating >= level and not ctx.exempt
+    by_category = ctx.categories is not None and ctx.categories.decision(product.category).requires_assessment
+    if not (by_rating or by_category):
         return None
     attempt = ctx.assessments.get(product_kind(product))
     if attempt is None:
@@ -232,8 +254,8 @@ def rule_exposure(ctx: GateContext, product: Any, amount: Decimal | None) -> str
     return errors.EXPOSURE_LIMIT if value > limit else None
 
 
-RULES: list[Rule] = [rule_kyc, rule_residence_review, rule_jurisdiction, rule_acknowledgement, rule_assessment,
-                     rule_cooling_off, rule_exposure]
+RULES: list[Rule] = [rule_kyc, rule_residence_review, rule_jurisdiction, rule_category, rule_acknowledgement,
+                     rule_assessment, rule_cooling_off, rule_exposure]
 
 
 def blocking_codes(user: User, product: Any, *, amount: Decimal | None = None,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from compliance.disclosure_templates import TEMPLATES
 from core.models import AuditEvent as CoreAuditEvent
+
+SECTION_CATEGORIES = sorted(TEMPLATES)
 
 
 class DisclosureStatus(models.TextChoices):
@@ -22,7 +26,10 @@ class Disclosure(models.Model):
     """One version of a product's risk disclosure, bilingual; the English version prevails.
 
     `risk_statements` is a list of {"key", "en", "zh-hant"}; a customer ticks every one.
-    `sha256` covers the canonical content (bodies + statements), so an acknowledgement proves
+    `sections` is {key: {"en", "zh-hant"}}: the sections the product's category requires
+    (compliance.disclosure_templates), written for `category`; a version is approved only when every
+    required section has both languages.
+    `sha256` covers the canonical content (bodies + statements + sections), so an acknowledgement proves
     exactly what was shown.
     """
 
@@ -32,6 +39,9 @@ class Disclosure(models.Model):
     body_en = models.TextField(_("body (English)"))
     body_zh_hant = models.TextField(_("body (Traditional Chinese)"))
     risk_statements = models.JSONField(_("risk statements"), default=list)
+    sections = models.JSONField(_("sections"), default=dict, blank=True)
+    # The product's category the sections were written for (empty on versions drafted before sections).
+    category = models.CharField(_("category"), max_length=20, blank=True, default="")
     sha256 = models.CharField(max_length=64)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -53,6 +63,15 @@ class Disclosure(models.Model):
             ),
             models.CheckConstraint(condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("author")),
                                    name="disclosure_maker_not_checker"),
+            models.CheckConstraint(condition=Exact(Func(F("sections"), function="jsonb_typeof",
+                                                        output_field=models.CharField()), "object"),
+                                   name="disclosure_sections_object"),
+            models.CheckConstraint(condition=Q(category__in=["", *SECTION_CATEGORIES]),
+                                   name="disclosure_category_known"),
+            # A version written for a category is approved only with its sections (the service checks each one
+            # in both languages; the database at least refuses an approved version with none).
+            models.CheckConstraint(condition=Q(status__in=["draft", "rejected"]) | Q(category="") | ~Q(sections={}),
+                                   name="disclosure_approved_has_sections"),
         ]
 
     def __str__(self) -> str:
@@ -293,3 +312,76 @@ class Complaint(models.Model):
 
     def __str__(self) -> str:
         return f"complaint {self.pk}: {self.subject}"
+
+
+class ProductCategory(models.TextChoices):
+    """What a product does with the customer's assets (earn's `Product.category`; compliance sits below earn)."""
+
+    LENDING = "lending", _("Lending")
+    STAKING = "staking", _("Staking")
+    LIQUIDITY_MINING = "liquidity_mining", _("Liquidity mining")
+    STRUCTURED = "structured", _("Structured product")
+
+
+class InvestorClass(models.TextChoices):
+    """The customer's class: professional where the compliance profile says so, retail otherwise."""
+
+    RETAIL = "retail", _("Retail")
+    PROFESSIONAL = "professional", _("Professional")
+
+
+
+
+class CategoryRule(models.Model):
+    """Whether customers of one jurisdiction and investor class may be offered products of one category.
+
+    Rows are versions, like product terms: the rule in force at time T for (jurisdiction, category, class) is
+    the one with the latest `effective_from` <= T; a rule in force is never edited (the trail of what applied
+    stays readable), a change is a new row from a later time. The country's own rule wins over the default
+    (`*`); with neither, the category is permitted (docs/COMPLIANCE.md, "Product categories").
+    """
+
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=2,
+                                    help_text=_("ISO 3166-1 alpha-2, or * for the default"))
+    category = models.CharField(_("product category"), max_length=20, choices=ProductCategory.choices)
+    investor_class = models.CharField(_("investor class"), max_length=12, choices=InvestorClass.choices)
+    permitted = models.BooleanField(_("may be offered"))
+    max_risk_rating = models.PositiveSmallIntegerField(
+        _("highest risk rating offered"), null=True, blank=True,
+        help_text=_("Products rated above this are not offered; empty: any rating."))
+    requires_assessment = models.BooleanField(
+        _("requires a passed assessment"), default=False,
+        help_text=_("The customer must have passed the knowledge assessment of the product's kind, whatever its "
+                    "risk rating (the jurisdiction needs a question bank)."))
+    effective_from = models.DateTimeField(_("effective from"))
+    notes = models.TextField(_("legal basis and source"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", help_text=_("empty: installed with the defaults"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["jurisdiction", "category", "investor_class", "-effective_from"]
+        indexes = [models.Index(fields=["jurisdiction", "category", "investor_class", "-effective_from"],
+                                name="categoryrule_in_force_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "category", "investor_class", "effective_from"],
+                                    name="categoryrule_one_per_instant"),
+            models.CheckConstraint(condition=Q(jurisdiction__regex=r"^([A-Z]{2}|\*)$"),
+                                   name="categoryrule_jurisdiction_iso2_or_default"),
+            models.CheckConstraint(condition=Q(category__in=["lending", "staking", "liquidity_mining", "structured"]),
+                                   name="categoryrule_category_known"),
+            models.CheckConstraint(condition=Q(investor_class__in=["retail", "professional"]),
+                                   name="categoryrule_investor_class_known"),
+            models.CheckConstraint(condition=Q(max_risk_rating__isnull=True)
+                                   | Q(max_risk_rating__gte=1, max_risk_rating__lte=5),
+                                   name="categoryrule_max_risk_1_5"),
+            # Conditions qualify an offer: a refusal carries none.
+            models.CheckConstraint(condition=Q(permitted=True)
+                                   | Q(max_risk_rating__isnull=True, requires_assessment=False),
+                                   name="categoryrule_conditions_only_when_permitted"),
+            models.CheckConstraint(condition=~Q(notes=""), name="categoryrule_source_given"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction} {self.category} {self.investor_class} from {self.effective_from:%Y-%m-%d %H:%M}"

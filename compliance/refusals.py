@@ -37,6 +37,11 @@ REFUSALS = (
             _("Earn products are not available in your country of residence."),
             _("Earn is not offered where you live. If your country of residence has changed, "
               "request a change in your profile."), **_PROFILE),
+    Refusal(errors.PRODUCT_NOT_PERMITTED, 403,
+            _("This product is not offered to customers of your country of residence and investor class."),
+            _("What a product does with your assets decides where it may be offered. Products you can "
+              "subscribe to are listed in Earn; positions you already hold are not affected."),
+            next_url_name="portal:home", link_text=_("Earn products")),
     Refusal(errors.ASSESSMENT_REQUIRED, 403,
             _("Please complete the knowledge assessment before subscribing."),
             _("Take the short knowledge assessment, then come back to subscribe."), **_ASSESSMENT),

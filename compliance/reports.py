@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from compliance.models import Acknowledgement, AssessmentAttempt, Complaint, Refusal
 from core.api import csv_safe_sql as safe
+from core.db_router import read_alias
 
 CHUNK_BYTES = 64 * 1024
 
@@ -71,7 +72,7 @@ class ReportKind:
 
 
 def _fetch(sql: str, params: dict[str, Any]) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -407,7 +408,8 @@ class CsvCopy:
         sql, params = self.kind.query(self.start, self.end)
         statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)"
         buffer = bytearray()
-        with connection.cursor() as wrapper:
+        # One COPY statement: nothing outlives it, so it streams through a transaction pooler too.
+        with connections[read_alias()].cursor() as wrapper:
             cursor = wrapper.cursor  # psycopg's own cursor: Django's wrapper has no copy()
             with cursor.copy(statement, params) as copy:
                 for data in copy:

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
+from compliance.disclosure_templates import ordered_keys, section_title
 from compliance.models import (
     AssessmentAttempt,
     AssessmentQuestion,
@@ -63,7 +64,22 @@ def disclosure_text(disclosure: Disclosure, *, language: str, country: str | Non
 
     statements = [{"key": s["key"], "text": wording(s).get(lang) or wording(s)["en"]}
                   for s in disclosure.risk_statements]
-    return {"language": lang, "text": body, "risk_statements": statements}
+    return {"language": lang, "text": body, "risk_statements": statements,
+            "sections": disclosure_sections(disclosure, language=lang)}
+
+
+def disclosure_sections(disclosure: Disclosure, *, language: str) -> list[dict[str, str]]:
+    """The version's sections as customers read them: [{key, title, text}] in the order of the category's
+    template, titles translated; a section empty in this language reads in English."""
+    lang = TRADITIONAL_CHINESE if language.lower().startswith("zh") else ENGLISH
+    sections = disclosure.sections or {}
+    out = []
+    with translation.override(lang):
+        for key in ordered_keys(disclosure.category, sections):
+            text = (sections[key].get(lang) or sections[key].get(ENGLISH) or "").strip()
+            if text:
+                out.append({"key": key, "title": str(section_title(key, disclosure.category)), "text": text})
+    return out
 
 
 def audit_events_for(*, obj: object) -> QuerySet[AuditEvent]:

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import views as core_views
 from monitoring import views as monitoring_views
-from portal.operations import operations_console
+from portal.operations import exposure_console, operations_console
 
 urlpatterns = [
     path("", include("portal.urls")),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("favicon.ico", require_safe(lambda request: HttpResponsePermanentRedirect(static("portal/favicon.svg"))),
          name="favicon"),
     path("admin/operations/", admin.site.admin_view(operations_console), name="operations-console"),
+    path("admin/operations/exposure/", admin.site.admin_view(exposure_console), name="operations-exposure"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

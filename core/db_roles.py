@@ -161,7 +161,9 @@ def roles_bootstrap(cursor, *, owner: str, owner_password: str, runtime: str,
 
     An empty password leaves the role's password as it is (for clusters that authenticate otherwise).
     """
-    for name, value in (("owner_role", owner), ("owner_password", owner_password), ("runtime_role", runtime),
-                        ("runtime_password", runtime_password)):
-        cursor.execute("SELECT set_config(%s, %s, false)", [f"earn.{name}", value])
-    cursor.execute(BOOTSTRAP_SQL.read_text())
+    # Transaction-local settings (set_config's `true`): nothing of the names or passwords stays in the session.
+    with cursor.connection.transaction():
+        for name, value in (("owner_role", owner), ("owner_password", owner_password), ("runtime_role", runtime),
+                            ("runtime_password", runtime_password)):
+            cursor.execute("SELECT set_config(%s, %s, true)", [f"earn.{name}", value])
+        cursor.execute(BOOTSTRAP_SQL.read_text())

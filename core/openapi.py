@@ -22,8 +22,9 @@ ERROR_SCHEMA = {
                                                      "version or disclosure."},
         "action": {"type": "string", "description": "INVALID_TRANSITION: the lifecycle action that was refused."},
         "missing": {"type": "array", "items": {"type": "string"},
-                    "description": "What is missing: unanswered questions, unacknowledged statements, or the "
-                                   "product fields needed before submission."},
+                    "description": "What is missing: unanswered questions, unacknowledged statements, the "
+                                   "product fields needed before submission, or (DISCLOSURE_INCOMPLETE) the "
+                                   "disclosure sections empty in a language, as key.language."},
         "retake_after": {"type": "string", "format": "date-time",
                          "description": "RETAKE_TOO_SOON: when the assessment may be taken again."},
     },

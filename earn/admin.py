@@ -29,6 +29,7 @@ from earn.apy import apy_for, as_percent
 from earn.models import (
     AccrualChunk,
     AccrualRun,
+    ExposureLimit,
     Product,
     ProductStatus,
     ProductTerms,
@@ -38,6 +39,7 @@ from earn.models import (
     TermType,
 )
 from earn.selectors.products import terms_pending, vetting_checklist, vetting_missing
+from earn.services import exposure_limits as limit_services
 from earn.services import product_lifecycle as services
 from earn.services import terms as terms_services
 
@@ -205,8 +207,9 @@ class ProductAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
         (_("Product"), {"fields": ["name_en", "name_zh_hant", "asset", "term_type", "strategy", "category",
                                    "risk_rating"]}),
         # The customer-facing vetting text: English and Traditional Chinese side by side, like disclosures.
-        (_("Vetting"), {"fields": ["vetting_checklist", "venue", "chain", "contract_address", "audit_reports",
-                                   "tvl_usd", ("yield_source", "yield_source_zh_hant"),
+        (_("Vetting"), {"fields": ["vetting_checklist", "venue", "counterparty", "chain", "contract_address",
+                                   "audit_reports", "tvl_usd", "il_alert_threshold",
+                                   ("yield_source", "yield_source_zh_hant"),
                                    ("risk_rationale", "risk_rationale_zh_hant"), "reviewer_notes"]}),
         (_("Launch (optional)"), {"fields": list(services.LAUNCH_FIELDS),
                                   "description": _("Set an allocation method to open the product as a launch: "
@@ -510,3 +513,40 @@ class AccrualRunAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in AccrualRun._meta.fields]
+
+
+# --- Exposure limits -------------------------------------------------------------------------------
+
+
+class ExposureLimitForm(forms.ModelForm):
+    class Meta:
+        model = ExposureLimit
+        fields = ["kind", "name", "limit_usd", "note"]
+
+
+@admin.register(ExposureLimit)
+class ExposureLimitAdmin(ServiceRefusalsAsMessagesMixin, admin.ModelAdmin):
+    """Limits per venue or counterparty (compliance and operations); each save or removal is an audit event.
+    Exposure against them: Operations › Venue exposure."""
+
+    form = ExposureLimitForm
+    list_display = ["name", "kind", "limit_usd", "updated_by", "updated_at"]
+    list_filter = ["kind"]
+    list_select_related = ["updated_by"]
+    search_fields = ["name"]
+    readonly_fields = ["updated_by", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: ExposureLimit, form: forms.ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        saved = limit_services.exposure_limit_save(actor=request_user(request), kind=data["kind"], name=data["name"],
+                                                   limit_usd=data["limit_usd"], note=data.get("note", ""),
+                                                   limit=obj.pk if change else None)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: ExposureLimit) -> None:
+        limit_services.exposure_limit_delete(actor=request_user(request), limit=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ExposureLimit]) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            limit_services.exposure_limit_delete(actor=request_user(request), limit=pk)

@@ -15,8 +15,16 @@ class EarnConfig(AppConfig):
         from compliance.catalogue import Catalogue
         from compliance.catalogue import register as register_catalogue
         from earn.lock_objects import product_lock
-        from earn.selectors.products import catalogue_product, live_products, own_position_product
+        from earn.selectors.products import (
+            catalogue_product,
+            live_products,
+            open_positions_in_category,
+            own_position_product,
+            products_in_category,
+        )
 
         # Compliance rules over earn's products without importing earn (it sits below: see compliance/catalogue.py).
         register_catalogue(Catalogue(visible_product=catalogue_product, live_products=live_products,
-                                     product_lock=product_lock, own_position_product=own_position_product))
+                                     product_lock=product_lock, own_position_product=own_position_product,
+                                     products_in_category=products_in_category,
+                                     open_positions_in_category=open_positions_in_category))

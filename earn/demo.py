@@ -96,6 +96,31 @@ COUNTERPARTY = {"key": "borrower_default",
                 "zh-hant": "借款人可能違約。在市場急跌時，抵押品未必足以覆蓋貸款，任何差額均可能減少您取回的金額。"}
 
 
+# The lending sections every demo product carries (compliance.disclosure_templates: who borrows, collateral).
+LENDING_SECTIONS = {
+    "borrowers": {
+        "en": "Your {asset} is lent by the exchange's treasury desk to institutional margin and market-making "
+              "borrowers that passed its credit review. No borrower may take more than 20 % of the product's "
+              "assets, and the desk can recall loans at one day's notice.",
+        "zh-hant": "您的 {asset} 由交易所的財資部門借予已通過信貸審查的機構保證金及做市借款人。任何單一借款人"
+                   "借入的資產不得超過本產品資產的 20%，財資部門可於一日通知後收回貸款。",
+    },
+    "collateral": {
+        "en": "Every loan is over-collateralised: borrowers post BTC, ETH or stablecoins worth at least 120 % of "
+              "the loan, valued every minute at exchange prices. Below 110 % the collateral is sold to repay the "
+              "loan; in a sudden crash it may not cover it in full.",
+        "zh-hant": "每筆貸款均為超額抵押：借款人須存入價值不少於貸款 120% 的 BTC、ETH 或穩定幣，並每分鐘按交易所"
+                   "價格估值。抵押率低於 110% 時，抵押品會被出售以償還貸款；在市場急跌時，抵押品未必足以全數"
+                   "覆蓋貸款。",
+    },
+}
+
+
+def lending_sections(asset: str) -> dict[str, dict[str, str]]:
+    return {key: {lang: text.format(asset=asset) for lang, text in texts.items()}
+            for key, texts in LENDING_SECTIONS.items()}
+
+
 def _products() -> list[DemoProduct]:
     usdt30 = _fixed("USDT", 30, "daily", "forfeit_interest")
     usdt90 = _fixed("USDT", 90, "daily", "penalty_rate", "0.01")
@@ -143,7 +168,8 @@ def walk(demo: DemoProduct, curator: User, approver: User, ops: User) -> Product
         term_type=demo.term_type, strategy="simple", risk_rating=demo.risk_rating, **DESK_VETTING,
         terms={**demo.terms, "effective_from": timezone.now().date()}, tiers=demo.tiers)
     disclosure = disclosure_draft(actor=curator, product=product, body_en=demo.body_en,
-                                  body_zh_hant=demo.body_zh_hant, risk_statements=demo.statements)
+                                  body_zh_hant=demo.body_zh_hant, risk_statements=demo.statements,
+                                  sections=lending_sections(demo.asset))
     disclosure_approve(actor=approver, disclosure=disclosure)
     services.product_submit(actor=curator, product=product)
     if demo.status == ProductStatus.IN_REVIEW:

@@ -12,5 +12,8 @@ subscription_confirmed = Signal()
 redemption_confirmed = Signal()
 """kwargs: redemption."""
 
+launch_settled = Signal()
+"""kwargs: product_id, user_ids (the customers one settle batch of a launch allocated and refunded)."""
+
 refusal_recorded = Signal()
 """kwargs: refusal (a compliance refusal record the customer may act on)."""

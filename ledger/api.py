@@ -58,7 +58,8 @@ class AssetListApi(APIView):
 
 
 class BalanceListApi(APIView):
-    """The caller's balances per asset: available, earn (principal), accrued interest, pending redemption."""
+    """The caller's balances per asset: available, earn (principal), accrued interest, pending redemption,
+    and amounts committed to launches whose allocation has not run yet."""
 
     class OutputSerializer(serializers.Serializer):
         asset = serializers.CharField(source="asset_code")
@@ -66,6 +67,7 @@ class BalanceListApi(APIView):
         earn = ScaledAmountField()
         accrued = ScaledAmountField()
         pending = ScaledAmountField()
+        committed = ScaledAmountField(help_text="committed to launches, until the allocation moves it")
 
     @extend_schema(responses=OutputSerializer(many=True), tags=["ledger"], operation_id="balance_list")
     def get(self, request: AuthenticatedRequest) -> Response:

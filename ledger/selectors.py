@@ -7,9 +7,11 @@ import datetime as dt
 from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
+from core.db_router import read_alias
 from ledger.models import AccountKind, Asset, EntryKind, JournalEntry, LedgerAccount, Posting
 
-BALANCE_KINDS = (AccountKind.AVAILABLE, AccountKind.EARN, AccountKind.ACCRUED, AccountKind.PENDING)
+BALANCE_KINDS = (AccountKind.AVAILABLE, AccountKind.EARN, AccountKind.ACCRUED, AccountKind.PENDING,
+                 AccountKind.COMMITTED)
 
 
 def asset_list() -> QuerySet[Asset]:
@@ -21,7 +23,7 @@ def asset_get(*, code: str) -> Asset | None:
 
 
 def balance_list(*, user_id: int) -> QuerySet:
-    """One row per asset the user has an account in: available, earn, accrued, pending (one query)."""
+    """One row per asset the user has an account in: available, earn, accrued, pending, committed (one query)."""
     zero = Value(0, output_field=LedgerAccount._meta.get_field("balance"))
     sums = {
         str(kind): Coalesce(Sum("balance", filter=Q(kind=kind)), zero)
@@ -40,9 +42,10 @@ def posting_list(*, user_id: int, start: dt.datetime | None = None, end: dt.date
     """The user's postings with their entry's kind, key and reference; `end` is exclusive.
 
     Rows are dicts, in (created_at, id) order. Only accounts owned by `user_id` are joined, so
-    a customer never sees another owner's legs of a shared entry.
+    a customer never sees another owner's legs of a shared entry. History and its CSV export: read from
+    the replica when there is one (core.db_router).
     """
-    postings = Posting.objects.filter(account__owner_id=user_id)
+    postings = Posting.objects.using(read_alias()).filter(account__owner_id=user_id)
     if start is not None:
         postings = postings.filter(created_at__gte=start)
     if end is not None:

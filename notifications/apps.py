@@ -26,6 +26,10 @@ class NotificationsConfig(AppConfig):
         signals.redemption_confirmed.connect(on_redemption, weak=False, dispatch_uid="notify_redemption")
         signals.refusal_recorded.connect(on_refusal, weak=False, dispatch_uid="notify_refusal")
 
+        from notifications.launch_notices import launch_settled_receiver
+
+        signals.launch_settled.connect(launch_settled_receiver, weak=False, dispatch_uid="notify_launch_settled")
+
         from compliance.signals import disclosure_published
         from notifications.disclosure_notices import disclosure_published_receiver
 

@@ -19,6 +19,10 @@ SUBJECTS: dict[str, StrOrPromise] = {
     K.DISCLOSURE_UPDATED: _("Please read the new risk disclosure for %(product)s"),
     K.ACTION_REQUIRED: _("Action needed to subscribe to %(product)s"),
     K.POOL_DEPOSIT_CONFIRMED: _("Pool deposit confirmed: %(product)s"),
+    K.IL_ALERT: _("Price move in %(product)s: impermanent loss %(il_percent)s"),
+    K.STAFF_IL_ALERT: _("IL alert %(date)s: %(product)s at %(il_percent)s (threshold %(threshold_percent)s)"),
+    K.STAFF_EXPOSURE_BREACH: _("Exposure limit breached %(date)s: %(name)s at %(utilisation)s of its limit"),
+    K.LAUNCH_ALLOCATED: _("Your allocation in %(product)s"),
 
     K.STATEMENT_READY: _("Your Earn statement for %(month)s"),
 }
@@ -42,6 +46,22 @@ BODIES: dict[str, StrOrPromise] = {
     K.POOL_DEPOSIT_CONFIRMED: _(
         "You deposited %(amount_a)s %(asset_a)s and %(amount_b)s %(asset_b)s into %(product)s for %(shares)s pool "
         "shares. They earn fees and rewards from %(value_date)s.%(maturity_sentence)s"),
+    K.IL_ALERT: _(
+        "The price of %(asset_a)s against %(asset_b)s has moved by a factor of %(ratio)s since your deposit into "
+        "%(product)s. Your pool shares are now worth %(il_percent)s less than simply holding the assets you "
+        "deposited (about %(loss_usd)s USD at the prices of %(date)s), before the fees and rewards you have earned. "
+        "The loss is realised only if you redeem while prices stay apart. You can redeem or keep your position; "
+        "the risk disclosure explains impermanent loss."),
+    K.STAFF_IL_ALERT: _(
+        "%(product)s (%(pair)s): on %(date)s, %(positions)s positions of %(holders)s customers were past the "
+        "impermanent-loss alert threshold of %(threshold_percent)s; the worst is %(il_percent)s. Prices: "
+        "%(asset_a)s %(price_a)s USD, %(asset_b)s %(price_b)s USD. The holders have been notified."),
+    K.STAFF_EXPOSURE_BREACH: _(
+        "%(kind)s %(name)s: customers' assets in its products are worth %(exposure_usd)s USD against a limit of "
+        "%(limit_usd)s USD (%(utilisation)s) on %(date)s. Products: %(products)s. See the exposure page."),
+    K.LAUNCH_ALLOCATED: _(
+        "The launch of %(product)s has been allocated. Of the %(committed)s %(asset)s you committed, %(allocated)s "
+        "%(asset)s now earn in your position and %(refunded)s %(asset)s are back in your available balance."),
 
     K.STATEMENT_READY: _("Your statement for %(month)s is ready: balances, subscriptions, redemptions, interest "
                          "and rewards by product, as PDF and CSV."),

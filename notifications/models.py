@@ -16,6 +16,10 @@ class NotificationKind(models.TextChoices):
     DISCLOSURE_UPDATED = "disclosure_updated", _("New disclosure to acknowledge")
     ACTION_REQUIRED = "action_required", _("Action needed")
     POOL_DEPOSIT_CONFIRMED = "pool_deposit_confirmed", _("Pool deposit confirmed")
+    IL_ALERT = "il_alert", _("Impermanent loss alert")
+    STAFF_IL_ALERT = "staff_il_alert", _("Impermanent loss alert (staff)")
+    STAFF_EXPOSURE_BREACH = "staff_exposure_breach", _("Exposure limit breached (staff)")
+    LAUNCH_ALLOCATED = "launch_allocated", _("Launch allocation")
 
     STATEMENT_READY = "statement_ready", _("Monthly statement")
 

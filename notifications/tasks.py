@@ -22,6 +22,14 @@ def notifications_sweep_task() -> dict[str, int]:
 
 
 @shared_task
+def launch_notify_task(*, product_id: int, user_ids: list[int]) -> int:
+    """Tell one settle batch's customers their allocation and refund (idempotent by notification key)."""
+    from notifications.launch_notices import launch_notify
+
+    return launch_notify(product_id, user_ids)
+
+
+@shared_task
 def disclosure_notify_task(*, disclosure_id: int) -> int:
     """Tell the holders of a product about its new disclosure version (idempotent by notification key)."""
     from notifications.disclosure_notices import disclosure_notify_holders

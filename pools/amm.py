@@ -152,6 +152,24 @@ def break_even_days(il: Decimal, apr: Decimal) -> Decimal | None:
         return ceil_to(-il / (apr / DAYS_PER_YEAR), 1) if il < 0 else Decimal(0)
 
 
+def il_since_entry(lots: Sequence[tuple[Decimal, Decimal]], price_now: Decimal) -> tuple[Decimal, Decimal]:
+    """(entry price, IL) of a position made of deposits `lots` = [(value at entry, price of a in b at entry)].
+
+    Each deposit's IL is IL(price_now / its entry price); the position's is their average weighted by the
+    deposits' values (a partial redemption takes every deposit pro rata, so the weights stay right). The entry
+    price returned is the value-weighted average, for display. Fees and rewards are not in it: this is the
+    loss against simply holding that the price move alone causes.
+    """
+    total = sum((value for value, _p in lots), Decimal(0))
+    if total <= 0 or price_now <= 0:
+        raise ValueError("a position with value and a positive price is needed")
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        il = sum((value * impermanent_loss(price_now / entry) for value, entry in lots), Decimal(0)) / total
+        entry_avg = sum((value * entry for value, entry in lots), Decimal(0)) / total
+    return entry_avg, il
+
+
 def apy_compounded(apr: Decimal, periods: int = DAYS_PER_YEAR) -> Decimal:
     with localcontext() as ctx:
         ctx.prec = _PRECISION

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.requests import request_user
 from accounts.twofactor import otp_require_for_request
+from compliance.category_selectors import category_access
 from core.api import (
     DECIMAL_STRING_SCHEMA,
     AmountTextField,
@@ -26,10 +27,10 @@ from core.api import (
     ScaledAmountField,
 )
 from core.errors import NotFound, ValidationFailed
-from core.money import decimal_text
+from core.money import decimal_text, to_decimal
 from core.throttling import ScopedRateThrottle
 from earn.api.catalogue import PoolFactsOutput
-from earn.selectors.products import catalogue_product
+from earn.selectors.products import catalogue_product, catalogue_products
 from pools import selectors
 from pools.chart import il_chart_svg
 from pools.models import DepositMode, Pool, PoolDeposit, PoolPayout, PoolPosition, PoolWithdrawal
@@ -166,7 +167,8 @@ class PoolRedemptionPreviewOutput(serializers.Serializer):
 
 
 def _visible_pool(product_id: int, user: User | None = None) -> Pool:
-    product = catalogue_product(product_id=product_id, user=user)
+    """The pool of a product this customer may see and be offered (compliance's category rules), or one they hold."""
+    product = catalogue_product(product_id=product_id, user=user, offered_only=True)
     pool = selectors.pool_for_product(product) if product else None
     if pool is None:
         raise NotFound(_("This product has no pool."), field="product")
@@ -187,11 +189,13 @@ def _amount_usd(request: Request) -> Decimal | None:
 
 
 class PoolListApi(APIView):
-    """Pools of the live and paused liquidity-mining products, with reserves and current yields."""
+    """Pools of the live and paused liquidity-mining products the caller may be offered (compliance's category
+    rules, as the catalogue), with reserves and current yields."""
 
     @extend_schema(responses={200: PoolListOutput}, tags=["pools"], operation_id="pool_list")
     def get(self, request: Request) -> Response:
-        ids = Pool.objects.filter(product__status__in=["live", "paused"]).values_list("product_id", flat=True)
+        offered = catalogue_products(statuses=["live", "paused"], access=category_access(request.user))
+        ids = Pool.objects.filter(product__in=offered).values_list("product_id", flat=True)
         summaries = selectors.pool_summaries_bulk(list(ids))
         return Response({"results": [{"product": pid, **summaries[pid]} for pid in sorted(summaries)]})
 
@@ -223,6 +227,102 @@ class ProductPoolIlChartApi(APIView):
         response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
         response["Cache-Control"] = "private, max-age=60"
         return response
+
+
+# --- Outcome simulator ---------------------------------------------------------------------------
+
+MIN_SIMULATION_AMOUNT, MAX_SIMULATION_AMOUNT = Decimal("0.01"), Decimal(10) ** 12
+
+
+class SimulationQuery(serializers.Serializer):
+    amount = serializers.CharField(required=False, default="1000", max_length=40, trim_whitespace=True,
+                                   help_text="USD value deposited (both assets together), 0.01 to below 10^12; "
+                                             "default 1000.")
+    days = serializers.IntegerField(required=False, default=365, min_value=1,
+                                    max_value=selectors.SIMULATION_MAX_DAYS,
+                                    help_text="Holding period in days, 1 to 3650; default 365.")
+
+    def validate_amount(self, value: str) -> Decimal:
+        try:
+            amount = to_decimal(value or "1000")
+        except (TypeError, ValueError) as exc:
+            raise serializers.ValidationError(_("amount is a decimal number of US dollars."),
+                                              code="invalid_amount") from exc
+        if not MIN_SIMULATION_AMOUNT <= amount < MAX_SIMULATION_AMOUNT:
+            raise serializers.ValidationError(_("amount is a number of US dollars from 0.01 to below 10^12."),
+                                              code="invalid_amount")
+        return amount
+
+
+class SimulationBandOutput(serializers.Serializer):
+    p5 = DecimalTextField(help_text="5th percentile: 1 path in 20 ends lower.")
+    p50 = DecimalTextField(help_text="Median.")
+    p95 = DecimalTextField(help_text="95th percentile: 1 path in 20 ends higher.")
+
+
+class SimulationPercentilesOutput(serializers.Serializer):
+    position_value_usd = SimulationBandOutput(help_text="Pool share at the end plus fees and rewards.")
+    pool_value_usd = SimulationBandOutput(help_text="What the pool share returns at the end.")
+    income_usd = SimulationBandOutput(help_text="Fees plus rewards over the period.")
+    hold_value_usd = SimulationBandOutput(help_text="The deposited assets simply held.")
+    vs_hold_usd = SimulationBandOutput(help_text="Position value minus hold value, per path.")
+    il_usd = SimulationBandOutput(help_text="Impermanent loss in USD: hold value minus pool value (≥ 0).")
+    il = SimulationBandOutput(help_text="Impermanent loss as a fraction (≤ 0), as the IL table.")
+    il_percent = SimulationBandOutput()
+    end_ratio = SimulationBandOutput(help_text="Price of asset a in asset b at the end; today = 1.")
+
+
+class SimulationOutput(serializers.Serializer):
+    pair = serializers.CharField()
+    price_of = serializers.CharField()
+    in_ = serializers.CharField()
+    amount_usd = DecimalTextField()
+    days = serializers.IntegerField()
+    paths = serializers.IntegerField()
+    steps = serializers.IntegerField(help_text="Time steps per path: one a day up to a year, fewer beyond.")
+    step_days = serializers.IntegerField(help_text="Longest step, in days.")
+    seed = serializers.CharField(help_text="From product, amount, days and the date of the price data.")
+    price_data_date = serializers.DateField(help_text="UTC day of the newest price the volatility rests on.")
+    history_days = serializers.IntegerField(help_text="Days of prices the volatility is estimated from.")
+    volatility = DecimalTextField(help_text="Annualised volatility of ln(price a / price b), a fraction.")
+    volatility_percent = DecimalTextField()
+    fee_apr = DecimalTextField()
+    reward_apr = DecimalTextField()
+    apr = DecimalTextField()
+    fee_apr_percent = DecimalTextField()
+    reward_apr_percent = DecimalTextField()
+    percentiles = SimulationPercentilesOutput()
+    p_income_beats_il = DecimalTextField(help_text="Share of paths whose fees and rewards exceed the impermanent "
+                                                   "loss (0 to 1).")
+    p_income_beats_il_percent = DecimalTextField()
+    assumptions = serializers.ListField(child=serializers.CharField(), help_text="In plain words, in the request's "
+                                                                               "language.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["in"] = fields.pop("in_")  # `in` is a Python keyword
+        return fields
+
+
+class ProductSimulationApi(APIView):
+    """Simulated outcomes of a pool deposit against simply holding: seeded GBM price paths (same figures on reload).
+
+    409 NO_PRICE_HISTORY while the pair has fewer than 31 days of prices; 404 for a product without a pool.
+    """
+
+    # Each simulation costs 0.1–0.5 s of CPU: limited per user (identical requests are served from the cache).
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "simulation"
+
+    @extend_schema(parameters=[SimulationQuery], responses={200: SimulationOutput}, tags=["pools"],
+                   operation_id="product_simulation")
+    def get(self, request: AuthenticatedRequest, product_id: int) -> Response:
+        query = SimulationQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        pool = _visible_pool(product_id, request.user)
+        result = selectors.pool_simulation(pool.product, query.validated_data["amount"],
+                                           query.validated_data["days"])
+        return Response(selectors.pool_simulation_json(result))
 
 
 # --- Deposits ----------------------------------------------------------------------------------
@@ -519,6 +619,7 @@ urlpatterns = [
     path("products/<int:product_id>/pool", ProductPoolApi.as_view(), name="product-pool"),
     path("products/<int:product_id>/pool/il", ProductPoolIlApi.as_view(), name="product-pool-il"),
     path("products/<int:product_id>/pool/il.svg", ProductPoolIlChartApi.as_view(), name="product-pool-il-chart"),
+    path("products/<int:product_id>/simulation", ProductSimulationApi.as_view(), name="product-simulation"),
     path("pool-deposits/preview", PoolDepositPreviewApi.as_view(), name="pool-deposit-preview"),
     path("pool-deposits", PoolDepositCreateApi.as_view(), name="pool-deposit-create"),
     path("pool-positions", PoolPositionListApi.as_view(), name="pool-position-list"),

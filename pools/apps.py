@@ -9,11 +9,17 @@ class PoolsConfig(AppConfig):
     def ready(self) -> None:
         from compliance import gate
         from compliance.catalogue import register_disclosure_extra
-        from earn.extensions import register_strategy
+        from earn.extensions import register_exposure_source, register_strategy
         from earn.models import Strategy
         from pools import reconcile
         from pools.api import disclosure_il_table
-        from pools.selectors import pool_summaries_bulk, user_holds_pool_product, user_pool_holdings
+        from pools.selectors import (
+            open_pool_positions_in_category,
+            pool_holdings_by_product,
+            pool_summaries_bulk,
+            user_holds_pool_product,
+            user_pool_holdings,
+        )
         from pools.services.deposits import pool_subscribe
 
         reconcile.register()
@@ -26,5 +32,8 @@ class PoolsConfig(AppConfig):
             gate.HOLDINGS_SOURCES.append(user_pool_holdings)
         # Liquidity-mining products subscribe, list and stay visible through the pools app.
         register_strategy(Strategy.LIQUIDITY_MINING, subscribe=pool_subscribe,
-                          catalogue_summaries=pool_summaries_bulk, holds=user_holds_pool_product)
+                          catalogue_summaries=pool_summaries_bulk, holds=user_holds_pool_product,
+                          open_positions=open_pool_positions_in_category)
         register_disclosure_extra(disclosure_il_table)
+        # The venue exposure page values each pool's reserves beside earn's outstanding principal.
+        register_exposure_source(pool_holdings_by_product)

@@ -8,18 +8,23 @@ an existing product of the same English name is left alone.
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from compliance.services.disclosures import disclosure_approve, disclosure_draft
 from earn.models import Product
 from earn.services import product_lifecycle as products_services
-from pools import amm
+from pools import amm, simulation
 from pools.selectors import il_rows_text, il_table
 from pools.services.pools import pool_create
+from pricing.selectors import daily_closes, latest_price
+from pricing.services import price_record
 
 NAME_EN = "BTC/USDT Liquidity Mining"
 NAME_ZH = "BTC/USDT 流動性挖礦"
@@ -30,6 +35,7 @@ VETTING = {
     "audit_reports": [{"url": "https://audits.earn.example/uniswap-v2-core.pdf", "date": "2026-06-30",
                        "auditor": "Independent smart-contract audit"}],
     "tvl_usd": Decimal("180000000"),
+    "il_alert_threshold": Decimal("0.05"),
     "yield_source": "Traders pay a 0.3 % fee on every swap in the pool; the fees are shared by liquidity "
                     "providers in proportion to their pool shares. The protocol also emits HSK governance tokens "
                     "to the pool's liquidity providers every day.",
@@ -73,11 +79,70 @@ STATEMENTS = [
      "zh-hant": "獎勵以 HSK 派發，其價格可能大幅下跌；所示的獎勵年化收益率按今日 HSK 價格計算。"},
 ]
 
+# The liquidity-mining sections (compliance.disclosure_templates) in both languages.
+SECTIONS = {
+    "venue": {"en": "Uniswap v2 on Ethereum, pool contract 0x0d4a11d5eeaac28ec3f61d100daf4d40471f1852, vetted "
+                    "by the exchange; the exchange deposits and withdraws on your behalf.",
+              "zh-hant": "以太坊上的 Uniswap v2，池合約地址 0x0d4a11d5eeaac28ec3f61d100daf4d40471f1852，"
+                         "經交易所審核；交易所代您存入及提取。"},
+    "pair": {"en": "BTC and USDT, held in the pool in equal value; a deposit of one asset is half swapped at the "
+                   "pool price.",
+             "zh-hant": "BTC 及 USDT，以等值存放於池中；只存入一種資產時，其中一半會按池價兌換。"},
+    "fee_tier": {"en": "0.3 % of every swap, shared by liquidity providers by pool share and paid to you daily in "
+                       "BTC and USDT.",
+                 "zh-hant": "每筆兌換的 0.3%，按池份額分配予流動性提供者，並每日以 BTC 及 USDT 派發予您。"},
+    "reward_token": {"en": "HSK (HashKey Platform Token), emitted daily to the pool; its price can fall sharply, "
+                           "and the reward APR shown is valued at today's price.",
+                     "zh-hant": "HSK（HashKey 平台代幣），每日向池發放；其價格可能大幅下跌，所示獎勵年化收益率按"
+                                "今日價格計算。"},
+    "impermanent_loss": {"en": "If BTC doubles or halves against USDT, your share is worth about 5.7 % less than "
+                               "holding both assets; the table above shows other moves. The loss is realised when "
+                               "you redeem.",
+                         "zh-hant": "若 BTC 兌 USDT 上升一倍或下跌一半，您的份額價值較單純持有兩種資產低約 5.7%；"
+                                    "上表列出其他變動。損失於贖回時實現。"},
+    "smart_contract_audit": {"en": "The pool's core contracts were audited by an independent firm (report of 30 "
+                                   "June 2026, no open critical findings). An audit does not remove the risk of an "
+                                   "exploit, which could lose the pooled assets.",
+                             "zh-hant": "池的核心合約已由獨立機構審計（2026 年 6 月 30 日報告，沒有未解決的嚴重問題）。"
+                                        "審計不能消除合約被攻擊的風險，池中資產可能因此損失。"},
+}
+
+
+PRICE_HISTORY_DAYS = 180
+PRICE_HISTORY_MAX_BPS = 400  # daily steps uniform in ±4 %: about 44 % volatility a year, BTC-like
+
+
+def seed_price_history(out: Callable[[str], None]) -> None:
+    """Six months of daily BTC closes before today — a seeded walk in whole basis points (Decimals, no float)
+    ending at today's price — and USDT's peg from the start, so the outcome simulator has a history on day one.
+    Skipped when BTC already has enough daily prices."""
+    now = timezone.now()
+    today = now.astimezone(dt.UTC).date()
+    start = dt.datetime.combine(today - dt.timedelta(days=PRICE_HISTORY_DAYS + 1), dt.time.min, tzinfo=dt.UTC)
+    if len(daily_closes(["BTC"], since=start, at=now)) > simulation.MIN_RETURNS:
+        out("price history: present")
+        return
+    price = latest_price("BTC")
+    if price is None:
+        out("price history: skipped, no BTC price")
+        return
+    rng = random.Random("demo-price-history")
+    with transaction.atomic():
+        price_record(asset_code="USDT", price_usd="1", source="demo-history", as_of=start)
+        for back in range(1, PRICE_HISTORY_DAYS + 1):
+            step = Decimal(rng.randint(-PRICE_HISTORY_MAX_BPS, PRICE_HISTORY_MAX_BPS)) / 10000
+            price = (price / (1 + step)).quantize(Decimal("0.01"))  # walking back from today's price
+            moment = dt.datetime.combine(today - dt.timedelta(days=back), dt.time(12), tzinfo=dt.UTC)
+            price_record(asset_code="BTC", price_usd=price, source="demo-history", as_of=moment)
+    out(f"price history: {PRICE_HISTORY_DAYS} daily BTC prices recorded")
+
 
 def seed_pools(out: Callable[[str], None]) -> None:
-    """Create the demo pool product if it is missing (needs the demo staff users, assets and prices)."""
+    """Create the demo pool product if it is missing (needs the demo staff users, assets and prices), and the
+    price history its outcome simulator reads."""
     from ledger.models import Asset
 
+    seed_price_history(out)
     Asset.objects.get_or_create(code=REWARD[0], defaults={"name": REWARD[1], "scale": REWARD[2]})
     if Product.objects.filter(name_en=NAME_EN).exists():
         out(f"pool {NAME_EN}: exists")
@@ -102,7 +167,7 @@ def seed_pools(out: Callable[[str], None]) -> None:
     disclosure = disclosure_draft(actor=curator, product=product,
                                   body_en=BODY_EN.format(venue="Uniswap v2", fee=fee, table=table),
                                   body_zh_hant=BODY_ZH.format(venue="Uniswap v2", fee=fee, table=table),
-                                  risk_statements=STATEMENTS)
+                                  risk_statements=STATEMENTS, sections=SECTIONS)
     disclosure_approve(actor=approver, disclosure=disclosure)
     products_services.product_submit(actor=curator, product=product)
     products_services.product_approve(actor=approver, product=product,

@@ -7,6 +7,7 @@ from core.errors import ApplicationError, Conflict
 NO_PRICE = "NO_PRICE"
 POOL_EMPTY = "POOL_EMPTY"
 POOL_INVALID = "POOL_INVALID"
+NO_PRICE_HISTORY = "NO_PRICE_HISTORY"
 
 
 class PoolError(ApplicationError):
@@ -15,3 +16,9 @@ class PoolError(ApplicationError):
 
 class PriceMissing(Conflict):
     default_code = NO_PRICE
+
+
+class PriceHistoryShort(Conflict):
+    """Too few days of prices of a pool's pair to estimate its volatility (the outcome simulator)."""
+
+    default_code = NO_PRICE_HISTORY

@@ -260,3 +260,33 @@ class PoolPayout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.position_id} {self.date}"
+
+
+class PoolIlAlert(models.Model):
+    """One day's impermanent-loss alert for one pool product: unique per (product, date), so the daily job
+    alerts once per product per day however often it runs. Holders and staff are notified with keys derived
+    from the same pair (`il-alert:<product>:<date>`)."""
+
+    product = models.ForeignKey("earn.Product", on_delete=models.PROTECT, related_name="il_alerts")
+    date = models.DateField()
+    threshold = MoneyField(help_text=_("the product's threshold that day (0.05 = 5 %)"))
+    worst_il = MoneyField(help_text=_("the largest loss against holding among the holders (a negative fraction)"))
+    positions = models.PositiveIntegerField(help_text=_("positions past the threshold"))
+    holders = models.PositiveIntegerField(help_text=_("customers notified"))
+    price_a_usd = MoneyField()
+    price_b_usd = MoneyField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-date", "product_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "date"], name="poolilalert_product_date_unique"),
+            models.CheckConstraint(condition=Q(threshold__gt=0, threshold__lt=1), name="poolilalert_threshold_range"),
+            models.CheckConstraint(condition=Q(worst_il__lte=-F("threshold"), worst_il__gte=-1),
+                                   name="poolilalert_past_threshold"),
+            models.CheckConstraint(condition=Q(positions__gt=0, holders__gt=0, holders__lte=F("positions")),
+                                   name="poolilalert_counts_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"IL alert {self.product_id} {self.date}: {self.worst_il}"

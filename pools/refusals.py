@@ -13,4 +13,7 @@ REFUSALS = (
     Refusal(errors.POOL_EMPTY, 400, _("The first deposit into a pool brings both assets."),
             _("Deposit both assets of the pair: the first deposit sets the pool's price.")),
     Refusal(errors.NO_PRICE, 409, next_step=_("Try again in a few minutes, when the pool's prices are in.")),
+    # The simulator's message says how many days there are and how many it needs.
+    Refusal(errors.NO_PRICE_HISTORY, 409, next_step=_("The impermanent-loss table still shows what a price move "
+                                                      "would cost; the simulation opens once enough prices are in.")),
 )

@@ -6,20 +6,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.db_router import read_alias
 from core.money import decimal_text, floor_to_scale
 from earn.models import Product
-from pools import amm
-from pools.errors import PriceMissing
+from pools import amm, simulation
+from pools.errors import PriceHistoryShort, PriceMissing
 from pools.models import Pool, PoolPayout, PoolPosition, PoolPositionStatus
-from pricing.selectors import latest_prices
+from pricing.selectors import daily_closes, latest_prices, newest_price_time
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -149,8 +153,10 @@ def pool_summaries_bulk(product_ids: list[int]) -> dict[int, dict[str, Any]]:
 def il_table(product: Product | int, amount_usd: Decimal | str | None = None) -> dict[str, Any]:
     """The impermanent-loss table of a pool product for price ratios 0.25 … 5, personalised for `amount_usd`.
 
-    Each row: the ratio, IL as a fraction and in percent, the loss in USD on `amount_usd`, and the days of the
-    current fee + reward APR that cover it (None when the pool earns nothing). Empty dict for non-pool products.
+    Each row: the ratio, IL as a fraction and in percent, the loss in USD against simply holding what
+    `amount_usd` bought (IL is a fraction of the held assets' value at the new price: −IL × amount × (1 + r) / 2,
+    asset b at today's USD price), and the days of the current fee + reward APR that cover it (None when the
+    pool earns nothing). Empty dict for non-pool products.
     """
     pool = pool_for_product(product)
     if pool is None:
@@ -167,7 +173,7 @@ def il_table(product: Product | int, amount_usd: Decimal | str | None = None) ->
         rows.append({
             "ratio": ratio, "il": il.quantize(Decimal("1e-10")),
             "il_percent": (il * 100).quantize(Decimal("0.0001")),
-            "loss_usd": floor_to_scale(-il * amount, USD_PLACES) if il < 0 else Decimal(0),
+            "loss_usd": floor_to_scale(-il * amount * (1 + ratio) / 2, USD_PLACES) if il < 0 else Decimal(0),
             "break_even_days": amm.break_even_days(il, apr),
         })
     return {
@@ -199,6 +205,167 @@ def il_rows_text(table: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# --- Outcome simulator ---------------------------------------------------------------------------
+
+SIMULATION_HISTORY_DAYS = 365  # the volatility is estimated on at most the last year of daily prices
+SIMULATION_MAX_DAYS = 3650
+SIMULATION_CACHE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class PairHistory:
+    """Daily closing price of asset a in asset b, oldest first, and what it rests on."""
+
+    prices: list[Decimal]
+    last_date: dt.date | None  # UTC day of the newest snapshot of either asset
+    observed_days: int  # days on which either asset has a snapshot of its own (the rest are carried forward)
+
+
+def pair_daily_prices(pool: Pool, *, at: dt.datetime | None = None,
+                      days: int = SIMULATION_HISTORY_DAYS) -> PairHistory:
+    """The pair's daily closes over the `days` up to the newest snapshot, in three queries.
+
+    A day's close is each asset's newest snapshot of that UTC day; a day without one keeps the asset's last price
+    (a stablecoin the feed leaves alone keeps its one price). The series starts at the first day in the window
+    with a snapshot: an old price carried through empty months would read as months of calm."""
+    at = at or timezone.now()
+    codes = [pool.asset_a_id, pool.asset_b_id]
+    newest = newest_price_time(codes, at=at)
+    if newest is None:
+        return PairHistory([], None, 0)
+    last_day = newest.astimezone(dt.UTC).date()
+    first_day = last_day - dt.timedelta(days=days)
+    start = dt.datetime.combine(first_day, dt.time.min, tzinfo=dt.UTC)
+    current = latest_prices(codes, at=start - dt.timedelta(microseconds=1))
+    closes = daily_closes(codes, since=start, at=at)
+    prices, observed, started = [], 0, False
+    for offset in range(days + 1):
+        day = first_day + dt.timedelta(days=offset)
+        current.update(closes.get(day, {}))
+        started = started or day in closes  # the series starts at the window's first snapshot, not before
+        if started and pool.asset_a_id in current and pool.asset_b_id in current:
+            prices.append(current[pool.asset_a_id] / current[pool.asset_b_id])
+            observed += day in closes
+    return PairHistory(prices, last_day, observed)
+
+
+def simulated_decimal(value: float, places: int, rounding: str = ROUND_HALF_EVEN) -> Decimal:
+    """A simulated figure as a Decimal: 12 significant digits (float noise off), then `places` decimals."""
+    with localcontext() as ctx:
+        ctx.prec = 12
+        clean = +Decimal(repr(value))  # float-ok: an estimate from the simulation, converted at the edge
+    return clean.quantize(Decimal(1).scaleb(-places), rounding=rounding)
+
+
+def _usd(value: float) -> Decimal:
+    return simulated_decimal(value, USD_PLACES, ROUND_DOWN)  # towards zero, as the IL table's losses
+
+
+def _band(band: simulation.Band, convert: Callable[[float], Decimal]) -> dict[str, Decimal]:
+    return {"p5": convert(band.p5), "p50": convert(band.p50), "p95": convert(band.p95)}
+
+
+def _percent(fraction: Decimal, places: int = 2) -> Decimal:
+    return (fraction * 100).quantize(Decimal(1).scaleb(-places))
+
+
+def simulation_assumptions(result: dict[str, Any]) -> list[str]:
+    """The simulation's assumptions in plain words, in the active language."""
+    a, b = result["price_of"], result["in"]
+    lines = [
+        _("The price of %(a)s in %(b)s moves at random (geometric Brownian motion) as much as it did over its last "
+          "%(days)s days of daily prices: a volatility of %(vol)s %% a year. No trend is assumed: a rise and a fall "
+          "of the same size are equally likely. Prices can move more than their history suggests.")
+        % {"a": a, "b": b, "days": result["history_days"], "vol": result["volatility_percent"]},
+        _("The fee APR (%(fee)s %%) and the reward APR (%(reward)s %%) stay as they are today for the whole period, "
+          "and so does your share of the pool. In reality both change with trading volume, the pool's size and "
+          "the reward token's price.") % {"fee": result["fee_apr_percent"], "reward": result["reward_apr_percent"]},
+        _("Fees and rewards are earned each day on what your share is worth that day, paid out and not "
+          "reinvested; rewards are valued at today's price of the reward token."),
+        _("Values are in USD with %(b)s kept at today's USD price: only the price of %(a)s relative to %(b)s is "
+          "simulated. Simply holding means keeping the two assets you would deposit, in the same amounts.")
+        % {"a": a, "b": b},
+        _("Your pool share follows the constant-product rule: at the end it is worth what the final price gives, "
+          "so each path's impermanent loss is the table's IL(r) = 2·√r / (1 + r) − 1 at its final price ratio r."),
+        _("%(paths)s price paths, in steps of %(step)s; each figure is its own percentile across the paths (the 5th "
+          "percentile is the outcome only 1 path in 20 does worse than). The same amount, period and price data "
+          "(up to %(date)s) give the same figures each time.")
+        % {"paths": result["paths"], "date": result["price_data_date"].isoformat(),
+           "step": _("one day") if result["step_days"] == 1 else _("up to %(n)s days") % {"n": result["step_days"]}},
+        _("This is an illustration of possible outcomes, not a forecast or a promise."),
+    ]
+    return lines
+
+
+def pool_simulation(product: Product | int, amount_usd: Decimal, days: int, *,
+                    at: dt.datetime | None = None) -> dict[str, Any]:
+    """Simulated outcomes of depositing `amount_usd` for `days` against simply holding (`pools.simulation`).
+
+    Inputs come from the database: the pair's daily prices (volatility), the pool's current fee and reward APRs
+    with the amount added (as the IL table). Figures are Decimals rounded for display: USD to the cent towards
+    zero, fractions to 4 places, IL as the table (10 places, percent to 4). Empty dict for a non-pool product;
+    PriceHistoryShort below `simulation.MIN_RETURNS` + 1 days of prices (the volatility needs 30 daily changes).
+    """
+    pool = pool_for_product(product)
+    if pool is None:
+        return {}
+    history = pair_daily_prices(pool, at=at)
+    have, need = min(len(history.prices), history.observed_days), simulation.MIN_RETURNS + 1
+    if history.last_date is None or have < need:
+        raise PriceHistoryShort(
+            _("Not enough price history to simulate %(pair)s: %(have)s days of prices, %(need)s needed.")
+            % {"pair": f"{pool.asset_a_id}/{pool.asset_b_id}", "have": have, "need": need})
+    volatility = simulation.annualised_volatility(history.prices, min_returns=simulation.MIN_RETURNS)
+    yields = pool_yield(pool, pool_prices(pool, at=at), extra_usd=amount_usd)
+    seed = simulation.seed_for(pool.product_id, amount_usd.normalize(), days, history.last_date.isoformat())
+    inputs: dict[str, Any] = {"amount": float(amount_usd), "days": days, "volatility": volatility,  # float-ok
+              "fee_apr": float(yields.fee_apr), "reward_apr": float(yields.reward_apr), "seed": seed}  # float-ok
+    # The same inputs give the same paths (seeded), so a reload or a repeated request costs no simulation.
+    cache_key = "pools:simulation:" + hashlib.sha256(repr(sorted(inputs.items())).encode()).hexdigest()
+    out = cache.get(cache_key)
+    if out is None:
+        out = simulation.simulate(**inputs)
+        cache.set(cache_key, out, SIMULATION_CACHE_SECONDS)
+    il = _band(out.il, lambda v: simulated_decimal(v, 10))
+    share = simulated_decimal(out.p_income_beats_il, 4)
+    vol = simulated_decimal(volatility, 4)
+    result: dict[str, Any] = {
+        "pair": f"{pool.asset_a_id}/{pool.asset_b_id}", "price_of": pool.asset_a_id, "in": pool.asset_b_id,
+        "amount_usd": amount_usd, "days": days, "paths": out.paths, "steps": out.steps,
+        "step_days": -(-days // out.steps), "seed": str(seed), "price_data_date": history.last_date,
+        "history_days": len(history.prices), "volatility": vol, "volatility_percent": _percent(vol),
+        "fee_apr": yields.fee_apr, "reward_apr": yields.reward_apr, "apr": yields.apr,
+        "fee_apr_percent": _percent(yields.fee_apr), "reward_apr_percent": _percent(yields.reward_apr),
+        "percentiles": {
+            "position_value_usd": _band(out.position_value, _usd), "pool_value_usd": _band(out.pool_value, _usd),
+            "income_usd": _band(out.income, _usd), "hold_value_usd": _band(out.hold_value, _usd),
+            "vs_hold_usd": _band(out.vs_hold, _usd), "il_usd": _band(out.il_value, _usd), "il": il,
+            "il_percent": {k: (v * 100).quantize(Decimal("0.0001")) for k, v in il.items()},
+            "end_ratio": _band(out.end_ratio, lambda v: simulated_decimal(v, 4)),
+        },
+        "p_income_beats_il": share, "p_income_beats_il_percent": _percent(share),
+    }
+    result["assumptions"] = simulation_assumptions(result)
+    return result
+
+
+def pool_simulation_json(result: dict[str, Any]) -> dict[str, Any]:
+    """`pool_simulation(...)` with Decimals as API strings and the date in ISO form."""
+    bands = result["percentiles"]
+    scales = {"position_value_usd": 2, "pool_value_usd": 2, "income_usd": 2, "hold_value_usd": 2,
+              "vs_hold_usd": 2, "il_usd": 2}
+    return {
+        **{k: v for k, v in result.items() if k not in ("percentiles",)},
+        "amount_usd": _text(result["amount_usd"]), "price_data_date": result["price_data_date"].isoformat(),
+        "volatility": _text(result["volatility"]), "volatility_percent": _text(result["volatility_percent"]),
+        "fee_apr": _text(result["fee_apr"]), "reward_apr": _text(result["reward_apr"]), "apr": _text(result["apr"]),
+        "fee_apr_percent": _text(result["fee_apr_percent"]), "reward_apr_percent": _text(result["reward_apr_percent"]),
+        "p_income_beats_il": _text(result["p_income_beats_il"]),
+        "p_income_beats_il_percent": _text(result["p_income_beats_il_percent"]),
+        "percentiles": {name: {k: _text(v, scales.get(name)) for k, v in band.items()} for name, band in bands.items()},
+    }
+
+
 # --- Positions ---------------------------------------------------------------------------------
 
 def pool_positions_for(user: User) -> QuerySet[PoolPosition]:
@@ -227,8 +394,8 @@ def position_value(position: PoolPosition, prices: dict[str, Decimal] | None = N
 
 
 def position_history(position: PoolPosition) -> QuerySet[PoolPayout]:
-    """Daily fees and rewards of one position, oldest first."""
-    return PoolPayout.objects.filter(position=position).order_by("date")
+    """Daily fees and rewards of one position, oldest first; history, so from the replica when there is one."""
+    return PoolPayout.objects.using(read_alias()).filter(position=position).order_by("date")
 
 
 def user_holds_pool_product(user: User, product: Any) -> bool:
@@ -249,9 +416,24 @@ def user_pool_holdings(user: User) -> dict[str, Decimal]:
     return holdings
 
 
+def pool_holdings_by_product() -> dict[int, dict[str, Decimal]]:
+    """{product id: {asset: reserve}} of every pool with shares out, in one query: the venue exposure source.
+
+    Customers' active shares are all the shares (reconcile checks it), so they own the reserves in full."""
+    rows = (Pool.objects.filter(total_shares__gt=0)
+            .values_list("product_id", "asset_a_id", "reserve_a", "asset_b_id", "reserve_b"))
+    return {pid: {a: ra, b: rb} for pid, a, ra, b, rb in rows}
+
+
 def active_positions(pool: Pool) -> QuerySet[PoolPosition]:
     return PoolPosition.objects.filter(pool=pool, status=PoolPositionStatus.ACTIVE)
 
 
 def business_day(moment: dt.datetime | None = None) -> dt.date:
     return timezone.localtime(moment or timezone.now(), dt.UTC).date()
+
+
+def open_pool_positions_in_category(category: str, users: Any) -> Any:
+    """One row (user id) per active pool position of `users` in products of `category` (a category rule's preview)."""
+    return PoolPosition.objects.filter(status=PoolPositionStatus.ACTIVE, product__category=category,
+                                       user__in=users).values_list("user_id")

@@ -1,6 +1,9 @@
 """The operations console (admin): find a customer by email, credit a deposit, run or resume accrual with its
 progress, settle. Thin views over the same services the staff API calls; operations staff only (2FA enforced by
-the admin's middleware, and a fresh one-time code for a deposit like the API)."""
+the admin's middleware, and a fresh one-time code for a deposit like the API).
+
+Venue exposure (/admin/operations/exposure/): customers' assets per venue, protocol and counterparty against the
+limits, and the recent impermanent-loss alerts; operations and compliance staff."""
 
 from __future__ import annotations
 
@@ -17,12 +20,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.requests import AuthenticatedHttpRequest
-from accounts.roles import OPERATIONS, user_has_role
+from accounts.roles import COMPLIANCE_OFFICER, OPERATIONS, user_has_role
 from accounts.services import staff_customer_lookup
 from core.errors import ApplicationError
 from ledger.models import Asset
 
 RUNS_SHOWN = 10
+IL_ALERT_DAYS = 14
 
 
 class CustomerSearchForm(forms.Form):
@@ -124,3 +128,32 @@ def _enqueue(request: HttpRequest, action: str) -> None:
     else:
         transaction.on_commit(lambda: tasks.settle_task.delay())
         messages.success(request, _("Settlement started: redemptions due and positions at maturity are settled."))
+
+
+def exposure_console(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Exposure per venue and counterparty against its limit (breaches first), and the IL alerts of two weeks."""
+    if not (user_has_role(request.user, OPERATIONS) or user_has_role(request.user, COMPLIANCE_OFFICER)):
+        raise PermissionDenied
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from earn.selectors.exposure import exposure_report
+    from pools.models import PoolIlAlert
+
+    if request.method == "POST" and request.POST.get("action") == "alerts":
+        from pools import tasks
+
+        # Yesterday's alerts, as the scheduler runs them: nobody already alerted is alerted again.
+        transaction.on_commit(lambda: tasks.risk_alerts_task.delay())
+        messages.success(request, _("Risk alerts started for yesterday: holders and staff are notified of what "
+                                    "is past its threshold or limit and was not notified yet."))
+        return redirect("operations-exposure")
+    report = exposure_report()
+    since = timezone.now().date() - dt.timedelta(days=IL_ALERT_DAYS)
+    alerts = list(PoolIlAlert.objects.filter(date__gte=since).select_related("product").order_by("-date",
+                                                                                                   "product_id"))
+    return render(request, "admin/exposure.html", {
+        **admin.site.each_context(request), "title": _("Venue exposure"), "report": report, "alerts": alerts,
+        "alert_days": IL_ALERT_DAYS, "can_edit_limits": request.user.has_perm("earn.change_exposurelimit"),
+    })

@@ -16,7 +16,8 @@ from core.refusals import message_for, refusal_for
 
 # Reasons the customer cannot deal with inside the subscribe flow: the flow refuses at its first step, says why and
 # what to do, and logs the attempt (once per customer, product, reason and day).
-BLOCKS = frozenset({"KYC_REQUIRED", "RESIDENCE_UNDER_REVIEW", "JURISDICTION_RESTRICTED", "COOLING_OFF"})
+BLOCKS = frozenset({"KYC_REQUIRED", "RESIDENCE_UNDER_REVIEW", "JURISDICTION_RESTRICTED", "PRODUCT_NOT_PERMITTED",
+                    "COOLING_OFF"})
 # Compliance reasons a preview or confirm can meet for one amount; logged like the blocks when they stop one.
 LOGGED_AT_PREVIEW = BLOCKS | {"EXPOSURE_LIMIT"}
 

@@ -78,11 +78,11 @@ def prices_with_time(codes: list[str]) -> tuple[dict[str, Decimal], dt.datetime 
 
 def portfolio_usd(balances: list[dict[str, Any]], pool_rows: list[Any],
                   prices: dict[str, Decimal]) -> tuple[Decimal, list[str]]:
-    """Everything the customer holds (available, in Earn, interest owed, settling, pool positions) in USD at the
-    latest prices; the assets without a price are named and left out."""
+    """Everything the customer holds (available, in Earn, interest owed, settling, committed, pool positions) in
+    USD at the latest prices; the assets without a price are named and left out."""
     total, unpriced = Decimal(0), []
     for row in balances:
-        held = row["available"] + row["earn"] + row["accrued"] + row["pending"]
+        held = row["available"] + row["earn"] + row["accrued"] + row["pending"] + row["committed"]
         if not held:
             continue
         if row["asset_code"] in prices:

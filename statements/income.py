@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import OuterRef, Subquery
 
+from core.db_router import replica_reads
 from core.money import floor_to_scale
 from earn.models import Accrual
 from pools.models import PoolPayout
@@ -31,7 +32,14 @@ def _price_at(asset_ref: str) -> Subquery:
 
 
 def income_rows(user: Any, year: int) -> list[dict[str, Any]]:
-    """Every credit of interest, reward and pool fee of `year` (UTC), oldest first, with its USD value."""
+    """Every credit of interest, reward and pool fee of `year` (UTC), oldest first, with its USD value.
+
+    A report: read from the replica when there is one (core.db_router)."""
+    with replica_reads():
+        return _income_rows(user, year)
+
+
+def _income_rows(user: Any, year: int) -> list[dict[str, Any]]:
     start, end = dt.datetime(year, 1, 1, tzinfo=dt.UTC), dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
     raw: list[tuple[dt.datetime, str, int, str, str, str, Decimal, int | None]] = []
     accruals = (Accrual.objects.filter(position__user=user, created_at__gte=start, created_at__lt=end, posted__gt=0)
@@ -84,6 +92,7 @@ def income_csv(user: Any, year: int, language: str) -> str:
 
 
 def income_years(user: Any) -> Iterator[int]:
-    """The years with interest credited, newest first (the export's choices)."""
-    return iter(sorted({d.year for d in Accrual.objects.filter(position__user=user).datetimes("created_at", "year")},
-                       reverse=True))
+    """The years with interest credited, newest first (the export's choices); from the replica as above."""
+    with replica_reads():
+        years = {d.year for d in Accrual.objects.filter(position__user=user).datetimes("created_at", "year")}
+    return iter(sorted(years, reverse=True))

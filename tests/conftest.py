@@ -20,6 +20,9 @@ def _compliance_defaults(request):
     """The default jurisdiction rules and question banks, as `migrate` installs them.
 
     Transactional tests truncate every table, so they are put back before each test that uses the database.
+    The default product-category rules only for tests marked `category_rules`: elsewhere the products the factories
+    make (lending, by the model's default) are offered to everyone, as HK customers are made professional
+    investors so that tests about other things meet only the acknowledgement.
     """
     names = request.fixturenames
     marker = request.node.get_closest_marker("django_db")
@@ -29,11 +32,15 @@ def _compliance_defaults(request):
         request.getfixturevalue("db")
     else:
         return
-    from compliance.models import JurisdictionRule
-    from compliance.services.rules import rules_install_defaults
+    from compliance.models import CategoryRule, JurisdictionRule
+    from compliance.services.rules import category_rules_install_defaults, rules_install_defaults
 
     if not JurisdictionRule.objects.exists():
-        rules_install_defaults()
+        rules_install_defaults(categories=False)
+    if request.node.get_closest_marker("category_rules") is None:
+        CategoryRule.objects.all().delete()
+    elif not CategoryRule.objects.exists():
+        category_rules_install_defaults()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from compliance import errors
 from compliance.catalogue import catalogue
 from compliance.gate import blocking_codes_many
 from compliance.services.acknowledgements import acknowledgement_create
@@ -55,9 +56,12 @@ class ComplianceStatusApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True), operation_id="compliance_status")
     def get(self, request: AuthenticatedRequest) -> Response:
+        """Live products the customer may be offered, each with what blocks a subscription now; products of a
+        category not offered to them (PRODUCT_NOT_PERMITTED) are left out, as the catalogue leaves them out."""
         products = catalogue().live_products()
         codes = blocking_codes_many(request.user, products)
-        return Response(self.OutputSerializer([{"product": p.pk, "blocking": codes[p.pk]} for p in products],
+        offered = [p for p in products if errors.PRODUCT_NOT_PERMITTED not in codes[p.pk]]
+        return Response(self.OutputSerializer([{"product": p.pk, "blocking": codes[p.pk]} for p in offered],
                                               many=True).data)
 
 

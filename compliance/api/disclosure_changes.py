@@ -29,6 +29,13 @@ class StatementChangeOutput(serializers.Serializer):
     diff = SegmentOutput(many=True)
 
 
+class SectionChangeOutput(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField(help_text="The section's title in the requested language.")
+    change = serializers.ChoiceField(choices=["added", "removed", "changed", "unchanged"])
+    diff = SegmentOutput(many=True)
+
+
 class VersionRefOutput(serializers.Serializer):
     id = serializers.IntegerField()
     version = serializers.IntegerField()
@@ -37,7 +44,7 @@ class VersionRefOutput(serializers.Serializer):
 
 
 class DisclosureChangesApi(APIView):
-    """Word-level changes of the text and the risk statements from version `since` to the current one.
+    """Word-level changes of the text, the risk statements and the sections from version `since` to the current one.
 
     Concatenating the `equal` and `delete` segments gives the old text, `equal` and `insert` the new
     one. Chinese text is compared character by character.
@@ -55,6 +62,7 @@ class DisclosureChangesApi(APIView):
         changed = serializers.BooleanField()
         text = SegmentOutput(many=True)
         risk_statements = StatementChangeOutput(many=True)
+        sections = SectionChangeOutput(many=True, help_text="The category's sections, matched by key.")
 
     @extend_schema(
         parameters=[

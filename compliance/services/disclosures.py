@@ -1,7 +1,10 @@
 """Writes for risk disclosures: draft a version, edit a draft, approve (maker ≠ checker), reject.
 
 A version's content is frozen once approved; approving a new version supersedes the current one
-(kept forever), so acknowledgements always point at exactly what was shown.
+(kept forever), so acknowledgements always point at exactly what was shown. A version carries the sections
+its product's category requires (compliance.disclosure_templates); drafts may leave them empty, approval
+refuses until each has English and Traditional Chinese text (checked under the product lock, against the
+product's category at that moment, so no path skips it).
 Lock order: the product row first (as product administration does, earn.lock_objects), then disclosure rows.
 """
 
@@ -19,11 +22,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from compliance.catalogue import CLOSED, catalogue
+from compliance.disclosure_templates import LANGUAGES as SECTION_LANGUAGES
+from compliance.disclosure_templates import missing_sections, template
 from compliance.gate import product_kind
 from compliance.models import Disclosure, DisclosureStatus, ProductKind
 from compliance.signals import disclosure_published
 from core.audit import audit_record
-from core.errors import InvalidTransition, MakerCheckerViolation, NotFound, PermissionDenied, ValidationFailed
+from core.errors import (
+    Conflict,
+    InvalidTransition,
+    MakerCheckerViolation,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from core.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -32,6 +44,13 @@ if TYPE_CHECKING:
 
 class InvalidDisclosure(ValidationFailed):
     default_code = "INVALID_DISCLOSURE"
+
+
+class DisclosureIncomplete(Conflict):
+    """A required section of the product's category is empty in English or Traditional Chinese (409);
+    `missing` lists them as `key.language`."""
+
+    default_code = "DISCLOSURE_INCOMPLETE"
 
 
 # The clause appended to each body unless it is already there, word for word.
@@ -94,6 +113,7 @@ STANDARD_RISKS: dict[str, dict[str, Any]] = {
     },
 }
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+SECTION_MAX_CHARS = 20000
 
 
 def standard_risk_keys(product: Any) -> list[str]:
@@ -121,11 +141,15 @@ def _canonical_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def disclosure_content_hash(*, body_en: str, body_zh_hant: str, risk_statements: Sequence[Mapping[str, Any]]) -> str:
-    """sha256 of the canonical content (both bodies and every statement with its per-jurisdiction wording),
-    stable across key order."""
-    payload = {"body_en": body_en, "body_zh_hant": body_zh_hant,
-               "risk_statements": [_canonical_statement(s) for s in risk_statements]}
+def disclosure_content_hash(*, body_en: str, body_zh_hant: str, risk_statements: Sequence[Mapping[str, Any]],
+                            sections: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """sha256 of the canonical content (both bodies, every statement with its per-jurisdiction wording, and the
+    sections in both languages), stable across key order. Sections join the payload only when there are some,
+    so versions drafted before sections keep their hash."""
+    payload: dict[str, Any] = {"body_en": body_en, "body_zh_hant": body_zh_hant,
+                               "risk_statements": [_canonical_statement(s) for s in risk_statements]}
+    if sections:
+        payload["sections"] = {key: {"en": text["en"], "zh-hant": text["zh-hant"]} for key, text in sections.items()}
     body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -149,14 +173,63 @@ def _jurisdiction_sections(raw: Any, field: str) -> dict[str, dict[str, str]]:
     return out
 
 
+def product_category(product: Any) -> str:
+    """The product's category (a plain field of earn's product, read as compliance reads `strategy`)."""
+    return str(getattr(product, "category", "") or "")
+
+
+def _section_items(raw: Any) -> list[tuple[str, Any]]:
+    """(key, {en, zh-hant}) pairs from {key: {en, zh-hant}} or [{key, en, zh-hant}] (the staff API's shape)."""
+    if raw is None:
+        return []
+    if isinstance(raw, Mapping):
+        return [(str(key), text) for key, text in raw.items()]
+    if isinstance(raw, Sequence) and not isinstance(raw, str | bytes):
+        items = []
+        for index, item in enumerate(raw):
+            if not isinstance(item, Mapping) or not isinstance(item.get("key"), str):
+                raise InvalidDisclosure(_("Each section is {key, en, zh-hant}."), field=f"sections.{index}")
+            items.append((item["key"], item))
+        return items
+    raise InvalidDisclosure(_("Sections are {key: {en, zh-hant}}."), field="sections")
+
+
+def clean_sections(category: str, raw: Any) -> dict[str, dict[str, str]]:
+    """{key: {en, zh-hant}} with trimmed text, keys of the category's template only; a section empty in both
+    languages is left out (a draft may be incomplete; approval checks completeness)."""
+    allowed = {s.key for s in template(category)}
+    out: dict[str, dict[str, str]] = {}
+    for key, text in _section_items(raw):
+        field = f"sections.{key}"
+        if key not in allowed:
+            raise InvalidDisclosure(
+                _("“%(key)s” is not a section of a %(category)s product; its sections are: %(keys)s.")
+                % {"key": key, "category": category or "?", "keys": ", ".join(sorted(allowed)) or "—"}, field=field)
+        if key in out:
+            raise InvalidDisclosure(_("Section keys must be unique."), field=field)
+        if not isinstance(text, Mapping):
+            raise InvalidDisclosure(_("Each section is {en, zh-hant}."), field=field)
+        values = {"en": text.get("en"), "zh-hant": text.get("zh-hant", text.get("zh_hant"))}
+        if any(v is not None and not isinstance(v, str) for v in values.values()):
+            raise InvalidDisclosure(_("Section text is a string."), field=field)
+        entry = {language: (values[language] or "").strip() for language in SECTION_LANGUAGES}
+        if any(len(v) > SECTION_MAX_CHARS for v in entry.values()):
+            raise InvalidDisclosure(_("A section is at most %(n)s characters.") % {"n": SECTION_MAX_CHARS},
+                                    field=field)
+        if any(entry.values()):
+            out[key] = entry
+    return {key: out[key] for key in [s.key for s in template(category)] if key in out}
+
+
 def _with_clause(body: str, clause: str) -> str:
     body = (body or "").strip()
     return body if clause in body else f"{body}\n\n{clause}"
 
 
-def _content(product: Any, body_en: str, body_zh_hant: str,
-             risk_statements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Bodies with the prevailing-language clause, own statements first, then the standard ones."""
+def _content(product: Any, body_en: str, body_zh_hant: str, risk_statements: Sequence[Mapping[str, Any]],
+             sections: Any = None) -> dict[str, Any]:
+    """Bodies with the prevailing-language clause, own statements first, then the standard ones; the sections
+    of the product's category."""
     if not (body_en or "").strip():
         raise InvalidDisclosure(_("The English text is required."), field="body_en")
     if not (body_zh_hant or "").strip():
@@ -181,15 +254,19 @@ def _content(product: Any, body_en: str, body_zh_hant: str,
         if key in {s["key"] for s in own}:
             raise InvalidDisclosure(_("Statement keys must be unique."), field=f"risk_statements.{index}.key")
         statement: dict[str, Any] = {"key": key, "en": en, "zh-hant": zh}
-        sections = _jurisdiction_sections(item.get("jurisdictions"), f"risk_statements.{index}.jurisdictions")
-        if sections:
-            statement["jurisdictions"] = sections
+        per_country = _jurisdiction_sections(item.get("jurisdictions"), f"risk_statements.{index}.jurisdictions")
+        if per_country:
+            statement["jurisdictions"] = per_country
         own.append(statement)
     statements = own + standard
+    category = product_category(product)
+    clean = clean_sections(category, sections)
     body_en = _with_clause(body_en, PREVAILING_CLAUSE_EN)
     body_zh_hant = _with_clause(body_zh_hant, PREVAILING_CLAUSE_ZH_HANT)
-    return {"body_en": body_en, "body_zh_hant": body_zh_hant, "risk_statements": statements,
-            "sha256": disclosure_content_hash(body_en=body_en, body_zh_hant=body_zh_hant, risk_statements=statements)}
+    return {"body_en": body_en, "body_zh_hant": body_zh_hant, "risk_statements": statements, "sections": clean,
+            "category": category,
+            "sha256": disclosure_content_hash(body_en=body_en, body_zh_hant=body_zh_hant, risk_statements=statements,
+                                              sections=clean)}
 
 
 def _authors(disclosure: Disclosure) -> set[int]:
@@ -225,28 +302,33 @@ def _own_statements(disclosure: Disclosure, product: Any) -> list[dict[str, Any]
 
 @transaction.atomic
 def disclosure_draft(*, actor: User, product: Any, body_en: str, body_zh_hant: str,
-                     risk_statements: Sequence[Mapping[str, Any]] = ()) -> Disclosure:
-    """A new draft version (the next number) of a product's disclosure; standard risks are added."""
+                     risk_statements: Sequence[Mapping[str, Any]] = (), sections: Any = None) -> Disclosure:
+    """A new draft version (the next number) of a product's disclosure; standard risks are added. `sections`
+    ({key: {en, zh-hant}} or [{key, en, zh-hant}]) are those of the product's category; they may be incomplete
+    in a draft."""
     _require(actor, "compliance.add_disclosure")
     product = _lock_product(product if isinstance(product, int) else product.pk)
     if product.status == CLOSED:
         raise InvalidTransition(_("A closed product gets no new disclosure."),
                                 extra={"status": product.status, "action": "draft_disclosure"})
-    content = _content(product, body_en, body_zh_hant, risk_statements)
+    content = _content(product, body_en, body_zh_hant, risk_statements, sections)
     version = (Disclosure.objects.filter(product=product).aggregate(v=Max("version"))["v"] or 0) + 1
     disclosure = Disclosure.objects.create(product=product, version=version, status=DisclosureStatus.DRAFT,
                                            author=actor, **content)
     audit_record(actor=actor, action="disclosure.draft", obj=disclosure, before=None,
                  after={"product": product.pk, "version": version, "sha256": disclosure.sha256,
-                        "statements": [s["key"] for s in disclosure.risk_statements]})
+                        "statements": [s["key"] for s in disclosure.risk_statements],
+                        "category": disclosure.category, "sections": list(disclosure.sections)})
     return disclosure
 
 
 @transaction.atomic
 def disclosure_update(*, actor: User, disclosure: Disclosure | int, body_en: str | None = None,
                       body_zh_hant: str | None = None,
-                      risk_statements: Sequence[Mapping[str, Any]] | None = None) -> Disclosure:
-    """Edit a draft; the editor becomes its author (and so may not approve it)."""
+                      risk_statements: Sequence[Mapping[str, Any]] | None = None,
+                      sections: Any = None) -> Disclosure:
+    """Edit a draft; the editor becomes its author (and so may not approve it). Sections not given stay as they
+    are, checked again against the product's category (which may have changed since the draft)."""
     _require(actor, "compliance.change_disclosure")
     product, disclosure = _lock_disclosure(disclosure)
     if disclosure.status != DisclosureStatus.DRAFT:
@@ -258,6 +340,7 @@ def disclosure_update(*, actor: User, disclosure: Disclosure | int, body_en: str
         disclosure.body_en if body_en is None else body_en,
         disclosure.body_zh_hant if body_zh_hant is None else body_zh_hant,
         _own_statements(disclosure, product) if risk_statements is None else risk_statements,
+        disclosure.sections if sections is None else sections,
     )
     for name, value in content.items():
         setattr(disclosure, name, value)
@@ -278,6 +361,7 @@ def disclosure_approve(*, actor: User, disclosure: Disclosure | int) -> Disclosu
                                 extra={"status": disclosure.status, "action": "approve_disclosure"})
     if actor.pk in _authors(disclosure):
         raise MakerCheckerViolation(_("The author of a disclosure cannot approve it."))
+    sections_check(disclosure, product)
     previous = Disclosure.objects.select_for_update().filter(product=product, status=DisclosureStatus.CURRENT).first()
     if previous is not None:
         # Superseded first: PostgreSQL allows one current version per product.
@@ -297,6 +381,28 @@ def disclosure_approve(*, actor: User, disclosure: Disclosure | int) -> Disclosu
     if previous is not None:  # holders are told after the commit, with a link to what changed (notifications)
         disclosure_published.send(sender=Disclosure, disclosure=disclosure)
     return disclosure
+
+
+def sections_missing(disclosure: Disclosure, product: Any) -> list[str]:
+    """`key.language` of the required sections (of the product's category now) this version leaves empty."""
+    return missing_sections(product_category(product), disclosure.sections)
+
+
+def sections_check(disclosure: Disclosure, product: Any) -> None:
+    """Refuse (DISCLOSURE_INCOMPLETE) a version missing a required section of its product's category in either
+    language. The product's category is read under its lock, so a category changed after drafting counts."""
+    missing = sections_missing(disclosure, product)
+    if not missing:
+        return
+    by_key: dict[str, list[str]] = {}
+    for item in missing:
+        key, language = item.rsplit(".", 1)
+        by_key.setdefault(key, []).append(language)
+    listed = ", ".join(f"{key} ({', '.join(languages)})" for key, languages in by_key.items())
+    raise DisclosureIncomplete(
+        _("Required sections of a %(category)s product are empty: %(sections)s. Complete them in English and "
+          "Traditional Chinese before approving.") % {"category": product_category(product), "sections": listed},
+        field=f"sections.{missing[0]}", extra={"missing": missing})
 
 
 @transaction.atomic

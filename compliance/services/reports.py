@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from compliance.pdf import summary_pdf
 from compliance.reports import KINDS, CsvCopy, ReportKind
 from core.audit import audit_record
+from core.db_router import replica_reads
 from core.errors import NotFound, ValidationFailed
 from core.models import AuditEvent
 
@@ -64,6 +65,8 @@ def export_csv(export: Export) -> CsvCopy:
 
 def export_pdf(export: Export) -> bytes:
     actor = getattr(export.event.actor, "email", None) or "system"
-    return summary_pdf(export.kind, export.kind.summary(export.start, export.end), start=export.start, end=export.end,
+    with replica_reads():
+        summary = export.kind.summary(export.start, export.end)
+    return summary_pdf(export.kind, summary, start=export.start, end=export.end,
                        actor=actor, generated_at=timezone.now(), audit_sequence=export.event.sequence,
                        audit_hash=export.event.hash)

@@ -9,6 +9,7 @@ from typing import Any
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config import embedded
@@ -97,10 +98,37 @@ TEMPLATES = [
 # PostgreSQL only: the ledger's invariants live in the database. Without DATABASE_URL the
 # embedded server under .data/pg is started on first use.
 DATABASE_URL = env("DATABASE_URL", default="") or embedded.database_url()
-DATABASES = {"default": env.db_url_config(DATABASE_URL)}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# DATABASE_POOLER=pgbouncer when DATABASE_URL reaches PostgreSQL through PgBouncer in transaction pooling mode
+# (docs/OPERATIONS.md, "Behind PgBouncer"): QuerySet.iterator() then fetches without server-side cursors, and
+# psycopg never prepares statements (Django's default, pinned here). Migrations connect directly, not through it.
+POOLERS = ("", "pgbouncer")
+DATABASE_POOLER = env("DATABASE_POOLER", default="")
+# Reports, exports, statements and history read from REPLICA_DATABASE_URL when it is set (core.db_router;
+# OPERATIONS.md, "Read replica"); money paths always use DATABASE_URL. REPLICA_DATABASE_POOLER as above.
+REPLICA_DATABASE_URL = env("REPLICA_DATABASE_URL", default="")
+REPLICA_DATABASE_POOLER = env("REPLICA_DATABASE_POOLER", default=DATABASE_POOLER)
+
+
+def database_config(url: str, pooler: str) -> dict[str, Any]:
+    """One DATABASES entry from a URL, shaped for a direct connection or one through PgBouncer."""
+    if pooler not in POOLERS:
+        raise ImproperlyConfigured(f"DATABASE_POOLER is one of {', '.join(repr(p) for p in POOLERS)}, not {pooler!r}")
+    config = env.db_url_config(url)
+    config["ATOMIC_REQUESTS"] = False
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    if pooler == "pgbouncer":
+        # A held cursor (what iterator() declares outside a transaction) and a prepared statement
+        # live in one server session, which the pooler hands to another client after each transaction.
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    return config
+
+
+DATABASES = {"default": database_config(DATABASE_URL, DATABASE_POOLER)}
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = database_config(REPLICA_DATABASE_URL, REPLICA_DATABASE_POOLER)
+DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Trust boundaries (docs/OPERATIONS.md, "Database roles" and "Client addresses").
@@ -182,6 +210,7 @@ REST_FRAMEWORK = {
         "money": env("THROTTLE_MONEY", default="60/min"),
         "auth": env("THROTTLE_AUTH", default="20/min"),
         "staff_lookup": env("THROTTLE_STAFF_LOOKUP", default="30/min"),
+        "simulation": env("THROTTLE_SIMULATION", default="30/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -231,6 +260,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "launch-sweep": {"task": "earn.tasks.launch_sweep_task", "schedule": crontab(minute="*")},
     "pools-distribute-daily": {"task": "pools.tasks.pools_distribute_task", "schedule": crontab(hour=0, minute=10)},
     "pools-mature-daily": {"task": "pools.tasks.pools_mature_task", "schedule": crontab(hour=0, minute=40)},
+    # Yesterday's impermanent-loss alerts and exposure-limit breaches (pools/services/il_alerts.py).
+    "risk-alerts-daily": {"task": "pools.tasks.risk_alerts_task", "schedule": crontab(hour=0, minute=50)},
     "price-feed": {"task": "pools.tasks.price_feed_task", "schedule": crontab(minute="*/15")},
     "settle-daily": {"task": "earn.tasks.settle_task", "schedule": crontab(hour=0, minute=30)},
     "settle-hourly": {"task": "earn.tasks.settle_task", "schedule": crontab(minute=45)},
@@ -248,6 +279,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 # are stored with the leaves, so proofs already published survive a change of key; default: derived from
 # SECRET_KEY. Never logged.
 LIABILITIES_SALT_KEY = env("LIABILITIES_SALT_KEY", default="")
+
+# Daily risk alerts: a pool product without its own impermanent-loss alert threshold uses this one (a fraction:
+# 0.05 alerts its holders and staff once the loss against simply holding reaches 5 %).
+POOL_IL_ALERT_THRESHOLD = Decimal(env("POOL_IL_ALERT_THRESHOLD", default="0.05"))
 
 # price_feed: the class that supplies prices (default: the demo's seeded random walk) and the walk's seed.
 PRICE_FEED_SOURCE = env("PRICE_FEED_SOURCE", default="pools.feeds.RandomWalkSource")

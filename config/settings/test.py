@@ -11,6 +11,9 @@ NOTIFICATIONS_VIA_CELERY = False
 AUDIT_CHAIN_ON_COMMIT = False
 # A distinct test database per concurrent run (TEST_DATABASE_NAME) keeps parallel runs apart.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_earn")}  # noqa: F405
+# The suite reads everything from default; tests/core/test_db_router.py gives one test at a time a `replica`
+# alias on the same test database (what TEST MIRROR would do), committed data being visible through both.
+DATABASES.pop("replica", None)  # noqa: F405
 # Every throttle scope out of the way; tests of a limit set their own rate.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/min")  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False

@@ -13,11 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from compliance.category_selectors import category_access
 from compliance.selectors import warnings_for
 from compliance.services.customers import earn_first_view_record
 from core.api import DecimalTextField, KeysetCursorPagination, RateField, ScaledAmountField
 from core.errors import NotFound
 from earn.models import (
+    Category,
     EarlyRedemption,
     PayoutMode,
     Product,
@@ -89,6 +91,9 @@ class ProductOutput(serializers.Serializer):
     subscribable = serializers.BooleanField(help_text="False for paused products (read-only).")
     type = serializers.ChoiceField(choices=TermType.choices)
     strategy = serializers.ChoiceField(choices=Strategy.choices)
+    category = serializers.ChoiceField(choices=Category.choices,
+                                       help_text="What the product does with the customer's assets; who may be "
+                                                 "offered it depends on it (docs/COMPLIANCE.md).")
     asset = serializers.CharField()
     terms_version = serializers.IntegerField(allow_null=True)
     effective_from = serializers.DateField(allow_null=True)
@@ -163,7 +168,8 @@ class ProductPagination(KeysetCursorPagination):
 
 
 class ProductListApi(APIView):
-    """The catalogue: live products by default; paused ones (read-only) on request with status=paused."""
+    """The catalogue: live products by default; paused ones (read-only) on request with status=paused.
+    Products whose category the customer may not be offered (compliance's category rules) are not listed."""
 
     permission_classes = [IsAuthenticated]
 
@@ -187,8 +193,8 @@ class ProductListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         f = filters.validated_data
-        qs = selectors.catalogue_products(term_type=f.get("type"), asset=f.get("asset"),
-                                          statuses=f["status"]).select_related("asset")
+        qs = selectors.catalogue_products(term_type=f.get("type"), asset=f.get("asset"), statuses=f["status"],
+                                          access=category_access(request.user)).select_related("asset")
         paginator = ProductPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         entries = selectors.catalogue_entries(page, user=request.user)
@@ -201,13 +207,14 @@ class ProductListApi(APIView):
 
 
 class ProductDetailApi(APIView):
-    """One product's terms as customers see them (live or paused products only)."""
+    """One product's terms as customers see them (live or paused products only); 404 for a product whose
+    category the customer may not be offered, unless they hold it."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=ProductOutput, tags=["products"], operation_id="product_detail")
     def get(self, request: Request, product_id: int) -> Response:
-        product = selectors.catalogue_product(product_id=product_id, user=request.user)
+        product = selectors.catalogue_product(product_id=product_id, user=request.user, offered_only=True)
         if product is None:
             raise NotFound(_("No such product."))
         (entry,) = selectors.catalogue_entries([product], user=request.user)

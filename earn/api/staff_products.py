@@ -78,6 +78,10 @@ class AuditReportInput(serializers.Serializer):
 
 class VettingInput(serializers.Serializer):
     venue = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    counterparty = serializers.CharField(required=False, allow_blank=True, max_length=120,
+                                         help_text="Lending: the borrower; structured: the issuer.")
+    il_alert_threshold = MoneyInputField(required=False, allow_null=True,
+                                         help_text="Liquidity mining: alert past this loss, 0.05 = 5 %.")
     chain = serializers.CharField(required=False, allow_blank=True, max_length=60)
     contract_address = serializers.CharField(required=False, allow_blank=True, max_length=120)
     audit_reports = AuditReportInput(many=True, required=False)
@@ -138,9 +142,11 @@ class StaffProductOutput(serializers.Serializer):
     category = serializers.CharField()
     risk_rating = serializers.IntegerField()
     venue = serializers.CharField()
+    counterparty = serializers.CharField()
     chain = serializers.CharField()
     contract_address = serializers.CharField()
     audit_reports = AuditReportsField()
+    il_alert_threshold = RateField(allow_null=True)
     tvl_usd = RateField(allow_null=True)
     yield_source = serializers.CharField()
     risk_rationale = serializers.CharField()

@@ -1,6 +1,8 @@
 """Earn models, one module per concern; import them from here."""
 
+from earn.models.exposure import ExposureKind, ExposureLimit
 from earn.models.launches import CommitmentStatus, LaunchCommitment, LaunchRun
+from earn.models.leases import AccrualLease
 from earn.models.positions import (
     Accrual,
     AccrualChunk,
@@ -30,10 +32,13 @@ from earn.models.products import (
 __all__ = [
     "Accrual",
     "AccrualChunk",
+    "AccrualLease",
     "AccrualRun",
     "Category",
     "CommitmentStatus",
     "EarlyRedemption",
+    "ExposureKind",
+    "ExposureLimit",
     "LaunchCommitment",
     "LaunchMethod",
     "LaunchRun",

@@ -60,6 +60,10 @@ class Product(models.Model):
     category = models.CharField(_("category"), max_length=20, choices=Category.choices, default=Category.LENDING,
                                 help_text=_("what is done with customers' assets; decides who may be offered it"))
     venue = models.CharField(_("venue or protocol"), max_length=120, blank=True)
+    # Who owes the assets back when the venue is not the debtor itself (a lending desk's borrower, a structured
+    # product's issuer). Exposure is also summed per counterparty against `ExposureLimit` rows of that kind.
+    counterparty = models.CharField(_("counterparty (borrower or issuer)"), max_length=120, blank=True,
+                                    help_text=_("lending: the borrower; structured: the issuer; empty otherwise"))
     chain = models.CharField(_("chain"), max_length=60, blank=True)
     contract_address = models.CharField(_("contract address"), max_length=120, blank=True)
     audit_reports = models.JSONField(_("audit reports"), default=list, blank=True,
@@ -71,6 +75,11 @@ class Product(models.Model):
     yield_source_zh_hant = models.TextField(_("how the yield is produced (Traditional Chinese)"), blank=True)
     risk_rationale_zh_hant = models.TextField(_("reasons for the risk rating (Traditional Chinese)"), blank=True)
     reviewer_notes = models.TextField(_("reviewer's notes"), blank=True)
+    # Liquidity mining: the daily risk-alert job tells holders and staff once the impermanent loss since a
+    # holder's entry passes this fraction (0.05 = 5 %); empty: the POOL_IL_ALERT_THRESHOLD setting applies.
+    il_alert_threshold = MoneyField(verbose_name=_("impermanent-loss alert threshold"), null=True, blank=True,
+                                    help_text=_("pools only: alert once the loss against holding reaches this fraction "
+                                                "(0.05 = 5 %)"))
 
     # Counters: `sold_amount` is reserved with a conditional UPDATE against `total_cap`.
     total_cap = MoneyField(verbose_name=_("total cap"), null=True, blank=True)
@@ -111,6 +120,12 @@ class Product(models.Model):
                                    name="product_category_known"),
             models.CheckConstraint(condition=~Q(strategy="liquidity_mining") | Q(category="liquidity_mining"),
                                    name="product_pool_is_liquidity_mining"),
+            models.CheckConstraint(condition=Q(counterparty="") | Q(category__in=["lending", "structured"]),
+                                   name="product_counterparty_lending_structured"),
+            models.CheckConstraint(
+                condition=Q(il_alert_threshold__isnull=True)
+                | Q(category="liquidity_mining", il_alert_threshold__gt=0, il_alert_threshold__lt=1),
+                name="product_il_threshold_pool_fraction"),
             models.CheckConstraint(condition=Q(sold_amount__gte=0), name="product_sold_non_negative"),
             models.CheckConstraint(condition=Q(total_cap__isnull=True) | Q(sold_amount__lte=models.F("total_cap")),
                                    name="product_sold_within_cap"),

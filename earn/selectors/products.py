@@ -12,11 +12,14 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import OuterRef, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
+from compliance.category_rules import CategoryAccess
+from compliance.category_selectors import category_access, offered_filter
 from compliance.models import Disclosure
 from compliance.selectors import disclosures_current_bulk
 from earn import extensions
 from earn.apy import apy_for, as_fraction, as_percent
 from earn.models import (
+    Category,
     Position,
     PositionStatus,
     Product,
@@ -96,8 +99,16 @@ class VettingItem:
 def vetting_checklist(product: Product) -> list[VettingItem]:
     """What a reviewer needs before a product can be submitted; on-chain items only for DeFi strategies."""
     on_chain = product.strategy == Strategy.LIQUIDITY_MINING
+    extra = []
+    if product.category in (Category.LENDING, Category.STRUCTURED):
+        extra.append(VettingItem("counterparty", "Counterparty (borrower or issuer), when not the venue itself",
+                                 bool(product.counterparty.strip()), required=False))
+    if on_chain:
+        extra.append(VettingItem("il_alert_threshold", "Impermanent-loss alert threshold (else the default)",
+                                 product.il_alert_threshold is not None, required=False))
     return [
         VettingItem("venue", "Venue or protocol named", bool(product.venue.strip())),
+        *extra,
         VettingItem("yield_source", "How the yield is produced", bool(product.yield_source.strip())),
         VettingItem("risk_rationale", "Reasons for the risk rating", bool(product.risk_rationale.strip())),
         VettingItem("vetting_zh_hant", "Yield source and risk reasons in Traditional Chinese",
@@ -118,10 +129,17 @@ def vetting_missing(product: Product) -> list[str]:
 # --- Customer catalogue --------------------------------------------------------------------------
 
 def catalogue_products(*, term_type: str | None = None, asset: str | None = None,
-                       statuses: Iterable[str] = (ProductStatus.LIVE,)) -> QuerySet[Product]:
-    """Products customers may see (live, paused read-only), filtered; ordered by id for cursors."""
+                       statuses: Iterable[str] = (ProductStatus.LIVE,),
+                       access: CategoryAccess | None = None) -> QuerySet[Product]:
+    """Products customers may see (live, paused read-only), filtered; ordered by id for cursors.
+
+    With `access` (`compliance.category_selectors.category_access(user)`), only the products whose category
+    that customer may be offered: the catalogue does not list what the customer may not buy."""
     wanted = [s for s in statuses if s in CUSTOMER_VISIBLE_STATUSES]
     qs = Product.objects.filter(status__in=wanted)
+    offered = offered_filter(access) if access is not None else None
+    if offered is not None:
+        qs = qs.filter(offered)
     if term_type:
         qs = qs.filter(term_type=term_type)
     if asset:
@@ -154,7 +172,8 @@ def catalogue_entry(product: Product, terms: ProductTerms | None, disclosure: Di
     entry: dict[str, Any] = {
         "id": product.pk, "name_en": product.name_en, "name_zh_hant": product.name_zh_hant,
         "status": product.status, "subscribable": product.status == ProductStatus.LIVE,
-        "type": product.term_type, "strategy": product.strategy, "asset": product.asset_id,
+        "type": product.term_type, "strategy": product.strategy, "category": product.category,
+        "asset": product.asset_id,
         "risk_rating": product.risk_rating, "total_cap": product.total_cap, "sold_amount": product.sold_amount,
         "left_quota": left_quota, "pool": None,
         "disclosure": (None if disclosure is None else
@@ -217,6 +236,22 @@ def catalogue_entries(products: Iterable[Product], *, user: User | AnonymousUser
     return entries
 
 
+def products_in_category(category: str) -> list[Product]:
+    """Live products of one category, by id (a category rule's preview lists those it would stop offering)."""
+    return list(Product.objects.filter(status=ProductStatus.LIVE, category=category).order_by("id"))
+
+
+def open_positions_in_category(category: str, users: QuerySet) -> dict[str, int]:
+    """Open positions of `users` in products of `category`, earn and other strategies' (pools), and how many
+    of those users hold one: three queries whatever their number."""
+    sources = [Position.objects.filter(status=PositionStatus.ACTIVE, product__category=category, user__in=users)
+               .values_list("user_id")]
+    sources += [source(category, users) for source in extensions.OPEN_POSITION_SOURCES]
+    positions = sum(qs.order_by().count() for qs in sources)
+    customers = sources[0].order_by().union(*(qs.order_by() for qs in sources[1:])).count()
+    return {"positions": positions, "customers": customers}
+
+
 def live_products() -> list[Product]:
     """Products open to subscription, by id (what `GET /api/v1/compliance/status` reports on)."""
     return list(Product.objects.filter(status=ProductStatus.LIVE).order_by("id"))
@@ -227,22 +262,36 @@ def own_position_product(position_id: int, user: User) -> int | None:
     return Position.objects.filter(pk=position_id, user=user).values_list("product_id", flat=True).first()
 
 
-def catalogue_product(*, product_id: int, user: User | AnonymousUser | None = None) -> Product | None:
+def catalogue_product(*, product_id: int, user: User | AnonymousUser | None = None,
+                      offered_only: bool = False) -> Product | None:
     """A single product if this customer may see it: published (live, or paused read-only), or one
     they hold a position in (earn or pool) whatever its status since. Drafts, products in review or
     approved but not yet live, and closed products they never held are None (the API answers 404):
-    their rates and terms are not public yet."""
+    their rates and terms are not public yet.
+
+    `offered_only` (the catalogue's product page): a published product whose category the customer may not
+    be offered (compliance's category rules) is None too, unless they hold it: a rule change never takes a
+    customer's own product from them."""
     product = Product.objects.select_related("asset").filter(pk=product_id).first()
-    return product if product is not None and _visible_to(product, user) else None
+    if product is None or not _visible_to(product, user):
+        return None
+    if offered_only and not category_access(user).allows(product.category, product.risk_rating) \
+            and not _holds(product, user):
+        return None
+    return product
+
+
+def _holds(product: Product, user: User | AnonymousUser | None) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    return (Position.objects.filter(user=user, product=product).exists()
+            or any(holds(user, product) for holds in extensions.HOLDINGS_CHECKS))
 
 
 def _visible_to(product: Product, user: User | AnonymousUser | None) -> bool:
     if product.status in CUSTOMER_VISIBLE_STATUSES:
         return True
-    if user is None or not user.is_authenticated:
-        return False
-    return (Position.objects.filter(user=user, product=product).exists()
-            or any(holds(user, product) for holds in extensions.HOLDINGS_CHECKS))
+    return _holds(product, user)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ compounded principal are the next day's input.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,13 +33,15 @@ from django.db.models import F, Min
 from django.utils import timezone
 
 from earn.interest_sql import APR_SQL, CARRY_SQL, EXACT_SQL, POSTED_SQL, yearly_sql
-from earn.models import AccrualChunk, AccrualRun, Position
+from earn.models import AccrualChunk, AccrualLease, AccrualRun, Position
 from earn.services.settlement import maturities_settle
 from ledger import bulk
 from ledger.models import AccountKind, EntryKind
 
-# pg_try_advisory_lock key: one accrual run at a time, across workers, beats and commands.
+# pg_try_advisory_xact_lock key: one scheduler step (or lease change) at a time, across workers, beats and
+# commands. The inline catch-up holds the lease named LEASE_NAME (earn.models.AccrualLease) between them.
 ACCRUAL_LOCK = 0x41434352  # "ACCR"
+LEASE_NAME = "accrual"
 
 # Every CTE is MATERIALIZED and each per-position lookup is a correlated index probe, so the plan
 # stays linear in the chunk whatever the planner estimates (an inlined aggregate once turned into a
@@ -408,22 +411,72 @@ def days_pending(until: dt.date | None = None) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((until - start).days + 1)]
 
 
-def _try_lock(*, session: bool) -> bool:
+def _try_lock() -> bool:
+    """The accrual lock, for the caller's transaction only (no session state: safe behind PgBouncer)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT pg_try_advisory{'' if session else '_xact'}_lock(%s)", [ACCRUAL_LOCK])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [ACCRUAL_LOCK])
         return bool(cursor.fetchone()[0])
+
+
+def _lease_live(now: dt.datetime) -> bool:
+    """Whether an inline catch-up holds the lease now (call under the accrual lock)."""
+    return AccrualLease.objects.filter(name=LEASE_NAME, holder__isnull=False, expires_at__gt=now).exists()
+
+
+def _lease_take(holder: uuid.UUID) -> bool:
+    """Take the inline catch-up's lease, in a transaction of its own under the accrual lock: refused while
+    a dispatch holds the lock or another catch-up holds an unexpired lease."""
+    with transaction.atomic():
+        if not _try_lock():
+            return False
+        now = timezone.now()
+        AccrualLease.objects.get_or_create(name=LEASE_NAME)
+        if _lease_live(now):
+            return False
+        AccrualLease.objects.filter(name=LEASE_NAME).update(
+            holder=holder, expires_at=now + dt.timedelta(seconds=settings.ACCRUAL_CHUNK_TIMEOUT))
+        return True
+
+
+def _lease_renew(holder: uuid.UUID) -> None:
+    """Push the lease's expiry out again (after each chunk): a live run never loses it to the clock."""
+    AccrualLease.objects.filter(name=LEASE_NAME, holder=holder).update(
+        expires_at=timezone.now() + dt.timedelta(seconds=settings.ACCRUAL_CHUNK_TIMEOUT))
+
+
+def _lease_release(holder: uuid.UUID) -> None:
+    AccrualLease.objects.filter(name=LEASE_NAME, holder=holder).update(holder=None, expires_at=None)
+
+
+class _Renewing(Progress):
+    """Passes progress on and renews the lease after every chunk."""
+
+    def __init__(self, holder: uuid.UUID, inner: Progress | None) -> None:
+        self.holder, self.inner = holder, inner or Progress()
+
+    def day_started(self, day: dt.date, positions: int, chunks: int) -> None:
+        self.inner.day_started(day, positions, chunks)
+
+    def chunk_done(self, day: dt.date, rows: int) -> None:
+        _lease_renew(self.holder)
+        self.inner.chunk_done(day, rows)
 
 
 def accrue_pending(*, until: dt.date | None = None, chunk_size: int | None = None,
                    progress: Progress | None = None) -> list[AccrualDayResult] | None:
-    """Catch up inline: accrue every pending day in order. None if another run holds the lock."""
-    if not _try_lock(session=True):
+    """Catch up inline: accrue every pending day in order. None if another run holds the lock or the lease.
+
+    Exclusion across the run's many transactions is a lease row (`AccrualLease`), not a session advisory
+    lock: sessions are not ours to keep behind a transaction pooler.
+    """
+    holder = uuid.uuid4()
+    if not _lease_take(holder):
         return None
     try:
-        return [accrue_day(day, chunk_size=chunk_size, progress=progress) for day in days_pending(until)]
+        renewing = _Renewing(holder, progress)
+        return [accrue_day(day, chunk_size=chunk_size, progress=renewing) for day in days_pending(until)]
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [ACCRUAL_LOCK])
+        _lease_release(holder)
 
 
 @dataclass(frozen=True)
@@ -443,14 +496,14 @@ def _hand_out(chunks: list[int], enqueue: Callable[[int], object]) -> None:
 def accrual_dispatch(enqueue: Callable[[int], None], *, chunk_size: int | None = None) -> Dispatch:
     """The scheduler's step: plan the oldest pending day and hand its chunks to workers.
 
-    Holds the accrual advisory lock for its transaction only, so a second beat (or a second call
-    while an inline run holds the lock) is a no-op. Chunks already handed out are left to the
+    Holds the accrual advisory lock for its transaction only, so a second beat (or a call while an
+    inline run holds the lease) is a no-op. Chunks already handed out are left to the
     workers and the sweeper; the worker that finishes a day calls this again for the next one.
     A day whose chunks are all done but which is still `running` (its finish was lost) is finished
     here and the next day dispatched, instead of answering "in progress" for ever.
     """
     with transaction.atomic():
-        if not _try_lock(session=False):
+        if not _try_lock() or _lease_live(timezone.now()):
             return Dispatch("locked")
         for day in days_pending():
             run = run_plan(day, chunk_size=chunk_size)

@@ -48,7 +48,7 @@ from core.errors import Conflict, NotFound
 from core.idempotency import idempotent
 from core.money import parse_amount, to_decimal_or_none
 from core.refusals import message_for
-from earn import allocation, errors
+from earn import allocation, errors, signals
 from earn.calendar import maturity_date_for, value_date_for
 from earn.lock_objects import product_lock
 from earn.models import (
@@ -307,6 +307,7 @@ def launch_settle_batch(product_id: int, *, batch: int = SETTLE_BATCH) -> int:
                 cursor.execute("UPDATE earn_product SET sold_amount = sold_amount + %s WHERE id = %s",
                                [batch_allocated, product_id])
         LaunchRun.objects.filter(pk=run.pk).update(customers_settled=run.customers_settled + len(customers))
+        signals.launch_settled.send(sender=LaunchRun, product_id=product_id, user_ids=users)
         return len(customers)
 
 

@@ -56,7 +56,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
 
 PRODUCT_FIELDS = ("name_en", "name_zh_hant", "asset", "term_type", "strategy", "risk_rating", "category")
 VETTING_FIELDS = ("venue", "chain", "contract_address", "audit_reports", "tvl_usd", "yield_source",
-                  "risk_rationale", "reviewer_notes", "yield_source_zh_hant", "risk_rationale_zh_hant")
+                  "risk_rationale", "reviewer_notes", "yield_source_zh_hant", "risk_rationale_zh_hant",
+                  "counterparty", "il_alert_threshold")
 # Launch mode (earn.services.launch): set in the draft, so the checker approves them with the product.
 LAUNCH_FIELDS = ("launch_method", "launch_window_start", "launch_window_end", "launch_quota", "launch_min_lot",
                  "launch_user_cap")
@@ -110,6 +111,11 @@ def _clean_product(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
         raise ValidationFailed(_("The risk rating is 1 to 5."), field="risk_rating")
     if "tvl_usd" in clean:
         clean["tvl_usd"] = terms_money(clean["tvl_usd"], "tvl_usd")
+    if "il_alert_threshold" in clean:
+        threshold = clean["il_alert_threshold"] = terms_money(clean["il_alert_threshold"], "il_alert_threshold")
+        if threshold is not None and not 0 < threshold < 1:
+            raise ValidationFailed(_("The impermanent-loss alert threshold is a fraction between 0 and 1 "
+                                     "(0.05 = 5 %)."), field="il_alert_threshold")
     for money in ("launch_quota", "launch_min_lot", "launch_user_cap"):
         if money in clean:
             clean[money] = terms_money(clean[money], money)
@@ -128,7 +134,7 @@ def _clean_product(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
                                        field="audit_reports") from exc
         clean["audit_reports"] = reports
     for text in ("venue", "chain", "contract_address", "yield_source", "risk_rationale", "reviewer_notes",
-                 "yield_source_zh_hant", "risk_rationale_zh_hant"):
+                 "yield_source_zh_hant", "risk_rationale_zh_hant", "counterparty"):
         if text in clean:
             clean[text] = (clean[text] or "").strip()
     if not partial:
@@ -143,6 +149,15 @@ def category_check(values: Mapping[str, Any]) -> None:
     """A pool is liquidity mining whatever else it says (the database holds the same rule)."""
     if values.get("strategy") == Strategy.LIQUIDITY_MINING and values.get("category") != Category.LIQUIDITY_MINING:
         raise ValidationFailed(_("A liquidity-mining pool is in the liquidity mining category."), field="category")
+    # The database holds these two as well (constraints product_counterparty_lending_structured and
+    # product_il_threshold_pool_fraction).
+    if values.get("counterparty") and values.get("category", Category.LENDING) not in (Category.LENDING,
+                                                                                        Category.STRUCTURED):
+        raise ValidationFailed(_("A counterparty (borrower or issuer) is named for lending and structured products "
+                                 "only."), field="counterparty")
+    if values.get("il_alert_threshold") is not None and values.get("category") != Category.LIQUIDITY_MINING:
+        raise ValidationFailed(_("An impermanent-loss alert threshold is for liquidity-mining products only."),
+                               field="il_alert_threshold")
 
 
 def launch_settings_check(values: Mapping[str, Any]) -> None:
@@ -209,7 +224,7 @@ def product_update(*, actor: User, product: Product | int, **fields: Any) -> Pro
     before = _snapshot(product)
     for name, value in clean.items():
         setattr(product, name, value)
-    category_check({"strategy": product.strategy, "category": product.category})
+    category_check({f: getattr(product, f) for f in ("strategy", "category", "counterparty", "il_alert_threshold")})
     launch_settings_check({f: getattr(product, f) for f in (*LAUNCH_FIELDS, "asset_id")})
     product.drafted_by = actor
     product.updated_at = timezone.now()

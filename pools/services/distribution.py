@@ -69,7 +69,7 @@ def _split_sql(share_scale: int) -> str:
         f"(q{n} + CASE WHEN n{n} <= %(units_{n})s - sum(q{n}) OVER () THEN 1 ELSE 0 END)"
         f" * %(quantum_{n})s::numeric AS amount_{n}" for n in ("a", "b", "r"))
     return f"""
-        CREATE TEMP TABLE {_SPLIT} AS
+        CREATE TEMP TABLE {_SPLIT} ON COMMIT DROP AS
         WITH base AS (
             SELECT e.*, trunc(e.shares * 1e{share_scale}) AS w, t.total
               FROM {_EARNING} e CROSS JOIN (SELECT sum(trunc(shares * 1e{share_scale})) AS total FROM {_EARNING}) t
@@ -116,7 +116,7 @@ def pool_distribute_day(*, pool_id: int, day: dt.date) -> DayResult:
 def _distribute(cursor, pool: Pool, day: dt.date, day_id: int, now: dt.datetime) -> DayResult:
     cursor.execute(f"DROP TABLE IF EXISTS {_EARNING}, {_SPLIT}")
     cursor.execute(
-        f"""CREATE TEMP TABLE {_EARNING} AS
+        f"""CREATE TEMP TABLE {_EARNING} ON COMMIT DROP AS
             SELECT c.position_id, pp.user_id, pp.compound_rewards AS compound, pp.status = 'active' AS active,
                    sum(c.shares) AS shares
               FROM pools_poolsharechange c JOIN pools_poolposition pp ON pp.id = c.position_id

@@ -100,7 +100,8 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     prices, priced_at = prices_with_time(sorted({b["asset_code"] for b in balances}))
     total_usd, unpriced = portfolio_usd(balances, pools, prices)
     return render(request, "portal/dashboard.html", {
-        "balances": balances, "positions": positions, "page": page, "closed": closed,
+        "balances": balances, "any_committed": any(b["committed"] for b in balances),
+        "positions": positions, "page": page, "closed": closed,
         "pool_positions": pools, "total_usd": total_usd, "priced_at": priced_at, "unpriced": unpriced,
         "charts": earnings_charts(user, today=today), "notifications": list(inbox_rows(user)[:5]),
         **_rate_warnings(request),

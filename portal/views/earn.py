@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.twofactor import otp_require, user_has_2fa
+from compliance.category_selectors import category_access
 from compliance.gate import blocking_codes
 from compliance.selectors import cooling_off_ends, disclosure_current, disclosure_text, warnings_for
 from compliance.services.acknowledgements import acknowledgement_create, blocked_attempt_record
@@ -23,7 +24,7 @@ from core.errors import ApplicationError
 from core.money import decimal_text, to_decimal
 from core.net import client_ip
 from earn.errors import SubscriptionRefused
-from earn.models import Product, ProductStatus, Strategy, TermType
+from earn.models import Category, Product, ProductStatus, Strategy, TermType
 from earn.selectors.launch import commitments_of, launch_summary
 from earn.selectors.products import catalogue_entries, catalogue_product, catalogue_products
 from earn.services.launch import commitment_submit
@@ -33,6 +34,7 @@ from pools.chart import il_chart_svg
 from pools.selectors import il_table
 from portal.forms import AmountForm, CommitForm
 from portal.refusals import LOGGED_AT_PREVIEW, Advice, advise, blocks_of
+from portal.views.simulation import simulation_context
 from portal.views.transparency import redline_context
 
 if TYPE_CHECKING:
@@ -51,7 +53,8 @@ def _language(request: HttpRequest) -> str:
 
 def _display(entry: dict[str, Any], language: str) -> dict[str, Any]:
     name = entry["name_zh_hant"] if language == "zh-hant" and entry.get("name_zh_hant") else entry["name_en"]
-    out = {**entry, "name": name, "tiered": len(entry.get("apr_tiers") or []) > 1}
+    out = {**entry, "name": name, "tiered": len(entry.get("apr_tiers") or []) > 1,
+           "category_label": Category(entry["category"]).label if entry.get("category") in Category.values else ""}
     if out["tiered"]:  # a tiered rate reads "up to" its best tier
         from earn.apy import apy_for
 
@@ -66,7 +69,8 @@ def home(request: HttpRequest) -> HttpResponse:
     term_type = request.GET.get("type") or None
     asset = (request.GET.get("asset") or "").strip().upper() or None
     risk = request.GET.get("risk") or ""
-    products = catalogue_products(term_type=term_type if term_type in TermType.values else None, asset=asset)
+    products = catalogue_products(term_type=term_type if term_type in TermType.values else None, asset=asset,
+                                  access=category_access(request.user))
     if risk.isdigit():
         products = products.filter(risk_rating__lte=int(risk))
     products = products.select_related("asset")
@@ -84,8 +88,11 @@ def home(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _visible_product(product_id: int, user: User | AnonymousUser | None = None) -> Product:
-    product = catalogue_product(product_id=product_id, user=user)
+def _visible_product(product_id: int, user: User | AnonymousUser | None = None, *,
+                     offered_only: bool = False) -> Product:
+    """The product, or 404; `offered_only`: also 404 where its category is not offered to this customer
+    (compliance's category rules), unless they hold it."""
+    product = catalogue_product(product_id=product_id, user=user, offered_only=offered_only)
     if product is None:
         raise Http404
     return Product.objects.select_related("asset").get(pk=product.pk)
@@ -130,7 +137,7 @@ def _product_context(request: HttpRequest, product: Product) -> dict[str, Any]:
 @require_safe
 def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     """Terms, tiers, rules, vetting summary and the disclosure (with a switch to the other language)."""
-    product = _visible_product(product_id, request.user)
+    product = _visible_product(product_id, request.user, offered_only=True)
     earn_first_view_record(request.user)
     context = _product_context(request, product)
     chinese = _language(request) == "zh-hant"
@@ -160,7 +167,7 @@ def _launch_context(request: HttpRequest, product: Product, form: CommitForm | N
 @require_http_methods(["POST"])
 def commit(request: AuthenticatedHttpRequest, product_id: int) -> HttpResponse:
     """Commit an amount to a launch (the money moves to the committed balance now); back to the product page."""
-    product = _visible_product(product_id, request.user)
+    product = _visible_product(product_id, request.user, offered_only=True)
     form = CommitForm(request.POST)
     if form.is_valid():
         amount = form.cleaned_data["amount"].strip()
@@ -198,7 +205,7 @@ def _pool_context(request: HttpRequest, product: Product) -> dict[str, Any]:
         return {}
     return {"il_table": table, "il_chart": il_chart_svg(table, title=_("Impermanent loss, %(pair)s, on %(amount)s USD")
                                                           % {"pair": table["pair"], "amount": table["amount_usd"]}),
-            "il_amount": table["amount_usd"]}
+            "il_amount": table["amount_usd"], **simulation_context(request, product)}
 
 
 def _available(user: User, asset: str) -> Any:
@@ -263,7 +270,7 @@ def subscribe(request: AuthenticatedHttpRequest, product_id: int) -> HttpRespons
 
     A customer the gate blocks outright (restricted country, cooling-off, …) is refused at the first step with the
     reason and what to do, whatever step they post; the attempt is logged once per product, reason and day."""
-    product = _visible_product(product_id, request.user)
+    product = _visible_product(product_id, request.user, offered_only=True)
     user = request.user
     step = request.POST.get("step", "")
     context = _product_context(request, product)

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from compliance.models import Disclosure, DisclosureStatus
-from tests.earn.factories import Staff, draft_product, live_product
+from tests.earn.factories import Staff, complete_sections, draft_product, live_product
 
 
 @pytest.fixture
@@ -21,7 +21,8 @@ def client_for(user):
 
 
 BODY = {"body_en": "Your ETH is staked with a vetted validator.", "body_zh_hant": "您的 ETH 將質押予經審核的驗證者。",
-        "risk_statements": [{"key": "slashing", "en": "Validators can be slashed.", "zh-hant": "驗證者可能被罰沒。"}]}
+        "risk_statements": [{"key": "slashing", "en": "Validators can be slashed.", "zh-hant": "驗證者可能被罰沒。"}],
+        "sections": [{"key": key, **text} for key, text in complete_sections("lending").items()]}
 
 
 def test_draft_then_approve_by_someone_else(staff):

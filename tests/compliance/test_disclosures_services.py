@@ -13,7 +13,7 @@ from compliance.selectors import disclosure_current, disclosure_text
 from compliance.services import disclosures as svc
 from core.errors import ApplicationError
 from core.models import AuditEvent
-from tests.earn.factories import Staff, draft_product, product_in_status
+from tests.earn.factories import Staff, complete_sections, draft_product, product_in_status
 
 OWN = [{"key": "counterparty_limit", "en": "Loans are limited per borrower.", "zh-hant": "每名借款人均設有貸款上限。"}]
 
@@ -27,7 +27,8 @@ def draft(staff, product, actor=None, **kw):
     return svc.disclosure_draft(actor=actor or staff.curator, product=product,
                                 body_en=kw.pop("body_en", "Your assets are lent to vetted borrowers."),
                                 body_zh_hant=kw.pop("body_zh_hant", "您的資產將借予經審核的借款人。"),
-                                risk_statements=kw.pop("risk_statements", OWN))
+                                risk_statements=kw.pop("risk_statements", OWN),
+                                sections=kw.pop("sections", complete_sections(product.category)))
 
 
 @pytest.mark.parametrize(("term_type", "strategy", "keys"), [
@@ -52,11 +53,12 @@ def test_both_bodies_carry_the_english_prevails_clause_once(staff):
 
 
 def test_sha256_covers_the_canonical_content(staff):
-    """The hash is sha256 of the canonical JSON of both bodies and every statement."""
+    """The hash is sha256 of the canonical JSON of both bodies, every statement and the sections."""
     d = draft(staff, draft_product(staff.curator))
+    assert set(d.sections) == {"borrowers", "collateral"}
     canonical = json.dumps({"body_en": d.body_en, "body_zh_hant": d.body_zh_hant,
-                            "risk_statements": d.risk_statements}, sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False)
+                            "risk_statements": d.risk_statements, "sections": d.sections}, sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False)
     assert d.sha256 == hashlib.sha256(canonical.encode()).hexdigest()
     edited = svc.disclosure_update(actor=staff.curator, disclosure=d, body_en="Other text.")
     assert edited.sha256 != d.sha256

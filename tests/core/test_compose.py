@@ -6,6 +6,7 @@ must be one the settings (or the gunicorn config) actually read, and the require
 
 from __future__ import annotations
 
+import configparser
 import re
 from pathlib import Path
 
@@ -213,3 +214,65 @@ def test_gunicorn_empties_the_metrics_directory_and_forgets_dead_workers(tmp_pat
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     namespace["on_starting"](None)
     assert list(tmp_path.iterdir()) == []
+
+
+DB_URL = re.compile(r"^postgres(?:ql)?://(?P<user>[^:@/]+)(?::[^@]*)?@(?P<host>[^:/]+):(?P<port>\d+)/(?P<name>\w+)$")
+
+
+def _pgbouncer_ini() -> configparser.ConfigParser:
+    ini = configparser.ConfigParser(inline_comment_prefixes=(";",), comment_prefixes=(";", "#"))
+    ini.read_string((BASE_DIR / "deploy" / "pgbouncer" / "pgbouncer.ini").read_text())
+    return ini
+
+
+def test_pgbouncer_runs_in_transaction_mode_from_a_pinned_image(compose):
+    """Issue 22, item 4: the app reaches PostgreSQL through PgBouncer in transaction pooling mode."""
+    pgbouncer = compose["services"]["pgbouncer"]
+    image, _colon, tag = pgbouncer["image"].partition(":")
+    assert image and re.fullmatch(r"v?\d+\.\d+\.\d+[\w.-]*", tag), pgbouncer["image"]
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in pgbouncer["volumes"]}
+    assert mounts["/etc/pgbouncer/pgbouncer.ini"] == "./deploy/pgbouncer/pgbouncer.ini"
+    ini = _pgbouncer_ini()
+    assert ini["pgbouncer"]["pool_mode"] == "transaction"
+    assert ini["pgbouncer"]["listen_port"] == "6432"
+    assert ini["pgbouncer"]["auth_type"] == "scram-sha-256"
+    assert "pg_isready" in " ".join(pgbouncer["healthcheck"]["test"])
+    assert pgbouncer["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_pgbouncer_writes_the_runtime_roles_password_file_only(compose):
+    pgbouncer = compose["services"]["pgbouncer"]
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in pgbouncer["volumes"]}
+    script = (BASE_DIR / mounts[pgbouncer["entrypoint"][-1]]).read_text()
+    assert _pgbouncer_ini()["pgbouncer"]["auth_file"] in script
+    assert "EARN_APP_DB_PASSWORD" in script and "EARN_APP_DB_PASSWORD" in pgbouncer["environment"]
+    assert "OWNER" not in script and "POSTGRES_PASSWORD" not in script
+    assert set(pgbouncer["environment"]) == {"EARN_APP_DB_PASSWORD"}
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_connect_through_pgbouncer(compose, name):
+    services = compose["services"]
+    environment = services[name]["environment"]
+    url = DB_URL.match(environment["DATABASE_URL"])
+    assert url and (url["host"], url["port"]) == ("pgbouncer", "6432")
+    assert environment["DATABASE_POOLER"] == "pgbouncer"
+    # The pooler's entry for that database name leads to the postgres service's database.
+    target = dict(part.split("=", 1) for part in _pgbouncer_ini()["databases"][url["name"]].split())
+    assert (target["host"], target["port"], target["dbname"]) == \
+        ("postgres", "5432", services["postgres"]["environment"]["POSTGRES_DB"])
+    if name != "beat":  # beat keeps its schedule in a file: it never connects
+        assert services[name]["depends_on"]["pgbouncer"]["condition"] == "service_healthy"
+
+
+def test_migrate_connects_to_postgres_directly(compose):
+    """DDL, and the owner role, do not go through the transaction pooler."""
+    environment = compose["services"]["migrate"]["environment"]
+    url = DB_URL.match(environment["DATABASE_URL"])
+    assert url and (url["host"], url["port"]) == ("postgres", "5432")
+    assert environment["DATABASE_POOLER"] == ""
+
+
+def test_the_replica_url_is_passed_and_empty_by_default(compose):
+    for name in APP_SERVICES:
+        assert compose["services"][name]["environment"]["REPLICA_DATABASE_URL"] == "${REPLICA_DATABASE_URL:-}"

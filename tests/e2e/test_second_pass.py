@@ -137,7 +137,8 @@ def test_gb_disclosure_has_the_uk_section(new_page):
     disclosure = Disclosure.objects.get(product=product, status="current")
     disclosure.risk_statements = standard_risk_statements(product)
     disclosure.sha256 = disclosure_content_hash(body_en=disclosure.body_en, body_zh_hant=disclosure.body_zh_hant,
-                                                risk_statements=disclosure.risk_statements)
+                                                risk_statements=disclosure.risk_statements,
+                                                sections=disclosure.sections)
     disclosure.save()
     page = new_page()
     sign_in(page, "bob@gb.example")

@@ -18,9 +18,9 @@ from tests.factories import AssetFactory, UserFactory
 # A date before any test clock, so the terms are in force whatever day a test travels to.
 FACTORY_EFFECTIVE_FROM = dt.date(2020, 1, 1)
 
-PRODUCT_FIELDS = {"name_en", "name_zh_hant", "strategy", "category", "risk_rating", "venue", "chain",
+PRODUCT_FIELDS = {"name_en", "name_zh_hant", "strategy", "category", "risk_rating", "venue", "counterparty", "chain",
                   "contract_address", "audit_reports", "tvl_usd", "yield_source", "risk_rationale", "reviewer_notes",
-                  "sold_amount",
+                  "sold_amount", "il_alert_threshold",
                   "launch_method", "launch_window_start", "launch_window_end", "launch_quota", "launch_min_lot",
                   "launch_user_cap"}
 TERMS_FIELDS = {"effective_from", "term_days", "day_count_basis", "payout", "min_amount", "max_amount",
@@ -32,6 +32,44 @@ FACTORY_STATEMENTS = [
      "zh-hant": "賺幣產品並非銀行存款，不受存款保障。"},
     {"key": "rates_can_change", "en": "Rates can change.", "zh-hant": "利率可能會變動。"},
 ]
+
+# Complete sections per product category (compliance.disclosure_templates), so factory disclosures can be approved.
+FACTORY_SECTIONS: dict[str, dict[str, dict[str, str]]] = {
+    "lending": {
+        "borrowers": {"en": "Vetted institutional borrowers.", "zh-hant": "經審核的機構借款人。"},
+        "collateral": {"en": "Over-collateralised at 120 %.", "zh-hant": "以 120% 超額抵押。"},
+    },
+    "staking": {
+        "chain": {"en": "Ethereum proof of stake.", "zh-hant": "以太坊權益證明。"},
+        "validators": {"en": "Three validators run by the exchange.",
+                       "zh-hant": "由交易所營運的三個驗證者。"},
+        "lock_up_unbonding": {"en": "No lock-up; unbonding takes up to 9 days.",
+                              "zh-hant": "不設鎖定期；解除質押最多需 9 日。"},
+        "slashing": {"en": "Slashing can cut the stake; the exchange compensates losses up to 1 %.",
+                     "zh-hant": "罰沒可削減質押資產；交易所補償最多 1% 的損失。"},
+    },
+    "liquidity_mining": {
+        "venue": {"en": "Uniswap v2 on Ethereum.", "zh-hant": "以太坊上的 Uniswap v2。"},
+        "pair": {"en": "BTC and USDT.", "zh-hant": "BTC 及 USDT。"},
+        "fee_tier": {"en": "0.3 % per swap.", "zh-hant": "每筆兌換 0.3%。"},
+        "reward_token": {"en": "HSK, whose price can fall.", "zh-hant": "HSK，其價格可能下跌。"},
+        "impermanent_loss": {"en": "A doubling costs about 5.7 %.", "zh-hant": "價格上升一倍損失約 5.7%。"},
+        "smart_contract_audit": {"en": "Audited in 2026; exploits remain possible.",
+                                 "zh-hant": "已於 2026 年審計；仍可能遭受攻擊。"},
+    },
+    "structured": {
+        "underlying": {"en": "BTC against USDT.", "zh-hant": "BTC 兌 USDT。"},
+        "payoff": {"en": "A fixed coupon unless BTC ends below the strike.",
+                   "zh-hant": "除非 BTC 收市低於行使價，否則收取固定票息。"},
+        "worst_case": {"en": "Paid in BTC worth far less than you invested.",
+                       "zh-hant": "以價值遠低於投資額的 BTC 支付。"},
+    },
+}
+
+
+def complete_sections(category: str = "lending") -> dict[str, dict[str, str]]:
+    """A fresh copy of the complete sections of a category (tests may edit it)."""
+    return {key: dict(text) for key, text in FACTORY_SECTIONS[category].items()}
 
 
 def staff_user(role: str | None = None, *, email: str | None = None, **fields: object) -> User:
@@ -49,8 +87,9 @@ def _d(value: object) -> Decimal | None:
 def live_product(asset: str = "USDT", term_type: str = "demand",
                  tiers: Sequence[tuple[object, object, object]] | None = None, *,
                  drafted_by: User | None = None, approved_by: User | None = None,
-                 statements: Sequence[dict] | None = None, **terms: object) -> Product:
-    """A live product with approved terms v1 (+ tiers) and a current disclosure v1, maker ≠ checker.
+                 statements: Sequence[dict] | None = None, sections: dict | None = None, **terms: object) -> Product:
+    """A live product with approved terms v1 (+ tiers) and a current disclosure v1 (with the complete sections of
+    its category unless `sections` says otherwise), maker ≠ checker.
 
     `tiers` are (lower, upper or None, apr) with apr as a fraction ("0.05" = 5 %). Keyword arguments
     naming Product fields go to the product, the rest to the terms; `total_cap` goes to both.
@@ -92,10 +131,11 @@ def live_product(asset: str = "USDT", term_type: str = "demand",
     stmts = [dict(s) for s in (statements if statements is not None else FACTORY_STATEMENTS)]
     body_en = f"Risk disclosure for {product.name_en}. The English version prevails."
     body_zh = f"{product.name_zh_hant}風險披露。中英文版本如有歧義，以英文版本為準。"
+    secs = complete_sections(product.category) if sections is None else sections
     disclosure = Disclosure.objects.create(
         product=product, version=1, status=DisclosureStatus.CURRENT, body_en=body_en, body_zh_hant=body_zh,
-        risk_statements=stmts,
-        sha256=disclosure_content_hash(body_en=body_en, body_zh_hant=body_zh, risk_statements=stmts),
+        risk_statements=stmts, sections=secs, category=product.category if secs else "",
+        sha256=disclosure_content_hash(body_en=body_en, body_zh_hant=body_zh, risk_statements=stmts, sections=secs),
         author=maker, approved_by=checker, approved_at=now,
     )
     product.terms = product_terms  # type: ignore[attr-defined]
@@ -158,7 +198,7 @@ def product_in_status(status: str, staff: Staff, **kwargs: object) -> Product:
             svc.product_approve(actor=staff.approver, product=product)
         elif step == "live":
             disclosure = disclosure_draft(actor=staff.curator, product=product, body_en="Read this.",
-                                          body_zh_hant="請細閱。")
+                                          body_zh_hant="請細閱。", sections=complete_sections(product.category))
             disclosure_approve(actor=staff.approver, disclosure=disclosure)
             svc.product_go_live(actor=staff.operations, product=product)
         elif step == "paused":

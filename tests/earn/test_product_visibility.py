@@ -12,7 +12,7 @@ from compliance.models import Complaint
 from compliance.services.disclosures import disclosure_approve, disclosure_draft
 from earn.models import ProductStatus, Subscription
 from ledger.services import deposit_credit
-from tests.earn.factories import Staff, product_in_status
+from tests.earn.factories import Staff, complete_sections, product_in_status
 from tests.factories import AssetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,8 @@ def _hidden(status: str, staff: Staff):
     product = product_in_status(status, staff)
     if status in ("approved",):  # a disclosure ready for go-live: its text must not leak either
         disclosure_approve(actor=staff.approver, disclosure=disclosure_draft(
-            actor=staff.curator, product=product, body_en="Read this.", body_zh_hant="請細閱。"))
+            actor=staff.curator, product=product, body_en="Read this.", body_zh_hant="請細閱。",
+            sections=complete_sections(product.category)))
     return product
 
 

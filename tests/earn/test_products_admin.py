@@ -9,7 +9,7 @@ from compliance.models import Disclosure, DisclosureStatus
 from compliance.services.disclosures import disclosure_draft
 from core.models import AuditEvent
 from earn.models import Product, ProductStatus, ProductTerms, TermsStatus
-from tests.earn.factories import Staff, draft_product, live_product, product_in_status
+from tests.earn.factories import Staff, complete_sections, draft_product, live_product, product_in_status
 from tests.factories import admin_login
 
 ROLES = ["curator", "approver", "compliance", "operations"]
@@ -203,6 +203,8 @@ def test_disclosure_drafted_and_approved_in_the_admin(staff):
         "body_zh_hant": "您的 USDT 將借予保證金借款人。",
         "risk_statements": '[{"key": "borrower_default", "en": "Borrowers can default.", '
                            '"zh-hant": "借款人可能違約。"}]',
+        **{f"section_{key}_{lang}": text[code] for key, text in complete_sections("lending").items()
+           for lang, code in (("en", "en"), ("zh_hant", "zh-hant"))},
     })
     assert response.status_code == 302, response.content.decode()[:3000]
     disclosure = Disclosure.objects.get(product=product)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from core.models import AuditEvent
 from earn.models import Product, ProductStatus, TermsStatus
-from tests.earn.factories import Staff, live_product, product_in_status
+from tests.earn.factories import Staff, complete_sections, live_product, product_in_status
 
 
 @pytest.fixture
@@ -92,7 +92,8 @@ def test_full_lifecycle_through_the_api(staff):
     response = ops.post(f"/api/v1/staff/products/{pid}/go-live")
     assert response.status_code == 409 and response.json()["code"] == "NO_APPROVED_DISCLOSURE"
     did = curator.post(f"/api/v1/staff/products/{pid}/disclosures",
-                       {"body_en": "Your USDT is lent.", "body_zh_hant": "您的 USDT 將被借出。"},
+                       {"body_en": "Your USDT is lent.", "body_zh_hant": "您的 USDT 將被借出。",
+                        "sections": [{"key": k, **t} for k, t in complete_sections("lending").items()]},
                        format="json").json()["id"]
     assert client_for(staff.compliance).post(f"/api/v1/staff/disclosures/{did}/approve").status_code == 200
     assert ops.post(f"/api/v1/staff/products/{pid}/go-live").json()["status"] == "live"
@@ -253,7 +254,8 @@ def test_catalogue_query_count_does_not_grow_with_products(staff):
         live_product("BTC", "demand", tiers=[(0, 1, "0.02"), (1, None, "0.01")], total_cap=str(100 + index))
     large, n_large = _list_queries(client)
     assert (n_small, n_large) == (3, 30)
-    assert small == large <= 7  # 5 for the catalogue, 2 for compliance (first view, jurisdiction warnings)
+    # 5 for the catalogue, 3 for compliance (first view, jurisdiction warnings, the category rules in force)
+    assert small == large <= 8
 
 
 def test_catalogue_needs_authentication(db):

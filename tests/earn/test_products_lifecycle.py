@@ -14,7 +14,7 @@ from core.models import AuditEvent
 from earn.errors import InvalidTerms, NoApprovedDisclosure, VettingIncomplete
 from earn.models import ProductStatus, TermsStatus
 from earn.services import product_lifecycle as svc
-from tests.earn.factories import Staff, draft_product, product_in_status, staff_user
+from tests.earn.factories import Staff, complete_sections, draft_product, product_in_status, staff_user
 
 ALL_STATUSES = [s.value for s in ProductStatus]
 ALLOWED = {
@@ -41,7 +41,8 @@ def actor_for(action, staff):
 
 
 def with_disclosure(product, staff):
-    disclosure = disclosure_draft(actor=staff.curator, product=product, body_en="Risks.", body_zh_hant="風險。")
+    disclosure = disclosure_draft(actor=staff.curator, product=product, body_en="Risks.", body_zh_hant="風險。",
+                                  sections=complete_sections(product.category))
     return disclosure_approve(actor=staff.compliance, disclosure=disclosure)
 
 
@@ -141,7 +142,8 @@ def test_cannot_go_live_without_an_approved_disclosure(staff):
     with pytest.raises(NoApprovedDisclosure) as exc:
         svc.product_go_live(actor=staff.operations, product=product)
     assert exc.value.status == 409
-    draft = disclosure_draft(actor=staff.curator, product=product, body_en="Risks.", body_zh_hant="風險。")
+    draft = disclosure_draft(actor=staff.curator, product=product, body_en="Risks.", body_zh_hant="風險。",
+                             sections=complete_sections(product.category))
     with pytest.raises(NoApprovedDisclosure):
         svc.product_go_live(actor=staff.operations, product=product)
     disclosure_approve(actor=staff.approver, disclosure=draft)

@@ -27,7 +27,7 @@ def test_assets_need_authentication(api_client, assets):
 
 
 def test_balances_per_asset_as_decimal_strings_at_scale(customer, customer_client, assets, fund):
-    """Each asset the user holds, with available / earn / accrued / pending at the asset's scale."""
+    """Each asset the user holds, with available / earn / accrued / pending / committed at the asset's scale."""
     fund(customer, "USDT", "1000")
     fund(customer, "HKD", "12.5")
     earn = ledger.account_for(owner_id=customer.pk, asset="USDT", kind=AccountKind.EARN)
@@ -37,9 +37,10 @@ def test_balances_per_asset_as_decimal_strings_at_scale(customer, customer_clien
     response = customer_client.get("/api/v1/balances")
     assert response.status_code == 200
     assert response.json() == [
-        {"asset": "HKD", "available": "12.50", "earn": "0.00", "accrued": "0.00", "pending": "0.00"},
+        {"asset": "HKD", "available": "12.50", "earn": "0.00", "accrued": "0.00", "pending": "0.00",
+         "committed": "0.00"},
         {"asset": "USDT", "available": "600.00000000", "earn": "400.00000000", "accrued": "0.00000000",
-         "pending": "0.00000000"},
+         "pending": "0.00000000", "committed": "0.00000000"},
     ]
 
 

@@ -51,7 +51,8 @@ def test_preview_computes_the_second_amount_and_carries_the_il_table(pool, alice
     rows = body["il_table"]["rows"]
     assert [r["ratio"] for r in rows] == ["0.25", "0.5", "0.8", "1.25", "1.5", "2", "3", "4", "5"]
     two = next(r for r in rows if r["ratio"] == "2")
-    assert two["il_percent"] == "-5.7191" and two["loss_usd"] == "3431.45"  # 5.71909… % of 60 000 USD, rounded down
+    # 5.71909… % of what holding would be worth at twice the price (1.5 × 60 000 USD), rounded down
+    assert two["il_percent"] == "-5.7191" and two["loss_usd"] == "5147.18"
     assert Decimal(two["break_even_days"]) > 0
     single = client.post("/api/v1/pool-deposits/preview",
                          {"product": pool.product_id, "amount": "0.2", "mode": "single"}, format="json").json()
@@ -152,7 +153,7 @@ def test_catalogue_and_disclosure_carry_the_pool(pool, alice):
     assert product["pool"]["pair"] == ["BTC", "USDT"] and product["pool"]["fee_rate"] == "0.003"
     disclosure = client.get(f"/api/v1/products/{pool.product_id}/disclosure?amount_usd=1000").json()
     assert disclosure["il_table"]["rows"][5]["il_percent"] == "-5.7191"
-    assert disclosure["il_table"]["rows"][5]["loss_usd"] == "57.19"
+    assert disclosure["il_table"]["rows"][5]["loss_usd"] == "85.78"  # against holding: 5.7191 % of 1 500 USD
 
 
 def test_catalogue_pools_cost_constant_queries(pool, alice):

@@ -35,7 +35,7 @@ def test_seed_demo_creates_a_live_pool_product_with_the_il_table_in_its_disclosu
     assert (pool.asset_a_id, pool.asset_b_id, pool.reward_asset_id) == ("BTC", "USDT", "HSK")
     assert latest_prices(["HSK"]) == {"HSK": Decimal("0.5")}
     disclosure = Disclosure.objects.get(product=product, status="current")
-    assert "×2: -5.7191 %, −57.19 USD" in disclosure.body_en and "×4: -20.0000 %" in disclosure.body_en
+    assert "×2: -5.7191 %, −85.78 USD" in disclosure.body_en and "×4: -20.0000 %" in disclosure.body_en
     assert "×2: -5.7191 %" in disclosure.body_zh_hant
     assert {"impermanent_loss", "reward_token_price"} <= {s["key"] for s in disclosure.risk_statements}
     assert "exists" in run("seed_demo").split("pool BTC/USDT Liquidity Mining:")[1].splitlines()[0]

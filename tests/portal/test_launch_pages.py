@@ -42,12 +42,17 @@ def test_commit_then_see_allocation_and_refund(setup):
     page = client.get(response["Location"]).content.decode()
     assert "Committed: 300 USDT" in page and "Your commitments" in page and "300 USDT" in page
     assert balance(alice, "USDT") == 700
+    dashboard = client.get("/dashboard").content.decode()
+    assert "Committed to launches" in dashboard and 'title="300">300.00<' in dashboard
     with time_machine.travel(product.launch_window_end + dt.timedelta(minutes=1), tick=False):
         launch_allocate(product.pk)
         client.force_login(alice)  # the session of a day ago has expired
         page = client.get(f"/products/{product.pk}").content.decode()
     assert "You were allocated 100 USDT; 200 USDT returned to your available balance." in page
     assert "Allocated" in page and balance(alice, "USDT") == 900
+    with time_machine.travel(product.launch_window_end + dt.timedelta(minutes=2), tick=False):
+        client.force_login(alice)
+        assert "Committed to launches" not in client.get("/dashboard").content.decode()  # nothing committed now
 
 
 def test_refusals_are_messages_and_move_nothing(setup):

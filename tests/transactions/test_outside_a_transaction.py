@@ -39,7 +39,14 @@ from earn.services.subscriptions import subscription_create
 from notifications.models import Notification
 from pools.models import PoolDeposit, PoolPosition, PoolWithdrawal
 from pools.services.deposits import pool_deposit_create
-from tests.earn.factories import Staff, launch_product, live_product, product_in_status, staff_user
+from tests.earn.factories import (
+    Staff,
+    complete_sections,
+    launch_product,
+    live_product,
+    product_in_status,
+    staff_user,
+)
 from tests.earn.helpers import acknowledge, balance
 from tests.factories import OtpClient, UserFactory, totp_code
 from tests.pools.factories import pool_product
@@ -326,7 +333,8 @@ def _transition(action: str, status: str, role: str, after: str, body: dict | No
         product = w.product_in(status)
         if action == "go-live":
             disclosure_approve(actor=w.staff.approver, disclosure=disclosure_draft(
-                actor=w.staff.curator, product=product, body_en="Read this.", body_zh_hant="請細閱。"))
+                actor=w.staff.curator, product=product, body_en="Read this.", body_zh_hant="請細閱。",
+                sections=complete_sections(product.category)))
         return Call(w.api(getattr(w.staff, role)), f"/api/v1/staff/products/{product.pk}/{action}", body or {},
                     check=lambda r: Product.objects.get(pk=product.pk).status == after)
     return make
@@ -368,7 +376,8 @@ case("staff-terms-reject", "POST")(_terms_decision("reject", "rejected", {"reaso
 def _(w: World) -> Call:
     product = w.product_in("approved")
     return Call(w.api(w.staff.curator), f"/api/v1/staff/products/{product.pk}/disclosures",
-                {"body_en": "Your USDT is lent.", "body_zh_hant": "您的 USDT 將被借出。"}, status=201,
+                {"body_en": "Your USDT is lent.", "body_zh_hant": "您的 USDT 將被借出。",
+                 "sections": [{"key": k, **t} for k, t in complete_sections(product.category).items()]}, status=201,
                 check=lambda r: Disclosure.objects.get(pk=r.json()["id"]).status == "draft")
 
 
@@ -376,7 +385,7 @@ def _disclosure_decision(action: str, after: str, body: dict) -> Callable:
     def make(w: World) -> Call:
         product = w.product_in("approved")
         disclosure = disclosure_draft(actor=w.staff.curator, product=product, body_en="Read this.",
-                                      body_zh_hant="請細閱。")
+                                      body_zh_hant="請細閱。", sections=complete_sections(product.category))
         return Call(w.api(w.staff.compliance), f"/api/v1/staff/disclosures/{disclosure.pk}/{action}", body,
                     check=lambda r: Disclosure.objects.get(pk=disclosure.pk).status == after)
     return make

@@ -11,7 +11,7 @@ from compliance.models import Acknowledgement, Disclosure
 from compliance.services.disclosures import disclosure_approve, disclosure_draft
 from earn.services.subscriptions import subscription_create
 from notifications.models import Notification
-from tests.earn.factories import Staff, live_product
+from tests.earn.factories import Staff, complete_sections, live_product
 from tests.earn.helpers import acknowledge
 from tests.factories import UserFactory
 
@@ -63,6 +63,9 @@ def test_statements_are_matched_by_key():
 V2_EN = "Your USDT is lent to vetted institutional borrowers against collateral."
 V2_ZH = "您的 USDT 將借予經審核並提供抵押品的機構借款人。"
 V2_STATEMENTS = [{"key": "borrower_default", "en": "A borrower can default.", "zh-hant": "借款人可能違約。"}]
+# v2 keeps the factory's borrowers section and rewrites the collateral one.
+V2_SECTIONS = complete_sections("lending") | {
+    "collateral": {"en": "Over-collateralised at 150 %.", "zh-hant": "以 150% 超額抵押。"}}
 
 
 @pytest.fixture
@@ -78,7 +81,7 @@ def product(staff):
 
 def _publish_v2(staff, product, capture):
     draft = disclosure_draft(actor=staff.curator, product=product, body_en=V2_EN, body_zh_hant=V2_ZH,
-                             risk_statements=V2_STATEMENTS)
+                             risk_statements=V2_STATEMENTS, sections=V2_SECTIONS)
     with capture(execute=True):
         return disclosure_approve(actor=staff.approver, disclosure=draft)
 
@@ -142,6 +145,11 @@ def test_changes_api_in_english_and_chinese(staff, product, holder, django_captu
     changes = {s["key"]: s["change"] for s in body["risk_statements"]}
     assert changes["borrower_default"] == "added"
     assert changes["no_deposit_protection"] == "changed"  # the factory's wording → the standard wording
+    sections = {s["key"]: s for s in body["sections"]}
+    assert (sections["borrowers"]["change"], sections["collateral"]["change"]) == ("unchanged", "changed")
+    assert sections["collateral"]["title"] == "Collateral"
+    assert _old(sections["collateral"]["diff"]) == "Over-collateralised at 120 %."
+    assert _new(sections["collateral"]["diff"]) == "Over-collateralised at 150 %."
     # Without since: from the caller's acknowledged version, in the caller's language (zh-hant).
     zh = client.get(f"/api/v1/products/{product.pk}/disclosure/changes").json()
     assert zh["language"] == "zh-hant" and zh["since"]["version"] == 1
@@ -149,6 +157,8 @@ def test_changes_api_in_english_and_chinese(staff, product, holder, django_captu
     # Character level: the shared words inside otherwise rewritten sentences stay unmarked.
     assert any(s["op"] == "equal" and "以英文版本為準" in s["text"] for s in zh["text"])
     assert any(s["op"] == "insert" and "借" in s["text"] for s in zh["text"])
+    zh_collateral = next(s for s in zh["sections"] if s["key"] == "collateral")
+    assert zh_collateral["title"] == "抵押品" and _new(zh_collateral["diff"]) == "以 150% 超額抵押。"
     same = client.get(f"/api/v1/products/{product.pk}/disclosure/changes?since=2").json()
     assert same["changed"] is False and all(s["op"] == "equal" for s in same["text"])
 

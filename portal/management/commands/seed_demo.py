@@ -145,8 +145,26 @@ def seed_prices(out: Out) -> None:
     out(f"prices: recorded {', '.join(missing)}" if missing else "prices: all present")
 
 
+# Venue limits for the exposure page (/admin/operations/exposure/), set by the demo operator (audited).
+DEMO_LIMITS = [("venue", "Exchange institutional lending desk", "5000000"),
+               ("venue", "Uniswap v2 (vetted pool)", "2000000")]
+
+
+def seed_exposure_limits(out: Out) -> None:
+    from earn.models import ExposureLimit
+    from earn.services.exposure_limits import exposure_limit_save
+
+    operator = User.objects.get(email="ops@earn.example")
+    made = []
+    for kind, name, usd in DEMO_LIMITS:
+        if not ExposureLimit.objects.filter(kind=kind, name__iexact=name).exists():
+            exposure_limit_save(actor=operator, kind=kind, name=name, limit_usd=usd, note="demo")
+            made.append(name)
+    out(f"exposure limits: set {', '.join(made)}" if made else "exposure limits: all present")
+
+
 STEPS: list[Callable[[Out], None]] = [seed_assets, seed_roles, seed_users, seed_staff_2fa, seed_balances, seed_prices,
-                                    seed_compliance, seed_products, seed_pools, seed_history]
+                                    seed_compliance, seed_products, seed_pools, seed_history, seed_exposure_limits]
 
 
 class Command(BaseCommand):
