@@ -5,9 +5,9 @@ since, read in one statement (one MVCC snapshot) from plain selects on the ledge
 counted by the day it is for, not the minute it was posted: the accrual of D, posted shortly after
 midnight, is in D's snapshot, and a later day's accrual is not — so the build waits for D's accrual.
 
-Leaves are computed in SQL (salt = HMAC-SHA256 built from sha256() with the key's pads passed in, leaf hash
-with sha256()) into a temporary table; Python streams only (hash, units) in hash order through a
-server-side cursor and hashes the tree block by block (liabilities.merkle), so its memory stays flat
+Leaves are computed in SQL (salt = HMAC-SHA256 built from sha256() with the key's pads, handed over as
+transaction-local settings; leaf hash with sha256()) into a temporary table; Python streams only (hash,
+units) in hash order through a server-side cursor and hashes the tree block by block (liabilities.merkle), so its memory stays flat
 whatever the number of customers. The leaves and the nodes from the block roots up are stored; the
 levels inside a block are recomputed when a proof is asked for (256 leaves read by index range).
 """
@@ -69,7 +69,10 @@ def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
 # moved after the cutoff, the day's own accrual (and any earlier day's, posted late) aside.
 _LEAVES_SQL = """
 CREATE TEMP TABLE _liab_leaves ON COMMIT DROP AS
-WITH later AS MATERIALIZED (
+WITH pads AS MATERIALIZED (
+    SELECT decode(current_setting('earn.liabilities_ipad'), 'hex') AS ipad,
+           decode(current_setting('earn.liabilities_opad'), 'hex') AS opad
+), later AS MATERIALIZED (
     SELECT p.account_id, sum(CASE p.side WHEN 'C' THEN p.amount ELSE -p.amount END) AS delta
       FROM ledger_posting p JOIN ledger_journalentry e ON e.id = p.entry_id
      WHERE p.asset_id = %(asset)s AND p.created_at >= %(cutoff)s
@@ -87,9 +90,8 @@ WITH later AS MATERIALIZED (
      GROUP BY a.owner_id
 ), owed AS MATERIALIZED (
     SELECT b.*, (available + earn + accrued + pending) * %(unit)s AS exact_units,
-           sha256(%(opad)s::bytea || sha256(%(ipad)s::bytea || convert_to(%(day)s::text || '|' || user_id, 'UTF8')))
-               AS salt
-      FROM balances b
+           sha256(k.opad || sha256(k.ipad || convert_to(%(day)s::text || '|' || user_id, 'UTF8'))) AS salt
+      FROM balances b CROSS JOIN pads k
      WHERE available + earn + accrued + pending <> 0
 )
 SELECT user_id, available, earn, accrued, pending, salt, trunc(exact_units) AS units,
@@ -147,10 +149,14 @@ def _build_asset(day: dt.date, asset: Asset, seconds: dict[str, float]) -> Liabi
     ipad, opad = hmac_pads(salt_key())
     cutoff = day_end(day)
     params: dict[str, Any] = {"asset": asset.code, "cutoff": cutoff, "accrual_ref": f"accrual:{day.isoformat()}",
-              "unit": Decimal(10) ** asset.scale, "ipad": ipad, "opad": opad, "day": day.isoformat(),
+              "unit": Decimal(10) ** asset.scale, "day": day.isoformat(),
               "prefix": merkle.LEAF_PREFIX}
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
+        # The key's pads reach the long statement as transaction-local settings, set by a statement of
+        # their own: a slow-statement log line (which prints bound parameters) never carries them.
+        cursor.execute("SELECT set_config('earn.liabilities_ipad', %s, true), "
+                       "set_config('earn.liabilities_opad', %s, true)", [ipad.hex(), opad.hex()])
         cursor.execute("DROP TABLE IF EXISTS _liab_leaves")
         cursor.execute(_LEAVES_SQL, params)
         cursor.execute("""SELECT count(*), coalesce(bool_and(whole), true),

@@ -322,3 +322,17 @@ def test_two_builders_at_once_write_each_snapshot_once(assets, fund):
     assert AuditEvent.objects.filter(action="liabilities.snapshot").count() == 2
     roots = [{o.snapshot.asset_id: o.snapshot.root for o in outcomes} for outcomes in results]
     assert roots[0] == roots[1]
+
+
+def test_the_salt_key_stays_out_of_the_long_statement(book):
+    """A slow-statement log prints the bound parameters: the key's pads go in a statement of their own."""
+    from django.test.utils import CaptureQueriesContext
+
+    from liabilities.services import hmac_pads
+
+    ipad, _opad = hmac_pads(salt_key())
+    with CaptureQueriesContext(connection) as queries:
+        build()
+    carrying = [q["sql"] for q in queries.captured_queries if ipad.hex() in q["sql"]]
+    assert carrying and all(sql.startswith("SELECT set_config(") for sql in carrying)
+    assert any("CREATE TEMP TABLE _liab_leaves" in q["sql"] for q in queries.captured_queries)
