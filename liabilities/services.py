@@ -7,8 +7,8 @@ midnight, is in D's snapshot, and a later day's accrual is not — so the build 
 
 Leaves are computed in SQL (salt = HMAC-SHA256 built from sha256() with the key's pads, handed over as
 transaction-local settings; leaf hash with sha256()) into a temporary table; Python streams only (hash,
-units) in hash order through a server-side cursor and hashes the tree block by block (liabilities.merkle), so its memory stays flat
-whatever the number of customers. The leaves and the nodes from the block roots up are stored; the
+units) in hash order through a server-side cursor and hashes the tree block by block (liabilities.merkle),
+so its memory stays flat whatever the number of customers. The leaves and the nodes from the block roots up are stored; the
 levels inside a block are recomputed when a proof is asked for (256 leaves read by index range).
 """
 
