@@ -5,11 +5,12 @@ since, read in one statement (one MVCC snapshot) from plain selects on the ledge
 counted by the day it is for, not the minute it was posted: the accrual of D, posted shortly after
 midnight, is in D's snapshot, and a later day's accrual is not — so the build waits for D's accrual.
 
-Leaves are computed in SQL (salt = HMAC-SHA256 built from sha256() with the key's pads, handed over as
-transaction-local settings; leaf hash with sha256()) into a temporary table; Python streams only (hash,
-units) in hash order through a server-side cursor and hashes the tree block by block (liabilities.merkle),
-so its memory stays flat whatever the number of customers. The leaves and the nodes from the block roots up are stored; the
-levels inside a block are recomputed when a proof is asked for (256 leaves read by index range).
+Leaves are computed in SQL into a temporary table: the salt is HMAC-SHA256 built from sha256() with the
+key's pads (handed over as transaction-local settings), the leaf hash is sha256(). Python streams only
+(hash, units) in hash order through a server-side cursor and hashes the tree block by block
+(liabilities.merkle), so its memory stays flat whatever the number of customers. The leaves and the
+nodes from the block roots up are stored; the levels inside a block are recomputed when a proof is
+asked for (256 leaves read by index range).
 """
 
 from __future__ import annotations
