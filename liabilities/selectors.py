@@ -44,8 +44,7 @@ def _path(leaf: LiabilityLeaf, snapshot: LiabilitySnapshot) -> list[dict[str, st
     inside = merkle.levels([(bytes(h), int(u)) for h, u in rows])
     steps = merkle.path(inside, leaf.idx - block * merkle.BLOCK)
     wanted, index, level = [], block, 0
-    remaining = snapshot.leaves
-    width = -(-remaining // merkle.BLOCK)  # block roots at level 0
+    width = -(-snapshot.leaves // merkle.BLOCK)  # block roots at level 0
     while width > 1:
         wanted.append((level, index ^ 1))
         index //= 2
