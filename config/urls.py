@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include("earn.urls")),
     path("api/v1/", include("compliance.urls")),
     path("api/v1/", include("pools.urls")),
+    path("api/v1/", include("liabilities.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("about", core_views.landing, name="landing"),
 ]

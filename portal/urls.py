@@ -16,6 +16,7 @@ urlpatterns = [
     path("products/<int:product_id>/disclosure/changes", transparency.disclosure_changes_page,
          name="disclosure_changes"),
     path("risk-summary/", compliance.risk_summary, name="risk_summary"),
+    path("liabilities", transparency.liabilities, name="liabilities"),
     path("verify/earn_verify.py", transparency.earn_verify_script, name="earn_verify_script"),
     path("complaints", compliance.complaints, name="complaints"),
     path("account/risk-profile", compliance.risk_profile, name="risk_profile"),

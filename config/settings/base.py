@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     "notifications",
     "statements",
+    "liabilities",
     "portal",
     "monitoring",
 ]
@@ -277,7 +278,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # The month before, once its last day's accrual is in (the task retries until then).
     "statements-monthly": {"task": "statements.tasks.statements_monthly_task",
                            "schedule": crontab(day_of_month=1, hour=1, minute=0)},
+    # Yesterday's proof of liabilities, once its accrual is done (the task retries until then).
+    "liabilities-daily": {"task": "liabilities.tasks.liabilities_snapshot_task",
+                          "schedule": crontab(hour=0, minute=50)},
 }
+
+# Proof of liabilities: the key of the per-customer salts (HMAC-SHA256 of "date|customer"). The salts
+# are stored with the leaves, so proofs already published survive a change of key; default: derived from
+# SECRET_KEY. Never logged.
+LIABILITIES_SALT_KEY = env("LIABILITIES_SALT_KEY", default="")
 
 # Daily risk alerts: a pool product without its own impermanent-loss alert threshold uses this one (a fraction:
 # 0.05 alerts its holders and staff once the loss against simply holding reaches 5 %).

@@ -54,6 +54,32 @@ def earn_verify_script(request: HttpRequest) -> FileResponse:
                         filename="earn_verify.py")
 
 
+@require_safe
+def liabilities(request: HttpRequest) -> HttpResponse:
+    """Public: each asset's published root and total of a day; signed in, the customer's own balances in it,
+    the proof to download and the command that checks it."""
+    from liabilities import selectors
+    from liabilities.services import date_parse
+
+    raw = request.GET.get("date", "")
+    try:
+        day = date_parse(raw[:32]) if raw else None
+    except ValueError:
+        day = None
+    roots = selectors.root_list(day) if day else []
+    unknown_date = bool(raw) and not roots
+    if not roots:
+        day = selectors.latest_date()
+        roots = selectors.root_list(day) if day else []
+    mine = selectors.leaf_list(request.user.pk, day) if day and request.user.is_authenticated else []
+    held = {m["asset"] for m in mine}
+    command = " ".join(["python3 earn_verify.py inclusion", f"liabilities-{day}.json",
+                        *(f"--root {r['asset']}={r['root']}" for r in roots if r["asset"] in held)])
+    return render(request, "portal/liabilities.html", {
+        "day": day, "roots": roots, "dates": selectors.snapshot_dates(), "mine": mine, "command": command,
+        "unknown_date": unknown_date})
+
+
 @login_required
 @require_safe
 def statements(request: HttpRequest) -> HttpResponse:

@@ -99,10 +99,13 @@ def book(runtime_role, assets, fund):
     return customer
 
 
+# A column of each append-only table without `created_at`.
+SOME_COLUMN = {"ledger_reconcilerun": "ran_at", "ledger_journalentrykey": "entry_created_at",
+               "liabilities_liabilitysnapshot": "built_at", "liabilities_liabilityleaf": "idx",
+               "liabilities_liabilitynode": "idx"}
 DANGEROUS = [
     *[f"UPDATE {table} SET {column} = {column}" for table in APPEND_ONLY_TABLES
-      for column in [{"ledger_reconcilerun": "ran_at", "ledger_journalentrykey": "entry_created_at"}.get(
-          table, "created_at")]],
+      for column in [SOME_COLUMN.get(table, "created_at")]],
     *[f"DELETE FROM {table}" for table in APPEND_ONLY_TABLES],
     *[f"TRUNCATE {table}" for table in APPEND_ONLY_TABLES],
     # A partition (core/partitions.py) is not addressable by the runtime role at all.

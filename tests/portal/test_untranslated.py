@@ -164,7 +164,7 @@ def test_customer_pages_have_no_english_left_in_traditional_chinese(world):
     w = world
     anonymous = _client()
     for url in ("/", f"/products/{w['flexible'].pk}", "/account/sign-in", "/account/sign-up",
-                "/account/password-reset", "/risk-summary/"):
+                "/account/password-reset", "/risk-summary/", "/liabilities"):
         _check(anonymous, url)
     david = _client(w["david"])
     assert Notification.objects.filter(user=w["david"]).exists()
@@ -173,7 +173,7 @@ def test_customer_pages_have_no_english_left_in_traditional_chinese(world):
              f"/products/{w['fixed'].pk}/assessment", "/dashboard", f"/positions/{w['position'].pk}",
              f"/positions/{w['position'].pk}/redeem", "/history", "/inbox", "/account/profile",
              "/account/security", "/account/tokens", "/complaints", "/account/risk-profile",
-             "/account/password"]
+             "/account/password", "/liabilities"]
     for url in pages:
         _check(david, url)
     _check(david, f"/products/{w['flexible'].pk}/subscribe", {"step": "preview", "amount": "100"})
