@@ -62,6 +62,7 @@ class LiabilityProofByKindOutput(serializers.Serializer):
     earn = DecimalTextField()
     accrued = DecimalTextField()
     pending = DecimalTextField()
+    committed = DecimalTextField(help_text="committed to launches whose allocation has not run")
 
 
 class LiabilityProofLeafOutput(serializers.Serializer):

@@ -84,13 +84,15 @@ class LiabilityLeaf(models.Model):
     earn = MoneyField()
     accrued = MoneyField()
     pending = MoneyField()
+    committed = MoneyField(default=0, help_text="committed to launches, not yet allocated")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["snapshot", "idx"], name="liabilityleaf_snapshot_idx_unique"),
             models.UniqueConstraint(fields=["snapshot", "user"], name="liabilityleaf_snapshot_user_unique"),
             models.CheckConstraint(condition=Q(units__gt=0) & Q(available__gte=0) & Q(earn__gte=0)
-                                   & Q(accrued__gte=0) & Q(pending__gte=0), name="liabilityleaf_non_negative"),
+                                   & Q(accrued__gte=0) & Q(pending__gte=0) & Q(committed__gte=0),
+                                   name="liabilityleaf_non_negative"),
         ]
 
     def __str__(self) -> str:

@@ -81,7 +81,7 @@ def proof_for(user_id: int, day: dt.date) -> dict[str, Any] | None:
             "leaf": {"salt": bytes(leaf.salt).hex(), "units": str(int(leaf.units)),
                      "balance": _text(int(leaf.units), scale), "hash": bytes(leaf.hash).hex(),
                      "by_kind": {kind: _text(int(getattr(leaf, kind).scaleb(scale)), scale)
-                                 for kind in ("available", "earn", "accrued", "pending")}},
+                                 for kind in ("available", "earn", "accrued", "pending", "committed")}},
             "path": _path(leaf, snapshot),
         })
     return {"format": PROOF_FORMAT, "date": day.isoformat(), "leaf_id": merkle.leaf_id(user_id),
@@ -94,9 +94,10 @@ def proof_for(user_id: int, day: dt.date) -> dict[str, Any] | None:
 def leaf_list(user_id: int, day: dt.date) -> list[dict[str, Any]]:
     """The customer's own leaves of `day` (asset, balance and by account), for the portal (one query)."""
     rows = (LiabilityLeaf.objects.filter(snapshot__date=day, user_id=user_id)
-            .values("snapshot__asset_id", "snapshot__scale", "units", "available", "earn", "accrued", "pending")
+            .values("snapshot__asset_id", "snapshot__scale", "units", "available", "earn", "accrued", "pending",
+                    "committed")
             .order_by("snapshot__asset_id"))
     return [{"asset": row["snapshot__asset_id"], "scale": row["snapshot__scale"],
              "balance": _text(int(row["units"]), row["snapshot__scale"]),
              "available": row["available"], "earn": row["earn"], "accrued": row["accrued"],
-             "pending": row["pending"]} for row in rows]
+             "pending": row["pending"], "committed": row["committed"]} for row in rows]

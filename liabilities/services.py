@@ -33,7 +33,7 @@ from ledger.models import Asset
 from liabilities import merkle
 from liabilities.models import LiabilityNode, LiabilityRun, LiabilitySnapshot
 
-LIABILITY_KINDS = ("available", "earn", "accrued", "pending")
+LIABILITY_KINDS = ("available", "earn", "accrued", "pending", "committed")
 
 
 class NotReady(Exception):
@@ -84,18 +84,19 @@ WITH pads AS MATERIALIZED (
            coalesce(sum(a.balance - coalesce(l.delta, 0)) FILTER (WHERE a.kind = 'available'), 0) AS available,
            coalesce(sum(a.balance - coalesce(l.delta, 0)) FILTER (WHERE a.kind = 'earn'), 0) AS earn,
            coalesce(sum(a.balance - coalesce(l.delta, 0)) FILTER (WHERE a.kind = 'accrued'), 0) AS accrued,
-           coalesce(sum(a.balance - coalesce(l.delta, 0)) FILTER (WHERE a.kind = 'pending'), 0) AS pending
+           coalesce(sum(a.balance - coalesce(l.delta, 0)) FILTER (WHERE a.kind = 'pending'), 0) AS pending,
+           coalesce(sum(a.balance - coalesce(l.delta, 0)) FILTER (WHERE a.kind = 'committed'), 0) AS committed
       FROM ledger_ledgeraccount a LEFT JOIN later l ON l.account_id = a.id
      WHERE a.asset_id = %(asset)s AND a.owner_id IS NOT NULL
-       AND a.kind IN ('available', 'earn', 'accrued', 'pending')
+       AND a.kind IN ('available', 'earn', 'accrued', 'pending', 'committed')
      GROUP BY a.owner_id
 ), owed AS MATERIALIZED (
-    SELECT b.*, (available + earn + accrued + pending) * %(unit)s AS exact_units,
+    SELECT b.*, (available + earn + accrued + pending + committed) * %(unit)s AS exact_units,
            sha256(k.opad || sha256(k.ipad || convert_to(%(day)s::text || '|' || user_id, 'UTF8'))) AS salt
       FROM balances b CROSS JOIN pads k
-     WHERE available + earn + accrued + pending <> 0
+     WHERE available + earn + accrued + pending + committed <> 0
 )
-SELECT user_id, available, earn, accrued, pending, salt, trunc(exact_units) AS units,
+SELECT user_id, available, earn, accrued, pending, committed, salt, trunc(exact_units) AS units,
        exact_units = trunc(exact_units) AS whole,
        sha256(convert_to(%(prefix)s::text || '|' || encode(salt, 'hex') || '|customer-' || user_id || '|'
                          || %(asset)s::text || '|' || trunc(exact_units)::text, 'UTF8')) AS hash
@@ -161,7 +162,8 @@ def _build_asset(day: dt.date, asset: Asset, seconds: dict[str, float]) -> Liabi
         cursor.execute("DROP TABLE IF EXISTS _liab_leaves")
         cursor.execute(_LEAVES_SQL, params)
         cursor.execute("""SELECT count(*), coalesce(bool_and(whole), true),
-                                 coalesce(min(least(available, earn, accrued, pending)), 0) FROM _liab_leaves""")
+                                 coalesce(min(least(available, earn, accrued, pending, committed)), 0)
+                            FROM _liab_leaves""")
         count, whole, lowest = cursor.fetchone()
         lap("leaves")
         if lowest < 0 or not whole:
@@ -182,9 +184,9 @@ def _build_asset(day: dt.date, asset: Asset, seconds: dict[str, float]) -> Liabi
             cutoff=cutoff)
         cursor.execute(
             """INSERT INTO liabilities_liabilityleaf (snapshot_id, idx, user_id, hash, salt, units,
-                                                      available, earn, accrued, pending)
+                                                      available, earn, accrued, pending, committed)
                SELECT %s, row_number() OVER (ORDER BY hash) - 1, user_id, hash, salt, units,
-                      available, earn, accrued, pending
+                      available, earn, accrued, pending, committed
                  FROM _liab_leaves""", [snapshot.pk])
         cursor.execute("DROP TABLE _liab_leaves")
         lap("store leaves")

@@ -12,7 +12,7 @@ from liabilities.services import liabilities_build
 
 D = Decimal
 DAY = dt.date(2026, 3, 3)
-KINDS = ("available", "earn", "accrued", "pending")
+KINDS = ("available", "earn", "accrued", "pending", "committed")
 
 
 def at(y, m, d, hh=0, mm=0):

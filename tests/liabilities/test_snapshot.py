@@ -336,3 +336,34 @@ def test_the_salt_key_stays_out_of_the_long_statement(book):
     carrying = [q["sql"] for q in queries.captured_queries if ipad.hex() in q["sql"]]
     assert carrying and all(sql.startswith("SELECT set_config(") for sql in carrying)
     assert any("CREATE TEMP TABLE _liab_leaves" in q["sql"] for q in queries.captured_queries)
+
+
+def test_amounts_committed_to_a_launch_are_owed_and_proven(book, tmp_path):
+    """Money committed to a launch whose allocation has not run is the customer's: it is in their leaf (as
+    `committed`), in the asset's total, and the proof still verifies offline."""
+    from earn.services.launch import commitment_create
+    from tests.earn.factories import launch_product
+
+    saver = book["saver"]
+    with at(2026, 3, 2, 9):
+        launch = launch_product("USDT", quota="100", hours=72)
+        acknowledge(saver, launch)
+        commitment_create(user=saver, product_id=launch.pk, amount="150")
+    run, _outcomes = build()
+    leaf = LiabilityLeaf.objects.get(snapshot__date=DAY, snapshot__asset_id="USDT", user=saver)
+    assert leaf.committed == D("150")
+    assert sum((getattr(leaf, k) for k in KINDS), D(0)) == leaf.units.scaleb(-8)
+    usdt = LiabilitySnapshot.objects.get(date=DAY, asset_id="USDT")
+    before = sum((v for (_u, a), v in book["expected"].items() if a == "USDT"), D(0))
+    assert usdt.total == before  # committing moved money between the customer's own accounts
+    client = APIClient()
+    client.force_authenticate(saver)
+    proof = client.get(f"/api/v1/liabilities/proof?date={DAY}").json()
+    usdt_proof = next(a for a in proof["assets"] if a["asset"] == "USDT")
+    assert usdt_proof["leaf"]["by_kind"]["committed"] == "150.00000000"
+    path = tmp_path / "proof.json"
+    path.write_text(json.dumps(proof))
+    verifier = Path(__file__).resolve().parents[2] / "bin" / "earn_verify.py"
+    done = subprocess.run([sys.executable, "-I", str(verifier), "inclusion", str(path), "--root",
+                           f"USDT={usdt.root}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
