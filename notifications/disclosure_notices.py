@@ -6,21 +6,16 @@ who acknowledged an earlier version), so a re-run, a redelivered task or the swe
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
 
 from compliance.models import Disclosure, DisclosureStatus
 from earn.models import Position, PositionStatus
 from notifications.events import _names
 from notifications.models import NotificationKind
-from notifications.services import notification_send
-
-logger = logging.getLogger(__name__)
+from notifications.services import after_commit, notification_send
 
 
 def disclosure_changes_link(product_id: int) -> str:
@@ -63,17 +58,5 @@ def disclosure_published_receiver(sender: Any, disclosure: Any, **kwargs: Any) -
 
 def disclosure_published_on_commit(disclosure: Any) -> None:
     """After the approval commits: the holders are notified (by a worker with NOTIFICATIONS_VIA_CELERY)."""
-    disclosure_id = disclosure.pk
-
-    def send() -> None:
-        try:
-            if settings.NOTIFICATIONS_VIA_CELERY:
-                from notifications.tasks import disclosure_notify_task
-
-                disclosure_notify_task.delay(disclosure_id=disclosure_id)
-            else:
-                disclosure_notify_holders(disclosure_id)
-        except Exception:  # the approval is committed; a notification failure must not turn it into an error
-            logger.exception("disclosure notification failed: %s", disclosure_id)
-
-    transaction.on_commit(send)
+    after_commit(f"disclosure:{disclosure.pk}", "disclosure_notify_task", {"disclosure_id": disclosure.pk},
+                 disclosure_notify_holders)

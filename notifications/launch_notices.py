@@ -6,12 +6,9 @@ made, so a re-run settle batch or a redelivered task never notifies twice.
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
 
@@ -19,9 +16,7 @@ from core.money import decimal_text
 from earn.models import CommitmentStatus, LaunchCommitment, Product
 from notifications.events import _names
 from notifications.models import NotificationKind
-from notifications.services import notification_send
-
-logger = logging.getLogger(__name__)
+from notifications.services import after_commit, notification_send
 
 
 def launch_notify(product_id: int, user_ids: list[int]) -> int:
@@ -50,17 +45,5 @@ def launch_notify(product_id: int, user_ids: list[int]) -> int:
 
 def launch_settled_receiver(sender: Any, product_id: int, user_ids: list[int], **kwargs: Any) -> None:
     """earn.signals.launch_settled: notify the batch's customers once its transaction commits."""
-    users = list(user_ids)
-
-    def send() -> None:
-        try:
-            if settings.NOTIFICATIONS_VIA_CELERY:
-                from notifications.tasks import launch_notify_task
-
-                launch_notify_task.delay(product_id=product_id, user_ids=users)
-            else:
-                launch_notify(product_id, users)
-        except Exception:  # the allocation has committed; a failed notice must not turn it into an error
-            logger.exception("launch notifications failed: product %s", product_id)
-
-    transaction.on_commit(send)
+    after_commit(f"launch:{product_id}", "launch_notify_task", {"product_id": product_id, "user_ids": list(user_ids)},
+                 launch_notify)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -62,17 +64,21 @@ def notification_send_on_commit(*, user_id: int, kind: str, key: str, params: di
     """
     values = {k: (v if isinstance(v, dict) else str(v)) for k, v in params.items()}  # JSON for the task
     task_kwargs: dict[str, Any] = {"user_id": user_id, "kind": str(kind), "key": key, "params": values, "link": link}
+    after_commit(key, "notification_send_task", task_kwargs, notification_send)
 
+
+def after_commit(what: str, task: str, kwargs: dict[str, Any], direct: Callable[..., Any]) -> None:
+    """Once the surrounding transaction commits: queue `notifications.tasks.<task>(**kwargs)` with
+    NOTIFICATIONS_VIA_CELERY, else call `direct(**kwargs)`. A failure is logged, never raised: the change
+    it reports has committed, and a notification must not turn it into an error."""
     def send() -> None:
         try:
             if settings.NOTIFICATIONS_VIA_CELERY:
-                from notifications.tasks import notification_send_task
-
-                notification_send_task.delay(**task_kwargs)
+                getattr(import_module("notifications.tasks"), task).delay(**kwargs)
             else:
-                notification_send(**task_kwargs)
-        except Exception:  # a notification must never turn a committed money move into an error
-            logger.exception("notification failed: %s", key)
+                direct(**kwargs)
+        except Exception:
+            logger.exception("notification failed: %s", what)
 
     transaction.on_commit(send)
 

@@ -60,3 +60,32 @@ def test_nothing_is_notified_for_commitments_not_settled(assets):
     assert not Notification.objects.filter(kind=NotificationKind.LAUNCH_ALLOCATED).exists()
     assert balances_of(alice)["USDT"]["committed"] == "100.00000000"
     assert Decimal(balances_of(alice)["USDT"]["available"]) == Decimal("9900")
+
+
+@pytest.mark.django_db
+def test_with_celery_the_notices_are_queued_after_the_commit(assets, settings, monkeypatch,
+                                                            django_capture_on_commit_callbacks):
+    """A settle batch queues one task for its customers; an approved disclosure one for its holders."""
+    from compliance.services.disclosures import disclosure_approve, disclosure_draft
+    from notifications import tasks
+    from tests.earn.factories import complete_sections, staff_user
+
+    settings.NOTIFICATIONS_VIA_CELERY = True
+    queued = []
+    monkeypatch.setattr(tasks.launch_notify_task, "delay", lambda **kw: queued.append(("launch", kw)))
+    monkeypatch.setattr(tasks.disclosure_notify_task, "delay", lambda **kw: queued.append(("disclosure", kw)))
+    product = launch_product("USDT", quota="1000")
+    alice = customer(product)
+    services.commitment_create(user=alice, product_id=product.pk, amount="100")
+    with after_window(product), django_capture_on_commit_callbacks(execute=True):
+        services.launch_allocate(product.pk)
+    assert queued == [("launch", {"product_id": product.pk, "user_ids": [alice.pk]})]
+    assert not Notification.objects.exists()
+    assert tasks.launch_notify_task(**queued[0][1]) == 1
+
+    queued.clear()
+    draft = disclosure_draft(actor=staff_user("curator"), product=product, body_en="v2", body_zh_hant="第二版",
+                             sections=complete_sections(product.category))
+    with django_capture_on_commit_callbacks(execute=True):
+        disclosure_approve(actor=staff_user("approver"), disclosure=draft)
+    assert queued == [("disclosure", {"disclosure_id": draft.pk})]
