@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import Client
@@ -36,14 +35,10 @@ from ledger.reconcile import ledger_reconcile
 from statements.models import Statement
 from statements.services import statement_build
 from tests.earn.factories import Staff, live_product
-from tests.earn.helpers import acknowledge
+from tests.earn.helpers import acknowledge, at
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def at(y, m, d, hh=0, mm=0):
-    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=dt.UTC), tick=False)
 
 
 @pytest.fixture

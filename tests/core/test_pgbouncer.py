@@ -16,7 +16,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import time_machine
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
@@ -24,12 +23,9 @@ from django.db import connection
 from config.settings.base import database_config
 from earn.models import Accrual, AccrualLease, AccrualRun, Position
 from earn.services import accrual
-from earn.services.subscriptions import subscription_create
 from ledger.models import Posting
 from ledger.reconcile import ledger_reconcile
-from tests.earn.factories import live_product
-from tests.earn.helpers import acknowledge
-from tests.factories import UserFactory
+from tests.earn.helpers import at, demand_savers
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 APP_DIRS = ("accounts", "bin", "compliance", "config", "core", "earn", "ledger", "monitoring", "notifications",
@@ -98,10 +94,6 @@ pooled = pytest.mark.skipif(settings.DATABASE_POOLER != "pgbouncer",
                             reason="runs through PgBouncer only (make test-pgbouncer)")
 
 
-def at(y, m, d, hh=0, mm=0):
-    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=dt.UTC), tick=False)
-
-
 def _client() -> psycopg.Connection:
     db = connection.settings_dict
     return psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"] or None,
@@ -126,14 +118,7 @@ def test_this_run_goes_through_a_pooler_in_transaction_mode():
 @pytest.fixture
 def book(assets, fund):
     """Four customers each holding 1000 USDT in a 10 % demand product from 2 March 2026."""
-    product = live_product("USDT", tiers=[(0, None, "0.10")])
-    for _ in range(4):
-        user = UserFactory(country="SG")
-        fund(user, "USDT", "1000")
-        acknowledge(user, product)
-        with at(2026, 3, 1, 9):
-            subscription_create(user=user, product_id=product.pk, amount="1000")
-    return product
+    return demand_savers(fund, 4)
 
 
 @pooled

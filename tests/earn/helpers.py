@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import time_machine
+
 from compliance.services.acknowledgements import acknowledgement_create
 from ledger.models import AccountKind, LedgerAccount
 
@@ -20,3 +24,24 @@ def balance(user, asset: str, kind: str = AccountKind.AVAILABLE):
 def subscribe_api(client, product, amount: str, key: str, **extra):
     return client.post("/api/v1/subscriptions", {"product": product.pk, "amount": amount, **extra}, format="json",
                        HTTP_IDEMPOTENCY_KEY=key)
+
+
+def at(y, m, d, hh=0, mm=0):
+    """Travel to that UTC instant, the clock standing still."""
+    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=dt.UTC), tick=False)
+
+
+def demand_savers(fund, count: int):
+    """`count` customers each holding 1000 USDT in a 10 % demand product, earning from 2 March 2026."""
+    from earn.services.subscriptions import subscription_create
+    from tests.earn.factories import live_product
+    from tests.factories import UserFactory
+
+    product = live_product("USDT", tiers=[(0, None, "0.10")])
+    for _ in range(count):
+        user = UserFactory(country="SG")
+        fund(user, "USDT", "1000")
+        acknowledge(user, product)
+        with at(2026, 3, 1, 9):
+            subscription_create(user=user, product_id=product.pk, amount="1000")
+    return product

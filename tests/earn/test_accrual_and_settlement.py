@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core.management import call_command
 
 from earn.models import Accrual, Position, PositionStatus, Redemption
@@ -17,16 +16,12 @@ from earn.services.subscriptions import subscription_create
 from ledger.models import AccountKind
 from ledger.reconcile import ledger_reconcile
 from tests.earn.factories import live_product
-from tests.earn.helpers import acknowledge, balance
+from tests.earn.helpers import acknowledge, at, balance
 from tests.factories import UserFactory
 
 D = Decimal
 UTC = dt.UTC
 pytestmark = pytest.mark.django_db
-
-
-def at(y, m, d, hh=0, mm=0):
-    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=UTC), tick=False)
 
 
 def customer_in(product, fund, amount="100000"):

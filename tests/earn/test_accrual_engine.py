@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -21,15 +20,11 @@ from earn.services.subscriptions import subscription_create
 from ledger.models import AccountKind
 from ledger.reconcile import ledger_reconcile
 from tests.earn.factories import live_product
-from tests.earn.helpers import acknowledge, balance
+from tests.earn.helpers import acknowledge, at, balance
 from tests.factories import UserFactory, admin_login
 
 D = Decimal
 pytestmark = pytest.mark.django_db
-
-
-def at(y, m, d, hh=0, mm=0):
-    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=dt.UTC), tick=False)
 
 
 def assert_reconciled():

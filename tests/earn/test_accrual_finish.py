@@ -11,7 +11,6 @@ import threading
 
 import psycopg
 import pytest
-import time_machine
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 
@@ -19,31 +18,17 @@ from config.celery import app as celery_app
 from earn import tasks
 from earn.models import Accrual, AccrualChunk, AccrualRun
 from earn.services import accrual
-from earn.services.subscriptions import subscription_create
 from ledger.reconcile import ledger_reconcile
-from tests.earn.factories import live_product
-from tests.earn.helpers import acknowledge
-from tests.factories import UserFactory
+from tests.earn.helpers import at, demand_savers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MARCH_2, MARCH_3 = dt.date(2026, 3, 2), dt.date(2026, 3, 3)
 
 
-def at(y, m, d, hh=0, mm=0):
-    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=dt.UTC), tick=False)
-
-
 @pytest.fixture
 def book(assets, fund):
     """Five customers each holding 1000 USDT in a 10 % demand product, earning from 2 March 2026."""
-    product = live_product("USDT", tiers=[(0, None, "0.10")])
-    for _ in range(5):
-        user = UserFactory(country="SG")
-        fund(user, "USDT", "1000")
-        acknowledge(user, product)
-        with at(2026, 3, 1, 9):
-            subscription_create(user=user, product_id=product.pk, amount="1000")
-    return product
+    return demand_savers(fund, 5)
 
 
 @pytest.fixture

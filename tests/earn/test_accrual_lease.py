@@ -12,35 +12,20 @@ import uuid
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.db import connection
 
 from earn.models import Accrual, AccrualLease, AccrualRun
 from earn.services import accrual
-from earn.services.subscriptions import subscription_create
-from tests.earn.factories import live_product
-from tests.earn.helpers import acknowledge
-from tests.factories import UserFactory
+from tests.earn.helpers import at, demand_savers
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def at(y, m, d, hh=0, mm=0):
-    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=dt.UTC), tick=False)
 
 
 @pytest.fixture
 def book(assets, fund):
     """Three customers each holding 1000 USDT in a 10 % demand product from 2 March 2026."""
-    product = live_product("USDT", tiers=[(0, None, "0.10")])
-    for _ in range(3):
-        user = UserFactory(country="SG")
-        fund(user, "USDT", "1000")
-        acknowledge(user, product)
-        with at(2026, 3, 1, 9):
-            subscription_create(user=user, product_id=product.pk, amount="1000")
-    return product
+    return demand_savers(fund, 3)
 
 
 def _advisory_locks_held() -> int:

@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-import time_machine
 
 from earn.models import Accrual, AccrualChunk, AccrualRun
 from earn.services import accrual
@@ -14,16 +13,12 @@ from earn.services.subscriptions import subscription_create
 from ledger.models import Posting
 from ledger.reconcile import ledger_reconcile
 from tests.earn.factories import live_product
-from tests.earn.helpers import acknowledge
+from tests.earn.helpers import acknowledge, at
 from tests.factories import UserFactory
 
 D = Decimal
 pytestmark = pytest.mark.django_db
 MARCH_2, MARCH_3 = dt.date(2026, 3, 2), dt.date(2026, 3, 3)
-
-
-def at(y, m, d, hh=0, mm=0):
-    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=dt.UTC), tick=False)
 
 
 @pytest.fixture

@@ -5,18 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import time_machine
-
 from ledger.models import LedgerAccount
 from liabilities.services import liabilities_build
+from tests.earn.helpers import at
 
 D = Decimal
 DAY = dt.date(2026, 3, 3)
 KINDS = ("available", "earn", "accrued", "pending", "committed")
-
-
-def at(y, m, d, hh=0, mm=0):
-    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=dt.UTC), tick=False)
 
 
 def owed(user=None) -> dict[tuple[int, str], Decimal]:

@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -19,16 +18,12 @@ from earn.models import ProductTerms, RateTier, TermsStatus
 from earn.services import accrual
 from earn.services.subscriptions import subscription_create
 from tests.earn.factories import live_product, staff_user
-from tests.earn.helpers import acknowledge
+from tests.earn.helpers import acknowledge, at
 from tests.factories import UserFactory
 
 D = Decimal
 VERIFY = Path(__file__).resolve().parents[2] / "bin" / "earn_verify.py"
 pytestmark = pytest.mark.django_db
-
-
-def at(y, m, d, hh=0, mm=0):
-    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=dt.UTC), tick=False)
 
 
 def customer_in(product, fund, amount):

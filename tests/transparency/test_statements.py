@@ -9,7 +9,6 @@ import zlib
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core.management import CommandError, call_command
 
 from earn.models import Accrual
@@ -22,16 +21,12 @@ from statements.models import Statement, StatementRun
 from statements.render import statement_csv, statement_pdf
 from statements.services import statement_build, statements_run
 from tests.earn.factories import live_product
-from tests.earn.helpers import acknowledge
+from tests.earn.helpers import acknowledge, at
 from tests.factories import UserFactory
 
 D = Decimal
 MARCH = dt.date(2026, 3, 1)
 pytestmark = pytest.mark.django_db
-
-
-def at(y, m, d, hh=0, mm=0):
-    return time_machine.travel(dt.datetime(y, m, d, hh, mm, tzinfo=dt.UTC), tick=False)
 
 
 def balances(user):
