@@ -85,7 +85,7 @@ def event_hash(prev_hash: str, *, sequence: int, created_at: dt.datetime, actor_
                                            before=before, after=after))
 
 
-_last_kick = [float("-inf")]  # this process's last kick (time.monotonic())
+_last_kick = [float("-inf")]  # float-ok: this process's last kick (time.monotonic())
 
 
 def _chain_soon() -> None:

@@ -82,7 +82,7 @@ class SlidingLogThrottle(throttling.SimpleRateThrottle):
         self.now = self.timer()
         allowed, count, oldest = _script[0](keys=[log_key], args=[repr(self.now), self.duration, self.num_requests],
                                             client=client)
-        self._log = (int(count), float(oldest) if oldest else self.now)
+        self._log = (int(count), float(oldest) if oldest else self.now)  # float-ok: seconds
         return bool(allowed)
 
     def wait(self) -> float | None:
@@ -91,7 +91,7 @@ class SlidingLogThrottle(throttling.SimpleRateThrottle):
         count, oldest = self._log
         remaining = self.duration - (self.now - oldest) if count else self.duration
         available = self.num_requests - count + 1
-        return None if available <= 0 else remaining / float(available)
+        return None if available <= 0 else remaining / float(available)  # float-ok: seconds
 
 
 class ScopedRateThrottle(ClientAddressMixin, throttling.ScopedRateThrottle, SlidingLogThrottle):

@@ -50,7 +50,7 @@ def annualised_volatility(prices: Sequence[Decimal | float], *, min_returns: int
     returns = daily_log_returns(prices)
     if returns.size < max(2, min_returns):
         raise NotEnoughHistory(f"{returns.size} daily returns; {max(2, min_returns)} needed")
-    return float(np.std(returns, ddof=1) * math.sqrt(DAYS_PER_YEAR))
+    return float(np.std(returns, ddof=1) * math.sqrt(DAYS_PER_YEAR))  # float-ok: a volatility, not money
 
 
 def seed_for(*parts: object) -> int:
@@ -107,7 +107,7 @@ class Band:
     @classmethod
     def of(cls, values: np.ndarray) -> Band:
         p5, p50, p95 = np.percentile(values, PERCENTILES)
-        return cls(float(p5), float(p50), float(p95))
+        return cls(float(p5), float(p50), float(p95))  # float-ok: percentiles of simulated USD, converted at the edge
 
 
 @dataclass(frozen=True)
