@@ -21,13 +21,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import resource
 import sys
 import time
 import tracemalloc
 
 from benchdb import run_in_throwaway_database
-from liabilities_bench import _customers
+from liabilities_bench import _customers, _load, _rss_mib
 
 
 def _parse() -> argparse.Namespace:
@@ -36,14 +35,6 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--sample", type=int, default=100, help="statements rendered under tracemalloc (default 100)")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     return parser.parse_args()
-
-
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
-
-
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _render(statements: list, languages: tuple[str, ...] = ("en", "zh-hant")) -> tuple[int, int, float, float]:

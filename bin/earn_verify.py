@@ -40,7 +40,7 @@ import argparse
 import hashlib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
@@ -301,10 +301,15 @@ def _inclusion_main(args: list[str]) -> int:
     parser.add_argument("--root", action="append", default=[], help="the published root: ASSET=HEX (repeatable)")
     parser.add_argument("--total", action="append", default=[], help="the published total: ASSET=N (repeatable)")
     options = parser.parse_args(args)
+    return _report(options.proof, lambda proof: verify_inclusion(proof, options.root, options.total))
+
+
+def _report(path: str, check: Callable[[Any], tuple[list[str], str]]) -> int:
+    """Run `check` on the proof at `path` and print what it found: 0 all agree, 1 a mismatch, 2 no proof."""
     try:
-        mismatches, summary = verify_inclusion(_load(options.proof), options.root, options.total)
+        mismatches, summary = check(_load(path))
     except (OSError, ValueError, ProofError) as exc:
-        print(f"earn_verify: cannot check {options.proof}: {exc}", file=sys.stderr)
+        print(f"earn_verify: cannot check {path}: {exc}", file=sys.stderr)
         return 2
     for line in mismatches:
         print(f"MISMATCH {line}")
@@ -325,15 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or args[0] in ("-h", "--help"):
         print(__doc__ if args[:1] in (["-h"], ["--help"]) else USAGE, file=sys.stderr)
         return 0 if args[:1] in (["-h"], ["--help"]) else 2
-    try:
-        mismatches, summary = COMMANDS[command](_load(args[0]))
-    except (OSError, ValueError, ProofError) as exc:
-        print(f"earn_verify: cannot check {args[0]}: {exc}", file=sys.stderr)
-        return 2
-    for line in mismatches:
-        print(f"MISMATCH {line}")
-    print(summary)
-    return 1 if mismatches else 0
+    return _report(args[0], COMMANDS[command])
 
 
 if __name__ == "__main__":
