@@ -99,12 +99,18 @@ class CommitmentListCreateApi(ListAPIView):
     def get_throttles(self) -> list[Any]:
         return [ScopedRateThrottle()] if self.request.method == "POST" else super().get_throttles()
 
-    def get_queryset(self) -> Any:
-        product = self.request.query_params.get("product")
-        return selectors.commitments_of(self.request.user,
-                                        product_id=int(product) if product and product.isdigit() else None)
+    class FilterSerializer(serializers.Serializer):
+        # A filter that is not a product id is refused (400), never read as "all" nor left to int() (a 500 on
+        # "²" or on 5 000 digits).
+        product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
-    @extend_schema(parameters=[OpenApiParameter("product", int, description="Only this product's commitments.")],
+    def get_queryset(self) -> Any:
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.commitments_of(self.request.user, product_id=filters.validated_data.get("product"))
+
+    @extend_schema(parameters=[OpenApiParameter("product", int, description="Only this product's commitments "
+                                                                             "(400 on `product` unless a product id).")],
                    operation_id="commitment_list")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

@@ -272,7 +272,13 @@ def test_api_hostile_input_is_a_json_4xx(assets, api_client_for):
         r = client.post("/api/v1/commitments", body, format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
         assert 400 <= r.status_code < 500 and "code" in r.json(), (body, r.status_code, r.content)
     assert client.get("/api/v1/products/999999/launch").status_code == 404
-    assert client.get("/api/v1/commitments?product=abc").status_code == 200
+    assert client.get(f"/api/v1/commitments?product={product.pk}").status_code == 200
+    # A filter that is no product id is a JSON 400 on `product` (int() of "²" or of 5 000 digits was a 500).
+    for bad in ("abc", "%C2%B2", "9" * 5000, "-1", "0", "1.5", "1e3", "%00", "99999999999999999999"):
+        r = client.get(f"/api/v1/commitments?product={bad}")
+        assert r.status_code == 400 and r.json()["field"] == "product", (bad, r.status_code, r.content[:200])
+    r = client.get(f"/api/v1/commitments?product=abc&product={product.pk}")  # the last of repeated params
+    assert r.status_code == 200
 
 
 def test_reconcile_checks_committed_accounts_against_open_commitments(scenario):
