@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,11 +41,15 @@ class NotReady(Exception):
     """The day has not ended, or its accrual is not done yet."""
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def date_parse(text: str) -> dt.date:
-    """'2026-03-02' → date; ValueError otherwise (exactly YYYY-MM-DD)."""
+    """'2026-03-02' → date; ValueError otherwise (exactly YYYY-MM-DD: fromisoformat alone also takes the ten
+    characters of a week date, 2026-W10-2)."""
     text = (text or "").strip()
     try:
-        if len(text) != 10 or not text.isascii():
+        if not _ISO_DAY.fullmatch(text):
             raise ValueError
         return dt.date.fromisoformat(text)
     except ValueError:

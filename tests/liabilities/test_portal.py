@@ -34,10 +34,11 @@ def test_anyone_sees_the_roots_and_a_customer_their_own_proof(book, django_asser
     late = Client()
     late.force_login(book["late"])
     assert "no entry in it" in late.get("/liabilities").content.decode()
-    for hostile in ("x" * 5000, "2026-02-30", "<script>"):
+    for hostile in ("x" * 5000, "2026-02-30", "<script>", "2026-W10-2", "0000-00-00", "9999-12-31"):
         response = client.get("/liabilities", {"date": hostile})
         assert response.status_code == 200 and "no snapshot was published for that date" in \
             response.content.decode().lower()
+    assert client.get("/liabilities", {"date": "2026-03-03\x00"}).status_code == 400  # NUL: refused before the view
 
 
 def test_the_page_is_translated(book):

@@ -213,8 +213,9 @@ def test_not_before_the_day_ends_nor_before_its_accrual(assets, fund):
         liabilities_build(DAY)
     with pytest.raises(CommandError, match="accrual"), at(2026, 3, 4, 1):
         call_command("liabilities_snapshot", "--date", "2026-03-03")
-    with pytest.raises(CommandError, match="YYYY-MM-DD"):
-        call_command("liabilities_snapshot", "--date", "03/03/2026")
+    for bad in ("03/03/2026", "2026-W10-2", "0000-00-00", "2026-03-03\x00"):  # a week date was read as a day
+        with pytest.raises(CommandError, match="YYYY-MM-DD"):
+            call_command("liabilities_snapshot", "--date", bad)
     assert not LiabilitySnapshot.objects.exists()
 
 
@@ -232,12 +233,13 @@ def test_roots_are_public_and_dates_are_validated(book, django_assert_max_num_qu
     assert "user" not in json.dumps(body) and "salt" not in json.dumps(body)
     assert client.get("/api/v1/liabilities/roots?date=2026-03-03").json() == body
     for hostile in ("x", "2026-13-01", "2026-02-30", "0000-00-00", "2026-03-03T00:00", "' OR 1=1", "9" * 5000,
-                    "２０２６-03-03"):
+                    "２０２６-03-03", "2026-W10-2", "2026-03-3 ", "+2026-03-3"):
         response = client.get("/api/v1/liabilities/roots", {"date": hostile})
         assert response.status_code == 400, hostile
         assert response["Content-Type"] == "application/json" and response.json()["field"] == "date"
-    missing = client.get("/api/v1/liabilities/roots?date=2026-03-01")
-    assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
+    for day in ("2026-03-01", "9999-12-31", "0001-01-01"):
+        missing = client.get(f"/api/v1/liabilities/roots?date={day}")
+        assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND", day
 
 
 def test_a_customer_gets_only_their_own_proof(book, django_assert_max_num_queries):
