@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_day(text: str) -> dt.date:
+    """Exactly YYYY-MM-DD (surrounding spaces aside) → date; ValueError otherwise. `date.fromisoformat` alone also
+    reads 20260303 and the week date 2026-W10-2 as days."""
+    text = (text or "").strip()
+    if not _ISO_DAY.fullmatch(text):
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {text[:32]!r}")
+    return dt.date.fromisoformat(text)
 
 
 def day_start(day: dt.date) -> dt.datetime:

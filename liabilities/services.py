@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,7 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.audit import audit_record
-from core.dates import day_end
+from core.dates import day_end, parse_day
 from earn.services.accrual import days_pending
 from ledger.models import Asset
 from liabilities import merkle
@@ -41,19 +40,12 @@ class NotReady(Exception):
     """The day has not ended, or its accrual is not done yet."""
 
 
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
 def date_parse(text: str) -> dt.date:
-    """'2026-03-02' → date; ValueError otherwise (exactly YYYY-MM-DD: fromisoformat alone also takes the ten
-    characters of a week date, 2026-W10-2)."""
-    text = (text or "").strip()
+    """'2026-03-02' → date; ValueError otherwise (exactly YYYY-MM-DD)."""
     try:
-        if not _ISO_DAY.fullmatch(text):
-            raise ValueError
-        return dt.date.fromisoformat(text)
+        return parse_day(text)
     except ValueError:
-        raise ValueError(f"expected a date as YYYY-MM-DD, got {text[:32]!r}") from None
+        raise ValueError(f"expected a date as YYYY-MM-DD, got {(text or '').strip()[:32]!r}") from None
 
 
 def salt_key() -> bytes:

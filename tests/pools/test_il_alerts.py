@@ -11,7 +11,7 @@ from io import StringIO
 import pytest
 import time_machine
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from earn.services.exposure_limits import exposure_limit_save
@@ -114,6 +114,27 @@ def test_a_rerun_alerts_nobody_twice_and_a_new_day_alerts_again(holders):
     assert "2026-03-02: 1 pools checked, 1 IL alerts, 0 exposure limits breached" in out.getvalue()
     _run(DAY + dt.timedelta(days=1))  # still past it the next day: one more alert, for that day
     assert PoolIlAlert.objects.count() == 2 and alerts.count() == before * 2
+
+
+@pytest.mark.parametrize("bad", ["2026-W10-1", "20260302", "0000-00-00", "2026-02-30", "x" * 5000, "2026-03-02\x00"])
+def test_the_command_refuses_a_malformed_date(holders, bad):
+    """Only YYYY-MM-DD: a week date or 20260302 was read as a day by date.fromisoformat."""
+    with time_machine.travel(dt.datetime(2026, 3, 3, 0, 50, tzinfo=dt.UTC)), \
+            pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("risk_alerts", "--date", bad, stdout=StringIO())
+    assert not PoolIlAlert.objects.exists() and not Notification.objects.exists()
+
+
+@pytest.mark.parametrize("day", ["2026-03-03", "2026-03-04", "9999-12-31"])
+def test_the_command_refuses_a_day_not_over_yet(holders, day):
+    """Today's or a later day would be alerted at today's prices, and that day's real alert then never sent."""
+    with time_machine.travel(dt.datetime(2026, 3, 3, 0, 50, tzinfo=dt.UTC)), \
+            pytest.raises(CommandError, match="has not ended"):
+        call_command("risk_alerts", "--date", day, stdout=StringIO())
+    assert not PoolIlAlert.objects.exists() and not Notification.objects.exists()
+    with time_machine.travel(dt.datetime(2026, 3, 3, 0, 50, tzinfo=dt.UTC)):
+        call_command("risk_alerts", "--date", "2026-03-02", stdout=StringIO())  # yesterday: a whole day
+    assert PoolIlAlert.objects.get().date == DAY
 
 
 def test_no_alert_below_the_threshold(holders, django_capture_on_commit_callbacks):

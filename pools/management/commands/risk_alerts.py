@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.dates import parse_day
 from notifications.staff_alerts import percent_text
-from pools.services.il_alerts import PoolResult, risk_alerts_run
+from pools.services.il_alerts import PoolResult, risk_alerts_run, yesterday
 
 
 class Command(BaseCommand):
@@ -22,9 +22,12 @@ class Command(BaseCommand):
         day = None
         if options["date"]:
             try:
-                day = dt.date.fromisoformat(options["date"])
+                day = parse_day(options["date"])
             except ValueError as exc:
                 raise CommandError("--date is YYYY-MM-DD") from exc
+            # A day not over yet would be alerted at today's prices, and its real alert never sent (one per day).
+            if day > yesterday():
+                raise CommandError(f"{day} has not ended yet (UTC): alerts are for a whole day, at its closing prices")
 
         def progress(done: int, total: int, r: PoolResult) -> None:
             if r.skipped:
