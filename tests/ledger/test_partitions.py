@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from core.models import AuditEvent, DetachedPartition
@@ -179,6 +179,28 @@ class TestEnsure:
         assert "created ledger_posting_p2035_08" in capsys.readouterr().out
         call_command("partitions")
         assert "ledger_posting_p2035_08" in capsys.readouterr().out
+
+    @pytest.mark.parametrize(("argv", "message"), [
+        (["--ensure", "--months", "100000"], "0 to 120"),  # one transaction: PostgreSQL ran out of shared memory
+        (["--ensure", "--months", "-1"], "0 to 120"),
+        (["--months", "3"], "goes with --ensure"),
+        (["--export-dir", "/tmp"], "goes with --detach-before"),
+        (["--detach-before", "2010-01", "--export-dir", "a\x00b"], "NUL"),  # was a ValueError traceback
+        (["--detach-before", "0000-00", "--export-dir", "/tmp"], "YYYY-MM"),
+    ])
+    def test_command_refuses_what_it_cannot_mean_before_any_work(self, argv, message):
+        before = {t: _partitions(t) for t in HISTORY}
+        with pytest.raises(CommandError, match=message):
+            call_command("partitions", *argv)
+        assert {t: _partitions(t) for t in HISTORY} == before
+
+    def test_command_turns_an_unusable_export_dir_into_a_clear_error(self, tmp_path):
+        """A file where the directory should be, or a missing parent that cannot be made: exit 1, not a traceback."""
+        a_file = tmp_path / "not-a-directory"
+        a_file.write_text("")
+        for path in (a_file, a_file / "below"):
+            with pytest.raises(CommandError, match="--export-dir"):
+                call_command("partitions", "--detach-before", "2010-01", "--export-dir", str(path))
 
     def test_beat_runs_the_job(self, settings):
         from core.tasks import partitions_ensure_task

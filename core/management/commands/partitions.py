@@ -19,6 +19,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.partitions import PartitionError, detach_before, ensure_partitions, parse_month, partitions_list
 
+MAX_MONTHS_AHEAD = 120
+
 
 class Command(BaseCommand):
     help = "List, create ahead (--ensure), or export and detach (--detach-before YYYY-MM) the monthly partitions."
@@ -28,10 +30,12 @@ class Command(BaseCommand):
         action.add_argument("--ensure", action="store_true", help="create this month's and the next months' partitions")
         action.add_argument("--detach-before", metavar="YYYY-MM",
                             help="export, then detach, every month partition before this month")
-        parser.add_argument("--months", type=int, default=None, help="with --ensure: months ahead")
+        parser.add_argument("--months", type=int, default=None,
+                            help=f"with --ensure: months ahead (0 to {MAX_MONTHS_AHEAD})")
         parser.add_argument("--export-dir", type=Path, help="with --detach-before: where the COPY files go")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self._check(options)
         try:
             if options["ensure"]:
                 created = ensure_partitions(options["months"])
@@ -51,3 +55,19 @@ class Command(BaseCommand):
                     self.stdout.write(f"{p.parent:24} {p.name:36} {label:8} {rows}")
         except PartitionError as error:
             raise CommandError(str(error)) from error
+        except OSError as error:  # the export directory: missing parent, not a directory, no room, no permission
+            raise CommandError(f"--export-dir {options['export_dir']}: {error.strerror or error}") from error
+
+    @staticmethod
+    def _check(options: dict[str, Any]) -> None:
+        """Arguments that would be ignored, or that no month count or path can mean, are refused before any work."""
+        months, export_dir = options["months"], options["export_dir"]
+        if months is not None and not options["ensure"]:
+            raise CommandError("--months goes with --ensure")
+        if months is not None and not 0 <= months <= MAX_MONTHS_AHEAD:
+            # Each month is a partition per table in one transaction: 100 000 ran PostgreSQL out of shared memory.
+            raise CommandError(f"--months is 0 to {MAX_MONTHS_AHEAD}")
+        if export_dir is not None and not options["detach_before"]:
+            raise CommandError("--export-dir goes with --detach-before")
+        if export_dir is not None and "\x00" in str(export_dir):
+            raise CommandError("--export-dir holds a NUL character")
