@@ -311,6 +311,12 @@ def _report(path: str, check: Callable[[Any], tuple[list[str], str]]) -> int:
     except (OSError, ValueError, ProofError) as exc:
         print(f"earn_verify: cannot check {path}: {exc}", file=sys.stderr)
         return 2
+    except RecursionError:  # JSON nested deeper than the parser goes: no proof is
+        print(f"earn_verify: cannot check {path}: nested too deeply to be a proof", file=sys.stderr)
+        return 2
+    except ArithmeticError as exc:  # sums past 32 bytes, decimals past the context: no proof has them
+        print(f"earn_verify: cannot check {path}: a number out of range ({type(exc).__name__})", file=sys.stderr)
+        return 2
     for line in mismatches:
         print(f"MISMATCH {line}")
     print(summary)

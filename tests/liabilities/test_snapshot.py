@@ -169,6 +169,29 @@ def test_the_verifier_catches_tampering(book, tmp_path):
     assert code == 2 and "not a liabilities proof" in err
 
 
+def test_the_verifier_answers_a_hostile_proof_with_exit_2_never_a_traceback(tmp_path):
+    """A crafted file is "cannot check" (exit 2): deep nesting (RecursionError), sibling sums past 32 bytes
+    (OverflowError) and balances past the decimal context (decimal.Overflow) each ended in a traceback."""
+    leaf = {"salt": "ab", "units": "1", "balance": "1", "by_kind": {"available": "1"}}
+    item = {"asset": "BTC", "scale": 0, "leaf": leaf, "root": "0" * 64,
+            "path": [{"side": "L", "hash": "0" * 64, "sum": str(2 ** 256 - 1)}, {"side": "L", "hash": "0" * 64,
+                                                                              "sum": "1"}]}
+    proof = {"format": "earn-liability-proof/1", "leaf_id": "x", "assets": [item]}
+    huge = copy.deepcopy(proof)
+    huge["assets"][0].update(path=[], leaf={**leaf, "balance": "1e999999999",
+                                            "by_kind": {"available": "1e999999999", "earn": "1e999999999"}})
+    cases = [("[" * 100_000 + "]" * 100_000, ()), (json.dumps(proof), ()), (json.dumps(huge), ()),
+             (json.dumps({**proof, "assets": [{**item, "path": []}]}), ("--total", "BTC=1e999999999"))]
+    for n, (text, options) in enumerate(cases):
+        path = tmp_path / f"hostile-{n}.json"
+        path.write_text(text, encoding="utf-8")
+        for command in (["inclusion", str(path), *options], [str(path)]):  # the accruals check reads it too
+            done = subprocess.run([sys.executable, "-I", "-S", str(VERIFY), *command], capture_output=True,
+                                  text=True, timeout=60, check=False)
+            assert "Traceback" not in done.stderr, (n, command[0], done.stderr[-300:])
+            assert done.returncode in (1, 2), (n, command[0], done.returncode)
+
+
 def test_the_accrual_subcommand_is_unchanged(tmp_path):
     """The accruals proof is still the default subcommand (the existing usage keeps working)."""
     (tmp_path / "x.json").write_text('{"results": []}')
