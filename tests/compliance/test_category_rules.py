@@ -361,6 +361,26 @@ def test_only_compliance_officers_edit_category_rules(db):
     assert admin_login(Client(), staff.compliance).get("/admin/compliance/categoryrule/add/").status_code == 200
 
 
+def test_customers_other_staff_and_staff_without_2fa_neither_see_nor_change_category_rules(db):
+    """The list, the add page and a confirmed POST: signed out or a customer → the sign-in, a staff member without
+    a verified second factor → not the page, a curator → 403; nothing is saved or audited."""
+    form = {"jurisdiction": "DE", "category": "staking", "investor_class": "retail", "notes": "n",
+            "effective_from_0": "", "effective_from_1": "", "_save": "Save", "_confirmed": "1"}
+    signed_in = Client()
+    signed_in.force_login(UserFactory(email="alice@de.example", country="DE"))
+    no_2fa = Client()
+    no_2fa.force_login(staff_user("compliance_officer", email="co-no-2fa@earn.example"))
+    curator = admin_login(Client(), staff_user("curator", email="cu@earn.example"))
+    for who, client, refused in (("anonymous", Client(), {302}), ("customer", signed_in, {302}),
+                                 ("no 2FA", no_2fa, {302, 403}), ("curator", curator, {403})):
+        for response in (client.get("/admin/compliance/categoryrule/"),
+                         client.get("/admin/compliance/categoryrule/add/"),
+                         client.post("/admin/compliance/categoryrule/add/", form)):
+            assert response.status_code in refused, (who, response.status_code)
+    assert not CategoryRule.objects.filter(created_by__isnull=False).exists()  # the seeded rules only
+    assert not AuditEvent.objects.filter(action__startswith="category_rule.").exists()
+
+
 def test_compliance_status_leaves_out_products_not_offered(assets):
     lending = live_product("USDT", category="lending")
     staking = live_product("ETH", category="staking")

@@ -263,6 +263,21 @@ def test_api_commit_list_and_launch_state(assets, api_client_for):
     assert listed["results"][0]["position"] == Position.objects.get(user=alice).pk
 
 
+def test_another_customers_commitments_are_never_shown(assets, api_client_for):
+    """The list, its product filter and the launch's `your_*` figures are the caller's own, whoever else committed."""
+    product = launch_product("USDT", quota="100", min_lot="1")
+    alice, mallory = customer(product, "500"), customer(product, "500")
+    committed = api_client_for(alice).post("/api/v1/commitments", {"product": product.pk, "amount": "200"},
+                                           format="json", HTTP_IDEMPOTENCY_KEY="alice-1")
+    assert committed.status_code == 201, committed.content
+    other = api_client_for(mallory)
+    for path in ("/api/v1/commitments", f"/api/v1/commitments?product={product.pk}"):
+        assert other.get(path).json()["results"] == [], path
+    launch = other.get(f"/api/v1/products/{product.pk}/launch").json()
+    assert (launch["your_committed"], launch["your_commitments"]) == ("0.00000000", 0)
+    assert launch["committed_total"] == "200.00000000" and launch["customers"] == 1  # totals only, no names
+
+
 def test_api_hostile_input_is_a_json_4xx(assets, api_client_for):
     product = launch_product("USDT")
     client = api_client_for(customer(product))
