@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from compliance.services.customers import earn_first_view_record, risk_profile_record
 from earn.models import Accrual, Product
@@ -27,6 +28,7 @@ from tests.earn.factories import live_product
 from tests.earn.helpers import acknowledge
 from tests.factories import UserFactory
 from tests.pools.factories import pool_product
+from tests.pools.test_simulation_api import btc_history
 
 pytestmark = pytest.mark.django_db
 
@@ -127,6 +129,7 @@ def _world(fund):
     Accrual.objects.create(position=position, date=dt.date.today() - dt.timedelta(days=1), base=Decimal(500),
                            apr=Decimal("0.06"), exact=Decimal("0.08"), posted=Decimal("0.08"), carry=0,
                            payout="daily", paid_out=True)
+    btc_history(40, end=timezone.now())  # enough daily prices for the outcome simulator's figures
     pool_deposit_submit(user=david, product_id=pool.product_id, amount="0.1", asset=None, mode="pair",
                         compound_rewards=False, idempotency_key="p", render=deposit_summary)
     gb = UserFactory(email="bob@gb.example", country="GB", display_name="鮑勃", language="zh-hant")
@@ -179,6 +182,11 @@ def test_customer_pages_have_no_english_left_in_traditional_chinese(world):
     _check(david, f"/products/{w['flexible'].pk}/subscribe", {"step": "preview", "amount": "100"})
     _check(david, f"/products/{w['pool'].product_id}/subscribe", {"step": "preview", "amount": "0.01"})
     _check(david, f"/positions/{w['position'].pk}/redeem", {"step": "preview", "amount": "10", "mode": "fast"})
+    # The outcome simulator's figures, assumptions and its form errors.
+    simulated = f"/products/{w['pool'].product_id}?sim_amount=2500&sim_days=180"
+    _check(david, simulated)
+    assert 'id="simulation-table"' in david.get(simulated).content.decode()  # the figures, not the form only
+    _check(david, f"/products/{w['pool'].product_id}?sim_amount=1e400&sim_days=0")
     gb = _client(w["gb"])
     for url in ("/", f"/products/{w['flexible'].pk}", f"/products/{w['flexible'].pk}/subscribe"):
         _check(gb, url)
