@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -22,6 +22,7 @@ from liabilities.services import date_parse
 if TYPE_CHECKING:
     from accounts.requests import AuthenticatedRequest
 
+BAD_DATE = OpenApiResponse(description="INVALID (field `date`): not a date written YYYY-MM-DD")
 DATE_PARAM = OpenApiParameter("date", OpenApiTypes.DATE, description="YYYY-MM-DD (default: the latest snapshot)")
 
 
@@ -98,8 +99,9 @@ class LiabilityRootsApi(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[DATE_PARAM], responses=LiabilityRootsOutput, auth=[], tags=["liabilities"],
-                   operation_id="liability_roots")
+    @extend_schema(parameters=[DATE_PARAM], auth=[], tags=["liabilities"], operation_id="liability_roots",
+                   responses={200: LiabilityRootsOutput, 400: BAD_DATE, 404: OpenApiResponse(
+                       description="NOT_FOUND: no snapshot published for that date (or none yet)")})
     def get(self, request: Request) -> Response:
         day = _day(request)
         roots = selectors.root_list(day)
@@ -115,8 +117,11 @@ class LiabilityProofApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[DATE_PARAM], responses=LiabilityProofOutput, tags=["liabilities"],
-                   operation_id="liability_proof")
+    @extend_schema(parameters=[DATE_PARAM], tags=["liabilities"], operation_id="liability_proof",
+                   responses={200: LiabilityProofOutput, 400: BAD_DATE, 401: OpenApiResponse(
+                       description="NOT_AUTHENTICATED: a proof is the caller's own"), 404: OpenApiResponse(
+                       description="NOT_FOUND: no snapshot published for that date; a customer owed nothing that "
+                                   "day gets 200 with no assets")})
     def get(self, request: AuthenticatedRequest) -> Response:
         day = _day(request)
         proof = selectors.proof_for(request.user.pk, day)

@@ -314,8 +314,13 @@ class ProductSimulationApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "simulation"
 
-    @extend_schema(parameters=[SimulationQuery], responses={200: SimulationOutput}, tags=["pools"],
-                   operation_id="product_simulation")
+    @extend_schema(parameters=[SimulationQuery], tags=["pools"], operation_id="product_simulation", responses={
+        200: SimulationOutput,
+        400: OpenApiResponse(description="INVALID_AMOUNT (field `amount`: not 0.01 to below 10^12 USD) or MIN_VALUE / "
+                                         "MAX_VALUE / INVALID (field `days`: not 1 to 3650)"),
+        404: OpenApiResponse(description="NOT_FOUND: no such product offered to the caller, or one without a pool"),
+        409: OpenApiResponse(description="NO_PRICE_HISTORY: fewer than 31 days of prices of the pair"),
+        429: OpenApiResponse(description="THROTTLED: THROTTLE_SIMULATION per user (Retry-After)")})
     def get(self, request: AuthenticatedRequest, product_id: int) -> Response:
         query = SimulationQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

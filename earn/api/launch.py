@@ -6,7 +6,7 @@ from typing import Any
 
 from django.urls import path
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -77,7 +77,8 @@ class LaunchOutput(serializers.Serializer):
 class LaunchDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=LaunchOutput, operation_id="launch_retrieve")
+    @extend_schema(operation_id="launch_retrieve", responses={200: LaunchOutput, 404: OpenApiResponse(
+        description="NOT_FOUND: no such product offered to the caller, or not a launch")})
     def get(self, request: Request, product_id: int) -> Response:
         product = catalogue_product(product_id=product_id, user=request.user)
         if product is None or not product.is_launch:
@@ -109,14 +110,26 @@ class CommitmentListCreateApi(ListAPIView):
         filters.is_valid(raise_exception=True)
         return selectors.commitments_of(self.request.user, product_id=filters.validated_data.get("product"))
 
-    @extend_schema(parameters=[OpenApiParameter("product", int, description="Only this product's commitments "
-                                                                             "(400 on `product` unless a product id).")],
-                   operation_id="commitment_list")
+    @extend_schema(parameters=[OpenApiParameter("product", int, description="Only this product's commitments (400 "
+                                                                             "on `product` unless a product id).")],
+                   operation_id="commitment_list", responses={200: CommitmentOutput(many=True), 400: OpenApiResponse(
+                       description="INVALID / MIN_VALUE (field `product`): not a product id")})
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=InputSerializer, responses={201: CommitmentOutput}, parameters=[IDEMPOTENCY_HEADER],
-                   operation_id="commitment_create")
+    @extend_schema(request=InputSerializer, parameters=[IDEMPOTENCY_HEADER], operation_id="commitment_create",
+                   responses={
+                       201: CommitmentOutput,
+                       400: OpenApiResponse(description="INVALID_AMOUNT, BELOW_MIN (below the minimum lot), or a "
+                                                        "malformed field"),
+                       403: OpenApiResponse(description="A gate refusal (`codes` lists them all): NO_ACK, "
+                                                        "KYC_REQUIRED, JURISDICTION_RESTRICTED, PRODUCT_NOT_PERMITTED, "
+                                                        "ASSESSMENT_REQUIRED, COOLING_OFF, EXPOSURE_LIMIT …; "
+                                                        "OTP_REQUIRED / OTP_INVALID"),
+                       404: OpenApiResponse(description="NOT_FOUND: no such product offered to the caller"),
+                       409: OpenApiResponse(description="OUTSIDE_WINDOW, INSUFFICIENT_BALANCE, PRODUCT_NOT_LIVE, "
+                                                        "NOT_A_LAUNCH, ACK_OUTDATED, IDEMPOTENCY_KEY_REUSED"),
+                       429: OpenApiResponse(description="THROTTLED: the `money` scope")})
     def post(self, request: AuthenticatedRequest) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

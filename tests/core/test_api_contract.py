@@ -48,6 +48,25 @@ def test_every_4xx_of_every_operation_carries_the_error_body(schema):
     assert "IDEMPOTENCY_KEY_REUSED" in deposit["description"]
 
 
+@pytest.mark.parametrize(("path", "method", "codes"), [
+    ("/api/v1/liabilities/roots", "get", {"400": "INVALID", "404": "NOT_FOUND"}),
+    ("/api/v1/liabilities/proof", "get", {"400": "INVALID", "401": "NOT_AUTHENTICATED", "404": "NOT_FOUND"}),
+    ("/api/v1/products/{product_id}/simulation", "get", {"400": "INVALID_AMOUNT", "404": "NOT_FOUND",
+                                                         "409": "NO_PRICE_HISTORY", "429": "THROTTLED"}),
+    ("/api/v1/products/{product_id}/launch", "get", {"404": "NOT_FOUND"}),
+    ("/api/v1/commitments", "get", {"400": "product"}),
+    ("/api/v1/commitments", "post", {"400": "BELOW_MIN", "403": "PRODUCT_NOT_PERMITTED", "404": "NOT_FOUND",
+                                     "409": "NOT_A_LAUNCH", "429": "THROTTLED"}),
+])
+def test_the_newer_endpoints_name_their_refusals(schema, path, method, codes):
+    """Proof of liabilities, the outcome simulator and launch commitments: each 4xx they answer is listed with the
+    codes a client meets there (a bare 4XX told a generated client nothing)."""
+    responses = schema["paths"][path][method]["responses"]
+    for status, code in codes.items():
+        assert status in responses and code in responses[status]["description"], (path, method, status)
+        assert responses[status]["content"] == {"application/json": {"schema": ERROR_REF}}
+
+
 def test_csv_and_pdf_answers_are_declared_as_such(schema):
     entries = schema["paths"]["/api/v1/ledger/entries"]["get"]["responses"]["200"]["content"]
     assert entries["text/csv"]["schema"] == {"type": "string"}
