@@ -17,6 +17,7 @@ from django.db.models import DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from core.dates import LATEST
 from core.db_router import read_alias
 from core.money import floor_to_scale
 from earn.models import Accrual, Product, Redemption
@@ -33,6 +34,8 @@ ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=38, decimal_places
 def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[first instant, first instant of the next month) in UTC."""
     start = dt.datetime(month.year, month.month, 1, tzinfo=dt.UTC)
+    if (month.year, month.month) == (9999, 12):  # the month after is past the calendar (a ValueError, a traceback)
+        return start, LATEST
     following = dt.datetime(month.year + (month.month == 12), month.month % 12 + 1, 1, tzinfo=dt.UTC)
     return start, following
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from compliance.services.assessments import assessment_submit
 from compliance.services.complaints import complaint_file
@@ -125,6 +125,10 @@ def test_management_command_writes_csv_and_pdf(activity, tmp_path):
     assert pdf.read_bytes().startswith(b"%PDF-")
     exports = AuditEvent.objects.filter(action="report.export").order_by("sequence")
     assert [(e.actor_id, e.after["channel"]) for e in exports] == [(staff.compliance.pk, "command"), (None, "command")]
+    for unwritable in (tmp_path / "missing" / "acks.csv", tmp_path):  # no such directory; a directory: exit 1
+        with pytest.raises(CommandError, match="cannot write"):
+            call_command("compliance_report", "acknowledgements", "--from", "2026-03-01", "--to", "2026-03-02",
+                         "--format", "csv", "-o", str(unwritable), stdout=io.StringIO())
 
 
 @pytest.mark.parametrize(("last_day", "bucket"), [("2026-03-31", "day"), ("2026-12-31", "week"),

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from compliance.models import Disclosure
 from earn.models import Product
@@ -76,6 +76,24 @@ def test_distribute_pool_yield_command(user_factory, fund):
         out = run("distribute_pool_yield")
     assert "2026-03-03" in out and "2026-03-04" in out
     assert PoolDay.objects.filter(pool=pool).count() == 3
+
+
+@pytest.mark.parametrize(("day", "message"), [("2026-03-05", "has not ended"), ("2026-03-06", "has not ended"),
+                                              ("9999-12-31", "has not ended"), ("2026-W10-1", "YYYY-MM-DD"),
+                                              ("20260302", "YYYY-MM-DD"), ("0000-00-00", "YYYY-MM-DD")])
+def test_distribute_pool_yield_refuses_a_day_not_over_or_malformed(user_factory, fund, day, message):
+    """A future day was paid at today's shares, and the catch-up, resuming after the latest day paid, then skipped
+    every day before it (after 9999-12-31 it failed every night); a week date was read as a day."""
+    pool = pool_product()
+    user = ready_customer(user_factory, fund, pool, BTC="1", USDT="60000")
+    with time_machine.travel(dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)):
+        pool_deposit_create(user=user, product_id=pool.product_id, amount="1")
+    with time_machine.travel(dt.datetime(2026, 3, 5, 0, 10, tzinfo=dt.UTC)):
+        with pytest.raises(CommandError, match=message):
+            run("distribute_pool_yield", "--date", day)
+        assert not PoolDay.objects.exists()
+        run("distribute_pool_yield")
+    assert sorted(PoolDay.objects.values_list("date", flat=True)) == [dt.date(2026, 3, d) for d in (2, 3, 4)]
 
 
 def test_beat_runs_the_pool_jobs_after_the_accrual_job(user_factory, fund, settings):

@@ -141,6 +141,8 @@ def test_command_refuses_a_month_not_ended_and_reports_progress(march, capsys):
         call_command("statements", "--month", "2026-03")
     with pytest.raises(CommandError, match="YYYY-MM"):
         call_command("statements", "--month", "March")
+    with at(2026, 4, 1, 3), pytest.raises(CommandError, match="has not ended"):
+        call_command("statements", "--month", "9999-12")  # its end is past the calendar: was a ValueError traceback
     with at(2026, 4, 1, 3):
         call_command("statements", "--month", "2026-03", "--chunk-size", "1")
     out = capsys.readouterr().out

@@ -46,15 +46,18 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         rows = 0
-        if export.format == "pdf":
-            with open(options["output"], "wb") as out:
-                out.write(export_pdf(export))
-        else:
-            stream = export_csv(export)
-            with open(options["output"], "wb") as out:
-                for chunk in stream:
-                    out.write(chunk)
-            rows = stream.rows or 0
+        try:
+            if export.format == "pdf":
+                with open(options["output"], "wb") as out:
+                    out.write(export_pdf(export))
+            else:
+                stream = export_csv(export)
+                with open(options["output"], "wb") as out:
+                    for chunk in stream:
+                        out.write(chunk)
+                rows = stream.rows or 0
+        except OSError as exc:  # a missing directory, no permission, no room: exit 1, not a traceback
+            raise CommandError(f"cannot write {options['output']}: {exc.strerror or exc}") from exc
         detail = f"{rows} rows, " if export.format == "csv" else ""
         self.stdout.write(f"{export.kind.key} {options['start']}..{options['end']} -> {options['output']} "
                           f"({detail}audit event #{export.event.sequence})")

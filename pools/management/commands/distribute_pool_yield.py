@@ -6,7 +6,9 @@ import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from core.dates import parse_day
 from pools.services.distribution import pools_distribute_day, pools_distribute_pending
 
 
@@ -19,9 +21,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["date"]:
             try:
-                day = dt.date.fromisoformat(options["date"])
+                day = parse_day(options["date"])
             except ValueError as exc:
                 raise CommandError("--date is YYYY-MM-DD") from exc
+            # A day not over would be paid at today's shares, and the catch-up (which resumes after the latest day
+            # distributed) would then skip every day before it: 9999-12-31 stopped the daily job for good.
+            if day >= timezone.localtime(timezone.now(), dt.UTC).date():
+                raise CommandError(f"{day} has not ended yet (UTC): a day's fees and rewards are paid once it is over")
             results = pools_distribute_day(day)
         else:
             results = pools_distribute_pending()
