@@ -65,6 +65,18 @@ def test_price_feed_records_prices_and_rebalances_pools(user_factory, fund):
     assert PoolRebalance.objects.filter(pool=pool).count() == 3
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--source", "os.getpid"], "not a price source class"), (["--source", "pools.nothing.Here"], "no such class"),
+    (["--source", "os"], "no such class"), (["--ticks", "-1"], "--ticks"), (["--max-bps", "-5"], "--max-bps")])
+def test_price_feed_refuses_what_it_cannot_use(db, argv, message):
+    from pricing.models import PriceSnapshot
+
+    before = PriceSnapshot.objects.count()
+    with pytest.raises(CommandError, match=message):
+        run("price_feed", *argv)
+    assert PriceSnapshot.objects.count() == before
+
+
 def test_distribute_pool_yield_command(user_factory, fund):
     pool = pool_product()
     user = ready_customer(user_factory, fund, pool, BTC="1", USDT="60000")

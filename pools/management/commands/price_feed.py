@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
 from pools.feeds import RandomWalkSource, configured_source
@@ -21,8 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--source", default=None, help="dotted path of a source class (default: the setting)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["ticks"] < 1 or not 0 <= options["max_bps"] <= 10_000:
+            raise CommandError("--ticks is at least 1, --max-bps 0 to 10000")
         if options["source"]:
-            source = import_string(options["source"])()
+            source = _source(options["source"])
         else:
             source = configured_source(seed=options["seed"], max_bps=options["max_bps"])
         if isinstance(source, RandomWalkSource):
@@ -31,3 +33,15 @@ class Command(BaseCommand):
             result = price_feed_tick(source=source)
             prices = ", ".join(f"{code} {price}" for code, price in sorted(result.prices.items()))
             self.stdout.write(f"tick {tick + 1}: {prices or 'no prices'}; pools re-balanced: {len(result.rebalanced)}")
+
+
+def _source(path: str) -> Any:
+    """The source class at `path`, built with no arguments; only a class with a `fetch` (any other dotted name,
+    such as a function, was called as it stood and ended in a traceback)."""
+    try:
+        found = import_string(path)
+    except ImportError as exc:
+        raise CommandError(f"--source {path}: no such class") from exc
+    if not isinstance(found, type) or not callable(getattr(found, "fetch", None)):
+        raise CommandError(f"--source {path}: not a price source class (one with a fetch method)")
+    return found()
