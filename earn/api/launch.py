@@ -80,7 +80,13 @@ class LaunchDetailApi(APIView):
     @extend_schema(operation_id="launch_retrieve", responses={200: LaunchOutput, 404: OpenApiResponse(
         description="NOT_FOUND: no such product offered to the caller, or not a launch")})
     def get(self, request: Request, product_id: int) -> Response:
-        product = catalogue_product(product_id=product_id, user=request.user)
+        # As the catalogue: a launch whose category the customer may not be offered is 404 (compliance's category
+        # rules), unless they committed to it before the rule changed: their own commitments stay in view.
+        product = catalogue_product(product_id=product_id, user=request.user, offered_only=True)
+        if product is None:
+            product = catalogue_product(product_id=product_id, user=request.user)
+            if product is not None and not selectors.commitments_of(request.user, product_id=product.pk).exists():
+                product = None
         if product is None or not product.is_launch:
             raise NotFound(_("No such launch."), field="product")
         return Response(LaunchOutput(selectors.launch_summary(product, user=request.user)).data)

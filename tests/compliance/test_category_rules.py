@@ -514,3 +514,26 @@ def test_the_pool_list_and_pool_pages_follow_the_catalogue(assets):
     assert [p["product"] for p in pro.get("/api/v1/pools").json()["results"]] == [pool.product_id]
     assert retail.get(f"/api/v1/products/{pool.product_id}/pool").status_code == 404
     assert pro.get(f"/api/v1/products/{pool.product_id}/pool").status_code == 200
+    # The outcome simulator, the IL chart and a launch of a category not offered are 404 too, not a way round it.
+    for path in (f"/api/v1/products/{pool.product_id}/simulation", f"/api/v1/products/{pool.product_id}/pool/il.svg"):
+        assert retail.get(path).status_code == 404, path
+    assert pro.get(f"/api/v1/products/{pool.product_id}/simulation").status_code == 409  # offered; no prices yet
+    launch = launch_product("USDT", category="lending")  # DE retail lending: not offered (the seeds)
+    assert retail.get(f"/api/v1/products/{launch.pk}/launch").status_code == 404
+    assert pro.get(f"/api/v1/products/{launch.pk}/launch").status_code == 200
+
+
+def test_a_launch_not_offered_is_404_but_a_customer_who_committed_before_the_rule_keeps_it(assets, fund):
+    from earn.services.launch import commitment_create
+
+    officer = staff_user("compliance_officer")
+    launch = launch_product("USDT", category="staking", quota="1000")
+    early, late = customer("DE", "retail"), customer("DE", "retail")
+    fund(early, "USDT", "500")
+    acknowledge(early, launch)
+    commitment_create(user=early, product_id=launch.pk, amount="100")
+    category_rule_save(actor=officer, rule=CategoryRule(jurisdiction="DE", category="staking",
+                                                        investor_class="retail", permitted=False, notes="stop"))
+    assert client_for(late).get(f"/api/v1/products/{launch.pk}/launch").status_code == 404
+    own = client_for(early).get(f"/api/v1/products/{launch.pk}/launch")
+    assert own.status_code == 200 and own.json()["your_committed"] == "100.00000000"
