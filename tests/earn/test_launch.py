@@ -4,6 +4,7 @@ after a crash between steps), what customers see in the API, and subscriptions r
 from __future__ import annotations
 
 import datetime as dt
+import io
 import uuid
 from decimal import Decimal
 
@@ -302,3 +303,26 @@ def test_reconcile_checks_committed_accounts_against_open_commitments(scenario):
     assert report.ok and "earn_committed" in report.checks_run
     LaunchCommitment.objects.filter(user=users[0]).update(amount=Decimal("599"))  # a row that lost a unit
     assert any("unsettled launch commitments 599" in str(m) for m in ledger_reconcile().mismatches)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_shows_in_balances_until_the_allocation_outside_a_transaction(assets, api_client_for):
+    """As in production (no wrapping transaction): the commitment's money is `committed` in GET /api/v1/balances at
+    once, and after the allocation it is in Earn (allocated) or back in `available` (refunded), `committed` 0."""
+    product = launch_product("USDT", quota="100", min_lot="1")
+    alice = customer(product, "500")
+    client = api_client_for(alice)
+    made = client.post("/api/v1/commitments", {"product": product.pk, "amount": "300"}, format="json",
+                       HTTP_IDEMPOTENCY_KEY="outside-1")
+    assert made.status_code == 201, made.content
+    assert not connection.in_atomic_block
+
+    def usdt() -> dict:
+        return next(b for b in client.get("/api/v1/balances").json() if b["asset"] == "USDT")
+
+    assert (usdt()["available"], usdt()["committed"]) == ("200.00000000", "300.00000000")
+    with after_window(product):
+        call_command("launch_allocate", "--product", str(product.pk), stdout=io.StringIO())
+    after = usdt()
+    assert (after["available"], after["committed"], after["earn"]) == ("400.00000000", "0.00000000", "100.00000000")
+    assert LaunchCommitment.objects.get().status == CommitmentStatus.SETTLED
