@@ -2,9 +2,9 @@
 -- migration compliance 0013 converts the table, core/partitions.py).
 --
 -- * The id is unique across months in compliance_acknowledgementkey (id primary key, accepted_at), which
---   PostgreSQL fills in from the acknowledgements' INSERT statement (SECURITY DEFINER: the runtime role
---   reads the key table and writes nothing into it by hand). A key row stays when its month is detached
---   for retention: an id is never reused.
+--   PostgreSQL fills in with a BEFORE INSERT row trigger on the parent, cloned onto every partition
+--   (SECURITY DEFINER: the runtime role reads the key table and writes nothing into it by hand). A key
+--   row stays when its month is detached for retention: an id is never reused.
 -- * Subscriptions, launch commitments and pool deposits reference the key table (a foreign key to a
 --   partitioned table would have to carry accepted_at): an unknown acknowledgement is refused as before.
 -- * Acknowledgements are append-only: a row-level trigger on the parent, cloned by PostgreSQL onto every
@@ -17,12 +17,12 @@ SELECT set_config('search_path', quote_ident(current_schema()) || ', pg_temp', t
 CREATE FUNCTION acknowledgement_keys_claim() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-    INSERT INTO compliance_acknowledgementkey (id, accepted_at) SELECT id, accepted_at FROM new_acknowledgements;
-    RETURN NULL;
+    INSERT INTO compliance_acknowledgementkey (id, accepted_at) VALUES (NEW.id, NEW.accepted_at);
+    RETURN NEW;
 END $$;
 
-CREATE TRIGGER acknowledgement_keys_claim AFTER INSERT ON compliance_acknowledgement
-    REFERENCING NEW TABLE AS new_acknowledgements FOR EACH STATEMENT EXECUTE FUNCTION acknowledgement_keys_claim();
+CREATE TRIGGER acknowledgement_keys_claim BEFORE INSERT ON compliance_acknowledgement
+    FOR EACH ROW EXECUTE FUNCTION acknowledgement_keys_claim();
 
 CREATE FUNCTION compliance_refuse_acknowledgement_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

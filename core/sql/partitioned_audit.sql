@@ -3,15 +3,17 @@
 --
 -- * Uniqueness across months: a partitioned table's unique index must include the partition column,
 --   so `sequence`, `chain_position` and `hash` are unique in core_auditeventkey instead (sequence the
---   primary key, the other two unique). PostgreSQL fills it in itself: the INSERT statement of events
---   claims their sequences (and their chain columns, if an insert ever comes chained), the chaining
---   UPDATE statement fills in their positions and hashes. A duplicate fails the whole statement with
---   the key table's unique violation. Both run as SECURITY DEFINER: the runtime role reads the key
---   table and writes nothing into it by hand.
--- * Statement-level triggers fire only for the table a statement names; the runtime role has no
---   privilege on a partition (partitions get no grants), so every event of the application passes
---   through them. The row-level append-only trigger of 0002/0003 is on the parent and PostgreSQL clones
---   it onto every partition, present and future: a statement naming a partition is refused too.
+--   primary key, the other two unique). PostgreSQL fills it in itself: a BEFORE INSERT row trigger
+--   claims each event's sequence (and its chain columns, if an insert ever comes chained); the chaining
+--   UPDATE statement fills in positions and hashes, set-based, from its transition table. A duplicate
+--   fails the statement with the key table's unique violation. Both run as SECURITY DEFINER: the
+--   runtime role reads the key table and writes nothing into it by hand.
+-- * The row triggers are on the parent and PostgreSQL clones them onto every partition, present and
+--   future: a statement naming a partition claims its keys and is refused the same changes. The
+--   statement-level chaining trigger fires only for a statement naming the parent; the runtime role
+--   has no privilege on a partition (partitions get no grants), so every chaining passes through it.
+--   (Row level on insert: one event per request, where a transition table costs more than the row
+--   trigger; statement level on chaining: thousands of rows per statement.)
 -- * Key rows stay when a month is detached (retention): a sequence, a position or a hash is never
 --   reused, the chainer continues from the highest position (core.audit.audit_chain), and the
 --   verifier checks the first live event after a detached month against the hash kept here
@@ -24,12 +26,12 @@ CREATE FUNCTION audit_event_keys_claim() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO core_auditeventkey (sequence, created_at, chain_position, hash)
-    SELECT sequence, created_at, chain_position, hash FROM new_events;
-    RETURN NULL;
+    VALUES (NEW.sequence, NEW.created_at, NEW.chain_position, NEW.hash);
+    RETURN NEW;
 END $$;
 
-CREATE TRIGGER auditevent_keys_claim AFTER INSERT ON compliance_auditevent
-    REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION audit_event_keys_claim();
+CREATE TRIGGER auditevent_keys_claim BEFORE INSERT ON compliance_auditevent
+    FOR EACH ROW EXECUTE FUNCTION audit_event_keys_claim();
 
 -- The row trigger lets an UPDATE only fill in the chain columns of an unchained event; the event's key
 -- row is filled in the same statement (its unique indexes are what refuse a position or hash twice).

@@ -171,3 +171,34 @@ def test_conversion_back_and_forth_keeps_rows_ids_and_references(fund):
     assert later.pk > old_id
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         _one(f"DELETE FROM {TABLE}_p2025_06 RETURNING id")
+
+
+def test_retention_keeps_a_month_backing_an_open_pool_position(user_factory, fund, tmp_path):
+    """The pools app's guard: a pool deposit's acknowledgement stays while its position is open."""
+    from pools.services.deposits import pool_deposit_create
+    from tests.pools.factories import pool_product, ready_customer
+
+    pool = pool_product()
+    with _travel(2027, 2, 10):
+        user = ready_customer(user_factory, fund, pool, BTC="1", USDT="60000")
+        deposit = pool_deposit_create(user=user, product_id=pool.product_id, amount="1")
+    assert deposit.acknowledgement_id is not None
+    with _travel(2036, 1, 1), pytest.raises(
+            PartitionError, match=rf"{TABLE}_p2027_02: 1 pool position\(s\) it backs are open or closed within"):
+        detach_before(dt.date(2027, 3, 1), tmp_path)
+    assert f"{TABLE}_p2027_02" in _partitions()
+
+
+def test_retention_keeps_a_month_backing_an_unsettled_launch_commitment(fund, tmp_path):
+    """Earn's guard: a launch commitment still waiting for its allocation keeps its acknowledgement's month."""
+    from earn.models import LaunchCommitment
+
+    product = live_product("USDT", tiers=[(0, None, "0.05")])
+    user = UserFactory(country="SG")
+    with _travel(2027, 2, 10):
+        ack = acknowledge(user, product)
+    commitment = LaunchCommitment.objects.create(user=user, product=product, amount=1, acknowledgement_id=ack.pk)
+    assert commitment.status == "committed"
+    with _travel(2036, 1, 1), pytest.raises(
+            PartitionError, match=rf"{TABLE}_p2027_02: 1 launch commitment\(s\) it backs are not settled"):
+        detach_before(dt.date(2027, 3, 1), tmp_path)
