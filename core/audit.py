@@ -196,9 +196,10 @@ def audit_chain(*, wait: bool = True, batch: int = CHAIN_BATCH) -> int:
             cursor.execute(
                 f"UPDATE {table} AS e SET prev_hash = v.prev_hash, hash = v.hash, chain_position = v.position "
                 "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v (sequence, prev_hash, hash, "
-                "position) WHERE e.sequence = v.sequence AND e.hash IS NULL AND e.created_at >= %s",
-                # The oldest event's month on: the partitions before it are pruned when the plan is made.
-                [sequences, prevs, hashes, positions, min(row[2] for row in pending)])
+                "position) WHERE e.sequence = v.sequence AND e.hash IS NULL AND e.created_at BETWEEN %s AND %s",
+                # Only the months of the batch's events: the other partitions are pruned when the plan is made
+                # (else each event's sequence is probed in every month's primary key).
+                [sequences, prevs, hashes, positions, min(row[2] for row in pending), max(row[2] for row in pending)])
             total += len(pending)
             after = pending[-1][0]
             wait = True  # the lock was ours; later batches may wait for it
