@@ -95,6 +95,10 @@ class Acknowledgement(models.Model):
 
     `sha256` is the acknowledged version's hash; `previous_sha256` that of the version the customer had
     acknowledged before (empty the first time), so the record proves which redline was read.
+
+    The table is partitioned by month of `accepted_at` (UTC): in the database the primary key is
+    (id, accepted_at), and `id` alone is unique through AcknowledgementKey, which is also what
+    subscriptions, launch commitments and pool deposits reference (compliance/sql/partitioned_acknowledgements.sql).
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acknowledgements")
@@ -117,6 +121,22 @@ class Acknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"ack {self.user_id} {self.product_id} v{self.disclosure_version}"
+
+
+class AcknowledgementKey(models.Model):
+    """Every acknowledgement's id and month, unique across every month's partition and kept after a month is
+    detached for retention (an id is never reused). The foreign keys of subscriptions, launch commitments and
+    pool deposits point here (a foreign key to a partitioned table would have to carry accepted_at). Written
+    by PostgreSQL only, by the acknowledgements' insert statement; append-only."""
+
+    id = models.BigIntegerField(primary_key=True)
+    accepted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"acknowledgement {self.id} ({self.accepted_at:%Y-%m})"
 
 
 class Refusal(models.Model):

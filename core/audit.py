@@ -11,7 +11,8 @@ Two steps, so that no request waits on a service-wide lock:
 2. `audit_chain` (Celery `core.tasks.audit_chain_task`: beat every few seconds, and kicked after the
    commit of every transaction that recorded an event) takes the chain lock, reads the unchained
    events it can see, and links each to the chain's head: `chain_position` = head + 1,
-   `prev_hash` = head's hash, `hash` = sha256(prev_hash ‖ payload).
+   `prev_hash` = head's hash, `hash` = sha256(prev_hash ‖ payload). The head is read from
+   `core_auditeventkey`, which PostgreSQL keeps for every event, of detached months too.
 
 Order. Sequence numbers are handed out at INSERT, not at COMMIT: a transaction still in flight may hold
 an event with a lower sequence than events already committed. So the chain's order is not the
@@ -42,7 +43,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.models import AuditEvent
+from core.models import AuditEvent, AuditEventKey
 
 GENESIS_HASH = "0" * 64
 # Only the chainer takes this transaction-scoped advisory lock (one chainer at a time); writers never do.
@@ -173,17 +174,18 @@ def audit_chain(*, wait: bool = True, batch: int = CHAIN_BATCH) -> int:
             # Statements after the lock see every chain update committed before it (READ COMMITTED).
             # Within one run, batches go on from the last sequence taken (the rows behind it were just
             # chained); an event committed meanwhile with a lower sequence waits for the next run.
-            cursor.execute(f"SELECT sequence, payload FROM {table} WHERE hash IS NULL AND sequence > %s "
+            cursor.execute(f"SELECT sequence, payload, created_at FROM {table} WHERE hash IS NULL AND sequence > %s "
                            "ORDER BY sequence LIMIT %s", [after, batch])
             pending = cursor.fetchall()
             if not pending:
                 return total
-            cursor.execute(f"SELECT chain_position, hash FROM {table} WHERE chain_position IS NOT NULL "
-                           "ORDER BY chain_position DESC LIMIT 1")
+            # The head from the key table: it keeps the positions of months detached for retention too.
+            cursor.execute(f"SELECT chain_position, hash FROM {AuditEventKey._meta.db_table}"
+                           " WHERE chain_position IS NOT NULL ORDER BY chain_position DESC LIMIT 1")
             head = cursor.fetchone()
             position, prev = head if head else (0, GENESIS_HASH)
             sequences, prevs, hashes, positions = [], [], [], []
-            for sequence, payload in pending:
+            for sequence, payload, _created_at in pending:
                 position += 1
                 digest = link_hash(prev, payload)
                 sequences.append(sequence)
@@ -194,7 +196,10 @@ def audit_chain(*, wait: bool = True, batch: int = CHAIN_BATCH) -> int:
             cursor.execute(
                 f"UPDATE {table} AS e SET prev_hash = v.prev_hash, hash = v.hash, chain_position = v.position "
                 "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v (sequence, prev_hash, hash, "
-                "position) WHERE e.sequence = v.sequence AND e.hash IS NULL", [sequences, prevs, hashes, positions])
+                "position) WHERE e.sequence = v.sequence AND e.hash IS NULL AND e.created_at BETWEEN %s AND %s",
+                # Only the months of the batch's events: the other partitions are pruned when the plan is made
+                # (else each event's sequence is probed in every month's primary key).
+                [sequences, prevs, hashes, positions, min(row[2] for row in pending), max(row[2] for row in pending)])
             total += len(pending)
             after = pending[-1][0]
             wait = True  # the lock was ours; later batches may wait for it

@@ -23,8 +23,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 # (ledger_ledgeraccount is *not* here: the posting trigger updates balances as the invoking role.)
 # Partitions of these tables (core/partitions.py) get no privileges at all: they are reached through the table.
 APPEND_ONLY_TABLES = ("ledger_journalentry", "ledger_journalentrykey", "ledger_posting", "ledger_reconcilerun",
-                      "compliance_auditevent", "liabilities_liabilitysnapshot", "liabilities_liabilityleaf",
-                      "liabilities_liabilitynode")
+                      "compliance_auditevent", "core_auditeventkey", "compliance_acknowledgement",
+                      "compliance_acknowledgementkey",
+                      "liabilities_liabilitysnapshot", "liabilities_liabilityleaf", "liabilities_liabilitynode")
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 APPEND_ONLY_PRIVILEGES = ("SELECT", "INSERT")
 # Column-level UPDATE on append-only tables, for a step that fills in columns written empty: the audit

@@ -43,6 +43,10 @@ class DetachedPartition(models.Model):
     export_path = models.CharField(max_length=500)
     sha256 = models.CharField(max_length=64)
     detached_at = models.DateTimeField(default=timezone.now)
+    # Audit event months: the last chain position the month held and its hash, the anchor the live chain
+    # is verified from (core.audit_verify); empty for other tables.
+    anchor_position = models.BigIntegerField(null=True, blank=True)
+    anchor_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["parent", "month"]
@@ -58,6 +62,10 @@ class AuditEvent(models.Model):
     `prev_hash`, `hash` and `chain_position` NULL; `core.audit.audit_chain` fills those in once the
     transaction has committed (the chain's order is `chain_position`, see core/audit.py). PostgreSQL
     refuses DELETE and every UPDATE but that one.
+
+    The table is partitioned by month of `created_at` (UTC): in the database the primary key is
+    (sequence, created_at), and `sequence`, `chain_position` and `hash` are each unique across every
+    month through AuditEventKey (core/sql/partitioned_audit.sql).
     """
 
     sequence = models.BigAutoField(primary_key=True)
@@ -73,8 +81,9 @@ class AuditEvent(models.Model):
     payload = models.TextField()
     # NULL until chained: NULL is "not yet", distinct from any hash (and unique allows many of them).
     prev_hash = models.CharField(max_length=64, null=True, blank=True)
-    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    chain_position = models.BigIntegerField(unique=True, null=True, blank=True)
+    # Unique through AuditEventKey (a partitioned table's unique index would have to include created_at).
+    hash = models.CharField(max_length=64, null=True, blank=True)
+    chain_position = models.BigIntegerField(db_index=True, null=True, blank=True)
 
     class Meta:
         # The table kept the name it had when the model lived in compliance (moved in place, no copy).
@@ -86,3 +95,23 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditEventKey(models.Model):
+    """Every audit event's sequence, month and chain place, unique across every month's partition and kept
+    after a month is detached (a sequence, position or hash is never reused; the chainer continues from the
+    highest position here). Written by PostgreSQL only: the events' insert and chaining statements fill it
+    in (core/sql/partitioned_audit.sql); append-only but for that chaining step."""
+
+    sequence = models.BigIntegerField(primary_key=True)
+    created_at = models.DateTimeField()
+    chain_position = models.BigIntegerField(null=True, blank=True)
+    hash = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        ordering = ["sequence"]
+        constraints = [models.UniqueConstraint(fields=["chain_position"], name="auditeventkey_position_unique"),
+                       models.UniqueConstraint(fields=["hash"], name="auditeventkey_hash_unique")]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} at {self.chain_position}"

@@ -1,10 +1,10 @@
 """Monthly range partitions of the history tables: conversion, maintenance, retention.
 
-The history tables (ledger entries and postings, accrual rows) are range-partitioned by month
-(declarative partitioning), one partition per UTC month named `<table>_pYYYY_MM`, plus a default
-partition that catches rows outside every month created (a clock far off, a test that travels in
-time). Which tables are partitioned is read from the catalog (`pg_partitioned_table`), so a
-migration that converts another table needs no change here.
+The history tables (ledger entries and postings, accrual rows, audit events, acknowledgements) are
+range-partitioned by month (declarative partitioning), one partition per UTC month named
+`<table>_pYYYY_MM`, plus a default partition that catches rows outside every month created (a clock
+far off, a test that travels in time). Which tables are partitioned is read from the catalog
+(`pg_partitioned_table`), so a migration that converts another table needs no change here.
 
 - `convert_to_partitioned` / `convert_to_plain`: used by the migrations that convert a table in
   place (copy into a new partitioned table, swap names, recreate indexes, constraints, triggers and
@@ -36,12 +36,14 @@ from core.models import DetachedPartition
 DEFAULT_SUFFIX = "_default"
 OLD_SUFFIX = "__unpartitioned"
 
-# (parent table, month) -> a reason to keep the month, or None. Filled by higher apps (ledger).
+# (parent table, month) -> a reason to keep the month, or None. Filled by the apps that know why a month
+# must stay (ledger, earn, pools, core's audit trail); a table may have several.
 RetentionGuard = Callable[[object, str, dt.date], str | None]
-_GUARDS: dict[str, RetentionGuard] = {}
+_GUARDS: dict[str, list[RetentionGuard]] = {}
 # (cursor, partition): runs in the detaching transaction, before the detach (the ledger keeps each
-# account's sum of the month's postings, so balances still reconcile without them).
-DetachHook = Callable[[object, str], None]
+# account's sum of the month's postings, so balances still reconcile without them; the audit trail
+# records the chain's anchor). What it returns is stored on the DetachedPartition record.
+DetachHook = Callable[[object, str], dict | None]
 _DETACH_HOOKS: dict[str, DetachHook] = {}
 
 
@@ -51,7 +53,9 @@ class PartitionError(Exception):
 
 def register_retention_guard(table: str, guard: RetentionGuard) -> None:
     """`guard(cursor, partition, month_end)` returns why `partition` must stay, or None."""
-    _GUARDS[table] = guard
+    guards = _GUARDS.setdefault(table, [])
+    if guard not in guards:
+        guards.append(guard)
 
 
 def register_detach_hook(table: str, hook: DetachHook) -> None:
@@ -173,10 +177,10 @@ def detach_before(month: dt.date, export_dir: Path, today: dt.date | None = None
                   for p in partitions_of(cursor, table) if (m := p.month) is not None and m < month]
         reasons = []
         for table, p, part_month in chosen:
-            guard = _GUARDS.get(table)
-            reason = guard(cursor, p.name, add_months(part_month, 1)) if guard else None
-            if reason:
-                reasons.append(f"{p.name}: {reason}")
+            for guard in _GUARDS.get(table, ()):
+                reason = guard(cursor, p.name, add_months(part_month, 1))
+                if reason:
+                    reasons.append(f"{p.name}: {reason}")
         if reasons:
             raise PartitionError("refused, nothing detached: " + "; ".join(reasons))
         for table, p, part_month in chosen:
@@ -195,11 +199,10 @@ def detach_before(month: dt.date, export_dir: Path, today: dt.date | None = None
                     out.write(data)
             path.with_suffix(".copy.sha256").write_text(f"{digest.hexdigest()}  {path.name}\n")
             hook = _DETACH_HOOKS.get(table)
-            if hook:
-                hook(cursor, p.name)
+            extra = (hook(cursor, p.name) if hook else None) or {}
             cursor.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{p.name}"')
             DetachedPartition.objects.create(parent=table, partition=p.name, month=part_month, rows=rows,
-                                             export_path=str(path), sha256=digest.hexdigest())
+                                             export_path=str(path), sha256=digest.hexdigest(), **extra)
             audit_record(actor=None, action="partitions.detach", object_type="partition", object_id=p.name,
                          after={"parent": table, "month": f"{part_month:%Y-%m}", "rows": rows,
                                 "sha256": digest.hexdigest(), "export": path.name})
@@ -267,7 +270,8 @@ def _swap(cursor, table: str, create_new: str, primary_key: Sequence[str], skip_
     cursor.execute("SELECT a.grantee, a.privilege_type FROM pg_class c, aclexplode(c.relacl) a"
                    " WHERE c.oid = %s::regclass AND a.grantee <> c.relowner", [table])
     grants = cursor.fetchall()
-    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    key = primary_key[0]  # the identity column (id; sequence for audit events)
+    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, key])
     old_sequence = cursor.fetchone()[0]
     cursor.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(old)}")
     # Constraint and index names are unique per schema: the old table keeps its own until it is dropped.
@@ -296,22 +300,23 @@ def _swap(cursor, table: str, create_new: str, primary_key: Sequence[str], skip_
             who = cursor.fetchone()[0]
         cursor.execute(f"GRANT {privilege} ON TABLE {_q(table)} TO {who}")
     # The identity's sequence is new: give it the old one's name and continue after the highest id.
-    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, key])
     new_sequence = cursor.fetchone()[0]
     if old_sequence and new_sequence and new_sequence != old_sequence:
         cursor.execute(f"ALTER SEQUENCE {new_sequence} RENAME TO {old_sequence.split('.')[-1]}")
     if new_sequence:
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence(%s, 'id'), coalesce(max(id), 0) + 1, false)"
-                       f" FROM {_q(table)}", [table])
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence(%s, %s), coalesce(max({_q(key)}), 0) + 1, false)"
+                       f" FROM {_q(table)}", [table, key])
     cursor.execute(f"ANALYZE {_q(table)}")
 
 
 def convert_to_partitioned(cursor, table: str, column: str, *, skip_indexes: Iterable[str] = (),
-                           months_ahead: int = 3) -> None:
+                           months_ahead: int = 3, key: str = "id") -> None:
     """Convert `table` in place into one range-partitioned by month on `column` (a date or timestamptz).
 
-    The primary key becomes (id, column); unique indexes and constraints named in `skip_indexes`
-    are not recreated (the caller replaces them: a unique key must include the partition column).
+    The primary key becomes (key, column) (`key`: the identity column, id by default); unique indexes
+    and constraints named in `skip_indexes` are not recreated (the caller replaces them: a unique key
+    must include the partition column).
     Other tables' foreign keys to `table` must have been dropped by the caller. Partitions: every
     month from the oldest row's to `months_ahead` after this one, and a default partition.
     """
@@ -326,13 +331,13 @@ def convert_to_partitioned(cursor, table: str, column: str, *, skip_indexes: Ite
     _swap(cursor, table,
           "CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS"
           f" INCLUDING STORAGE INCLUDING COMMENTS) PARTITION BY RANGE ({_q(column)})",
-          ("id", column), skip_indexes, copy)
+          (key, column), skip_indexes, copy)
 
 
-def convert_to_plain(cursor, table: str) -> None:
-    """The reverse: `table` (partitioned) becomes one plain table again, with `id` as its primary key.
+def convert_to_plain(cursor, table: str, key: str = "id") -> None:
+    """The reverse: `table` (partitioned) becomes one plain table again, with `key` as its primary key.
 
     Detached partitions are not brought back (they are no longer part of the table)."""
     _swap(cursor, table,
           "CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS"
-          " INCLUDING STORAGE INCLUDING COMMENTS)", ("id",), ())
+          " INCLUDING STORAGE INCLUDING COMMENTS)", (key,), ())

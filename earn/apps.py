@@ -13,9 +13,10 @@ class EarnConfig(AppConfig):
 
         reconcile.register()
         from core.partitions import register_retention_guard
-        from earn.retention import accruals_month_guard
+        from earn.retention import accruals_month_guard, acknowledgements_month_guard
 
         register_retention_guard("earn_accrual", accruals_month_guard)
+        register_retention_guard("compliance_acknowledgement", acknowledgements_month_guard)
         from compliance.catalogue import Catalogue
         from compliance.catalogue import register as register_catalogue
         from earn.lock_objects import product_lock

@@ -23,6 +23,10 @@ class PoolsConfig(AppConfig):
         from pools.services.deposits import pool_subscribe
 
         reconcile.register()
+        from core.partitions import register_retention_guard
+        from pools.retention import acknowledgements_month_guard
+
+        register_retention_guard("compliance_acknowledgement", acknowledgements_month_guard)
         from core.refusals import register as register_refusals
         from pools.refusals import REFUSALS
 

@@ -151,7 +151,8 @@ class PoolDeposit(models.Model):
     price_a_usd = MoneyField()
     price_b_usd = MoneyField()
     value_usd = MoneyField()
-    acknowledgement = models.ForeignKey("compliance.Acknowledgement", null=True, blank=True,
+    # The database's foreign key points at compliance_acknowledgementkey (acknowledgements are partitioned).
+    acknowledgement = models.ForeignKey("compliance.Acknowledgement", null=True, blank=True, db_constraint=False,
                                         on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 

@@ -31,7 +31,8 @@ class LaunchCommitment(models.Model):
     allocated = MoneyField(null=True, blank=True)
     refunded = MoneyField(null=True, blank=True)
     position = models.ForeignKey("earn.Position", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    acknowledgement = models.ForeignKey("compliance.Acknowledgement", null=True, blank=True,
+    # The database's foreign key points at compliance_acknowledgementkey (acknowledgements are partitioned).
+    acknowledgement = models.ForeignKey("compliance.Acknowledgement", null=True, blank=True, db_constraint=False,
                                         on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     settled_at = models.DateTimeField(null=True, blank=True)

@@ -98,7 +98,8 @@ class Subscription(models.Model):
     amount = MoneyField()
     value_date = models.DateField()
     maturity_date = models.DateField(null=True, blank=True)
-    acknowledgement = models.ForeignKey("compliance.Acknowledgement", null=True, blank=True,
+    # The database's foreign key points at compliance_acknowledgementkey (acknowledgements are partitioned).
+    acknowledgement = models.ForeignKey("compliance.Acknowledgement", null=True, blank=True, db_constraint=False,
                                         on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 

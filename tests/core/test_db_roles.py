@@ -102,7 +102,8 @@ def book(runtime_role, assets, fund):
 # A column of each append-only table without `created_at`.
 SOME_COLUMN = {"ledger_reconcilerun": "ran_at", "ledger_journalentrykey": "entry_created_at",
                "liabilities_liabilitysnapshot": "built_at", "liabilities_liabilityleaf": "idx",
-               "liabilities_liabilitynode": "idx"}
+               "liabilities_liabilitynode": "idx", "compliance_acknowledgement": "accepted_at",
+               "compliance_acknowledgementkey": "accepted_at"}
 DANGEROUS = [
     *[f"UPDATE {table} SET {column} = {column}" for table in APPEND_ONLY_TABLES
       for column in [SOME_COLUMN.get(table, "created_at")]],

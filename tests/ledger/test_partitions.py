@@ -25,7 +25,8 @@ from tests.ledger.helpers import balance, raw_posting
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
-HISTORY = ("earn_accrual", "ledger_journalentry", "ledger_posting")  # the partitioned tables
+HISTORY = ("compliance_acknowledgement", "compliance_auditevent", "earn_accrual", "ledger_journalentry",
+           "ledger_posting")  # the partitioned tables
 
 
 def _one(sql: str, params: list | None = None):
@@ -67,7 +68,8 @@ class TestCatalog:
                          " JOIN pg_class c ON c.oid = p.partrelid"
                          " JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]"
                          " WHERE p.partstrat = 'r'"))
-        assert rows == {"ledger_journalentry": "created_at", "ledger_posting": "created_at", "earn_accrual": "date"}
+        assert rows == {"ledger_journalentry": "created_at", "ledger_posting": "created_at", "earn_accrual": "date",
+                        "compliance_auditevent": "created_at", "compliance_acknowledgement": "accepted_at"}
         for table in ("ledger_journalentry", "ledger_posting"):
             names = _partitions(table)
             assert f"{table}_default" in names

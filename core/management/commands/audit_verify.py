@@ -48,7 +48,10 @@ class Command(BaseCommand):
         if options["verbosity"] >= 1:
             last = f"last #{report.last_sequence}, hash {report.last_hash}" if report.checked else "empty trail"
             pending = f"; {report.unchained} not chained yet" if report.unchained else ""
-            self.stdout.write(self.style.SUCCESS(f"audit chain intact: {report.checked} events ({last}){pending}"))
+            anchored = (f"; from position {report.anchor_position + 1}, anchored on the hash of the detached "
+                        f"month's position {report.anchor_position}" if report.anchor_position else "")
+            self.stdout.write(self.style.SUCCESS(
+                f"audit chain intact: {report.checked} events ({last}){pending}{anchored}"))
         if report.stale_unchained:
             raise CommandError(
                 f"{report.stale_unchained} audit events unchained for more than "
