@@ -173,11 +173,11 @@ def redemption_create(*, user: User, position_id: int, amount: Any | None, mode:
     audit_record(actor=user, action="redemption.create", obj=redemption,
                  after={"position": position.pk, "amount": plan.amount, "payout": plan.payout,
                         "forfeited": plan.forfeited, "mode": plan.mode, "early": plan.early})
+    signals.redemption_confirmed.send(sender=Redemption, redemption=redemption)  # an outbox row: before the last write
     # Last: the product row is then held only to commit (subscriptions queue on it).
     with connection.cursor() as cursor:
         cursor.execute("UPDATE earn_product SET sold_amount = sold_amount - %s WHERE id = %s",
                        [plan.amount, product.pk])
-    signals.redemption_confirmed.send(sender=Redemption, redemption=redemption)
     return redemption
 
 
