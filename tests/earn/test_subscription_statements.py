@@ -136,3 +136,26 @@ def test_value_dates_unchanged(assets, fund, quiet_notifications):
         response, _ = _subscribe(client, product, "100", "dated")
     body = response.json()
     assert (body["value_date"], body["maturity_date"]) == ("2026-03-02", "2026-04-01")
+
+
+def test_a_redemption_runs_in_the_idempotency_transaction_without_a_savepoint(assets, fund, quiet_notifications):
+    """Like a subscription: the request's one transaction, no nested block; a refusal keeps nothing of it."""
+    from core.models import IdempotencyRecord
+    from earn.models import Redemption
+
+    product = live_product("USDT", total_cap="1000000")
+    user, client = _customer(product, fund)
+    subscribed, _ = _subscribe(client, product, "100", "sub")
+    url = f"/api/v1/positions/{subscribed.json()['position']}/redemptions"
+    with CaptureQueriesContext(connection) as queries:
+        done = client.post(url, {"amount": "40", "mode": "fast"}, format="json", HTTP_IDEMPOTENCY_KEY="r1")
+    assert done.status_code == 201, done.json()
+    assert not [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
+    refused = client.post(url, {"amount": "1000", "mode": "fast"}, format="json", HTTP_IDEMPOTENCY_KEY="r2")
+    assert refused.status_code in (400, 409, 422), refused.json()
+    assert not IdempotencyRecord.objects.filter(user=user, key="r2").exists()
+    assert Redemption.objects.filter(position__user=user).count() == 1
+    assert quiet_notifications.filter(key__startswith="redemption:").count() == 1
+    assert balance(user, "USDT", AccountKind.EARN) == Decimal("60")
+    assert Position.objects.get(user=user).principal == Decimal("60")
+    assert ledger_reconcile().ok
