@@ -173,3 +173,16 @@ def test_beat_drains_the_outbox(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["notifications-outbox"]
     assert entry["task"] == "notifications.tasks.notifications_outbox_task"
     assert entry["schedule"] == settings.NOTIFICATION_OUTBOX_EVERY_SECONDS
+
+
+def test_the_backlog_can_be_sent_by_hand(customer, kicks):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    user, product = customer
+    subscription_create(user=user, product_id=product.pk, amount="10")
+    out = StringIO()
+    call_command("notifications_outbox", stdout=out)
+    assert out.getvalue().strip() == "outbox rows waiting: 1; notifications sent: 1"
+    assert Notification.objects.filter(user=user).count() == 1 and not OutboxMessage.objects.exists()
