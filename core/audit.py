@@ -165,8 +165,9 @@ def audit_record_inserting(*, insert_sql: str, insert_params: list[Any], actor: 
     body = event_body(sequence=0, created_at=created_at, actor_id=actor_id, action=action, object_type=object_type,
                       object_id=_OBJECT_ID_MARK, before=before, after=after)
     assert body.endswith(_SEQUENCE_TAIL), body
-    head, mark, tail = body[:-2].partition(json.dumps(_OBJECT_ID_MARK))
-    assert mark and tail.count("\\u0000") == 0, body  # the mark once, where the id goes (a JSON string)
+    mark = json.dumps(_OBJECT_ID_MARK)
+    assert body.count(mark) == 1, body  # only where the id goes (a value "\x00" elsewhere would be ambiguous)
+    head, _mark, tail = body[:-2].partition(mark)
     table = AuditEvent._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
