@@ -17,7 +17,8 @@ In order (everything on loopback; the database and the server are removed at the
    load against GET /api/v1/assets (a trivial authenticated DRF view) for the ratio;
 5. prints throughput, p50/p95/p99 and outcomes by status and error code, then checks with SQL, per
    product: sold_amount = sum of the positions' principal = subscribed − redeemed, sold ≤ cap, one row
-   per 2xx answer (nothing lost or doubled), no customer balance below zero; and runs `manage.py reconcile`
+   per 2xx answer (nothing lost or doubled), one notification outbox row per 2xx, no customer balance below
+   zero; and runs `manage.py reconcile`
    (every entry balanced, every balance equal to its postings, registered checks).
 
 Audit events are written unchained and chained in the background (core.audit): a thread of this script
@@ -400,6 +401,22 @@ def check_books(seeded: Seed, load: LoadResult) -> bool:
     print(f"subscription rows {subs_total} for {created_subs} × 201; redemption rows {redemptions_total} for "
           f"{created_redemptions} × 201  {'ok' if rows_ok else 'MISMATCH (lost or doubled)'}")
     print(f"customer accounts below zero: {overdrawn}")
+    return ok and notifications_once(created_subs + created_redemptions)
+
+
+def notifications_once(confirmed: int) -> bool:
+    """One outbox row per 201 (nobody drains them here: no worker runs), each for its own event."""
+    from django.conf import settings
+    from django.db import connection
+
+    if not settings.NOTIFICATIONS_VIA_CELERY:
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM notifications_outboxmessage "
+                       "WHERE key LIKE 'subscription:%%' OR key LIKE 'redemption:%%'")
+        rows, keys = cursor.fetchone()
+    ok = rows == keys == confirmed
+    print(f"notification outbox rows {rows} ({keys} events) for {confirmed} × 201  {'ok' if ok else 'MISMATCH'}")
     return ok
 
 

@@ -21,7 +21,10 @@ counts are held by tests/earn/test_subscription_statements.py).
 
 `--callgrind [KIND ...]` runs each kind in a child under `valgrind --tool=callgrind` with instrumentation
 on only around the N measured requests, and prints instructions per request: the same figure whatever
-the machine's load (needs valgrind; about a minute per kind).
+the machine's load (needs valgrind; about a minute per kind). Under valgrind a request takes over a second,
+so each one pays what a web process does at most once a second (the audit chainer's and the notification
+outbox's kick, a Celery publish each) and the count then depends on the machine's speed: run with
+`AUDIT_CHAIN_KICK_SECONDS=3600 NOTIFICATION_OUTBOX_KICK_SECONDS=3600` to spread them as under load.
 """
 
 from __future__ import annotations

@@ -148,6 +148,51 @@ def audit_record(*, actor: Any, action: str, obj: Any = None, object_type: str =
     return event
 
 
+_OBJECT_ID_MARK = "\x00"  # a value no object id has; JSON spells it \u0000
+
+
+def audit_record_inserting(*, insert_sql: str, insert_params: list[Any], actor: Any, action: str, object_type: str,
+                           before: Any = None, after: Any = None) -> tuple[int, AuditEvent]:
+    """Insert one row and its audit event in one statement; returns the row's id and the event.
+
+    `insert_sql` is an `INSERT … RETURNING id`; the event's object id is that id. The event is exactly what
+    `audit_record` would write after the insert (same canonical payload; PostgreSQL appends the id where it
+    goes and the sequence number at the end). One statement is atomic by itself: outside a transaction block
+    it needs no BEGIN and COMMIT (the refusal of a money request, written after its transaction rolled back).
+    """
+    actor_id = getattr(actor, "pk", actor) if actor is not None else None
+    before, after = canonical(before), canonical(after)
+    created_at = timezone.now()
+    body = event_body(sequence=0, created_at=created_at, actor_id=actor_id, action=action, object_type=object_type,
+                      object_id=_OBJECT_ID_MARK, before=before, after=after)
+    assert body.endswith(_SEQUENCE_TAIL), body
+    mark = json.dumps(_OBJECT_ID_MARK)
+    assert body.count(mark) == 1, body  # only where the id goes (a value "\x00" elsewhere would be ambiguous)
+    head, _mark, tail = body[:-2].partition(mark)
+    table = AuditEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH obj AS ({insert_sql}),
+                     n AS (SELECT nextval(pg_get_serial_sequence(%s, 'sequence')) AS s)
+                INSERT INTO {table} (sequence, created_at, actor_id, action, object_type, object_id, before, after,
+                                     payload)
+                SELECT n.s, %s, %s, %s, %s, obj.id::text, %s::jsonb, %s::jsonb,
+                       %s || '"' || obj.id::text || '"' || %s || n.s::text || '}}'
+                  FROM obj, n
+                RETURNING object_id, sequence, payload""",
+            [*insert_params, table, created_at, actor_id, action, object_type, _json_or_null(before),
+             _json_or_null(after), head, tail])
+        object_id, sequence, payload = cursor.fetchone()
+    event = AuditEvent(sequence=sequence, created_at=created_at, actor_id=actor_id, action=action,
+                       object_type=object_type, object_id=object_id, before=before, after=after, payload=payload)
+    event._state.adding = False
+    event._state.db = connection.alias
+    if settings.AUDIT_CHAIN_ON_COMMIT and not any(
+            callback[1] is _chain_soon for callback in connection.run_on_commit):
+        transaction.on_commit(_chain_soon, robust=True)
+    return int(object_id), event
+
+
 def _json_or_null(value: Any) -> str | None:
     """A JSON column's parameter as the ORM writes it: None is SQL NULL, anything else its JSON text."""
     return None if value is None else json.dumps(value)

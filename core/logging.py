@@ -114,10 +114,11 @@ def celery_context_leave(**kwargs: Any) -> None:
 
 
 class RoutineTasksFilter(logging.Filter):
-    """Drops the INFO lines of routine background tasks (the audit chainer runs every few seconds) from a
-    terminal: `make run` stays readable. Production keeps every line (this filter is local only)."""
+    """Drops the INFO lines of routine background tasks (the audit chainer and the notification outbox drain
+    run every few seconds) from a terminal: `make run` stays readable. Production keeps every line (this
+    filter is local only)."""
 
-    ROUTINE = ("core.tasks.audit_chain_task",)
+    ROUTINE = ("core.tasks.audit_chain_task", "notifications.tasks.notifications_outbox_task")
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno > logging.INFO:

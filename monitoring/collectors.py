@@ -19,16 +19,18 @@ from core.models import AuditEvent
 from earn.models import AccrualChunk, AccrualRun
 from earn.services.accrual import last_completed_day
 from ledger.models import ReconcileRun
+from notifications.services import outbox_backlog
 
 logger = logging.getLogger(__name__)
 
 
 class DatabaseCollector:
-    """Unchained audit events, accrual progress and lag, stale chunks, reconcile result, ledger postings,
-    Celery queue depth."""
+    """Unchained audit events, the notification outbox's backlog, accrual progress and lag, stale chunks,
+    reconcile result, ledger postings, Celery queue depth."""
 
     def collect(self) -> Iterator[Metric]:
         yield from self._audit()
+        yield from self._outbox()
         yield from self._accrual()
         yield from self._reconcile()
         yield self._postings()
@@ -66,6 +68,16 @@ class DatabaseCollector:
         yield GaugeMetricFamily("earn_audit_oldest_unchained_age_seconds",
                                 "Age of the oldest unchained audit event (0 when all are chained); alert above "
                                 "AUDIT_CHAIN_MAX_LAG_SECONDS.",
+                                value=(timezone.now() - oldest).total_seconds() if oldest is not None else 0.0)
+
+    def _outbox(self) -> Iterator[Metric]:
+        """Notifications written on the request path (outbox rows) and not yet sent by a worker."""
+        count, oldest = outbox_backlog()
+        yield GaugeMetricFamily("earn_notification_outbox_backlog", "Notifications waiting in the outbox.",
+                                value=float(count))  # float-ok: a row count
+        yield GaugeMetricFamily("earn_notification_outbox_oldest_age_seconds",
+                                "Age of the oldest notification waiting in the outbox (0 when it is empty); alert "
+                                "above NOTIFICATION_OUTBOX_MAX_LAG_SECONDS.",
                                 value=(timezone.now() - oldest).total_seconds() if oldest is not None else 0.0)
 
     def _reconcile(self) -> Iterator[Metric]:

@@ -47,3 +47,28 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind} {self.key}"
+
+
+class OutboxMessage(models.Model):
+    """A notification to send, written in the transaction of the change it reports (a subscription, a
+    redemption …) and sent by a worker (`notifications.services.outbox_drain`): it exists exactly when that
+    change committed, and stays until a drain has written its Notification row. Deleted by the drain in the
+    transaction that writes the Notification, so a worker that dies mid-drain leaves it for the next one;
+    the Notification's (user, key) uniqueness makes a second write of one event a no-op.
+
+    `user_id` is a plain integer, not a foreign key: the change that wrote the row already holds the user,
+    and a key check per money request would only lock the user row again (the drain skips a user that is
+    gone or inactive, as `notification_send` always did)."""
+
+    user_id = models.BigIntegerField()
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    key = models.CharField(max_length=120)
+    params = models.JSONField(default=dict)
+    link = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.key}"

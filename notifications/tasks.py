@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from notifications.services import notification_send
+from notifications.services import notification_send, outbox_drain
 from notifications.sweep import notifications_sweep
 
 
-@shared_task(ignore_result=True)  # nobody reads it: storing it cost a Redis write, and the web process a subscription
+# Nobody reads its result (storing it cost a Redis write, and the web process a subscription). Requests no
+# longer queue it (they write an outbox row); it stays for messages queued before that, and for direct use.
+@shared_task(ignore_result=True)
 def notification_send_task(*, user_id: int, kind: str, key: str, params: dict, link: str = "") -> int | None:
     """Write one notification and email it (idempotent by key, so a redelivered task sends nothing twice)."""
     notification = notification_send(user_id=user_id, kind=kind, key=key, params=params, link=link)
     return notification.pk if notification else None
+
+
+@shared_task(ignore_result=True)
+def notifications_outbox_task() -> int:
+    """Send what the outbox holds (queued by a web process after a commit, and by beat)."""
+    return outbox_drain()
 
 
 @shared_task

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from compliance.catalogue import catalogue
 from compliance.errors import AcknowledgementInvalid, AcknowledgementOutdated
 from compliance.models import Acknowledgement, Disclosure, DisclosureStatus, Refusal
-from core.audit import audit_record
+from core.audit import audit_record, audit_record_inserting
 from core.errors import NotFound
 
 if TYPE_CHECKING:
@@ -70,22 +70,22 @@ def acknowledgement_create(*, user: User, product_id: int, disclosure_version: i
 
 def refusal_record(*, user: User, product_id: int | None, amount: Any, codes: Sequence[str], detail: str = "",
                    action: str = "subscribe") -> Refusal:
-    """Store a refusal in its own transaction (the refused operation itself was rolled back)."""
+    """Store a refusal and its audit event (the refused operation itself was rolled back).
+
+    One statement (`audit_record_inserting`): atomic by itself, so outside a transaction it needs no BEGIN and
+    COMMIT — the refusal path runs on every refused money request, most of a full product's traffic."""
     codes = list(codes)
-    # A plain INSERT (the refusal path runs on every refused money request; the ORM's save cost more Python).
     refusal = Refusal(user=user, product_id=product_id, amount=amount, codes=codes, detail=detail[:500], action=action,
                       created_at=timezone.now())
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO {Refusal._meta.db_table} (user_id, product_id, action, amount, codes, detail, created_at,
-                                                    reason, day)
-                VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, '', NULL) RETURNING id""",
-            [user.pk, product_id, action, amount, json.dumps(codes), refusal.detail, refusal.created_at])
-        refusal.pk = cursor.fetchone()[0]
-        refusal._state.adding = False
-        refusal._state.db = connection.alias
-        audit_record(actor=user, action=f"refusal.{action}", obj=refusal,
-                     after={"product": product_id, "amount": amount, "codes": codes})
+    refusal.pk, _event = audit_record_inserting(
+        insert_sql=f"""INSERT INTO {Refusal._meta.db_table} (user_id, product_id, action, amount, codes, detail,
+                                                             created_at, reason, day)
+                       VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, '', NULL) RETURNING id""",
+        insert_params=[user.pk, product_id, action, amount, json.dumps(codes), refusal.detail, refusal.created_at],
+        actor=user, action=f"refusal.{action}", object_type=Refusal._meta.label_lower,
+        after={"product": product_id, "amount": amount, "codes": codes})
+    refusal._state.adding = False
+    refusal._state.db = connection.alias
     return refusal
 
 

@@ -259,7 +259,17 @@ AUDIT_CHAIN_MAX_LAG_SECONDS = env.int("AUDIT_CHAIN_MAX_LAG_SECONDS", default=60)
 # refuses months of the last RETENTION_YEARS years (docs/COMPLIANCE.md, Retention).
 PARTITION_MONTHS_AHEAD = env.int("PARTITION_MONTHS_AHEAD", default=3)
 RETENTION_YEARS = env.int("RETENTION_YEARS", default=7)
+# Notifications of a money request are outbox rows sent by a worker (notifications/services.py): a web process
+# queues a drain at most once per NOTIFICATION_OUTBOX_KICK_SECONDS (to run that much later, so it finds every row
+# committed meanwhile), and beat queues one every NOTIFICATION_OUTBOX_EVERY_SECONDS. Alert when the oldest row is
+# older than NOTIFICATION_OUTBOX_MAX_LAG_SECONDS (docs/OPERATIONS.md, "Notification outbox").
+NOTIFICATION_OUTBOX_KICK_SECONDS = env.float("NOTIFICATION_OUTBOX_KICK_SECONDS", default=1.0)  # float-ok: seconds
+NOTIFICATION_OUTBOX_EVERY_SECONDS = env.float("NOTIFICATION_OUTBOX_EVERY_SECONDS", default=10.0)  # float-ok: seconds
+NOTIFICATION_OUTBOX_MAX_LAG_SECONDS = env.int("NOTIFICATION_OUTBOX_MAX_LAG_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "notifications-outbox": {"task": "notifications.tasks.notifications_outbox_task",
+                             "schedule": NOTIFICATION_OUTBOX_EVERY_SECONDS,
+                             "options": {"expires": NOTIFICATION_OUTBOX_EVERY_SECONDS * 2}},
     "audit-chain": {"task": "core.tasks.audit_chain_task", "schedule": AUDIT_CHAIN_EVERY_SECONDS,
                     "options": {"expires": AUDIT_CHAIN_EVERY_SECONDS * 2}},
     "accrual-daily": {"task": "earn.tasks.accrual_task", "schedule": crontab(hour=0, minute=5)},

@@ -121,9 +121,14 @@ def redemption_plan(*, position: Position, amount: Any | None, mode: str, now: d
                           _next_midnight(now) if mode == RedemptionMode.STANDARD else None)
 
 
-@transaction.atomic
 def redemption_create(*, user: User, position_id: int, amount: Any | None, mode: str) -> Redemption:
     """Redeem (part of) a position: fast pays available now, standard via pending at the next settle."""
+    with transaction.atomic():
+        return _redeem(user=user, position_id=position_id, amount=amount, mode=mode)
+
+
+def _redeem(*, user: User, position_id: int, amount: Any | None, mode: str) -> Redemption:
+    """The redemption itself, inside the caller's transaction (no savepoint of its own)."""
     position = position_lock(position_id, user=user)
     now = timezone.now()
     today = timezone.localtime(now, dt.UTC).date()
@@ -173,11 +178,11 @@ def redemption_create(*, user: User, position_id: int, amount: Any | None, mode:
     audit_record(actor=user, action="redemption.create", obj=redemption,
                  after={"position": position.pk, "amount": plan.amount, "payout": plan.payout,
                         "forfeited": plan.forfeited, "mode": plan.mode, "early": plan.early})
+    signals.redemption_confirmed.send(sender=Redemption, redemption=redemption)  # an outbox row: before the last write
     # Last: the product row is then held only to commit (subscriptions queue on it).
     with connection.cursor() as cursor:
         cursor.execute("UPDATE earn_product SET sold_amount = sold_amount - %s WHERE id = %s",
                        [plan.amount, product.pk])
-    signals.redemption_confirmed.send(sender=Redemption, redemption=redemption)
     return redemption
 
 
@@ -196,6 +201,7 @@ def _record_principal_out(position: Position, amount: Decimal, today: dt.date, r
 def redemption_submit(*, user: User, position_id: int, amount: Any | None, mode: str, idempotency_key: str | None,
                       render: Callable[[Redemption], Any]) -> tuple[int, Any, bool]:
     payload = {"position": position_id, "amount": None if amount is None else str(amount), "mode": mode}
+    # `idempotent` runs the action in its own (outermost) transaction: no savepoint for the redemption.
     return idempotent(user=user, key=idempotency_key, scope="redemptions", payload=payload,
-                      action=lambda: (201, render(redemption_create(user=user, position_id=position_id,
-                                                                    amount=amount, mode=mode))))
+                      action=lambda: (201, render(_redeem(user=user, position_id=position_id, amount=amount,
+                                                          mode=mode))))

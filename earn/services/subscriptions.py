@@ -191,13 +191,14 @@ def _subscribe(*, user: User, product_id: int, amount: Any, auto_renew: bool, of
     audit_record(actor=user, action="subscription.create", obj=subscription,
                  after={"product": product.pk, "position": position.pk, "amount": amount,
                         "terms_version": terms.version, "value_date": value_date, "maturity_date": maturity})
+    # Before the reservation (its notification is an outbox row; a refused reservation rolls it back with the rest).
+    signals.subscription_confirmed.send(sender=Subscription, subscription=subscription)
     # The customer's ledger accounts are locked now (owner_transfer): their subscriptions in this asset
     # queue there, so the lots the reservation sums are all they hold.
     lots_of = (user.pk, terms.per_user_cap) if not demand and terms.per_user_cap is not None else None
     if not _reserve_cap(product.pk, amount, lots_of=lots_of):  # the last write: the product row is locked to commit
         raise _refuse(_why_not_reserved(product.pk, amount, lots_of))
     product.sold_amount += amount  # what the UPDATE wrote, unless another subscription's came first
-    signals.subscription_confirmed.send(sender=Subscription, subscription=subscription)
     return subscription
 
 

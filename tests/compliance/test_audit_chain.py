@@ -270,3 +270,33 @@ def test_the_first_broken_event_is_named_whatever_the_range(db, batch):
     report = audit_chain_verify(batch=batch)
     assert (report.broken_sequence, report.checked, report.reason) == (
         events[2].sequence, 2, "hash does not match the event's content")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_and_its_event_in_one_statement_are_what_audit_record_writes(assets):
+    """`audit_record_inserting` (a refusal and its event, outside any transaction block): the payload is the
+    canonical text of its columns, byte for byte, and the chain over it verifies."""
+    import json
+
+    from compliance.models import Refusal
+    from compliance.services.acknowledgements import refusal_record
+    from core.audit import event_body
+    from tests.earn.factories import live_product
+    from tests.factories import UserFactory
+
+    user = UserFactory(country="SG")
+    product = live_product("USDT", total_cap="1")
+    refusal = refusal_record(user=user, product_id=product.pk, amount=Decimal("100.5"), codes=["CAP_REACHED"],
+                             detail="Full")
+    stored = Refusal.objects.get(pk=refusal.pk)
+    assert (stored.user_id, stored.product_id, stored.codes, stored.amount) == (user.pk, product.pk, ["CAP_REACHED"],
+                                                                               Decimal("100.5"))
+    event = AuditEvent.objects.get(action="refusal.subscribe", object_id=str(refusal.pk))
+    assert event.object_type == "compliance.refusal" and event.actor_id == user.pk
+    assert event.after == {"product": product.pk, "amount": "100.5", "codes": ["CAP_REACHED"]}
+    assert event.payload == event_body(sequence=event.sequence, created_at=event.created_at, actor_id=user.pk,
+                                       action=event.action, object_type=event.object_type,
+                                       object_id=event.object_id, before=None, after=event.after)
+    assert json.loads(event.payload)["object_id"] == str(refusal.pk)
+    audit_chain()
+    assert audit_chain_verify().intact

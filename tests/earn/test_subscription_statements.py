@@ -30,13 +30,15 @@ MAX_STATEMENTS = 15
 
 @pytest.fixture
 def quiet_notifications(settings, monkeypatch):
-    """As in production: the notification is a task queued after commit, not SQL in the request."""
-    from notifications import tasks
+    """As in production: the notification is an outbox row written in the transaction (one INSERT, counted)
+    and sent by a worker; the request's only other part in it is asking for a drain after the commit."""
+    from notifications import services, tasks
+    from notifications.models import OutboxMessage
 
-    queued: list[dict] = []
     settings.NOTIFICATIONS_VIA_CELERY = True
-    monkeypatch.setattr(tasks.notification_send_task, "delay", lambda **kwargs: queued.append(kwargs))
-    return queued
+    monkeypatch.setattr(tasks.notifications_outbox_task, "apply_async", lambda **kwargs: None)
+    monkeypatch.setattr(services, "_last_kick", [float("-inf")])
+    return OutboxMessage.objects
 
 
 def _customer(product, fund):
@@ -74,7 +76,7 @@ def test_a_successful_subscription_costs_at_most_15_statements(assets, fund, qui
         reserve = next(i for i, sql in enumerate(statements) if "UPDATE earn_product SET sold_amount" in sql)
         assert all("core_idempotencyrecord" in sql or sql == "COMMIT" for sql in statements[reserve + 1:]), \
             statements[reserve:]
-    assert len(quiet_notifications) == 2
+    assert quiet_notifications.filter(key__startswith="subscription:").count() == 2
     product.refresh_from_db()
     assert product.sold_amount == Decimal("200")
     assert balance(user, "USDT", AccountKind.EARN) == Decimal("200")
@@ -134,3 +136,26 @@ def test_value_dates_unchanged(assets, fund, quiet_notifications):
         response, _ = _subscribe(client, product, "100", "dated")
     body = response.json()
     assert (body["value_date"], body["maturity_date"]) == ("2026-03-02", "2026-04-01")
+
+
+def test_a_redemption_runs_in_the_idempotency_transaction_without_a_savepoint(assets, fund, quiet_notifications):
+    """Like a subscription: the request's one transaction, no nested block; a refusal keeps nothing of it."""
+    from core.models import IdempotencyRecord
+    from earn.models import Redemption
+
+    product = live_product("USDT", total_cap="1000000")
+    user, client = _customer(product, fund)
+    subscribed, _ = _subscribe(client, product, "100", "sub")
+    url = f"/api/v1/positions/{subscribed.json()['position']}/redemptions"
+    with CaptureQueriesContext(connection) as queries:
+        done = client.post(url, {"amount": "40", "mode": "fast"}, format="json", HTTP_IDEMPOTENCY_KEY="r1")
+    assert done.status_code == 201, done.json()
+    assert not [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"]]
+    refused = client.post(url, {"amount": "1000", "mode": "fast"}, format="json", HTTP_IDEMPOTENCY_KEY="r2")
+    assert refused.status_code in (400, 409, 422), refused.json()
+    assert not IdempotencyRecord.objects.filter(user=user, key="r2").exists()
+    assert Redemption.objects.filter(position__user=user).count() == 1
+    assert quiet_notifications.filter(key__startswith="redemption:").count() == 1
+    assert balance(user, "USDT", AccountKind.EARN) == Decimal("60")
+    assert Position.objects.get(user=user).principal == Decimal("60")
+    assert ledger_reconcile().ok

@@ -138,3 +138,23 @@ def test_audit_events_waiting_to_be_chained():
         text = _scrape()
     assert _value(text, "earn_audit_events_unchained") == 0
     assert _value(text, "earn_audit_oldest_unchained_age_seconds") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notifications_waiting_in_the_outbox(settings, monkeypatch):
+    from notifications import services, tasks
+
+    settings.NOTIFICATIONS_VIA_CELERY = True
+    monkeypatch.setattr(tasks.notifications_outbox_task, "apply_async", lambda **kw: None)
+    user = UserFactory()
+    with time_machine.travel(NOW, tick=False):
+        services.notification_send_on_commit(user_id=user.pk, kind="action_required", key="refusal:1",
+                                             params={"product": "P", "amount": "", "reasons": "R"})
+    with time_machine.travel(NOW + dt.timedelta(seconds=30), tick=False):
+        text = _scrape()
+        assert _value(text, "earn_notification_outbox_backlog") == 1
+        assert _value(text, "earn_notification_outbox_oldest_age_seconds") == 30
+        assert services.outbox_drain() == 1
+        text = _scrape()
+    assert _value(text, "earn_notification_outbox_backlog") == 0
+    assert _value(text, "earn_notification_outbox_oldest_age_seconds") == 0

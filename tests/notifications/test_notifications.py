@@ -166,24 +166,36 @@ def test_the_sweep_runs_hourly_from_celery_beat(sam):
     assert notifications_sweep_task() == {"maturities": 0, "rate_changes": 0, "disclosures": 0}
 
 
-def test_with_celery_the_hook_queues_a_task_that_sends_once(sam, settings, monkeypatch,
-                                                            django_capture_on_commit_callbacks):
-    from notifications import tasks
+def test_with_celery_the_hook_writes_an_outbox_row_that_a_worker_sends_once(sam, settings, monkeypatch,
+                                                                          django_capture_on_commit_callbacks):
+    from notifications import services, tasks
+    from notifications.models import OutboxMessage
 
     settings.NOTIFICATIONS_VIA_CELERY = True
-    queued = []
-    monkeypatch.setattr(tasks.notification_send_task, "delay", lambda **kw: queued.append(kw))
+    kicks = []
+    monkeypatch.setattr(tasks.notifications_outbox_task, "apply_async", lambda **kw: kicks.append(kw))
+    monkeypatch.setattr(services, "_last_kick", [float("-inf")])
     product = live_product("USDT", "demand", name_en="USDT Flexible")
     acknowledge(sam, product)
     with django_capture_on_commit_callbacks(execute=True):
         subscription_create(user=sam, product_id=product.pk, amount="10")
-    assert len(queued) == 1 and not Notification.objects.exists()
-    import json
+    assert OutboxMessage.objects.filter(user_id=sam.pk, key__startswith="subscription:").count() == 1
+    assert len(kicks) == 1 and not Notification.objects.exists()
+    assert tasks.notifications_outbox_task() == 1  # what the kicked worker runs
+    assert tasks.notifications_outbox_task() == 0  # run again: nothing twice
+    assert not OutboxMessage.objects.exists()
+    assert Notification.objects.get(user=sam).subject == "Subscription confirmed: USDT Flexible"
+    assert len(mail.outbox) == 1
 
-    kwargs = json.loads(json.dumps(queued[0]))  # what the broker carries
+
+def test_a_notification_task_queued_before_the_outbox_still_sends_once(sam):
+    """Messages already in the broker when the outbox is deployed are still sent, once."""
+    from notifications import tasks
+
+    kwargs = {"user_id": sam.pk, "kind": "action_required", "key": "refusal:1", "link": "",
+              "params": {"product": {"en": "P"}, "amount": "", "reasons": {"en": "Fund your account."}}}
     assert tasks.notification_send_task(**kwargs) is not None
     assert tasks.notification_send_task(**kwargs) is None  # redelivered: nothing twice
-    assert Notification.objects.get(user=sam).subject == "Subscription confirmed: USDT Flexible"
     assert len(mail.outbox) == 1
 
 
