@@ -43,12 +43,16 @@ from ledger.models import AccountKind, EntryKind
 ACCRUAL_LOCK = 0x41434352  # "ACCR"
 LEASE_NAME = "accrual"
 
-# Every CTE is MATERIALIZED and each per-position lookup is a correlated index probe, so the plan
-# stays linear in the chunk whatever the planner estimates (an inlined aggregate once turned into a
-# nested loop: 129 positions/s at 20 000 positions). One probe of the (position, date) index finds the
-# position's latest accrual up to the day: on the day itself, the position is already accrued (a
-# replay) and is skipped; before it, its carry is the day's input. The interest itself comes from
-# earn.interest_sql, the fragments a test checks against earn.interest. `{range}` bounds the chunk:
+# The CTEs are MATERIALIZED and each per-position lookup is a correlated index probe or a hash join
+# with a small set, so the plan stays linear in the chunk whatever the planner estimates (an inlined
+# aggregate once turned into a nested loop: 129 positions/s at 20 000 positions). One probe of the
+# (position, date) index finds the position's latest accrual up to the day: on the day itself, the
+# position is already accrued (a replay) and is skipped; before it, its carry is the day's input.
+# Changes effective after the day (subtracted from the principal: the base as of the end of the day)
+# are read once per chunk — the few since midnight on a daily run — and joined by hash, not probed
+# per position. The interest itself comes from earn.interest_sql, the fragments a test checks against
+# earn.interest, computed in nested subqueries (`OFFSET 0` keeps each a step of its own, so a value
+# is computed once per row) instead of one materialised CTE per step. `{range}` bounds the chunk:
 # customer ids (chunks planned now) or position ids (chunks planned by older releases).
 # earn_accrual is partitioned by month of `date` (core/partitions.py): the probe looks in the day's and
 # the previous month's partitions first (`recent`, pruned when the query is planned) and in the older
@@ -59,14 +63,30 @@ WITH in_force AS MATERIALIZED (
     SELECT DISTINCT ON (product_id) product_id, id FROM earn_productterms
      WHERE status = 'approved' AND effective_from <= %(day)s
      ORDER BY product_id, effective_from DESC, version DESC
-), cand AS MATERIALIZED (
+), later AS MATERIALIZED (
+    SELECT c.position_id, sum(c.amount) AS amount FROM earn_positionchange c
+     WHERE c.effective_date > %(day)s
+       AND c.position_id IN (SELECT p.id FROM earn_position p WHERE {range} BETWEEN %(lo)s AND %(hi)s)
+     GROUP BY c.position_id
+), chunk AS MATERIALIZED (
+    SELECT id AS position_id, user_id, asset_id, product_id, base, payout, apr, exact,
+           {posted} AS posted,
+           {carry} AS carry
+      FROM (SELECT *, {exact} AS exact, {apr} AS apr
+              FROM (SELECT c.id, c.user_id, c.asset_id, c.product_id, c.base, a.scale,
+                           CASE WHEN c.term_type = 'demand' AND c.auto_compound THEN 'compound' ELSE t.payout END
+                               AS payout,
+                           {yearly} AS yearly,
+                           t.day_count_basis AS basis,
+                           coalesce(c.last_carry, 0) AS prev_carry
+                      FROM (
     SELECT p.id, p.user_id, p.asset_id, p.product_id, p.auto_compound, p.term_type,
            CASE WHEN p.term_type = 'demand' THEN f.id ELSE p.terms_id END AS tid,
-           p.principal - coalesce((SELECT sum(c.amount) FROM earn_positionchange c
-                                    WHERE c.position_id = p.id AND c.effective_date > %(day)s), 0) AS base,
+           p.principal - coalesce(l.amount, 0) AS base,
            last.date AS last_date, last.carry AS last_carry
       FROM earn_position p
       LEFT JOIN in_force f ON f.product_id = p.product_id
+      LEFT JOIN later l ON l.position_id = p.id
       LEFT JOIN LATERAL ((SELECT la.date, la.carry FROM earn_accrual la
                            WHERE la.position_id = p.id AND la.date <= %(day)s AND la.date >= %(recent)s
                            ORDER BY la.date DESC LIMIT 1)
@@ -79,23 +99,12 @@ WITH in_force AS MATERIALIZED (
        AND (p.status = 'active' OR p.closed_at >= %(day)s::date)
        AND p.value_date <= %(day)s
        AND (p.maturity_date IS NULL OR %(day)s < p.maturity_date)
-), priced AS MATERIALIZED (
-    SELECT c.id, c.user_id, c.asset_id, c.product_id, c.base, a.scale,
-           CASE WHEN c.term_type = 'demand' AND c.auto_compound THEN 'compound' ELSE t.payout END AS payout,
-           {yearly} AS yearly,
-           t.day_count_basis AS basis,
-           coalesce(c.last_carry, 0) AS prev_carry
-      FROM cand c
-      JOIN earn_productterms t ON t.id = c.tid
-      JOIN ledger_asset a ON a.code = c.asset_id
-     WHERE c.base > 0 AND (c.last_date IS NULL OR c.last_date < %(day)s)
-), exact AS MATERIALIZED (
-    SELECT *, {exact} AS exact, {apr} AS apr FROM priced
-), chunk AS MATERIALIZED (
-    SELECT id AS position_id, user_id, asset_id, product_id, base, payout, apr, exact,
-           {posted} AS posted,
-           {carry} AS carry
-      FROM exact
+    OFFSET 0) c
+                      JOIN earn_productterms t ON t.id = c.tid
+                      JOIN ledger_asset a ON a.code = c.asset_id
+                     WHERE c.base > 0 AND (c.last_date IS NULL OR c.last_date < %(day)s)
+                    OFFSET 0) priced
+            OFFSET 0) exact
 )
 """
 # A chunk with an auto-compounding position: the candidates go into a temporary table first, because
