@@ -294,7 +294,7 @@ def _accrue_range(run: AccrualRun, lo: int, hi: int, unit: str) -> tuple[int, di
     written from those."""
     day, now = run.date, timezone.now()
     recent = (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)  # the previous month's first day
-    params = {"day": day, "lo": lo, "hi": hi, "recent": recent, "run": run.pk, "now": now,
+    params: dict[str, Any] = {"day": day, "lo": lo, "hi": hi, "recent": recent, "run": run.pk, "now": now,
               "next_day": day + dt.timedelta(days=1)}
     with connection.cursor() as cursor:
         # A chunk's statements cost 10⁵ planner units and more, where PostgreSQL would JIT-compile
