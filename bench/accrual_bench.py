@@ -54,6 +54,8 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--chunk-size", type=int, default=None, help="positions per chunk (default: the setting)")
     parser.add_argument("--workers", type=int, default=0, help="also run a day with this many processes (e.g. 2)")
     parser.add_argument("--chunk-sizes", default="", help="also run one day per chunk size, e.g. 2500,10000,40000")
+    parser.add_argument("--no-first-day", action="store_true",
+                        help="time the first day too (no untimed first day: the first baseline carries from nothing)")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     return parser.parse_args()
 
@@ -305,10 +307,11 @@ def _bench(args: argparse.Namespace) -> None:
         # A first day, not timed: every timed day then has the previous day's accrual rows to carry from
         # (the baselines' carry join and the engine's probe find real rows, as on any day but the first).
         _vacuum()
-        with Phase() as warmup:
-            accrual.accrue_day(next(days), chunk_size=chunk_size)
-        print(f"first day (engine, not compared): {warmup.wall:.1f}s ({warmup.cpu()}; load {_load()})")
-        _vacuum()
+        if not args.no_first_day:
+            with Phase() as warmup:
+                accrual.accrue_day(next(days), chunk_size=chunk_size)
+            print(f"first day (engine, not compared): {warmup.wall:.1f}s ({warmup.cpu()}; load {_load()})")
+            _vacuum()
         figures["bare"] = _baseline(next(days), product.pk, triggers=False)
         _vacuum()
         print(f"baseline without triggers: {figures['bare'].wall:8.1f}s  {made / figures['bare'].wall:10,.0f} "
