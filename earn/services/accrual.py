@@ -69,42 +69,47 @@ WITH in_force AS MATERIALIZED (
        AND c.position_id IN (SELECT p.id FROM earn_position p WHERE {range} BETWEEN %(lo)s AND %(hi)s)
      GROUP BY c.position_id
 ), chunk AS MATERIALIZED (
+    -- 3. what is posted and carried
     SELECT id AS position_id, user_id, asset_id, product_id, base, payout, apr, exact,
            {posted} AS posted,
            {carry} AS carry
-      FROM (SELECT *, {exact} AS exact, {apr} AS apr
-              FROM (SELECT c.id, c.user_id, c.asset_id, c.product_id, c.base, a.scale,
-                           CASE WHEN c.term_type = 'demand' AND c.auto_compound THEN 'compound' ELSE t.payout END
-                               AS payout,
-                           {yearly} AS yearly,
-                           t.day_count_basis AS basis,
-                           coalesce(c.last_carry, 0) AS prev_carry
-                      FROM (
-    SELECT p.id, p.user_id, p.asset_id, p.product_id, p.auto_compound, p.term_type,
-           CASE WHEN p.term_type = 'demand' THEN f.id ELSE p.terms_id END AS tid,
-           p.principal - coalesce(l.amount, 0) AS base,
-           last.date AS last_date, last.carry AS last_carry
-      FROM earn_position p
-      LEFT JOIN in_force f ON f.product_id = p.product_id
-      LEFT JOIN later l ON l.position_id = p.id
-      LEFT JOIN LATERAL ((SELECT la.date, la.carry FROM earn_accrual la
-                           WHERE la.position_id = p.id AND la.date <= %(day)s AND la.date >= %(recent)s
-                           ORDER BY la.date DESC LIMIT 1)
-                         UNION ALL
-                         (SELECT la.date, la.carry FROM earn_accrual la
-                           WHERE la.position_id = p.id AND la.date < %(recent)s
-                           ORDER BY la.date DESC LIMIT 1)
-                         LIMIT 1) last ON true
-     WHERE {range} BETWEEN %(lo)s AND %(hi)s
-       AND (p.status = 'active' OR p.closed_at >= %(day)s::date)
-       AND p.value_date <= %(day)s
-       AND (p.maturity_date IS NULL OR %(day)s < p.maturity_date)
-    OFFSET 0) c
-                      JOIN earn_productterms t ON t.id = c.tid
-                      JOIN ledger_asset a ON a.code = c.asset_id
-                     WHERE c.base > 0 AND (c.last_date IS NULL OR c.last_date < %(day)s)
-                    OFFSET 0) priced
-            OFFSET 0) exact
+      FROM (
+        -- 2. the exact interest of the day and the blended APR
+        SELECT *, {exact} AS exact, {apr} AS apr
+          FROM (
+            -- 1. the yearly interest over the tiers of the terms, the payout, the previous carry
+            SELECT c.id, c.user_id, c.asset_id, c.product_id, c.base, a.scale,
+                   CASE WHEN c.term_type = 'demand' AND c.auto_compound THEN 'compound' ELSE t.payout END AS payout,
+                   {yearly} AS yearly,
+                   t.day_count_basis AS basis,
+                   coalesce(c.last_carry, 0) AS prev_carry
+              FROM (
+                -- 0. the positions earning on the day: base as of its end, terms, latest accrual up to it
+                SELECT p.id, p.user_id, p.asset_id, p.product_id, p.auto_compound, p.term_type,
+                       CASE WHEN p.term_type = 'demand' THEN f.id ELSE p.terms_id END AS tid,
+                       p.principal - coalesce(l.amount, 0) AS base,
+                       last.date AS last_date, last.carry AS last_carry
+                  FROM earn_position p
+                  LEFT JOIN in_force f ON f.product_id = p.product_id
+                  LEFT JOIN later l ON l.position_id = p.id
+                  LEFT JOIN LATERAL ((SELECT la.date, la.carry FROM earn_accrual la
+                                       WHERE la.position_id = p.id AND la.date <= %(day)s AND la.date >= %(recent)s
+                                       ORDER BY la.date DESC LIMIT 1)
+                                     UNION ALL
+                                     (SELECT la.date, la.carry FROM earn_accrual la
+                                       WHERE la.position_id = p.id AND la.date < %(recent)s
+                                       ORDER BY la.date DESC LIMIT 1)
+                                     LIMIT 1) last ON true
+                 WHERE {range} BETWEEN %(lo)s AND %(hi)s
+                   AND (p.status = 'active' OR p.closed_at >= %(day)s::date)
+                   AND p.value_date <= %(day)s
+                   AND (p.maturity_date IS NULL OR %(day)s < p.maturity_date)
+                OFFSET 0) c
+              JOIN earn_productterms t ON t.id = c.tid
+              JOIN ledger_asset a ON a.code = c.asset_id
+             WHERE c.base > 0 AND (c.last_date IS NULL OR c.last_date < %(day)s)
+            OFFSET 0) priced
+        OFFSET 0) exact
 )
 """
 # A chunk with an auto-compounding position: the candidates go into a temporary table first, because
