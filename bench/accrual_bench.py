@@ -6,7 +6,10 @@
 
 Creates a throwaway database, a live fixed-term product (tiers 0–1 000 @ 5 %, above @ 3 %, daily
 payout) and N positions of 1 500 USDT (`--per-customer` each; every customer also has an
-`available` account) with set-based SQL, then accrues consecutive days, one per measurement:
+`available` account) with set-based SQL, then accrues consecutive days, one per measurement, after a
+first day by the engine that is not timed (so each timed day carries from a previous day's rows, as
+every day but the first does), with `VACUUM ANALYZE` before each (so no phase pays for the hint bits
+of the rows the phase before it wrote):
 
 - baseline without triggers (day D): one transaction — INSERT the accrual rows (the tiers written
   into the SQL, the previous carry joined in, the run's id as the engine writes it), INSERT the
@@ -23,7 +26,10 @@ payout) and N positions of 1 500 USDT (`--per-customer` each; every customer als
 - `--chunk-sizes a,b,…` (one day each): the engine's time per chunk size, for choosing the default.
 
 Prints the times, positions/s, the ratios of the engine to each baseline, peak memory (this process,
-and the worker processes), the machine's load, and checks the books with `reconcile`.
+and the worker processes), the machine's load, and checks the books with `reconcile`. Next to each wall
+time it prints the CPU seconds the phase cost — the PostgreSQL backend's (read from /proc: a server on
+this machine only) and this process's — and the ratios on CPU too: on a shared machine the wall times
+carry the other jobs' load, the CPU seconds much less of it.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import resource
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 from benchdb import reconcile_and_print, run_in_throwaway_database
 
@@ -47,12 +54,61 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--chunk-size", type=int, default=None, help="positions per chunk (default: the setting)")
     parser.add_argument("--workers", type=int, default=0, help="also run a day with this many processes (e.g. 2)")
     parser.add_argument("--chunk-sizes", default="", help="also run one day per chunk size, e.g. 2500,10000,40000")
+    parser.add_argument("--no-first-day", action="store_true",
+                        help="time the first day too (no untimed first day: the first baseline carries from nothing)")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
     return parser.parse_args()
 
 
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def _backend_cpu() -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend so far (utime + stime from /proc; None when the
+    server is not on this machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Phase:
+    """Wall time, backend CPU and this process's CPU of a `with` block (one connection)."""
+
+    wall: float
+    backend: float | None
+    process: float
+
+    def __enter__(self) -> Phase:
+        self._backend = _backend_cpu()
+        self._process, self._wall = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.process = time.process_time() - self._process
+        after = _backend_cpu()
+        self.backend = None if self._backend is None or after is None else after - self._backend
+
+    def cpu(self) -> str:
+        backend = "n/a" if self.backend is None else f"{self.backend:6.1f}s"
+        return f"CPU: PostgreSQL {backend}, this process {self.process:5.1f}s"
+
+
+def _ratio(name: str, engine: Phase, other: Phase) -> str:
+    text = f"engine / {name}: wall {engine.wall / other.wall:5.2f}×"
+    if engine.backend is not None and other.backend:
+        text += f", PostgreSQL CPU {engine.backend / other.backend:5.2f}×"
+        both = other.backend + other.process
+        text += f", PostgreSQL + process CPU {(engine.backend + engine.process) / both:5.2f}×"
+    return text
 
 
 def _product(day: dt.date):  # type: ignore[no-untyped-def]
@@ -120,7 +176,7 @@ BASELINE_BALANCES = """
 LEDGER_TABLES = ("ledger_journalentry", "ledger_posting", "ledger_ledgeraccount")
 
 
-def _baseline(day: dt.date, product_id: int, *, triggers: bool) -> float:
+def _baseline(day: dt.date, product_id: int, *, triggers: bool) -> Phase:
     """One day by the minimal statements, in one transaction; the ledger's triggers on or off."""
     from django.db import connection, transaction
     from django.utils import timezone
@@ -138,38 +194,39 @@ def _baseline(day: dt.date, product_id: int, *, triggers: bool) -> float:
 
     if not triggers:
         toggle("DISABLE")
-    started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
+    with Phase() as phase, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(BASELINE_ACCRUALS, params)
         cursor.execute(BASELINE_ENTRY, params)
         cursor.execute(BASELINE_POSTINGS, params)
         if not triggers:
             cursor.execute(BASELINE_BALANCES, params)
-    elapsed = time.perf_counter() - started
     if not triggers:
         toggle("ENABLE")
     # Bookkeeping outside the timing: the day counts as accrued, so the engine's next day is in order.
     AccrualRun.objects.filter(pk=run.pk).update(status=AccrualRun.Status.DONE, finished_at=timezone.now())
-    return elapsed
+    return phase
 
 
-def _work_chunks(start, chunk_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+def _work_chunks(start, chunk_ids: list[int], spent) -> None:  # type: ignore[no-untyped-def]
     """A worker process: wait for the start, then claim every chunk it can (SKIP LOCKED), as a Celery
-    worker does with the chunk messages (each worker starts at its own offset of the list)."""
+    worker does with the chunk messages (each worker starts at its own offset of the list); reports its
+    backend's and its own CPU seconds on `spent`."""
     from django.db import connections
 
     from earn.services import accrual
 
     connections.close_all()  # never share the parent's connection
     start.wait()
-    for chunk_id in chunk_ids:
-        accrual.chunk_process(chunk_id)
+    with Phase() as phase:
+        for chunk_id in chunk_ids:
+            accrual.chunk_process(chunk_id)
+    spent.put((phase.backend, phase.process))
     connections.close_all()
 
 
-def _engine_parallel(day: dt.date, workers: int, chunk_size: int | None) -> tuple[float, int]:
+def _engine_parallel(day: dt.date, workers: int, chunk_size: int | None) -> tuple[float, int, str]:
     """One day's chunks worked by `workers` processes at once; seconds from the start signal to the last
-    exit, and the chunks left pending (0 expected)."""
+    exit, the chunks left pending (0 expected) and the CPU the workers spent."""
     from django.db import connections
 
     from earn.models import AccrualChunk
@@ -179,21 +236,36 @@ def _engine_parallel(day: dt.date, workers: int, chunk_size: int | None) -> tupl
     chunk_ids = list(AccrualChunk.objects.filter(run=run).order_by("lo").values_list("id", flat=True))
     connections.close_all()
     context = multiprocessing.get_context("fork")
-    start = context.Event()
+    start, spent = context.Event(), context.Queue()
     step = max(1, len(chunk_ids) // workers)
-    processes = [context.Process(target=_work_chunks, args=(start, chunk_ids[i * step:] + chunk_ids[:i * step]))
+    processes = [context.Process(target=_work_chunks,
+                                 args=(start, chunk_ids[i * step:] + chunk_ids[:i * step], spent))
                  for i in range(workers)]
     for process in processes:
         process.start()
     time.sleep(1)  # every process has forked and is waiting
     started = time.perf_counter()
     start.set()
+    cpu = [spent.get() for _ in processes]
     for process in processes:
         process.join()
     elapsed = time.perf_counter() - started
     left = AccrualChunk.objects.filter(run=run, status=AccrualChunk.Status.PENDING).count()
     accrual.run_finish_if_complete(run.pk)
-    return elapsed, left
+    backends = [b for b, _ in cpu if b is not None]
+    total = (f"PostgreSQL {sum(backends):.1f}s" if len(backends) == len(cpu) else "PostgreSQL n/a") + \
+        f", processes {sum(p for _, p in cpu):.1f}s"
+    return elapsed, left, total
+
+
+def _vacuum() -> None:
+    """Every timed day starts from the same state: the previous day's rows vacuumed (hint bits set, no
+    page left to dirty by the next reader) and the statistics fresh. Without it the phase after another
+    paid for setting the hint bits of the rows its predecessor wrote."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
 
 
 def _load() -> str:
@@ -229,42 +301,52 @@ def _bench(args: argparse.Namespace) -> None:
             cursor.execute("""INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
                               VALUES (NULL, 'USDT', 'yield_expense', 0, now()) ON CONFLICT DO NOTHING""")
         print(f"setup: {made:,} positions created with set-based SQL in {time.perf_counter() - started:.1f}s")
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
     days = iter(day + dt.timedelta(days=i) for i in range(60))
-    figures: dict[str, float] = {}
+    figures: dict[str, Phase] = {}
     with time_machine.travel(dt.datetime(2026, 4, 1, 0, 5, tzinfo=dt.UTC), tick=True):
+        # A first day, not timed: every timed day then has the previous day's accrual rows to carry from
+        # (the baselines' carry join and the engine's probe find real rows, as on any day but the first).
+        _vacuum()
+        if not args.no_first_day:
+            with Phase() as warmup:
+                accrual.accrue_day(next(days), chunk_size=chunk_size)
+            print(f"first day (engine, not compared): {warmup.wall:.1f}s ({warmup.cpu()}; load {_load()})")
+            _vacuum()
         figures["bare"] = _baseline(next(days), product.pk, triggers=False)
-        print(f"baseline without triggers: {figures['bare']:8.1f}s  {made / figures['bare']:10,.0f} positions/s"
-              f"  (load {_load()})")
+        _vacuum()
+        print(f"baseline without triggers: {figures['bare'].wall:8.1f}s  {made / figures['bare'].wall:10,.0f} "
+              f"positions/s  ({figures['bare'].cpu()}; load {_load()})")
         figures["triggers"] = _baseline(next(days), product.pk, triggers=True)
-        print(f"baseline with triggers:    {figures['triggers']:8.1f}s  {made / figures['triggers']:10,.0f} "
-              f"positions/s  (load {_load()})")
+        _vacuum()
+        print(f"baseline with triggers:    {figures['triggers'].wall:8.1f}s  {made / figures['triggers'].wall:10,.0f} "
+              f"positions/s  ({figures['triggers'].cpu()}; load {_load()})")
         memory_before = _peak_mib()
         engine_day = next(days)
-        started = time.perf_counter()
-        result = accrual.accrue_day(engine_day, chunk_size=chunk_size)
-        figures["engine"] = time.perf_counter() - started
+        with Phase() as engine:
+            result = accrual.accrue_day(engine_day, chunk_size=chunk_size)
+        figures["engine"] = engine
         memory_after = _peak_mib()
         rows = Accrual.objects.filter(date=engine_day).count()
-        print(f"engine accrue_day:         {figures['engine']:8.1f}s  {result.positions / figures['engine']:10,.0f} "
-              f"positions/s  ({result.chunks} chunks, {rows:,} accrual rows, posted {result.posted.get('USDT')} "
-              f"USDT; load {_load()})")
-        print(f"engine / baseline without triggers: {figures['engine'] / figures['bare']:5.2f}×")
-        print(f"engine / baseline with triggers:    {figures['engine'] / figures['triggers']:5.2f}×")
+        print(f"engine accrue_day:         {engine.wall:8.1f}s  {result.positions / engine.wall:10,.0f} "
+              f"positions/s  ({engine.cpu()}; {result.chunks} chunks, {rows:,} accrual rows, "
+              f"posted {result.posted.get('USDT')} USDT; load {_load()})")
+        print(_ratio("baseline without triggers", engine, figures["bare"]))
+        print(_ratio("baseline with triggers   ", engine, figures["triggers"]))
         print(f"peak memory of this process: {memory_after:.0f} MiB (before the engine run {memory_before:.0f} MiB)")
         if args.workers > 1:
-            elapsed, left = _engine_parallel(next(days), args.workers, chunk_size)
+            _vacuum()
+            elapsed, left, cpu = _engine_parallel(next(days), args.workers, chunk_size)
             print(f"engine with {args.workers} worker processes: {elapsed:8.1f}s  {made / elapsed:10,.0f} positions/s"
-                  f"  speedup {figures['engine'] / elapsed:4.2f}× over one ({left} chunks left; load {_load()})")
+                  f"  speedup {engine.wall / elapsed:4.2f}× over one ({left} chunks left; CPU: {cpu}; "
+                  f"load {_load()})")
         if args.chunk_sizes:
             print("chunk size → engine time (one process, one day each)")
             for size in [int(x) for x in args.chunk_sizes.split(",")]:
-                started = time.perf_counter()
-                result = accrual.accrue_day(next(days), chunk_size=size)
-                elapsed = time.perf_counter() - started
-                print(f"  {size:>7,}  {elapsed:8.1f}s  {result.positions / elapsed:10,.0f} positions/s  "
-                      f"({result.chunks} chunks, {elapsed / result.chunks:.2f}s a chunk; load {_load()})")
+                with Phase() as phase:
+                    result = accrual.accrue_day(next(days), chunk_size=size)
+                print(f"  {size:>7,}  {phase.wall:8.1f}s  {result.positions / phase.wall:10,.0f} positions/s  "
+                      f"({result.chunks} chunks, {phase.wall / result.chunks:.2f}s a chunk; {phase.cpu()}; "
+                      f"load {_load()})")
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if children:
         print(f"peak memory of a worker process: {children:.0f} MiB")

@@ -26,7 +26,11 @@ _POSTINGS = "_ledger_bulk_postings"
 # Accounts made where missing; the postings resolved to account ids in a table of their own (one
 # INSERT … SELECT from it writes every posting, so the database's posting trigger moves all the
 # balances in one statement); then the accounts locked in ascending id order — before the entry's
-# idempotency key is taken, as `ledger.services` does.
+# idempotency key is taken, as `ledger.services` does. Each account is found by one index probe per
+# leg (a correlated lookup, and `id = ANY` for the lock): a job posts in many chunks of a few
+# thousand legs each, and a hash join would read every account of the ledger once per chunk —
+# work growing with the ledger, not with the chunk (measured: two thirds of these steps' time at
+# 40 000 accounts).
 _POST_STEPS = [
     """INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
        SELECT DISTINCT l.owner_id, l.asset_id, l.kind, 0, %(now)s::timestamptz FROM {legs} l
@@ -38,16 +42,17 @@ _POST_STEPS = [
        ON CONFLICT (owner_id, asset_id, kind) DO NOTHING""",
     """DROP TABLE IF EXISTS {postings}""",
     """CREATE TEMP TABLE {postings} ON COMMIT DROP AS
-       SELECT acc.id AS account_id, l.asset_id, 'C'::text AS side, l.amount
-         FROM {legs} l JOIN ledger_ledgeraccount acc
-           ON acc.owner_id = l.owner_id AND acc.asset_id = l.asset_id AND acc.kind = l.kind
+       SELECT (SELECT acc.id FROM ledger_ledgeraccount acc
+                WHERE acc.owner_id = l.owner_id AND acc.asset_id = l.asset_id AND acc.kind = l.kind) AS account_id,
+              l.asset_id, 'C'::text AS side, l.amount
+         FROM {legs} l
        UNION ALL
-       SELECT acc.id, l.asset_id, 'D', sum(l.amount)
-         FROM {legs} l JOIN ledger_ledgeraccount acc
-           ON acc.owner_id IS NULL AND acc.asset_id = l.asset_id AND acc.kind = %(debit_kind)s
-        GROUP BY acc.id, l.asset_id""",
-    """ANALYZE {postings}""",
-    """SELECT id FROM ledger_ledgeraccount WHERE id IN (SELECT account_id FROM {postings}) ORDER BY id FOR UPDATE""",
+       SELECT acc.id, d.asset_id, 'D', d.amount
+         FROM (SELECT asset_id, sum(amount) AS amount FROM {legs} GROUP BY asset_id) d
+         JOIN ledger_ledgeraccount acc
+           ON acc.owner_id IS NULL AND acc.asset_id = d.asset_id AND acc.kind = %(debit_kind)s""",
+    """SELECT id FROM ledger_ledgeraccount WHERE id = ANY (ARRAY(SELECT account_id FROM {postings}))
+        ORDER BY id FOR UPDATE""",
 ]
 
 

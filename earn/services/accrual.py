@@ -43,65 +43,103 @@ from ledger.models import AccountKind, EntryKind
 ACCRUAL_LOCK = 0x41434352  # "ACCR"
 LEASE_NAME = "accrual"
 
-# Every CTE is MATERIALIZED and each per-position lookup is a correlated index probe, so the plan
-# stays linear in the chunk whatever the planner estimates (an inlined aggregate once turned into a
-# nested loop: 129 positions/s at 20 000 positions). One probe of the (position, date) index finds the
-# position's latest accrual up to the day: on the day itself, the position is already accrued (a
-# replay) and is skipped; before it, its carry is the day's input. The interest itself comes from
-# earn.interest_sql, the fragments a test checks against earn.interest. `{range}` bounds the chunk:
+# The CTEs are MATERIALIZED and each per-position lookup is a correlated index probe or a hash join
+# with a small set, so the plan stays linear in the chunk whatever the planner estimates (an inlined
+# aggregate once turned into a nested loop: 129 positions/s at 20 000 positions). One probe of the
+# (position, date) index finds the position's latest accrual up to the day: on the day itself, the
+# position is already accrued (a replay) and is skipped; before it, its carry is the day's input.
+# Changes effective after the day (subtracted from the principal: the base as of the end of the day)
+# are read once per chunk — the few since midnight on a daily run — and joined by hash, not probed
+# per position. The interest itself comes from earn.interest_sql, the fragments a test checks against
+# earn.interest, computed in nested subqueries (`OFFSET 0` keeps each a step of its own, so a value
+# is computed once per row) instead of one materialised CTE per step. `{range}` bounds the chunk:
 # customer ids (chunks planned now) or position ids (chunks planned by older releases).
 # earn_accrual is partitioned by month of `date` (core/partitions.py): the probe looks in the day's and
 # the previous month's partitions first (`recent`, pruned when the query is planned) and in the older
 # ones only for a position with no accrual since (a new one) — the UNION ALL stops at its first row —
 # so its cost does not grow with the months of history kept.
 _CANDIDATES_SQL = """
-CREATE TEMP TABLE _accrual_chunk ON COMMIT DROP AS
 WITH in_force AS MATERIALIZED (
     SELECT DISTINCT ON (product_id) product_id, id FROM earn_productterms
      WHERE status = 'approved' AND effective_from <= %(day)s
      ORDER BY product_id, effective_from DESC, version DESC
-), cand AS MATERIALIZED (
-    SELECT p.id, p.user_id, p.asset_id, p.product_id, p.auto_compound, p.term_type,
-           CASE WHEN p.term_type = 'demand' THEN f.id ELSE p.terms_id END AS tid,
-           p.principal - coalesce((SELECT sum(c.amount) FROM earn_positionchange c
-                                    WHERE c.position_id = p.id AND c.effective_date > %(day)s), 0) AS base,
-           last.date AS last_date, last.carry AS last_carry
-      FROM earn_position p
-      LEFT JOIN in_force f ON f.product_id = p.product_id
-      LEFT JOIN LATERAL ((SELECT la.date, la.carry FROM earn_accrual la
-                           WHERE la.position_id = p.id AND la.date <= %(day)s AND la.date >= %(recent)s
-                           ORDER BY la.date DESC LIMIT 1)
-                         UNION ALL
-                         (SELECT la.date, la.carry FROM earn_accrual la
-                           WHERE la.position_id = p.id AND la.date < %(recent)s
-                           ORDER BY la.date DESC LIMIT 1)
-                         LIMIT 1) last ON true
-     WHERE {range} BETWEEN %(lo)s AND %(hi)s
-       AND (p.status = 'active' OR p.closed_at >= %(day)s::date)
-       AND p.value_date <= %(day)s
-       AND (p.maturity_date IS NULL OR %(day)s < p.maturity_date)
-), priced AS MATERIALIZED (
-    SELECT c.id, c.user_id, c.asset_id, c.product_id, c.base, a.scale,
-           CASE WHEN c.term_type = 'demand' AND c.auto_compound THEN 'compound' ELSE t.payout END AS payout,
-           {yearly} AS yearly,
-           t.day_count_basis AS basis,
-           coalesce(c.last_carry, 0) AS prev_carry
-      FROM cand c
-      JOIN earn_productterms t ON t.id = c.tid
-      JOIN ledger_asset a ON a.code = c.asset_id
-     WHERE c.base > 0 AND (c.last_date IS NULL OR c.last_date < %(day)s)
-), exact AS MATERIALIZED (
-    SELECT *, {exact} AS exact, {apr} AS apr FROM priced
+), later AS MATERIALIZED (
+    SELECT c.position_id, sum(c.amount) AS amount FROM earn_positionchange c
+     WHERE c.effective_date > %(day)s
+       AND c.position_id IN (SELECT p.id FROM earn_position p WHERE {range} BETWEEN %(lo)s AND %(hi)s)
+     GROUP BY c.position_id
+), chunk AS MATERIALIZED (
+    -- 3. what is posted and carried
+    SELECT id AS position_id, user_id, asset_id, product_id, base, payout, apr, exact,
+           {posted} AS posted,
+           {carry} AS carry
+      FROM (
+        -- 2. the exact interest of the day and the blended APR
+        SELECT *, {exact} AS exact, {apr} AS apr
+          FROM (
+            -- 1. the yearly interest over the tiers of the terms, the payout, the previous carry
+            SELECT c.id, c.user_id, c.asset_id, c.product_id, c.base, a.scale,
+                   CASE WHEN c.term_type = 'demand' AND c.auto_compound THEN 'compound' ELSE t.payout END AS payout,
+                   {yearly} AS yearly,
+                   t.day_count_basis AS basis,
+                   coalesce(c.last_carry, 0) AS prev_carry
+              FROM (
+                -- 0. the positions earning on the day: base as of its end, terms, latest accrual up to it
+                SELECT p.id, p.user_id, p.asset_id, p.product_id, p.auto_compound, p.term_type,
+                       CASE WHEN p.term_type = 'demand' THEN f.id ELSE p.terms_id END AS tid,
+                       p.principal - coalesce(l.amount, 0) AS base,
+                       last.date AS last_date, last.carry AS last_carry
+                  FROM earn_position p
+                  LEFT JOIN in_force f ON f.product_id = p.product_id
+                  LEFT JOIN later l ON l.position_id = p.id
+                  LEFT JOIN LATERAL ((SELECT la.date, la.carry FROM earn_accrual la
+                                       WHERE la.position_id = p.id AND la.date <= %(day)s AND la.date >= %(recent)s
+                                       ORDER BY la.date DESC LIMIT 1)
+                                     UNION ALL
+                                     (SELECT la.date, la.carry FROM earn_accrual la
+                                       WHERE la.position_id = p.id AND la.date < %(recent)s
+                                       ORDER BY la.date DESC LIMIT 1)
+                                     LIMIT 1) last ON true
+                 WHERE {range} BETWEEN %(lo)s AND %(hi)s
+                   AND (p.status = 'active' OR p.closed_at >= %(day)s::date)
+                   AND p.value_date <= %(day)s
+                   AND (p.maturity_date IS NULL OR %(day)s < p.maturity_date)
+                OFFSET 0) c
+              JOIN earn_productterms t ON t.id = c.tid
+              JOIN ledger_asset a ON a.code = c.asset_id
+             WHERE c.base > 0 AND (c.last_date IS NULL OR c.last_date < %(day)s)
+            OFFSET 0) priced
+        OFFSET 0) exact
 )
-SELECT id AS position_id, user_id, asset_id, product_id, base, payout, apr, exact,
-       {posted} AS posted,
-       {carry} AS carry
-  FROM exact
 """
+# A chunk with an auto-compounding position: the candidates go into a temporary table first, because
+# the compounding steps may turn a row's payout to `daily` before the rows are written.
+_STAGED_SQL = "CREATE TEMP TABLE _accrual_chunk ON COMMIT DROP AS {candidates} SELECT * FROM chunk"
+# Every other chunk (nearly all): one statement computes the candidates, writes their accrual rows
+# (a data-modifying CTE, run to completion whether read or not) and leaves only the chunk's credits
+# — one row per customer account, the amount summed — in a small temporary table for the ledger
+# entry; the per-position rows are not staged and read back.
+_CREDITS_KIND = "CASE payout WHEN 'at_maturity' THEN 'accrued' WHEN 'compound' THEN 'earn' ELSE 'available' END"
+_DIRECT_SQL = """CREATE TEMP TABLE _accrual_credits ON COMMIT DROP AS {candidates}, written AS (
+    INSERT INTO earn_accrual (position_id, date, base, apr, exact, posted, carry, payout, paid_out, run_id, created_at)
+    SELECT position_id, %(day)s, base, apr, exact, posted, carry, payout, payout <> 'at_maturity', %(run)s, %(now)s
+      FROM chunk
+)
+SELECT user_id, asset_id, {kind} AS kind, sum(posted) AS amount, count(*) AS positions FROM chunk GROUP BY 1, 2, 3
+"""
+_UNITS = (("customer", "p.user_id"), ("position", "p.id"))
 _CANDIDATES: dict[str, str] = {
     unit: _CANDIDATES_SQL.format(range=column, yearly=yearly_sql("c.base", "earn_ratetier r WHERE r.terms_id = c.tid"),
-                             exact=EXACT_SQL, apr=APR_SQL, posted=POSTED_SQL, carry=CARRY_SQL)
-    for unit, column in (("customer", "p.user_id"), ("position", "p.id"))
+                                 exact=EXACT_SQL, apr=APR_SQL, posted=POSTED_SQL, carry=CARRY_SQL)
+    for unit, column in _UNITS
+}
+_STAGED = {unit: _STAGED_SQL.format(candidates=sql) for unit, sql in _CANDIDATES.items()}
+_DIRECT = {unit: _DIRECT_SQL.format(candidates=sql.rstrip(), kind=_CREDITS_KIND) for unit, sql in _CANDIDATES.items()}
+# Whether the range holds a position that may compound (any status: the test only picks the path).
+_MAY_COMPOUND = {
+    unit: f"""SELECT EXISTS (SELECT 1 FROM earn_position p WHERE {column} BETWEEN %(lo)s AND %(hi)s
+                                AND p.term_type = 'demand' AND p.auto_compound)"""
+    for unit, column in _UNITS
 }
 
 
@@ -139,12 +177,10 @@ _COMPOUND_STEPS = [
 # One credit per customer account: the chunk's rows summed per (customer, asset, account kind). A
 # chunk holds every position of its customers, so that is one credit per account and day; the accrual
 # rows keep each position's share, and reconcile checks they add up to the credit.
-_CREDITS = """
-    SELECT user_id, asset_id,
-           CASE payout WHEN 'at_maturity' THEN 'accrued' WHEN 'compound' THEN 'earn' ELSE 'available' END,
-           sum(posted)
-      FROM _accrual_chunk WHERE posted > 0 GROUP BY 1, 2, 3
+_CREDITS = f"""
+    SELECT user_id, asset_id, {_CREDITS_KIND}, sum(posted) FROM _accrual_chunk WHERE posted > 0 GROUP BY 1, 2, 3
 """
+_DIRECT_CREDITS = "SELECT user_id, asset_id, kind, amount FROM _accrual_credits WHERE amount > 0"
 
 
 class Progress:
@@ -257,34 +293,29 @@ def _accrual_foreign_keys(cursor: Any) -> list[str]:
 
 def _accrue_range(run: AccrualRun, lo: int, hi: int, unit: str) -> tuple[int, dict[str, Decimal]]:
     """Accrue the positions of [lo, hi] (customer or position ids, by `unit`) not yet accrued on the
-    run's day; inside the caller's transaction. One pass computes the candidates into a temporary
-    table; the accrual rows and the ledger entry (one credit per customer account, one platform debit
-    per asset) are written from it."""
+    run's day; inside the caller's transaction. One statement computes the candidates and writes
+    their accrual rows, leaving the chunk's credits (a chunk that may compound stages the candidates
+    first); the ledger entry (one credit per customer account, one platform debit per asset) is
+    written from those."""
     day, now = run.date, timezone.now()
+    recent = (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)  # the previous month's first day
+    params: dict[str, Any] = {"day": day, "lo": lo, "hi": hi, "recent": recent, "run": run.pk, "now": now,
+              "next_day": day + dt.timedelta(days=1)}
     with connection.cursor() as cursor:
         # A chunk's statements cost 10⁵ planner units and more, where PostgreSQL would JIT-compile
         # them for each chunk: ~0.35 s of compiling against ~0.5 s of work (measured, 10 000 positions).
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute("DROP TABLE IF EXISTS _accrual_chunk")
-        recent = (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)  # the previous month's first day
-        cursor.execute(_CANDIDATES[unit], {"day": day, "lo": lo, "hi": hi, "recent": recent})
-        if cursor.rowcount == 0:
-            cursor.execute("DROP TABLE _accrual_chunk")
-            return 0, {}
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM _accrual_chunk WHERE payout = 'compound')")
+        cursor.execute(_MAY_COMPOUND[unit], params)
         if cursor.fetchone()[0]:
-            for step in _COMPOUND_STEPS:
-                cursor.execute(step, {"next_day": day + dt.timedelta(days=1), "now": now})
-        cursor.execute(
-            """
-            INSERT INTO earn_accrual (position_id, date, base, apr, exact, posted, carry, payout, paid_out,
-                                      run_id, created_at)
-            SELECT position_id, %s, base, apr, exact, posted, carry, payout, payout <> 'at_maturity', %s, %s
-              FROM _accrual_chunk
-            """,
-            [day, run.pk, now],
-        )
-        rows = cursor.rowcount
+            rows, credits = _write_staged(cursor, unit, params)
+        else:
+            cursor.execute("DROP TABLE IF EXISTS _accrual_credits")
+            cursor.execute(_DIRECT[unit], params)
+            cursor.execute("SELECT coalesce(sum(positions), 0) FROM _accrual_credits")
+            rows, credits = int(cursor.fetchone()[0]), _DIRECT_CREDITS
+        if rows == 0:
+            cursor.execute("DROP TABLE IF EXISTS _accrual_chunk, _accrual_credits")
+            return 0, {}
         # The rows' checks against their positions (a foreign key deferred to the commit by default)
         # run here, before the ledger part locks the platform account that every chunk of the day
         # credits: two workers then overlap on these 10⁴ probes instead of queueing behind that lock
@@ -298,10 +329,32 @@ def _accrue_range(run: AccrualRun, lo: int, hi: int, unit: str) -> tuple[int, di
         result = bulk.entry_post_credits(
             kind=EntryKind.ACCRUAL, idempotency_key=f"accrual:{day.isoformat()}:{scope}{lo}-{hi}",
             reference=f"accrual:{day.isoformat()}", debit_kind=AccountKind.YIELD_EXPENSE,
-            credits_sql=_CREDITS, params=[],
+            credits_sql=credits, params=[],
         )
-        cursor.execute("DROP TABLE _accrual_chunk")
+        cursor.execute("DROP TABLE IF EXISTS _accrual_chunk, _accrual_credits")
     return rows, result.total
+
+
+def _write_staged(cursor: Any, unit: str, params: dict[str, Any]) -> tuple[int, str]:
+    """The candidates staged in a temporary table, the compounding steps applied to it, then the
+    accrual rows written from it: (rows, the credits query)."""
+    cursor.execute("DROP TABLE IF EXISTS _accrual_chunk")
+    cursor.execute(_STAGED[unit], params)
+    if cursor.rowcount == 0:
+        return 0, _CREDITS
+    for step in _COMPOUND_STEPS:
+        cursor.execute(step, params)
+    cursor.execute(
+        """
+        INSERT INTO earn_accrual (position_id, date, base, apr, exact, posted, carry, payout, paid_out,
+                                  run_id, created_at)
+        SELECT position_id, %(day)s, base, apr, exact, posted, carry, payout, payout <> 'at_maturity',
+               %(run)s, %(now)s
+          FROM _accrual_chunk
+        """,
+        params,
+    )
+    return cursor.rowcount, _CREDITS
 
 
 def _run_finish_locked(run_id: int) -> bool:

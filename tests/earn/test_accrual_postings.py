@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from earn.models import Accrual, AccrualChunk, AccrualRun
 from earn.services import accrual
+from earn.services.position_switches import position_set_auto_compound
 from earn.services.subscriptions import subscription_create
 from ledger.models import Posting
 from ledger.reconcile import ledger_reconcile
@@ -115,3 +117,42 @@ def test_reconcile_checks_each_days_credits_against_that_days_rows(book):
     Accrual.objects.filter(pk=later.pk).update(posted=later.posted - D("0.00000001"))
     paid = [str(m) for m in ledger_reconcile().mismatches if m.check == "earn_interest_paid"]
     assert len(paid) == 2 and any("2026-03-02" in m for m in paid) and any("2026-03-03" in m for m in paid)
+
+
+def test_a_chunk_with_a_compounding_position_pays_its_other_positions_as_any_chunk(assets, fund):
+    """A chunk is written in one statement unless it holds an auto-compounding position (its candidates
+    are then staged first): both ways give the same positions the same rows, carry and credits."""
+    daily = live_product("USDT", "fixed", tiers=[(0, 1000, "0.10"), (1000, None, "0.05")])
+    at_maturity = live_product("USDT", "fixed", tiers=[(0, None, "0.08")], payout="at_maturity")
+    flexible = live_product("USDT", tiers=[(0, None, "0.10")])
+    plain, compounding = UserFactory(country="SG"), UserFactory(country="SG")
+    with at(2026, 3, 1, 9):
+        for user in (plain, compounding):
+            fund(user, "USDT", "10000")
+            for product in (daily, at_maturity, flexible):
+                acknowledge(user, product)
+            for amount in ("700", "1100", "1500"):
+                subscription_create(user=user, product_id=daily.pk, amount=amount)
+            subscription_create(user=user, product_id=at_maturity.pk, amount="333")
+        sub = subscription_create(user=compounding, product_id=flexible.pk, amount="500")
+        position_set_auto_compound(user=compounding, position_id=sub.position_id, auto_compound=True)
+    with at(2026, 3, 4, 0, 5):
+        for day in (MARCH_2, MARCH_3):
+            accrual.accrue_day(day, chunk_size=1)  # one chunk per customer
+    assert AccrualChunk.objects.filter(run__date=MARCH_2).count() == 2
+
+    def rows(user: Any) -> list[Any]:
+        return sorted(Accrual.objects.filter(position__user=user).exclude(position__product=flexible)
+                      .values_list("date", "position__product_id", "base", "apr", "exact", "posted", "carry",
+                                   "payout", "paid_out"))
+
+    assert len(rows(plain)) == 8 and rows(plain) == rows(compounding)
+    assert any(carry for *_, carry, _, _ in rows(plain))  # the second day carried something over
+    assert Accrual.objects.get(position_id=sub.position_id, date=MARCH_3).payout == "compound"
+    for day in (MARCH_2, MARCH_3):
+        credits = _credits(day)
+        assert credits == _shares(day)
+        assert credits[plain.pk, "available"] == credits[compounding.pk, "available"]
+        assert credits[plain.pk, "accrued"] == credits[compounding.pk, "accrued"]
+        assert (compounding.pk, "earn") in credits
+    assert ledger_reconcile().ok
