@@ -84,7 +84,7 @@ def _facts_sql() -> str:
                   ORDER BY c.jurisdiction, c.category, c.investor_class),
            (SELECT d.id FROM "{Disclosure._meta.db_table}" d
              WHERE d.product_id = %(product)s AND d.status = %(current)s ORDER BY d.version DESC LIMIT 1),
-           (SELECT k.disclosure_id FROM "{Acknowledgement._meta.db_table}" k
+           (SELECT ARRAY[k.disclosure_id, k.id] FROM "{Acknowledgement._meta.db_table}" k
              WHERE k.user_id = u.id AND k.product_id = %(product)s ORDER BY k.accepted_at DESC, k.id DESC LIMIT 1)
       FROM "{get_user_model()._meta.db_table}" u
      WHERE u.id = %(user)s"""
@@ -101,6 +101,7 @@ class GateContext:
     residence_under_review: bool = False  # a residence change request is pending
     current_disclosure: dict[int, int | None] = field(default_factory=dict)  # product id -> disclosure id
     latest_ack_disclosure: dict[int, int | None] = field(default_factory=dict)  # product id -> acked disclosure
+    latest_ack: dict[int, int | None] = field(default_factory=dict)  # product id -> that acknowledgement's id
     rule: JurisdictionRule | None = None
     categories: CategoryAccess | None = None  # the category rules in force for the customer's country and class
     profile: CustomerProfile | None = None
@@ -148,17 +149,18 @@ class GateContext:
         if single:
             # Without the customer's row there is no acknowledgement either: NO_ACK whatever is current.
             ctx.current_disclosure[product_ids[0]] = facts[6] if facts is not None else None
-            ctx.latest_ack_disclosure[product_ids[0]] = facts[7] if facts is not None else None
+            acked = facts[7] if facts is not None and facts[7] is not None else (None, None)
+            ctx.latest_ack_disclosure[product_ids[0]], ctx.latest_ack[product_ids[0]] = acked
         else:
             current = dict(Disclosure.objects.filter(product_id__in=product_ids, status=DisclosureStatus.CURRENT)
                            .values_list("product_id", "id"))
             acks = (Acknowledgement.objects.filter(user=user, product_id__in=product_ids)
                     .order_by("product_id", "-accepted_at", "-id").distinct("product_id")
-                    .values_list("product_id", "disclosure_id"))
-            latest = dict(acks)
+                    .values_list("product_id", "disclosure_id", "id"))
+            latest = {pid: (disclosure, ack) for pid, disclosure, ack in acks}
             for pid in product_ids:
                 ctx.current_disclosure[pid] = current.get(pid)
-                ctx.latest_ack_disclosure[pid] = latest.get(pid)
+                ctx.latest_ack_disclosure[pid], ctx.latest_ack[pid] = latest.get(pid, (None, None))
         ctx.rule = JurisdictionRule.objects.filter(pk=rule_id).first() if rule_id is not None else None
         if ctx.rule is not None:
             ctx.profile = CustomerProfile.objects.filter(user=user).first()

@@ -41,7 +41,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.gate import blocking_codes
+from compliance.gate import GateContext, blocking_codes
 from compliance.services.acknowledgements import refusal_record
 from core.audit import audit_record
 from core.errors import Conflict, NotFound
@@ -83,9 +83,10 @@ def _refused(code: str) -> errors.SubscriptionRefused:
 
 # --- committing ---------------------------------------------------------------------------------------
 
-def commitment_blockers(user: Any, product: Product, amount: Decimal, now: dt.datetime) -> list[str]:
+def commitment_blockers(user: Any, product: Product, amount: Decimal, now: dt.datetime,
+                        ctx: GateContext | None = None) -> list[str]:
     """Every reason that refuses this commitment now, without taking a lock (gate first, as subscriptions)."""
-    codes = blocking_codes(user, product, amount=amount)
+    codes = blocking_codes(user, product, amount=amount, ctx=ctx)
     if product.status != ProductStatus.LIVE:
         codes.append(errors.PRODUCT_NOT_LIVE)
         return codes
@@ -115,7 +116,8 @@ def _commitment_write(*, user: Any, product_id: int, amount: Any) -> LaunchCommi
         raise _refused(errors.NOT_A_LAUNCH)
     amount = parse_amount(amount, scale=product.asset.scale)
     now = timezone.now()
-    codes = commitment_blockers(user, product, amount, now)
+    gate = GateContext.load(user, [product.pk])
+    codes = commitment_blockers(user, product, amount, now, gate)
     if codes:
         raise errors.SubscriptionRefused(message_for(codes[0], DEFAULT_MESSAGE), codes=codes, field="amount")
     asset = product.asset_id
@@ -147,18 +149,19 @@ def _commitment_write(*, user: Any, product_id: int, amount: Any) -> LaunchCommi
         # A new statement, so a new snapshot: a run row committed while we waited for the barrier is seen.
         cursor.execute(
             """
-            INSERT INTO earn_launchcommitment (user_id, product_id, amount, status, created_at)
-            SELECT %s, %s, %s, 'committed', %s
+            INSERT INTO earn_launchcommitment (user_id, product_id, amount, status, acknowledgement_id, created_at)
+            SELECT %s, %s, %s, 'committed', %s, %s
              WHERE NOT EXISTS (SELECT 1 FROM earn_launchrun WHERE product_id = %s)
             RETURNING id
             """,
-            [user.pk, product.pk, amount, now, product.pk],
+            [user.pk, product.pk, amount, gate.latest_ack.get(product.pk), now, product.pk],
         )
         row = cursor.fetchone()
     if row is None:
         raise _refused(errors.OUTSIDE_WINDOW)
     commitment = LaunchCommitment(id=row[0], user=user, product=product, amount=amount,
-                                  status=CommitmentStatus.COMMITTED, created_at=now)
+                                  status=CommitmentStatus.COMMITTED,
+                                  acknowledgement_id=gate.latest_ack.get(product.pk), created_at=now)
     try:
         ledger.transfer(kind=EntryKind.LAUNCH_COMMIT, idempotency_key=f"launch-commit:{commitment.pk}",
                         debit=available, credit=committed, amount=amount, reference=f"launch:{product.pk}")
@@ -359,11 +362,15 @@ def _positions_open(product: Product, terms_id: int, winners: list[tuple[int, De
         cursor.execute(
             """
             INSERT INTO earn_subscription (user_id, product_id, position_id, terms_id, amount, value_date,
-                                           maturity_date, created_at)
-            SELECT t.u, %s, t.p, %s, t.a, %s, %s, %s
+                                           maturity_date, acknowledgement_id, created_at)
+            SELECT t.u, %s, t.p, %s, t.a, %s, %s, ack.id, %s
               FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS t(u, p, a)
+              LEFT JOIN LATERAL (SELECT c.acknowledgement_id AS id FROM earn_launchcommitment c
+                                  WHERE c.user_id = t.u AND c.product_id = %s AND c.acknowledgement_id IS NOT NULL
+                                  ORDER BY c.id DESC LIMIT 1) ack ON true
             """,
-            [product.pk, terms_id, value_date, maturity, now, users, [positions[u] for u in users], amounts],
+            [product.pk, terms_id, value_date, maturity, now, users, [positions[u] for u in users], amounts,
+             product.pk],
         )
         cursor.execute(
             """

@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.gate import blocking_codes
+from compliance.gate import GateContext, blocking_codes
 from compliance.services.acknowledgements import refusal_record
 from core.audit import audit_record
 from core.errors import NotFound
@@ -81,9 +81,9 @@ class Quote:
 
 
 def _static_blockers(user: User, product: Product, terms: ProductTerms | None, amount: Decimal,
-                     now: dt.datetime) -> list[str]:
+                     now: dt.datetime, ctx: GateContext | None = None) -> list[str]:
     """Every refusal that can be decided without taking a lock, in API.md's order."""
-    codes = blocking_codes(user, product, amount=amount)
+    codes = blocking_codes(user, product, amount=amount, ctx=ctx)
     if product.status != ProductStatus.LIVE or terms is None:
         codes.append(errors.PRODUCT_NOT_LIVE)
         return codes
@@ -165,7 +165,8 @@ def _subscribe(*, user: User, product_id: int, amount: Any, auto_renew: bool, of
     if product is None:  # not published and not held: customers do not know it exists
         raise NotFound(_("No such product."), field="product")
     amount = parse_amount(amount, scale=product.asset.scale)
-    codes = _static_blockers(user, product, terms, amount, now)
+    gate = GateContext.load(user, [product.pk])
+    codes = _static_blockers(user, product, terms, amount, now, gate)
     if codes:
         raise errors.SubscriptionRefused(_refusal_message(codes[0]), codes=codes, field="amount")
     assert terms is not None
@@ -178,7 +179,7 @@ def _subscribe(*, user: User, product_id: int, amount: Any, auto_renew: bool, of
     maturity = None if demand else maturity_date_for(value_date, terms.term_days)
     position, subscription, held_before = _subscription_write(
         user=user, product=product, terms=terms, amount=amount, value_date=value_date, maturity=maturity,
-        auto_renew=auto_renew, now=now)
+        auto_renew=auto_renew, now=now, acknowledgement_id=gate.latest_ack.get(product.pk))
     # Demand: exact (the position row is locked). Fixed: as last committed; the reservation decides.
     if terms.per_user_cap is not None and held_before + amount > terms.per_user_cap:
         raise _refuse(errors.USER_CAP_REACHED)
@@ -215,11 +216,11 @@ _POSITION_FIELDS = list(Position._meta.concrete_fields)
 
 
 def _subscription_write(*, user: User, product: Product, terms: ProductTerms, amount: Decimal, value_date: dt.date,
-                        maturity: dt.date | None, auto_renew: bool, now: dt.datetime
-                        ) -> tuple[Position, Subscription, Decimal]:
+                        maturity: dt.date | None, auto_renew: bool, now: dt.datetime,
+                        acknowledgement_id: int | None = None) -> tuple[Position, Subscription, Decimal]:
     """Open a position (fixed: a new lot; demand: the customer's one position, opened, grown or reopened),
-    record the subscription and the position change, in one statement; returns them with what the
-    customer held in the product before (active principal).
+    record the subscription (with the acknowledgement the gate accepted it on) and the position change, in one
+    statement; returns them with what the customer held in the product before (active principal).
 
     A demand position is grown by an upsert, which leaves its row locked to commit: concurrent subscriptions
     of one customer to one product queue there, so the principal it returns is exact. For a fixed lot the
@@ -247,8 +248,9 @@ def _subscription_write(*, user: User, product: Product, terms: ProductTerms, am
                 RETURNING *
             ), sub AS (
                 INSERT INTO earn_subscription (user_id, product_id, position_id, terms_id, amount, value_date,
-                                               maturity_date, created_at)
-                SELECT %(user)s, %(product)s, pos.id, %(terms)s, %(amount)s, %(value_date)s, %(maturity)s, %(now)s
+                                               maturity_date, acknowledgement_id, created_at)
+                SELECT %(user)s, %(product)s, pos.id, %(terms)s, %(amount)s, %(value_date)s, %(maturity)s, %(ack)s,
+                       %(now)s
                   FROM pos
                 RETURNING id
             ), change AS (
@@ -259,13 +261,15 @@ def _subscription_write(*, user: User, product: Product, terms: ProductTerms, am
             """,
             {"user": user.pk, "product": product.pk, "terms": terms.pk, "asset": product.asset_id,
              "term_type": product.term_type, "amount": amount, "value_date": value_date, "maturity": maturity,
-             "auto_renew": auto_renew, "now": now, "reason": PositionChange.Reason.SUBSCRIPTION},
+             "auto_renew": auto_renew, "now": now, "reason": PositionChange.Reason.SUBSCRIPTION,
+             "ack": acknowledgement_id},
         )
         row = cursor.fetchone()
     width = len(_POSITION_FIELDS)
     position = Position.from_db("default", [f.attname for f in _POSITION_FIELDS], row[:width])
     subscription = Subscription(id=row[width], user=user, product=product, position=position, terms=terms,
-                                amount=amount, value_date=value_date, maturity_date=maturity, created_at=now)
+                                amount=amount, value_date=value_date, maturity_date=maturity,
+                                acknowledgement_id=acknowledgement_id, created_at=now)
     subscription._state.adding = False
     subscription._state.db = "default"
     return position, subscription, row[width + 1]

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from compliance.models import AuditEvent
+from compliance.models import Acknowledgement, AuditEvent
 from earn import errors
 from earn.models import CommitmentStatus, LaunchCommitment, LaunchRun, Position, Product, Subscription
 from earn.selectors.launch import commitment_totals
@@ -61,6 +61,18 @@ def scenario(assets):
     for user, amount in zip(users, ("600", "300", "300", "100"), strict=True):
         services.commitment_create(user=user, product_id=product.pk, amount=amount)
     return product, users
+
+
+def test_commitments_and_the_allocated_subscriptions_record_the_acknowledgement(assets):
+    product = launch_product("USDT", quota="1000")
+    alice, bob = customer(product), customer(product)
+    acks = {u.pk: Acknowledgement.objects.filter(user=u, product=product).get().pk for u in (alice, bob)}
+    services.commitment_create(user=alice, product_id=product.pk, amount="600")
+    services.commitment_create(user=bob, product_id=product.pk, amount="300")
+    assert {c.user_id: c.acknowledgement_id for c in LaunchCommitment.objects.all()} == acks
+    with after_window(product):
+        services.launch_allocate(product.pk)
+    assert {s.user_id: s.acknowledgement_id for s in Subscription.objects.filter(product=product)} == acks
 
 
 def test_commit_moves_the_money_to_the_committed_account_at_once(assets):

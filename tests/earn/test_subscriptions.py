@@ -129,8 +129,11 @@ def test_scenario_10_acknowledgement_gate(assets, fund, client_for):
     response = subscribe_api(client, product, "10", "g-1")
     assert response.status_code == 403
     assert response.json()["code"] == "NO_ACK"
-    acknowledge(user, product)
-    assert subscribe_api(client, product, "10", "g-2").status_code == 201
+    first = acknowledge(user, product)
+    accepted = subscribe_api(client, product, "10", "g-2")
+    assert accepted.status_code == 201
+    # The subscription records the acknowledgement the gate accepted it on.
+    assert Subscription.objects.get(pk=accepted.json()["id"]).acknowledgement_id == first.pk
     # A new disclosure version is approved: existing positions keep running, new subscriptions wait.
     v1 = product.disclosures.get()
     Disclosure.objects.filter(pk=v1.pk).update(status=DisclosureStatus.SUPERSEDED)
@@ -141,8 +144,10 @@ def test_scenario_10_acknowledgement_gate(assets, fund, client_for):
     assert outdated.status_code == 409
     assert outdated.json()["code"] == "ACK_OUTDATED"
     assert Position.objects.get(user=user).principal == D("10")
-    acknowledge(user, product)
-    assert subscribe_api(client, product, "10", "g-4").status_code == 201
+    second = acknowledge(user, product)
+    renewed = subscribe_api(client, product, "10", "g-4")
+    assert renewed.status_code == 201
+    assert Subscription.objects.get(pk=renewed.json()["id"]).acknowledgement_id == second.pk != first.pk
     assert list(Refusal.objects.filter(user=user).values_list("codes", flat=True)) == [["NO_ACK"], ["ACK_OUTDATED"]]
 
 
