@@ -138,8 +138,13 @@ def audit_record(*, actor: Any, action: str, obj: Any = None, object_type: str =
             [created_at, actor_id, action, object_type, object_id, _json_or_null(before), _json_or_null(after),
              body[:-2], table])
         sequence, payload = cursor.fetchone()
-    event = AuditEvent(sequence=sequence, created_at=created_at, actor_id=actor_id, action=action,
-                       object_type=object_type, object_id=object_id, before=before, after=after, payload=payload)
+    return _written(sequence=sequence, created_at=created_at, actor_id=actor_id, action=action,
+                    object_type=object_type, object_id=object_id, before=before, after=after, payload=payload)
+
+
+def _written(**fields: Any) -> AuditEvent:
+    """The event as inserted (no re-read), with the chainer queued once for this transaction's commit."""
+    event = AuditEvent(**fields)
     event._state.adding = False
     event._state.db = connection.alias
     if settings.AUDIT_CHAIN_ON_COMMIT and not any(
@@ -183,14 +188,9 @@ def audit_record_inserting(*, insert_sql: str, insert_params: list[Any], actor: 
             [*insert_params, table, created_at, actor_id, action, object_type, _json_or_null(before),
              _json_or_null(after), head, tail])
         object_id, sequence, payload = cursor.fetchone()
-    event = AuditEvent(sequence=sequence, created_at=created_at, actor_id=actor_id, action=action,
-                       object_type=object_type, object_id=object_id, before=before, after=after, payload=payload)
-    event._state.adding = False
-    event._state.db = connection.alias
-    if settings.AUDIT_CHAIN_ON_COMMIT and not any(
-            callback[1] is _chain_soon for callback in connection.run_on_commit):
-        transaction.on_commit(_chain_soon, robust=True)
-    return int(object_id), event
+    return int(object_id), _written(sequence=sequence, created_at=created_at, actor_id=actor_id, action=action,
+                                    object_type=object_type, object_id=object_id, before=before, after=after,
+                                    payload=payload)
 
 
 def _json_or_null(value: Any) -> str | None:

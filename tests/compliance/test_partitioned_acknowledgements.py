@@ -22,23 +22,16 @@ from earn.services.subscriptions import subscription_create
 from tests.earn.factories import live_product
 from tests.earn.helpers import acknowledge
 from tests.factories import UserFactory
+from tests.partitioning import one as _one
+from tests.partitioning import partitions
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
 TABLE = "compliance_acknowledgement"
 
 
-def _one(sql: str, params: list | None = None):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or [])
-        return cursor.fetchone()
-
-
 def _partitions() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = %s::regclass ORDER BY 1",
-                       [TABLE])
-        return [name for (name,) in cursor.fetchall()]
+    return partitions(TABLE)
 
 
 def _travel(y: int, m: int, d: int):

@@ -20,23 +20,16 @@ from core.audit import audit_chain, audit_record
 from core.audit_verify import audit_chain_verify
 from core.models import AuditEvent, AuditEventKey, DetachedPartition
 from core.partitions import PartitionError, detach_before, ensure_partitions
+from tests.partitioning import one as _one
+from tests.partitioning import partitions
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
 TABLE = "compliance_auditevent"
 
 
-def _one(sql: str, params: list | None = None):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or [])
-        return cursor.fetchone()
-
-
 def _partitions() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = %s::regclass ORDER BY 1",
-                       [TABLE])
-        return [name for (name,) in cursor.fetchall()]
+    return partitions(TABLE)
 
 
 def _event_at(at: dt.datetime, n: int) -> AuditEvent:

@@ -22,23 +22,14 @@ from ledger.models import AccountKind, ArchivedPostings, EntryKind, JournalEntry
 from ledger.reconcile import ledger_reconcile
 from tests.factories import UserFactory
 from tests.ledger.helpers import balance, raw_posting
+from tests.partitioning import every as _all
+from tests.partitioning import one as _one
+from tests.partitioning import partitions as _partitions
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
 HISTORY = ("compliance_acknowledgement", "compliance_auditevent", "earn_accrual", "ledger_journalentry",
            "ledger_posting")  # the partitioned tables
-
-
-def _one(sql: str, params: list | None = None):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or [])
-        return cursor.fetchone()
-
-
-def _all(sql: str, params: list | None = None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or [])
-        return cursor.fetchall()
 
 
 def _raw_entry_at(key: str, at: dt.datetime) -> int:
@@ -51,11 +42,6 @@ def _raw_posting_at(entry_id: int, account, side: str, amount: str, at: dt.datet
         cursor.execute("INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)"
                        " VALUES (%s, %s, %s, %s, %s, %s)", [entry_id, account.pk, account.asset_id, side,
                                                              Decimal(amount), at])
-
-
-def _partitions(table: str) -> list[str]:
-    return [name for (name,) in _all("SELECT inhrelid::regclass::text FROM pg_inherits"
-                                     " WHERE inhparent = %s::regclass ORDER BY 1", [table])]
 
 
 def _ensure_month(table: str, month: dt.date) -> None:
