@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from core.audit import audit_chain
 from core.audit_verify import audit_chain_verify
+from core.management.arguments import int_at_least
 from core.models import AuditEvent
 
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
             "the first broken event, 2 when events stay unchained too long.")
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--batch", type=int, default=100_000,
+        parser.add_argument("--batch", type=int_at_least(1), default=100_000,
                             help="events verified per query (one range of the chain, checked in SQL)")
         parser.add_argument("--progress", action="store_true", help="show a progress bar (default on a terminal)")
         parser.add_argument("--no-chain", action="store_true",

@@ -12,6 +12,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.management.arguments import int_at_least, iso_day
 from earn.services import accrual
 
 
@@ -41,8 +42,8 @@ class Command(BaseCommand):
     help = "Accrue daily interest for every ended day not yet accrued (idempotent, resumable)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--date", type=dt.date.fromisoformat, help="accrue only this day (YYYY-MM-DD)")
-        parser.add_argument("--chunk-size", type=int, default=None,
+        parser.add_argument("--date", type=iso_day, help="accrue only this day (YYYY-MM-DD)")
+        parser.add_argument("--chunk-size", type=int_at_least(1), default=None,
                             help="positions per chunk for days not yet planned (default: ACCRUAL_CHUNK_SIZE)")
 
     def handle(self, *args, **options) -> None:

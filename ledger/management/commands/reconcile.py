@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.management.arguments import int_at_least
 from ledger.reconcile import ledger_reconcile
 
 
@@ -13,7 +14,7 @@ class Command(BaseCommand):
     help = "Recompute every ledger balance from its postings, check every entry balances, run registered checks."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--max-details", type=int, default=100,
+        parser.add_argument("--max-details", type=int_at_least(0), default=100,
                             help="print at most this many mismatches (all are counted)")
 
     def handle(self, *args: Any, max_details: int, **options: Any) -> None:
