@@ -54,7 +54,9 @@ def test_fifty_threads_against_a_cap_of_1000(assets, fund):
     won = [r for r in results if not isinstance(r, Exception)]
     lost = [r for r in results if isinstance(r, Exception)]
     assert len(won) == 10
-    assert all(isinstance(r, SubscriptionRefused) and r.code == "CAP_REACHED" for r in lost), lost
+    assert all(isinstance(r, SubscriptionRefused) and r.code == "CAP_REACHED" for r in lost), [
+        (type(r).__name__, getattr(r, "codes", None), str(r)) for r in lost
+        if not (isinstance(r, SubscriptionRefused) and r.code == "CAP_REACHED")]
     product.refresh_from_db()
     assert product.sold_amount == D("1000")
     assert sum(Position.objects.filter(product=product).values_list("principal", flat=True)) == D("1000")
