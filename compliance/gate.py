@@ -31,7 +31,7 @@ from compliance import errors
 from compliance.category_rules import DEFAULT_JURISDICTION, CategoryAccess
 from compliance.category_selectors import RULE_FIELDS, professional_subquery, rules_for_country_subquery
 from compliance.models import (
-    Acknowledgement,
+    AcknowledgementKey,
     AssessmentAttempt,
     CategoryRule,
     CustomerProfile,
@@ -40,6 +40,7 @@ from compliance.models import (
     JurisdictionRule,
     ProductKind,
 )
+from compliance.selectors import ACKNOWLEDGEMENTS_LIVE_FROM_SQL, acknowledgements_live_from
 from ledger.models import LedgerAccount
 from pricing.selectors import latest_prices
 
@@ -67,6 +68,9 @@ def restricted_countries() -> set[str]:
 
 # The single-product facts (the subscription and commitment paths, every request) as one hand-written
 # statement: the same subqueries the ORM would build for several products, without its compiler's cost.
+# The latest acknowledgement comes from the key table, which has no months: the partitioned table has no
+# month to prune by here and would lock every month's partition and index on every request. Only a live
+# acknowledgement counts, as when it was read from the table itself: none of a month detached for retention.
 @functools.cache
 def _facts_sql() -> str:
     return f"""
@@ -84,8 +88,9 @@ def _facts_sql() -> str:
                   ORDER BY c.jurisdiction, c.category, c.investor_class),
            (SELECT d.id FROM "{Disclosure._meta.db_table}" d
              WHERE d.product_id = %(product)s AND d.status = %(current)s ORDER BY d.version DESC LIMIT 1),
-           (SELECT ARRAY[k.disclosure_id, k.id] FROM "{Acknowledgement._meta.db_table}" k
-             WHERE k.user_id = u.id AND k.product_id = %(product)s ORDER BY k.accepted_at DESC, k.id DESC LIMIT 1)
+           (SELECT ARRAY[k.disclosure_id, k.id] FROM "{AcknowledgementKey._meta.db_table}" k
+             WHERE k.user_id = u.id AND k.product_id = %(product)s AND k.accepted_at >= {ACKNOWLEDGEMENTS_LIVE_FROM_SQL}
+             ORDER BY k.accepted_at DESC, k.id DESC LIMIT 1)
       FROM "{get_user_model()._meta.db_table}" u
      WHERE u.id = %(user)s"""
 
@@ -154,7 +159,8 @@ class GateContext:
         else:
             current = dict(Disclosure.objects.filter(product_id__in=product_ids, status=DisclosureStatus.CURRENT)
                            .values_list("product_id", "id"))
-            acks = (Acknowledgement.objects.filter(user=user, product_id__in=product_ids)
+            acks = (AcknowledgementKey.objects.filter(user=user, product_id__in=product_ids,
+                                                      accepted_at__gte=acknowledgements_live_from())
                     .order_by("product_id", "-accepted_at", "-id").distinct("product_id")
                     .values_list("product_id", "disclosure_id", "id"))
             latest = {pid: (disclosure, ack) for pid, disclosure, ack in acks}

@@ -127,13 +127,25 @@ class AcknowledgementKey(models.Model):
     """Every acknowledgement's id and month, unique across every month's partition and kept after a month is
     detached for retention (an id is never reused). The foreign keys of subscriptions, launch commitments and
     pool deposits point here (a foreign key to a partitioned table would have to carry accepted_at). Written
-    by PostgreSQL only, by the acknowledgements' insert statement; append-only."""
+    by PostgreSQL only, by the acknowledgements' insert statement; append-only.
+
+    It also carries who acknowledged which disclosure of which product, so the gate finds a customer's latest
+    acknowledgement here: a query of the partitioned table without a month would lock every month's partition
+    and index on every money request. Keys of months detached before these columns existed have none. The
+    acknowledgement row's own foreign keys vouch for the three ids, so they have no constraint here."""
 
     id = models.BigIntegerField(primary_key=True)
     accepted_at = models.DateTimeField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+                             db_constraint=False, db_index=False)
+    product = models.ForeignKey("earn.Product", null=True, on_delete=models.PROTECT, related_name="+",
+                                db_constraint=False, db_index=False)
+    disclosure = models.ForeignKey(Disclosure, null=True, on_delete=models.PROTECT, related_name="+",
+                                   db_constraint=False, db_index=False)
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["user", "product", "-accepted_at", "-id"], name="ackkey_user_product_idx")]
 
     def __str__(self) -> str:
         return f"acknowledgement {self.id} ({self.accepted_at:%Y-%m})"

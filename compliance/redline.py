@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compliance import selectors
 from compliance.disclosure_diff import diff_disclosure
 from compliance.models import Acknowledgement, Disclosure, DisclosureStatus
 from compliance.selectors import disclosure_text
@@ -20,8 +21,7 @@ def acknowledgement_latest(*, user: Any, product_id: int) -> Acknowledgement | N
     """The customer's newest acknowledgement of any version of a product's disclosure."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return (Acknowledgement.objects.filter(user=user, product_id=product_id)
-            .order_by("-accepted_at", "-id").first())
+    return selectors.acknowledgement_latest(user_id=user.pk, product_id=product_id)
 
 
 def disclosure_shown(*, product_id: int, version: int) -> Disclosure | None:

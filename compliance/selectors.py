@@ -8,12 +8,15 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from compliance.disclosure_templates import ordered_keys, section_title
 from compliance.models import (
+    Acknowledgement,
+    AcknowledgementKey,
     AssessmentAttempt,
     AssessmentQuestion,
     Complaint,
@@ -23,7 +26,7 @@ from compliance.models import (
     JurisdictionRule,
     RiskProfile,
 )
-from core.models import AuditEvent
+from core.models import AuditEvent, DetachedPartition
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -216,3 +219,39 @@ def warnings_for(user: User | AnonymousUser, product: Any = None, *, language: s
 def complaints_for(user: User) -> QuerySet[Complaint]:
     """A customer's own complaints, newest first."""
     return Complaint.objects.filter(user=user).select_related("product").order_by("-received_at", "-id")
+
+
+# The first instant of the acknowledgements still in the live table: months are detached for retention
+# oldest first (core.partitions.detach_before), so everything from the month after the last detached one.
+ACKNOWLEDGEMENTS_LIVE_FROM_SQL = (
+    f"(SELECT coalesce(max(d.month) + interval '1 month', '-infinity')::timestamptz"
+    f" FROM \"{DetachedPartition._meta.db_table}\" d WHERE d.parent = '{Acknowledgement._meta.db_table}')")
+
+
+def acknowledgements_live_from() -> RawSQL:
+    """When the live acknowledgements begin, as an expression for a filter (no query of its own); the key
+    table keeps the ids of detached ones too."""
+    return RawSQL(ACKNOWLEDGEMENTS_LIVE_FROM_SQL, [], output_field=DateTimeField())  # noqa: S611 (a constant)
+
+
+def acknowledgement_latest_key(*, user_id: int, product_id: int,
+                               other_than_disclosure: int | None = None) -> AcknowledgementKey | None:
+    """The key row (id, month, disclosure) of the customer's newest acknowledgement of a product's disclosure,
+    optionally of a disclosure other than the one given; only a live one (not of a month detached for
+    retention). Read from the plain key table: the partitioned acknowledgements have no month to prune by
+    here, and would lock every month's partition and index."""
+    keys = AcknowledgementKey.objects.filter(user_id=user_id, product_id=product_id,
+                                             accepted_at__gte=acknowledgements_live_from())
+    if other_than_disclosure is not None:
+        keys = keys.exclude(disclosure_id=other_than_disclosure)
+    return keys.order_by("-accepted_at", "-id").first()
+
+
+def acknowledgement_latest(*, user_id: int, product_id: int,
+                           other_than_disclosure: int | None = None) -> Acknowledgement | None:
+    """The customer's newest acknowledgement itself: found by its key, then read from its month only."""
+    key = acknowledgement_latest_key(user_id=user_id, product_id=product_id,
+                                     other_than_disclosure=other_than_disclosure)
+    if key is None:
+        return None
+    return Acknowledgement.objects.filter(pk=key.pk, accepted_at=key.accepted_at).first()

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from compliance.catalogue import catalogue
 from compliance.errors import AcknowledgementInvalid, AcknowledgementOutdated
 from compliance.models import Acknowledgement, Disclosure, DisclosureStatus, Refusal
+from compliance.selectors import acknowledgement_latest
 from core.audit import audit_record, audit_record_inserting
 from core.errors import NotFound
 
@@ -52,8 +53,7 @@ def acknowledgement_create(*, user: User, product_id: int, disclosure_version: i
             _("Every risk statement must be ticked; missing: %(keys)s") % {"keys": ", ".join(missing)},
             field="statements", extra={"missing": missing},
         )
-    previous = (Acknowledgement.objects.filter(user=user, product_id=product_id).exclude(disclosure=disclosure)
-                .order_by("-accepted_at", "-id").first())
+    previous = acknowledgement_latest(user_id=user.pk, product_id=product_id, other_than_disclosure=disclosure.pk)
     ack = Acknowledgement.objects.create(
         user=user, product_id=product_id, disclosure=disclosure, disclosure_version=disclosure.version,
         sha256=disclosure.sha256, statements=required, language=language, ip_address=ip_address,

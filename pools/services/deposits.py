@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from compliance.gate import blocking_codes
-from compliance.models import Acknowledgement
+from compliance.selectors import acknowledgement_latest_key
 from compliance.services.acknowledgements import refusal_record
 from core.audit import audit_record
 from core.errors import NotFound
@@ -194,11 +194,12 @@ def pool_deposit_create(*, user: User, product_id: int, amount: Any, asset: str 
     PoolPosition.objects.filter(pk=position.pk).update(
         shares=F("shares") + plan.shares, cost_a=F("cost_a") + plan.amount_a, cost_b=F("cost_b") + plan.amount_b,
         cost_usd=F("cost_usd") + plan.value_usd)
-    ack = (Acknowledgement.objects.filter(user=user, product=product).order_by("-accepted_at", "-id").first())
+    ack = acknowledgement_latest_key(user_id=user.pk, product_id=product.pk)
     deposit = PoolDeposit.objects.create(
         position=position, mode=plan.mode, asset_in_id=asset, amount_a=plan.amount_a, amount_b=plan.amount_b,
         swap_fee=plan.swap_fee, shares=plan.shares, price_a_usd=prices[pool.asset_a_id],
-        price_b_usd=prices[pool.asset_b_id], value_usd=plan.value_usd, acknowledgement=ack, created_at=now)
+        price_b_usd=prices[pool.asset_b_id], value_usd=plan.value_usd, acknowledgement_id=ack.pk if ack else None,
+        created_at=now)
     PoolShareChange.objects.create(position=position, effective_date=value_date, shares=plan.shares,
                                    reason="deposit", created_at=now)
     Pool.objects.filter(pk=pool.pk).update(reserve_a=plan.reserve_a_after, reserve_b=plan.reserve_b_after,

@@ -14,7 +14,10 @@ import time_machine
 from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
+from compliance.errors import NO_ACK
+from compliance.gate import blocking_codes
 from compliance.models import Acknowledgement, AcknowledgementKey
+from compliance.selectors import acknowledgement_latest
 from core.models import DetachedPartition
 from core.partitions import PartitionError, detach_before
 from earn.models import Position, Subscription
@@ -48,9 +51,7 @@ def subscribed(fund):
     with _travel(2027, 4, 2):
         fund(user, "USDT", "100")
         subscription = subscription_create(user=user, product_id=product.pk, amount="100")
-    # (The subscribe path leaves the column empty; pool deposits fill theirs. The reference is what is tested.)
-    Subscription.objects.filter(pk=subscription.pk).update(acknowledgement_id=ack.pk)
-    subscription.refresh_from_db()
+    assert subscription.acknowledgement_id == ack.pk  # the one the gate accepted, found through the key table
     return subscription
 
 
@@ -81,6 +82,16 @@ def test_the_id_is_unique_across_months_and_references_are_enforced(subscribed):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("UPDATE earn_subscription SET acknowledgement_id = %s WHERE id = %s",
                        [ack.pk + 1000, subscribed.pk])
+
+
+def test_the_key_row_says_who_acknowledged_which_disclosure(subscribed):
+    """PostgreSQL fills the key row from the acknowledgement; the gate reads the latest one there, unlocked months."""
+    ack = Acknowledgement.objects.get(pk=subscribed.acknowledgement_id)
+    key = AcknowledgementKey.objects.get(pk=ack.pk)
+    assert (key.user_id, key.product_id, key.disclosure_id, key.accepted_at) == \
+        (ack.user_id, ack.product_id, ack.disclosure_id, ack.accepted_at)
+    with _travel(2027, 4, 3):
+        assert blocking_codes(subscribed.user, subscribed.product) == []
 
 
 def test_acknowledgements_are_append_only_even_through_a_partition(subscribed):
@@ -130,8 +141,13 @@ class TestRetention:
         # The reference stays valid through the key table, and the id is never given again.
         assert Subscription.objects.get(pk=subscribed.pk).acknowledgement_id == ack_id
         assert AcknowledgementKey.objects.filter(pk=ack_id).exists()
-        later = acknowledge(subscribed.user, subscribed.product)
-        assert later.pk > ack_id
+        # An archived acknowledgement no longer counts: the customer acknowledges again before subscribing.
+        with _travel(2036, 1, 2):
+            assert blocking_codes(subscribed.user, subscribed.product) == [NO_ACK]
+            assert acknowledgement_latest(user_id=subscribed.user_id, product_id=subscribed.product_id) is None
+            later = acknowledge(subscribed.user, subscribed.product)
+            assert later.pk > ack_id and later.previous_version is None
+            assert blocking_codes(subscribed.user, subscribed.product) == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -158,6 +174,10 @@ def test_conversion_back_and_forth_keeps_rows_ids_and_references(fund):
     assert f"{TABLE}_p2025_06" in _partitions()
     assert _one(f"SELECT array_agg(row({columns}) ORDER BY id)::text FROM {TABLE} WHERE id <> %s", [old_id]) == before
     assert AcknowledgementKey.objects.count() == Acknowledgement.objects.count()
+    # compliance 0014 filled the keys back in: customer, product and disclosure, as on each acknowledgement.
+    assert _one("SELECT count(*) FROM compliance_acknowledgementkey k JOIN compliance_acknowledgement a USING (id)"
+                " WHERE (k.user_id, k.product_id, k.disclosure_id) = (a.user_id, a.product_id, a.disclosure_id)") == \
+        (Acknowledgement.objects.count(),)
     assert Subscription.objects.get(pk=subscription.pk).acknowledgement_id == ack.pk < old_id
     assert _one("SELECT count(*) FROM pg_constraint WHERE conname = 'subscription_acknowledgement_key_fk'") == (1,)
     later = acknowledge(user, product)
