@@ -35,7 +35,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +42,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.kicks import OncePer
 from core.models import AuditEvent, AuditEventKey
 
 GENESIS_HASH = "0" * 64
@@ -86,7 +86,7 @@ def event_hash(prev_hash: str, *, sequence: int, created_at: dt.datetime, actor_
                                            before=before, after=after))
 
 
-_last_kick = [float("-inf")]  # float-ok: this process's last kick (time.monotonic())
+_kick_due = OncePer("AUDIT_CHAIN_KICK_SECONDS")
 
 
 def _chain_soon() -> None:
@@ -97,10 +97,8 @@ def _chain_soon() -> None:
     request a broker round trip). An event whose kick was skipped is chained by the next kick or by beat
     (AUDIT_CHAIN_EVERY_SECONDS), as one whose kick found the chainer busy always was.
     """
-    now = time.monotonic()
-    if now - _last_kick[0] < settings.AUDIT_CHAIN_KICK_SECONDS:
+    if not _kick_due.due():
         return
-    _last_kick[0] = now
     from core.tasks import audit_chain_task
 
     audit_chain_task.delay()

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from celery import Celery
 
@@ -25,6 +25,15 @@ def database_url(settings_dict: dict) -> str:
     auth = quote(db["USER"] or "", safe="") + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
     port = f":{db['PORT']}" if db["PORT"] else ""
     return f"postgres://{auth}@{quote(db['HOST'] or '', safe='')}{port}/{db['NAME']}"
+
+
+def broker_db(redis_url: str, xdist_worker: str = "") -> int:
+    """A Redis database for a drill's broker: the one after REDIS_URL's, plus the pytest-xdist worker's index
+    (gw0: +1, gw1: +2), within 1–15. Never REDIS_URL's own (the run's other Celery and Redis users keep it) nor
+    0, and one per worker, so parallel drills never take or flush each other's messages."""
+    base = int(urlsplit(redis_url).path.strip("/") or 0)
+    index = int(xdist_worker.removeprefix("gw") or 0)
+    return 1 + (base + index) % 15
 
 
 class Workers:

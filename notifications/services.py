@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
@@ -18,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
 from accounts.models import User
+from core.kicks import OncePer
 from notifications.messages import BODIES, SUBJECTS
 from notifications.models import Notification, OutboxMessage
 
@@ -97,7 +97,7 @@ def notification_send_on_commit(*, user_id: int, kind: str, key: str, params: di
     transaction.on_commit(_outbox_kick)
 
 
-_last_kick = [float("-inf")]  # float-ok: this process's last kick (time.monotonic())
+_kick_due = OncePer("NOTIFICATION_OUTBOX_KICK_SECONDS")
 
 
 def _outbox_kick() -> None:
@@ -105,10 +105,8 @@ def _outbox_kick() -> None:
     per process. The drain is queued to run that many seconds later, so it also finds every row this process
     commits until then (their kicks are skipped); beat drains every NOTIFICATION_OUTBOX_EVERY_SECONDS in case
     a kick is lost. A broker that is down is logged, never raised: the row is committed and waits for beat."""
-    now = time.monotonic()
-    if now - _last_kick[0] < settings.NOTIFICATION_OUTBOX_KICK_SECONDS:
+    if not _kick_due.due():
         return
-    _last_kick[0] = now
     try:
         from notifications.tasks import notifications_outbox_task
 

@@ -115,15 +115,18 @@ WITH in_force AS MATERIALIZED (
 # A chunk with an auto-compounding position: the candidates go into a temporary table first, because
 # the compounding steps may turn a row's payout to `daily` before the rows are written.
 _STAGED_SQL = "CREATE TEMP TABLE _accrual_chunk ON COMMIT DROP AS {candidates} SELECT * FROM chunk"
+# The accrual rows, written from the candidates (`chunk`) or from the staged table: one text, so the two
+# paths cannot drift apart in what a row holds.
+_ACCRUAL_ROWS = """
+    INSERT INTO earn_accrual (position_id, date, base, apr, exact, posted, carry, payout, paid_out, run_id, created_at)
+    SELECT position_id, %(day)s, base, apr, exact, posted, carry, payout, payout <> 'at_maturity', %(run)s, %(now)s
+      FROM {source}"""
 # Every other chunk (nearly all): one statement computes the candidates, writes their accrual rows
 # (a data-modifying CTE, run to completion whether read or not) and leaves only the chunk's credits
 # — one row per customer account, the amount summed — in a small temporary table for the ledger
 # entry; the per-position rows are not staged and read back.
 _CREDITS_KIND = "CASE payout WHEN 'at_maturity' THEN 'accrued' WHEN 'compound' THEN 'earn' ELSE 'available' END"
-_DIRECT_SQL = """CREATE TEMP TABLE _accrual_credits ON COMMIT DROP AS {candidates}, written AS (
-    INSERT INTO earn_accrual (position_id, date, base, apr, exact, posted, carry, payout, paid_out, run_id, created_at)
-    SELECT position_id, %(day)s, base, apr, exact, posted, carry, payout, payout <> 'at_maturity', %(run)s, %(now)s
-      FROM chunk
+_DIRECT_SQL = """CREATE TEMP TABLE _accrual_credits ON COMMIT DROP AS {candidates}, written AS ({rows}
 )
 SELECT user_id, asset_id, {kind} AS kind, sum(posted) AS amount, count(*) AS positions FROM chunk GROUP BY 1, 2, 3
 """
@@ -134,7 +137,9 @@ _CANDIDATES: dict[str, str] = {
     for unit, column in _UNITS
 }
 _STAGED = {unit: _STAGED_SQL.format(candidates=sql) for unit, sql in _CANDIDATES.items()}
-_DIRECT = {unit: _DIRECT_SQL.format(candidates=sql.rstrip(), kind=_CREDITS_KIND) for unit, sql in _CANDIDATES.items()}
+_DIRECT = {unit: _DIRECT_SQL.format(candidates=sql.rstrip(), rows=_ACCRUAL_ROWS.format(source="chunk"),
+                                     kind=_CREDITS_KIND) for unit, sql in _CANDIDATES.items()}
+_STAGED_ROWS = _ACCRUAL_ROWS.format(source="_accrual_chunk")
 # Whether the range holds a position that may compound (any status: the test only picks the path).
 _MAY_COMPOUND = {
     unit: f"""SELECT EXISTS (SELECT 1 FROM earn_position p WHERE {column} BETWEEN %(lo)s AND %(hi)s
@@ -344,16 +349,7 @@ def _write_staged(cursor: Any, unit: str, params: dict[str, Any]) -> tuple[int, 
         return 0, _CREDITS
     for step in _COMPOUND_STEPS:
         cursor.execute(step, params)
-    cursor.execute(
-        """
-        INSERT INTO earn_accrual (position_id, date, base, apr, exact, posted, carry, payout, paid_out,
-                                  run_id, created_at)
-        SELECT position_id, %(day)s, base, apr, exact, posted, carry, payout, payout <> 'at_maturity',
-               %(run)s, %(now)s
-          FROM _accrual_chunk
-        """,
-        params,
-    )
+    cursor.execute(_STAGED_ROWS, params)
     return cursor.rowcount, _CREDITS
 
 

@@ -188,7 +188,7 @@ def test_a_commit_asks_a_worker_to_chain(settings, monkeypatch):
     from core import audit
 
     settings.AUDIT_CHAIN_ON_COMMIT = True
-    monkeypatch.setattr(audit, "_last_kick", [float("-inf")])
+    monkeypatch.setattr(audit._kick_due, "last", float("-inf"))
     sent: list[str] = []
     monkeypatch.setattr("core.tasks.audit_chain_task.delay", lambda: sent.append("chain"))
     with transaction.atomic():
@@ -204,7 +204,7 @@ def test_commits_in_a_burst_ask_once_and_beat_or_the_next_kick_chains_the_rest(s
 
     settings.AUDIT_CHAIN_ON_COMMIT = True
     settings.AUDIT_CHAIN_KICK_SECONDS = 60
-    monkeypatch.setattr(audit, "_last_kick", [float("-inf")])
+    monkeypatch.setattr(audit._kick_due, "last", float("-inf"))
     sent: list[str] = []
     monkeypatch.setattr("core.tasks.audit_chain_task.delay", lambda: sent.append("chain"))
     for i in range(3):

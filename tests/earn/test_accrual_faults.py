@@ -1,11 +1,12 @@
 """Fault drills with real Celery workers on Redis: every (position, day) is accrued exactly once.
 
 Each test writes positions for yesterday (the worker runs on real time), then starts
-`celery worker` processes against this run's test database and a Redis database of its own
-(so FLUSHDB is a real broker loss that touches no other run), and breaks something mid-run:
-the worker killed with SIGKILL, the same task delivered twice, two schedulers at once, the broker
-flushed, database connections terminated. The sweeper (sent as beat would send it) recovers; then
-the books must be exact and `reconcile` clean.
+`celery worker` processes against this run's test database and a Redis database of their own, one per
+xdist worker (`core.drills.broker_db`: FLUSHDB is then a real broker loss that touches neither the other
+worker's drills nor this run's REDIS_URL), and breaks something mid-run: the worker killed with SIGKILL,
+the same task delivered twice, two schedulers at once, the broker flushed, database connections
+terminated. The sweeper (sent as beat would send it) recovers; then the books must be exact and
+`reconcile` clean.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import threading
 import time
 import uuid
-import zlib
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,7 +24,7 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
-from core.drills import Workers, database_url
+from core.drills import Workers, broker_db, database_url
 from earn.loadgen import positions_generate
 from earn.models import Accrual, AccrualChunk, AccrualRun
 from earn.services import accrual
@@ -45,9 +45,9 @@ pytestmark = [
 
 @pytest.fixture
 def broker():
-    """A Redis database of this run's own (1–15 by the test database name), empty at the start."""
+    """A Redis database of this worker's own (`broker_db`), empty at the start."""
     parts = urlsplit(os.environ["REDIS_URL"])
-    number = 1 + zlib.crc32(connection.settings_dict["NAME"].encode()) % 15
+    number = broker_db(os.environ["REDIS_URL"], os.environ.get("PYTEST_XDIST_WORKER", ""))
     url = urlunsplit((parts.scheme, parts.netloc, f"/{number}", "", ""))
     client = redis.Redis.from_url(url)
     client.flushdb()

@@ -37,7 +37,7 @@ def quiet_notifications(settings, monkeypatch):
 
     settings.NOTIFICATIONS_VIA_CELERY = True
     monkeypatch.setattr(tasks.notifications_outbox_task, "apply_async", lambda **kwargs: None)
-    monkeypatch.setattr(services, "_last_kick", [float("-inf")])
+    monkeypatch.setattr(services._kick_due, "last", float("-inf"))
     return OutboxMessage.objects
 
 

@@ -174,7 +174,7 @@ def test_with_celery_the_hook_writes_an_outbox_row_that_a_worker_sends_once(sam,
     settings.NOTIFICATIONS_VIA_CELERY = True
     kicks = []
     monkeypatch.setattr(tasks.notifications_outbox_task, "apply_async", lambda **kw: kicks.append(kw))
-    monkeypatch.setattr(services, "_last_kick", [float("-inf")])
+    monkeypatch.setattr(services._kick_due, "last", float("-inf"))
     product = live_product("USDT", "demand", name_en="USDT Flexible")
     acknowledge(sam, product)
     with django_capture_on_commit_callbacks(execute=True):

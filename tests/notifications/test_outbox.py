@@ -29,7 +29,7 @@ def kicks(settings, monkeypatch):
     settings.NOTIFICATIONS_VIA_CELERY = True
     queued: list[dict] = []
     monkeypatch.setattr(tasks.notifications_outbox_task, "apply_async", lambda **kw: queued.append(kw))
-    monkeypatch.setattr(services, "_last_kick", [float("-inf")])
+    monkeypatch.setattr(services._kick_due, "last", float("-inf"))
     return queued
 
 
@@ -156,7 +156,7 @@ def test_concurrent_drains_never_take_the_same_row(customer, kicks):
 def test_a_broker_that_is_down_fails_nothing(customer, settings, monkeypatch, caplog):
     """The kick is logged when the broker refuses it; the subscription stands and beat's drain sends it."""
     settings.NOTIFICATIONS_VIA_CELERY = True
-    monkeypatch.setattr(services, "_last_kick", [float("-inf")])
+    monkeypatch.setattr(services._kick_due, "last", float("-inf"))
 
     def down(**kwargs):
         raise ConnectionError("broker down")
