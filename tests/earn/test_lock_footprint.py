@@ -73,3 +73,22 @@ def test_a_subscription_and_a_redemption_lock_no_more_relations_with_more_months
         assert not grown, grown
     for locks in many:
         assert sum(locks.values()) <= 130, locks  # 118 and 93 relations (tables and their indexes) now
+
+
+def _deposit_footprint(user_factory, fund) -> dict[str, int]:
+    from pools.services.deposits import pool_deposit_create
+    from tests.pools.factories import pool_product, ready_customer
+
+    pool = pool_product()
+    user = ready_customer(user_factory, fund, pool, BTC="1", USDT="60000")
+    with transaction.atomic():
+        pool_deposit_create(user=user, product_id=pool.product_id, amount="1")
+        return _relation_locks()
+
+
+def test_a_pool_deposit_locks_no_more_relations_with_more_months(user_factory, fund, request):
+    """The pools app finds the acknowledgement it records through the key table too."""
+    few = _deposit_footprint(user_factory, fund)
+    request.getfixturevalue("three_more_years")
+    many = _deposit_footprint(user_factory, fund)
+    assert not {table: (few.get(table, 0), n) for table, n in many.items() if n > few.get(table, 0)}
