@@ -18,6 +18,23 @@ def yearly_sql(base: str, tiers: str) -> str:
             f"                       FROM {tiers}), 0)")
 
 
+# Terms with up to this many tiers are priced from arrays on the terms' row, without a subquery per position.
+INLINE_TIERS = 4
+
+
+def yearly_inline_sql(base: str, count: str, lower: str, upper: str, apr: str, *, fallback: str) -> str:
+    """yearly_sql's sum written out over the tiers' arrays (`count` tiers, each array ordered alike;
+    count NULL = no tiers) for up to INLINE_TIERS tiers, `fallback` (a yearly_sql) above: the same
+    exact sum, without a subquery per row. Numeric sums are exact, so the order of the terms does not
+    matter."""
+    def tier(i: int) -> str:
+        return f"greatest(least({base}, coalesce({upper}[{i}], {base})) - {lower}[{i}], 0) * {apr}[{i}]"
+
+    cases = " ".join(f"WHEN {n} THEN {' + '.join(tier(i) for i in range(1, n + 1))}"
+                     for n in range(1, INLINE_TIERS + 1))
+    return f"(CASE coalesce({count}, 0) WHEN 0 THEN 0 {cases} ELSE {fallback} END)"
+
+
 # Over a row with columns yearly, basis, base (earn.interest.daily_exact, blended_apr):
 EXACT_SQL = f"trunc(yearly / basis, {DECIMAL_PLACES})"
 APR_SQL = f"trunc(yearly / base, {DECIMAL_PLACES})"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from core.money import DECIMAL_PLACES, MAX_AMOUNT
 from earn.interest import Tier, daily_exact, post_with_carry
-from earn.interest_sql import CARRY_SQL, EXACT_SQL, POSTED_SQL, yearly_sql
+from earn.interest_sql import CARRY_SQL, EXACT_SQL, INLINE_TIERS, POSTED_SQL, yearly_inline_sql, yearly_sql
 from earn.models import Accrual, Position, ProductTerms, RateTier
 from ledger.models import Asset
 
@@ -28,16 +28,24 @@ def _type(model, name: str) -> str:
     return model._meta.get_field(name).db_type(connection)
 
 
-def _sql(tier_count: int) -> str:
-    """The engine's priced → exact → posted/carry steps over one VALUES row and its tiers."""
+def _sql(tier_count: int, *, inline: bool) -> str:
+    """The engine's priced → exact → posted/carry steps over one VALUES row and its tiers: the tiers
+    summed by a subquery (yearly_sql), or from arrays as the engine's terms row holds them
+    (yearly_inline_sql, the subquery beyond INLINE_TIERS)."""
     money, tier_money = _type(Position, "principal"), _type(RateTier, "apr")
-    tiers = ", ".join([f"(%s::{tier_money}, %s::{tier_money}, %s::{tier_money})"] * tier_count)
+    tiers = "(VALUES " + ", ".join([f"(%s::{tier_money}, %s::{tier_money}, %s::{tier_money})"] * tier_count) + \
+        ") AS r(lower, upper, apr)"
+    yearly = yearly_sql("c.base", tiers)
+    arrays = ""
+    if inline:
+        yearly = yearly_inline_sql("c.base", "t.n", "t.lower", "t.upper", "t.apr", fallback=yearly)
+        arrays = (f", (SELECT count(*) AS n, array_agg(lower ORDER BY lower) AS lower, array_agg(upper ORDER BY lower)"
+                  f" AS upper, array_agg(apr ORDER BY lower) AS apr FROM {tiers}) AS t")
     return f"""
     WITH priced AS (
-        SELECT c.base, c.scale, c.basis, c.prev_carry,
-               {yearly_sql("c.base", f"(VALUES {tiers}) AS r(lower, upper, apr)")} AS yearly
+        SELECT c.base, c.scale, c.basis, c.prev_carry, {yearly} AS yearly
           FROM (VALUES (%s::{money}, %s::{_type(Asset, "scale")}, %s::{_type(ProductTerms, "day_count_basis")},
-                        %s::{_type(Accrual, "carry")})) AS c(base, scale, basis, prev_carry)
+                        %s::{_type(Accrual, "carry")})) AS c(base, scale, basis, prev_carry){arrays}
     ), exact AS (
         SELECT *, {EXACT_SQL} AS exact FROM priced
     )
@@ -61,10 +69,12 @@ def rows(draw):
     return base, scale, tiers, basis, carry
 
 
-def _engine(base, scale, tiers, basis, carry) -> tuple[Decimal, Decimal, Decimal]:
-    params = [v for t in tiers for v in (t.lower, t.upper, t.apr)] + [base, scale, basis, carry]
+def _engine(base, scale, tiers, basis, carry, *, inline: bool = False) -> tuple[Decimal, Decimal, Decimal]:
+    values = [v for t in tiers for v in (t.lower, t.upper, t.apr)]
+    # Inline: the subquery fallback's tiers, the row, then the arrays' tiers (the order of the placeholders).
+    params = values + [base, scale, basis, carry] + (values if inline else [])
     with connection.cursor() as cursor:
-        cursor.execute(_sql(len(tiers)), params)
+        cursor.execute(_sql(len(tiers), inline=inline), params)
         return cursor.fetchone()
 
 
@@ -79,3 +89,15 @@ def test_sql_and_python_agree_on_exact_posted_and_carry(row):
     exact = daily_exact(base, tiers, basis)
     posted, new_carry = post_with_carry(exact, carry, scale)
     assert _engine(base, scale, tiers, basis, carry) == (exact, posted, new_carry)
+    assert _engine(base, scale, tiers, basis, carry, inline=True) == (exact, posted, new_carry)
+
+
+@pytest.mark.parametrize("count", [INLINE_TIERS, INLINE_TIERS + 2])
+def test_inline_tiers_agree_at_and_beyond_the_inline_limit(count):
+    """Terms with INLINE_TIERS tiers are summed from the arrays, more by the subquery: both as the Python rule."""
+    tiers = [Tier(Decimal(100 * i), Decimal(100 * (i + 1)) if i + 1 < count else None, Decimal("0.01") * (i + 1))
+             for i in range(count)]
+    base, carry = Decimal("12345.67"), Decimal("0.003")
+    exact = daily_exact(base, tiers, 365)
+    posted, new_carry = post_with_carry(exact, carry, 2)
+    assert _engine(base, 2, tiers, 365, carry, inline=True) == (exact, posted, new_carry)
