@@ -57,10 +57,11 @@ LEASE_NAME = "accrual"
 # position (about 1 µs a position); terms with more tiers than earn.interest_sql.INLINE_TIERS keep the
 # subquery. `{range}` bounds the chunk: customer ids (chunks planned now) or position ids (chunks
 # planned by older releases).
-# earn_accrual is partitioned by month of `date` (core/partitions.py): the probe looks in the day's and
-# the previous month's partitions first (`recent`, pruned when the query is planned) and in the older
-# ones only for a position with no accrual since (a new one) — the UNION ALL stops at its first row —
-# so its cost does not grow with the months of history kept.
+# earn_accrual is partitioned by month of `date` (core/partitions.py): the probe looks in the day's
+# month's partition first, then in the previous month's (`month`, `recent`, pruned when the query is
+# planned), and in the older ones only for a position with no accrual since (a new one) — the UNION ALL
+# stops at its first row — so its cost does not grow with the months of history kept, and on every day
+# but a month's first it is one index descent (both months in one arm took a descent into each).
 _CANDIDATES_SQL = """
 WITH in_force AS MATERIALIZED (
     SELECT DISTINCT ON (product_id) product_id, id FROM earn_productterms
@@ -102,7 +103,11 @@ WITH in_force AS MATERIALIZED (
                   LEFT JOIN in_force f ON f.product_id = p.product_id
                   LEFT JOIN later l ON l.position_id = p.id
                   LEFT JOIN LATERAL ((SELECT la.date, la.carry FROM earn_accrual la
-                                       WHERE la.position_id = p.id AND la.date <= %(day)s AND la.date >= %(recent)s
+                                       WHERE la.position_id = p.id AND la.date <= %(day)s AND la.date >= %(month)s
+                                       ORDER BY la.date DESC LIMIT 1)
+                                     UNION ALL
+                                     (SELECT la.date, la.carry FROM earn_accrual la
+                                       WHERE la.position_id = p.id AND la.date < %(month)s AND la.date >= %(recent)s
                                        ORDER BY la.date DESC LIMIT 1)
                                      UNION ALL
                                      (SELECT la.date, la.carry FROM earn_accrual la
@@ -315,7 +320,8 @@ def _accrue_range(run: AccrualRun, lo: int, hi: int, unit: str) -> tuple[int, di
     written from those."""
     day, now = run.date, timezone.now()
     recent = (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)  # the previous month's first day
-    params: dict[str, Any] = {"day": day, "lo": lo, "hi": hi, "recent": recent, "run": run.pk, "now": now,
+    params: dict[str, Any] = {"day": day, "lo": lo, "hi": hi, "month": day.replace(day=1), "recent": recent,
+                              "run": run.pk, "now": now,
               "next_day": day + dt.timedelta(days=1)}
     with connection.cursor() as cursor:
         # A chunk's statements cost 10⁵ planner units and more, where PostgreSQL would JIT-compile
