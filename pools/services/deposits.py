@@ -20,8 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.gate import blocking_codes
-from compliance.selectors import acknowledgement_latest_key
+from compliance.gate import GateContext, blocking_codes
 from compliance.services.acknowledgements import refusal_record
 from core.audit import audit_record
 from core.errors import NotFound
@@ -114,8 +113,8 @@ def deposit_plan(pool: Pool, *, amount: Decimal, asset: str, mode: str, prices: 
 
 
 def _blockers(user: User, product: Product, terms: ProductTerms | None, plan: DepositPlan | None,
-              now: dt.datetime) -> list[str]:
-    codes = blocking_codes(user, product, amount=plan.product_equivalent if plan is not None else None)
+              now: dt.datetime, gate: GateContext | None = None) -> list[str]:
+    codes = blocking_codes(user, product, amount=plan.product_equivalent if plan is not None else None, ctx=gate)
     if product.status != ProductStatus.LIVE or terms is None:
         return [*codes, errors.PRODUCT_NOT_LIVE]
     if (terms.window_start and now < terms.window_start) or (terms.window_end and now >= terms.window_end):
@@ -185,7 +184,8 @@ def pool_deposit_create(*, user: User, product_id: int, amount: Any, asset: str 
     terms = terms_in_force(product, now.date())
     prices = pool_prices(pool)
     plan = deposit_plan(pool, amount=value, asset=asset, mode=mode, prices=prices)
-    codes = _blockers(user, product, terms, plan, now)
+    gate = GateContext.load(user, [product.pk])  # also the acknowledgement the deposit is accepted on
+    codes = _blockers(user, product, terms, plan, now, gate)
     if codes:
         raise errors.SubscriptionRefused(_message(codes[0]), codes=codes, field="amount")
     assert terms is not None
@@ -194,12 +194,11 @@ def pool_deposit_create(*, user: User, product_id: int, amount: Any, asset: str 
     PoolPosition.objects.filter(pk=position.pk).update(
         shares=F("shares") + plan.shares, cost_a=F("cost_a") + plan.amount_a, cost_b=F("cost_b") + plan.amount_b,
         cost_usd=F("cost_usd") + plan.value_usd)
-    ack = acknowledgement_latest_key(user_id=user.pk, product_id=product.pk)
     deposit = PoolDeposit.objects.create(
         position=position, mode=plan.mode, asset_in_id=asset, amount_a=plan.amount_a, amount_b=plan.amount_b,
         swap_fee=plan.swap_fee, shares=plan.shares, price_a_usd=prices[pool.asset_a_id],
-        price_b_usd=prices[pool.asset_b_id], value_usd=plan.value_usd, acknowledgement_id=ack.pk if ack else None,
-        created_at=now)
+        price_b_usd=prices[pool.asset_b_id], value_usd=plan.value_usd,
+        acknowledgement_id=gate.latest_ack.get(product.pk), created_at=now)
     PoolShareChange.objects.create(position=position, effective_date=value_date, shares=plan.shares,
                                    reason="deposit", created_at=now)
     Pool.objects.filter(pk=pool.pk).update(reserve_a=plan.reserve_a_after, reserve_b=plan.reserve_b_after,
