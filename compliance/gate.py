@@ -72,7 +72,9 @@ def restricted_countries() -> set[str]:
 # month to prune by here and would lock every month's partition and index on every request. Only a live
 # acknowledgement counts, as when it was read from the table itself: none of a month detached for retention.
 @functools.cache
-def _facts_sql() -> str:
+def single_facts_sql() -> str:
+    """The customer's facts for one product, a row of SINGLE_FACTS_WIDTH columns (`GateContext.from_single_facts`);
+    named parameters (`single_facts_params`)."""
     return f"""
     SELECT u.country, u.kyc_status,
            EXISTS (SELECT 1 FROM "{ResidenceChangeRequest._meta.db_table}" r
@@ -93,6 +95,14 @@ def _facts_sql() -> str:
              ORDER BY k.accepted_at DESC, k.id DESC LIMIT 1)
       FROM "{get_user_model()._meta.db_table}" u
      WHERE u.id = %(user)s"""
+
+
+SINGLE_FACTS_WIDTH = 8
+
+
+def single_facts_params(user: Any, product_id: int, now: dt.datetime) -> dict[str, Any]:
+    return {"user": user.pk, "product": product_id, "pending": ResidenceRequestStatus.PENDING.value,
+            "current": DisclosureStatus.CURRENT.value, "now": now, "default": DEFAULT_JURISDICTION}
 
 
 @dataclass
@@ -121,60 +131,74 @@ class GateContext:
         their country), the country's rule id and (for a single product, the subscription path) its current
         disclosure and the customer's latest acknowledgement; with several products, two more. Rule, profile and
         assessments only for countries that have a rule (assessments also where a category rule needs one)."""
-        ctx = cls(user=user)
-        single = len(product_ids) == 1
-        facts: Any
-        if single:
+        if len(product_ids) == 1:
+            now = timezone.now()
             with connection.cursor() as cursor:
-                cursor.execute(_facts_sql(), {"user": user.pk, "product": product_ids[0],
-                                            "pending": ResidenceRequestStatus.PENDING.value,
-                                            "current": DisclosureStatus.CURRENT.value, "now": ctx.now,
-                                            "default": DEFAULT_JURISDICTION})
-                facts = cursor.fetchone()
-            if facts is not None:  # the rules arrive as JSON text, as the ORM's JSON fields read them
-                facts = (*facts[:5], [json.loads(r) if isinstance(r, str) else r for r in facts[5] or []], *facts[6:])
-        else:
-            pending = ResidenceChangeRequest.objects.filter(user=OuterRef("pk"), status=ResidenceRequestStatus.PENDING)
-            rule = JurisdictionRule.objects.filter(country=Upper(OuterRef("country"))).values("pk")[:1]
-            facts = (get_user_model().objects.filter(pk=user.pk)
-                     .annotate(residence_pending=Exists(pending), rule_id=Subquery(rule),
-                               professional=professional_subquery(),
-                               category_rules=rules_for_country_subquery(Upper(OuterRef("country")), ctx.now))
-                     .values_list("country", "kyc_status", "residence_pending", "rule_id", "professional",
-                                  "category_rules").first())
-        rule_id = None
-        if facts is not None:
-            ctx.country, ctx.kyc_status, ctx.residence_under_review = (facts[0] or "").upper(), facts[1], facts[2]
-            rule_id = facts[3]
-            verified = ctx.kyc_status == KycStatus.VERIFIED  # else, as in the catalogue: the default rules, retail
-            ctx.categories = CategoryAccess(facts[5] or [], country=ctx.country if verified else "",
-                                            professional=facts[4] and verified)
-        else:
-            ctx.categories = CategoryAccess([], country="", professional=False)
-        if single:
-            # Without the customer's row there is no acknowledgement either: NO_ACK whatever is current.
-            ctx.current_disclosure[product_ids[0]] = facts[6] if facts is not None else None
-            acked = facts[7] if facts is not None and facts[7] is not None else (None, None)
-            ctx.latest_ack_disclosure[product_ids[0]], ctx.latest_ack[product_ids[0]] = acked
-        else:
-            current = dict(Disclosure.objects.filter(product_id__in=product_ids, status=DisclosureStatus.CURRENT)
-                           .values_list("product_id", "id"))
-            acks = (AcknowledgementKey.objects.filter(user=user, product_id__in=product_ids,
-                                                      accepted_at__gte=acknowledgements_live_from())
-                    .order_by("product_id", "-accepted_at", "-id").distinct("product_id")
-                    .values_list("product_id", "disclosure_id", "id"))
-            latest = {pid: (disclosure, ack) for pid, disclosure, ack in acks}
-            for pid in product_ids:
-                ctx.current_disclosure[pid] = current.get(pid)
-                ctx.latest_ack_disclosure[pid], ctx.latest_ack[pid] = latest.get(pid, (None, None))
-        ctx.rule = JurisdictionRule.objects.filter(pk=rule_id).first() if rule_id is not None else None
-        if ctx.rule is not None:
-            ctx.profile = CustomerProfile.objects.filter(user=user).first()
-        if (ctx.rule is not None and ctx.rule.assessment_min_risk is not None) or ctx.categories.any_assessment:
-            attempts = (AssessmentAttempt.objects.filter(user=user, jurisdiction=ctx.country)
-                        .order_by("product_kind", "-created_at", "-id").distinct("product_kind"))
-            ctx.assessments = {a.product_kind: a for a in attempts}
+                cursor.execute(single_facts_sql(), single_facts_params(user, product_ids[0], now))
+                return cls.from_single_facts(user, product_ids[0], cursor.fetchone(), now=now)
+        ctx = cls(user=user)
+        pending = ResidenceChangeRequest.objects.filter(user=OuterRef("pk"), status=ResidenceRequestStatus.PENDING)
+        rule = JurisdictionRule.objects.filter(country=Upper(OuterRef("country"))).values("pk")[:1]
+        facts = (get_user_model().objects.filter(pk=user.pk)
+                 .annotate(residence_pending=Exists(pending), rule_id=Subquery(rule),
+                           professional=professional_subquery(),
+                           category_rules=rules_for_country_subquery(Upper(OuterRef("country")), ctx.now))
+                 .values_list("country", "kyc_status", "residence_pending", "rule_id", "professional",
+                              "category_rules").first())
+        ctx._customer_facts(facts)
+        current = dict(Disclosure.objects.filter(product_id__in=product_ids, status=DisclosureStatus.CURRENT)
+                       .values_list("product_id", "id"))
+        acks = (AcknowledgementKey.objects.filter(user=user, product_id__in=product_ids,
+                                                  accepted_at__gte=acknowledgements_live_from())
+                .order_by("product_id", "-accepted_at", "-id").distinct("product_id")
+                .values_list("product_id", "disclosure_id", "id"))
+        latest = {pid: (disclosure, ack) for pid, disclosure, ack in acks}
+        for pid in product_ids:
+            ctx.current_disclosure[pid] = current.get(pid)
+            ctx.latest_ack_disclosure[pid], ctx.latest_ack[pid] = latest.get(pid, (None, None))
+        ctx._rule_facts(facts[3] if facts is not None else None)
         return ctx
+
+    @classmethod
+    def from_single_facts(cls, user: User, product_id: int, facts: Sequence[Any] | None, *,
+                          now: dt.datetime) -> GateContext:
+        """The context from a row of `single_facts_sql()` (run by itself, or inside a caller's statement that
+        reads the product too), read with `single_facts_params(user, product_id, now)`."""
+        ctx = cls(user=user, now=now)
+        if facts is not None:  # the rules arrive as JSON text, as the ORM's JSON fields read them
+            facts = (*facts[:5], [json.loads(r) if isinstance(r, str) else r for r in facts[5] or []], *facts[6:])
+        ctx._customer_facts(facts)
+        # Without the customer's row there is no acknowledgement either: NO_ACK whatever is current.
+        ctx.current_disclosure[product_id] = facts[6] if facts is not None else None
+        acked = facts[7] if facts is not None and facts[7] is not None else (None, None)
+        ctx.latest_ack_disclosure[product_id], ctx.latest_ack[product_id] = acked
+        ctx._rule_facts(facts[3] if facts is not None else None)
+        return ctx
+
+    def _customer_facts(self, facts: Sequence[Any] | None) -> None:
+        if facts is not None:
+            self.country, self.kyc_status, self.residence_under_review = (facts[0] or "").upper(), facts[1], facts[2]
+            verified = self.kyc_status == KycStatus.VERIFIED  # else, as in the catalogue: the default rules, retail
+            self.categories = CategoryAccess(facts[5] or [], country=self.country if verified else "",
+                                             professional=facts[4] and verified)
+        else:
+            self.categories = CategoryAccess([], country="", professional=False)
+
+    def _rule_facts(self, rule_id: int | None) -> None:
+        self.rule = JurisdictionRule.objects.filter(pk=rule_id).first() if rule_id is not None else None
+        if self.rule is not None:
+            self.profile = CustomerProfile.objects.filter(user=self.user).first()
+        if (self.rule is not None and self.rule.assessment_min_risk is not None) or (
+                self.categories is not None and self.categories.any_assessment):
+            attempts = (AssessmentAttempt.objects.filter(user=self.user, jurisdiction=self.country)
+                        .order_by("product_kind", "-created_at", "-id").distinct("product_kind"))
+            self.assessments = {a.product_kind: a for a in attempts}
+
+    def for_update(self) -> GateContext:
+        """The context for a transaction about to write: what the exposure rule reads lazily (the customer's Earn
+        holdings) is read again there, after its lock, not reused from a read before the transaction."""
+        self._holdings = None
+        return self
 
     @property
     def exempt(self) -> bool:

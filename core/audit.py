@@ -155,13 +155,18 @@ _OBJECT_ID_MARK = "\x00"  # a value no object id has; JSON spells it \u0000
 
 
 def audit_record_inserting(*, insert_sql: str, insert_params: list[Any], actor: Any, action: str, object_type: str,
-                           before: Any = None, after: Any = None) -> tuple[int, AuditEvent]:
+                           before: Any = None, after: Any = None,
+                           claim: tuple[str, list[Any]] | None = None) -> tuple[int, AuditEvent] | None:
     """Insert one row and its audit event in one statement; returns the row's id and the event.
 
     `insert_sql` is an `INSERT … RETURNING id`; the event's object id is that id. The event is exactly what
     `audit_record` would write after the insert (same canonical payload; PostgreSQL appends the id where it
     goes and the sequence number at the end). One statement is atomic by itself: outside a transaction block
-    it needs no BEGIN and COMMIT (the refusal of a money request, written after its transaction rolled back).
+    it needs no BEGIN and COMMIT (the refusal of a money request).
+
+    `claim` (SQL and parameters of a data-modifying statement with RETURNING) runs first in the same statement as
+    the CTE `claim`; `insert_sql` may select from it, and when it inserts nothing neither is an event written and
+    None is returned (core.idempotency: a refusal recorded only if its request holds the key).
     """
     actor_id = getattr(actor, "pk", actor) if actor is not None else None
     before, after = canonical(before), canonical(after)
@@ -173,9 +178,10 @@ def audit_record_inserting(*, insert_sql: str, insert_params: list[Any], actor: 
     assert body.count(mark) == 1, body  # only where the id goes (a value "\x00" elsewhere would be ambiguous)
     head, _mark, tail = body[:-2].partition(mark)
     table = AuditEvent._meta.db_table
+    prelude, prelude_params = (f"claim AS ({claim[0]}),", claim[1]) if claim else ("", [])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""WITH obj AS ({insert_sql}),
+            f"""WITH {prelude} obj AS ({insert_sql}),
                      n AS (SELECT nextval(pg_get_serial_sequence(%s, 'sequence')) AS s)
                 INSERT INTO {table} (sequence, created_at, actor_id, action, object_type, object_id, before, after,
                                      payload)
@@ -183,9 +189,12 @@ def audit_record_inserting(*, insert_sql: str, insert_params: list[Any], actor: 
                        %s || '"' || obj.id::text || '"' || %s || n.s::text || '}}'
                   FROM obj, n
                 RETURNING object_id, sequence, payload""",
-            [*insert_params, table, created_at, actor_id, action, object_type, _json_or_null(before),
+            [*prelude_params, *insert_params, table, created_at, actor_id, action, object_type, _json_or_null(before),
              _json_or_null(after), head, tail])
-        object_id, sequence, payload = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    object_id, sequence, payload = row
     return int(object_id), _written(sequence=sequence, created_at=created_at, actor_id=actor_id, action=action,
                                     object_type=object_type, object_id=object_id, before=before, after=after,
                                     payload=payload)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+import psycopg
 from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -60,3 +62,28 @@ def insert(instance: M) -> M:
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance
+
+
+def prepared_cursor() -> CursorWrapper:
+    """A cursor for a money path's hot read: its statements are bound server-side and prepared on first use, so
+    PostgreSQL parses and plans each once per connection instead of on every request (the subscription's read
+    of offer and gate facts, a dozen tables, costs about four times as much to plan as to run).
+
+    Only for statements whose tables have no month partitions: a prepared (generic) plan of a partitioned table
+    locks every month's partition when it runs (docs/OPERATIONS.md, "Partitions and the lock table"). Where
+    psycopg prepares nothing (behind PgBouncer unless it keeps prepared statements: DATABASE_PREPARED_STATEMENTS)
+    it is a plain server-binding cursor. Django's own cursors bind client-side and are never prepared."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw: Any = psycopg.Cursor(connection.connection)
+    return _PreparedDebugCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+
+
+class _PreparedDebugCursor(CursorDebugWrapper):
+    """Logs a statement as Django's own cursors do, its parameters inlined (psycopg does not keep the text of a
+    prepared statement's execution, which Django's debug cursor reads)."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(connection.ops.compose_sql(sql, params), params):  # type: ignore[attr-defined]
+            return CursorWrapper.execute(self, sql, params)

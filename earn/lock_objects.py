@@ -16,12 +16,14 @@ The allocation's settle batches take the product row first, then the launch run,
 
 from __future__ import annotations
 
-from django.db import connection
+from collections.abc import Sequence
+from typing import Any
+
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import NotFound
-from core.rows import RowShape
+from core.rows import RowShape, prepared_cursor
 from earn.models import Position, Product, ProductTerms
 from ledger.models import Asset
 
@@ -39,30 +41,43 @@ _PRODUCT = RowShape(Product, "p")
 _ASSET = RowShape(Asset, "a")
 _TERMS = RowShape(ProductTerms, "t")
 _OWNER = RowShape(User, "u")
-_POSITION_LOCK_SQL = f"""
-    SELECT {_POSITION.columns}, {_PRODUCT.columns}, {_ASSET.columns}, {_TERMS.columns}, {_OWNER.columns}
-      FROM "earn_position" pos
+# A position with its product, asset, own terms and owner: the columns `position_from_row` reads, first in a SELECT.
+POSITION_ROW_COLUMNS = f"{_POSITION.columns}, {_PRODUCT.columns}, {_ASSET.columns}, {_TERMS.columns}, {_OWNER.columns}"
+POSITION_ROW_FROM = f"""
+      "earn_position" pos
       JOIN "earn_product" p ON p.id = pos.product_id
       JOIN "ledger_asset" a ON a.code = p.asset_id
       JOIN "earn_productterms" t ON t.id = pos.terms_id
-      JOIN "{_OWNER.model._meta.db_table}" u ON u.id = pos.user_id
+      JOIN "{_OWNER.model._meta.db_table}" u ON u.id = pos.user_id"""
+POSITION_ROW_WIDTH = _POSITION.width + _PRODUCT.width + _ASSET.width + _TERMS.width + _OWNER.width
+_POSITION_LOCK_SQL = f"""SELECT {POSITION_ROW_COLUMNS} FROM {POSITION_ROW_FROM}
      WHERE pos.id = %s AND (%s::bigint IS NULL OR pos.user_id = %s)
        FOR UPDATE OF pos"""
+
+
+def is_position_id(value: object) -> bool:
+    """A value the bigint key can hold (others find no position; raw SQL would raise)."""
+    return isinstance(value, int) and abs(value) < 2**63
 
 
 def position_lock(position_id: int, *, user: User | None = None) -> Position:
     """Lock the position row only (its product, asset, terms and owner joined, not locked); `user`
     restricts to the owner's positions. Whoever then changes the product's `sold_amount` does it as
-    the transaction's last write (the lock order above). One hand-written statement (core.rows): the
-    redemption path takes it on every request."""
+    the transaction's last write (the lock order above). One hand-written statement (core.rows),
+    prepared: the redemption path takes it on every request, and none of its tables has months."""
     row = None
-    if isinstance(position_id, int) and abs(position_id) < 2**63:
+    if is_position_id(position_id):
         owner = None if user is None else user.pk
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_POSITION_LOCK_SQL, [position_id, owner, owner])
             row = cursor.fetchone()
     if row is None:
         raise NotFound(_("No such position."), field="position")
+    return position_from_row(row)
+
+
+def position_from_row(row: Sequence[Any]) -> Position:
+    """The position from the first POSITION_ROW_WIDTH values of a row of POSITION_ROW_SQL, its related rows attached."""
     at = 0
     position = _POSITION.instance(row)
     at += _POSITION.width

@@ -16,6 +16,7 @@ from compliance.models import Acknowledgement, Disclosure, DisclosureStatus, Ref
 from compliance.selectors import acknowledgement_latest
 from core.audit import audit_record, audit_record_inserting
 from core.errors import NotFound
+from core.idempotency import IdempotentRequest
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -69,21 +70,28 @@ def acknowledgement_create(*, user: User, product_id: int, disclosure_version: i
 
 
 def refusal_record(*, user: User, product_id: int | None, amount: Any, codes: Sequence[str], detail: str = "",
-                   action: str = "subscribe") -> Refusal:
-    """Store a refusal and its audit event (the refused operation itself was rolled back).
+                   action: str = "subscribe", claim: IdempotentRequest | None = None) -> Refusal | None:
+    """Store a refusal and its audit event (the refused operation itself was rolled back, or never began).
 
     One statement (`audit_record_inserting`): atomic by itself, so outside a transaction it needs no BEGIN and
-    COMMIT — the refusal path runs on every refused money request, most of a full product's traffic."""
+    COMMIT — the refusal path runs on every refused money request, most of a full product's traffic. With
+    `claim` the same statement claims the request's Idempotency-Key first, and records nothing (None) when the
+    key already holds an answer: the caller replays that answer instead (core.idempotency)."""
     codes = list(codes)
     refusal = Refusal(user=user, product_id=product_id, amount=amount, codes=codes, detail=detail[:500], action=action,
                       created_at=timezone.now())
-    refusal.pk, _event = audit_record_inserting(
+    written = audit_record_inserting(
         insert_sql=f"""INSERT INTO {Refusal._meta.db_table} (user_id, product_id, action, amount, codes, detail,
                                                              created_at, reason, day)
-                       VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, '', NULL) RETURNING id""",
+                       SELECT %s, %s, %s, %s, %s::jsonb, %s, %s, '', NULL {"FROM claim" if claim else ""}
+                       RETURNING id""",
         insert_params=[user.pk, product_id, action, amount, json.dumps(codes), refusal.detail, refusal.created_at],
         actor=user, action=f"refusal.{action}", object_type=Refusal._meta.label_lower,
-        after={"product": product_id, "amount": amount, "codes": codes})
+        after={"product": product_id, "amount": amount, "codes": codes},
+        claim=claim.claim_sql() if claim else None)
+    if written is None:
+        return None
+    refusal.pk = written[0]
     refusal._state.adding = False
     refusal._state.db = connection.alias
     return refusal

@@ -100,7 +100,7 @@ TEMPLATES = [
 DATABASE_URL = env("DATABASE_URL", default="") or embedded.database_url()
 # DATABASE_POOLER=pgbouncer when DATABASE_URL reaches PostgreSQL through PgBouncer in transaction pooling mode
 # (docs/OPERATIONS.md, "Behind PgBouncer"): QuerySet.iterator() then fetches without server-side cursors, and
-# psycopg never prepares statements (Django's default, pinned here). Migrations connect directly, not through it.
+# psycopg prepares no statement (below). Migrations connect directly, not through it.
 POOLERS = ("", "pgbouncer")
 DATABASE_POOLER = env("DATABASE_POOLER", default="")
 # Reports, exports, statements and history read from REPLICA_DATABASE_URL when it is set (core.db_router;
@@ -118,10 +118,14 @@ def database_config(url: str, pooler: str) -> dict[str, Any]:
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
     if pooler == "pgbouncer":
-        # A held cursor (what iterator() declares outside a transaction) and a prepared statement
-        # live in one server session, which the pooler hands to another client after each transaction.
+        # A held cursor (what iterator() declares outside a transaction) lives in one server session, which the
+        # pooler hands to another client after each transaction.
         config["DISABLE_SERVER_SIDE_CURSORS"] = True
-        config.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    # Prepared statements: only the money paths' hot reads use them (core.rows.prepared_cursor; Django's cursors
+    # bind client-side and never prepare), on the first execution. Behind PgBouncer only if it keeps them across
+    # its server sessions (1.21 or later with max_prepared_statements > 0): DATABASE_PREPARED_STATEMENTS=true.
+    prepared = env.bool("DATABASE_PREPARED_STATEMENTS", default=pooler == "")
+    config.setdefault("OPTIONS", {})["prepare_threshold"] = 0 if prepared else None
     return config
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import renderers, serializers
@@ -34,7 +36,7 @@ from core.money import decimal_text
 from core.throttling import ScopedRateThrottle
 from earn.api import transparency
 from earn.models import Accrual, Position, Product, Redemption, Subscription
-from earn.selectors.positions import position_owned, positions_with_interest
+from earn.selectors.positions import positions_with_interest, redemption_read
 from earn.selectors.products import catalogue_product
 from earn.services import position_switches
 from earn.services import redemptions as redemption_services
@@ -302,13 +304,15 @@ class RedemptionCreateApi(APIView):
     def post(self, request: AuthenticatedRequest, position_id: int) -> Response:
         data = RedemptionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if not position_owned(position_id, request.user):
+        key = request.headers.get("Idempotency-Key")
+        read = redemption_read(position_id=position_id, user=request.user, idempotency_key=key,
+                               today=timezone.localdate(timezone.now(), dt.UTC))
+        if read is None:  # before anything else, the 2FA code included
             raise NotFound(_("No such position."), field="position")
         otp_require_for_request(request)  # 2FA on: money moves need a one-time code
         status, body, replayed = redemption_services.redemption_submit(
             user=request.user, position_id=position_id, amount=data.validated_data.get("amount") or None,
-            mode=data.validated_data["mode"], idempotency_key=request.headers.get("Idempotency-Key"),
-            render=render_redemption,
+            mode=data.validated_data["mode"], idempotency_key=key, render=render_redemption, read=read,
         )
         response = Response(body, status=status)
         if replayed:

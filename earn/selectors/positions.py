@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db import connection
 from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from core.idempotency import ANSWERED_SQL, answered_params
+from core.rows import RowShape, prepared_cursor
 from earn.interest import Tier
-from earn.models import Accrual, Position, Product, ProductTerms
+from earn.lock_objects import (
+    POSITION_ROW_COLUMNS,
+    POSITION_ROW_FROM,
+    POSITION_ROW_WIDTH,
+    is_position_id,
+    position_from_row,
+)
+from earn.models import Accrual, Position, Product, ProductTerms, TermsStatus
 from earn.selectors.products import user_principal_by_product
 
 if TYPE_CHECKING:
@@ -27,22 +36,43 @@ def user_principal(user: User, product: Product) -> Decimal:
     return user_principal_by_product(user, [product.pk])[product.pk]
 
 
-def position_owned(position_id: int, user: User) -> bool:
-    """Whether this is one of the customer's positions (the redemption API answers 404 before anything else)."""
-    if not isinstance(position_id, int) or abs(position_id) >= 2**63:
-        return False
-    with connection.cursor() as cursor:  # plain SQL: asked on every redemption request
-        cursor.execute("SELECT 1 FROM earn_position WHERE id = %s AND user_id = %s", [position_id, user.pk])
-        return cursor.fetchone() is not None
+@dataclass(frozen=True)
+class RedemptionRead:
+    """What a redemption request is decided on before its transaction: the customer's position (product, asset,
+    own terms, owner), the product's terms in force today, and whether the request's Idempotency-Key already
+    holds an answer — one snapshot, so a retry of a redemption that closed the position is replayed, not refused."""
+
+    position: Position
+    terms_in_force: ProductTerms | None
+    answered: bool
 
 
-def not_yet_earning(position: Position, today: dt.date) -> Decimal:
-    """Money added but not earning yet: the changes that take effect after today."""
-    with connection.cursor() as cursor:  # plain SQL: the redemption path asks on every request
-        cursor.execute("SELECT sum(amount) FROM earn_positionchange WHERE position_id = %s AND effective_date > %s",
-                       [position.pk, today])
-        total = cursor.fetchone()[0]
-    return max(total or Decimal(0), Decimal(0))
+_IN_FORCE = RowShape(ProductTerms, "tf")
+_REDEMPTION_READ_SQL = f"""
+    SELECT {POSITION_ROW_COLUMNS}, {_IN_FORCE.columns}, {ANSWERED_SQL}
+      FROM {POSITION_ROW_FROM}
+      LEFT JOIN LATERAL (SELECT * FROM "earn_productterms" tf
+                          WHERE tf.product_id = pos.product_id AND tf.status = %(approved)s
+                            AND tf.effective_from <= %(today)s
+                          ORDER BY tf.effective_from DESC, tf.version DESC LIMIT 1) tf ON true
+     WHERE pos.id = %(position)s AND pos.user_id = %(user)s"""
+
+
+def redemption_read(*, position_id: int, user: User, idempotency_key: str | None,
+                    today: dt.date) -> RedemptionRead | None:
+    """The customer's position to redeem from, or None (not theirs, or no such position: the API's 404, answered
+    before anything else). One prepared statement: every redemption request reads it."""
+    if not is_position_id(position_id):
+        return None
+    with prepared_cursor() as cursor:
+        cursor.execute(_REDEMPTION_READ_SQL, {"position": position_id, "user": user.pk, "today": today,
+                                              "approved": TermsStatus.APPROVED.value,
+                                              **answered_params(user, idempotency_key)})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    in_force = _IN_FORCE.instance(row, POSITION_ROW_WIDTH) if row[POSITION_ROW_WIDTH] is not None else None
+    return RedemptionRead(position_from_row(row), in_force, bool(row[-1]))
 
 
 # Which accruals count as what: paid out to available, compounded into principal, or owed.

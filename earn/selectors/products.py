@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db import connection
 from django.db.models import Prefetch, QuerySet, Sum
@@ -14,9 +15,10 @@ from django.utils import timezone
 
 from compliance.category_rules import CategoryAccess
 from compliance.category_selectors import category_access, offered_filter
+from compliance.gate import SINGLE_FACTS_WIDTH, GateContext, single_facts_params, single_facts_sql
 from compliance.models import Disclosure
 from compliance.selectors import disclosures_current_bulk
-from core.rows import RowShape
+from core.rows import RowShape, prepared_cursor
 from earn import extensions
 from earn.apy import apy_for, as_fraction, as_percent
 from earn.models import (
@@ -343,11 +345,13 @@ def _visible_to(product: Product, user: User | AnonymousUser | None) -> bool:
 @dataclass(frozen=True)
 class Offer:
     """What a subscription reads about its product: the product (asset joined), if this customer may see
-    it, and the terms in force on `on_date` with their tiers (None: no terms in force)."""
+    it, and the terms in force on `on_date` with their tiers (None: no terms in force); with `gate`, the
+    compliance gate's facts for this customer and product, read by the same statement."""
 
     product: Product | None
     terms: ProductTerms | None
     on_date: dt.date
+    gate: GateContext | None = None
 
 
 _OFFER_SQL = f"""
@@ -355,33 +359,57 @@ _OFFER_SQL = f"""
       FROM "earn_productterms" t
       JOIN "earn_product" p ON p.id = t.product_id
       JOIN "ledger_asset" a ON a.code = p.asset_id
-     WHERE t.product_id = %s AND t.status = %s AND t.effective_from <= %s
+     WHERE t.product_id = %(product)s AND t.status = %(approved)s AND t.effective_from <= %(on_date)s
      ORDER BY t.effective_from DESC, t.version DESC
      LIMIT 1"""
 
 
-def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: dt.date) -> Offer:
+@functools.cache
+def _offer_with_gate_sql() -> str:
+    """The offer and the gate's facts side by side: one round trip for everything a subscription decides on."""
+    return f"""SELECT f.*, o.* FROM (SELECT 1) one
+                 LEFT JOIN LATERAL ({single_facts_sql()}) f ON true
+                 LEFT JOIN LATERAL ({_OFFER_SQL}) o ON true"""
+
+
+def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: dt.date,
+                       now: dt.datetime | None = None) -> Offer:
     """The product, its asset, its terms in force and their rate tiers in one query (the subscription
     path reads them on every request). Approved terms are never edited, so nothing here can be stale
     within the request; a product without terms in force takes a second query (catalogue_product).
+
+    With `now` (a signed-in customer's subscription at that time) the same statement reads the compliance
+    gate's facts for the customer and the product (`Offer.gate`), as `GateContext.load` would.
 
     Hand-written SQL (core.rows): building and compiling the same ORM query cost more Python than the
     rest of the read."""
     if not _is_id(product_id):
         return Offer(None, None, on_date)
-    with connection.cursor() as cursor:
-        cursor.execute(_OFFER_SQL, [product_id, TermsStatus.APPROVED.value, on_date])
-        row = cursor.fetchone()
+    params: dict[str, Any] = {"product": product_id, "approved": TermsStatus.APPROVED.value, "on_date": on_date}
+    gate = None
+    with connection.cursor() if now is None else prepared_cursor() as cursor:
+        if now is None:
+            cursor.execute(_OFFER_SQL, params)
+            row = cursor.fetchone()
+        else:
+            cursor.execute(_offer_with_gate_sql(), {**params, **single_facts_params(user, product_id, now)})
+            both = cursor.fetchone()
+            facts, row = both[:SINGLE_FACTS_WIDTH], both[SINGLE_FACTS_WIDTH:]
+            # kyc_status is never NULL in a customer's row: all NULL, there was no row
+            gate = GateContext.from_single_facts(cast("User", user), product_id, None if facts[1] is None else facts,
+                                                 now=now)
+            if row[0] is None:  # no terms in force
+                row = None
     if row is None:
-        return Offer(catalogue_product(product_id=product_id, user=user), None, on_date)
+        return Offer(catalogue_product(product_id=product_id, user=user), None, on_date, gate)
     terms = _OFFER_TERMS.instance(row)
     product = _OFFER_PRODUCT.instance(row, _OFFER_TERMS.width)
     product.asset = _OFFER_ASSET.instance(row, _OFFER_TERMS.width + _OFFER_PRODUCT.width)
     terms.product = product
     if not _visible_to(product, user):
-        return Offer(None, None, on_date)
+        return Offer(None, None, on_date, gate)
     _attach_tiers(terms, row[-4:])
-    return Offer(product, terms, on_date)
+    return Offer(product, terms, on_date, gate)
 
 
 def _attach_tiers(terms: ProductTerms, arrays: Sequence[list]) -> None:

@@ -34,8 +34,8 @@ from django.utils.translation import gettext as _
 from compliance.gate import GateContext, blocking_codes
 from compliance.services.acknowledgements import refusal_record
 from core.audit import audit_record
-from core.errors import NotFound
-from core.idempotency import idempotent
+from core.errors import ApplicationError, NotFound
+from core.idempotency import IdempotentRequest
 from core.money import floor_to_scale, parse_amount, to_decimal_or_none
 from core.refusals import message_for
 from earn import errors, extensions, signals
@@ -160,21 +160,10 @@ def _subscribe(*, user: User, product_id: int, amount: Any, auto_renew: bool, of
     """The subscription itself, inside the caller's transaction (no savepoint of its own)."""
     now = timezone.now()
     if offer is None or offer.on_date != now.date():
-        offer = subscription_offer(product_id=product_id, user=user, on_date=now.date())
-    product, terms = offer.product, offer.terms
-    if product is None:  # not published and not held: customers do not know it exists
-        raise NotFound(_("No such product."), field="product")
-    amount = parse_amount(amount, scale=product.asset.scale)
-    gate = GateContext.load(user, [product.pk])
-    codes = _static_blockers(user, product, terms, amount, now, gate)
-    if codes:
-        raise errors.SubscriptionRefused(_refusal_message(codes[0]), codes=codes, field="amount")
-    assert terms is not None
+        offer = subscription_offer(product_id=product_id, user=user, on_date=now.date(), now=now)
+    product, terms, amount, gate = _checked(user=user, offer=offer, amount=amount, auto_renew=auto_renew, now=now,
+                                            writing=True)
     demand = product.term_type == TermType.DEMAND
-    if auto_renew and (demand or not terms.auto_renew_allowed):
-        raise errors.InvalidAmount(_("Auto-renew is not available for this product."), field="auto_renew")
-    if product.total_cap is not None and product.sold_amount + amount > product.total_cap:
-        raise _refuse(errors.CAP_REACHED)  # full as last committed: refuse before taking any lock
     value_date = value_date_for(now)
     maturity = None if demand else maturity_date_for(value_date, terms.term_days)
     position, subscription, held_before = _subscription_write(
@@ -201,6 +190,30 @@ def _subscribe(*, user: User, product_id: int, amount: Any, auto_renew: bool, of
         raise _refuse(_why_not_reserved(product.pk, amount, lots_of))
     product.sold_amount += amount  # what the UPDATE wrote, unless another subscription's came first
     return subscription
+
+
+def _checked(*, user: User, offer: Offer, amount: Any, auto_renew: bool, now: dt.datetime,
+             writing: bool) -> tuple[Product, ProductTerms, Decimal, GateContext]:
+    """Every answer a subscription gives before taking a lock, in this order: no such product (404), a bad
+    amount (400), the gate's and the product's refusals, auto-renew not offered (400), the cap full as last
+    committed (409). `writing`: inside the subscription's transaction, where the gate's exposure rule takes its
+    lock and reads the holdings again."""
+    product, terms = offer.product, offer.terms
+    if product is None:  # not published and not held: customers do not know it exists
+        raise NotFound(_("No such product."), field="product")
+    amount = parse_amount(amount, scale=product.asset.scale)
+    gate = offer.gate or GateContext.load(user, [product.pk])
+    if writing:
+        gate.for_update()
+    codes = _static_blockers(user, product, terms, amount, now, gate)
+    if codes:
+        raise errors.SubscriptionRefused(_refusal_message(codes[0]), codes=codes, field="amount")
+    assert terms is not None
+    if auto_renew and (product.term_type == TermType.DEMAND or not terms.auto_renew_allowed):
+        raise errors.InvalidAmount(_("Auto-renew is not available for this product."), field="auto_renew")
+    if product.total_cap is not None and product.sold_amount + amount > product.total_cap:
+        raise _refuse(errors.CAP_REACHED)  # full as last committed: refuse before taking any lock
+    return product, terms, amount, gate
 
 
 def _why_not_reserved(product_id: int, amount: Decimal, lots_of: tuple[int, Decimal] | None) -> str:
@@ -281,8 +294,14 @@ def _refusal_message(code: str) -> str:
 
 def subscription_submit(*, user: User, product_id: int, amount: Any, auto_renew: bool, idempotency_key: str | None,
                         render: Callable[[Subscription], Any]) -> tuple[int, Any, bool]:
-    """The entry point for API and portal: idempotent on the key, and refusals are recorded."""
-    offer = subscription_offer(product_id=product_id, user=user, on_date=timezone.now().date())
+    """The entry point for API and portal: idempotent on the key, and refusals are recorded.
+
+    The offer and the gate's facts are read first, by one statement outside any transaction. A refusal they
+    decide (most of a full product's traffic) is recorded by one more statement, which claims the key too
+    (core.idempotency): no transaction block, no rollback. Otherwise the subscription runs in the key's
+    transaction and checks again there (`_checked`)."""
+    now = timezone.now()
+    offer = subscription_offer(product_id=product_id, user=user, on_date=now.date(), now=now)
     strategy = (offer.product.strategy if offer.product is not None
                 else Product.objects.filter(pk=product_id).values_list("strategy", flat=True).first())
     handler = extensions.SUBSCRIBE_HANDLERS.get(strategy or "")
@@ -290,13 +309,23 @@ def subscription_submit(*, user: User, product_id: int, amount: Any, auto_renew:
         # A strategy registered by an app above earn (a pool takes both assets of its pair in the pool ratio).
         return handler(user=user, product_id=product_id, amount=amount, idempotency_key=idempotency_key)
     payload = {"product": product_id, "amount": str(amount), "auto_renew": bool(auto_renew)}
+    request = IdempotentRequest.of(user=user, key=idempotency_key, scope="subscriptions", payload=payload)
+    claimed_by_refusal = False
     try:
-        # `idempotent` runs the action in its own (outermost) transaction: no savepoint for the subscription.
-        return idempotent(user=user, key=idempotency_key, scope="subscriptions", payload=payload,
-                          action=lambda: (201, render(_subscribe(user=user, product_id=product_id, amount=amount,
-                                                                 auto_renew=auto_renew, offer=offer))))
+        try:
+            _checked(user=user, offer=offer, amount=amount, auto_renew=auto_renew, now=now, writing=False)
+        except errors.SubscriptionRefused:
+            claimed_by_refusal = True
+            raise
+        except ApplicationError:
+            pass  # answered under the key (a replay, or the same answer again inside the transaction)
+        # `run` runs the action in its own (outermost) transaction: no savepoint for the subscription.
+        return request.run(lambda: (201, render(_subscribe(user=user, product_id=product_id, amount=amount,
+                                                           auto_renew=auto_renew, offer=offer))))
     except errors.SubscriptionRefused as exc:
         refusal = refusal_record(user=user, product_id=product_id, amount=to_decimal_or_none(amount), codes=exc.codes,
-                                 detail=exc.message)
+                                 detail=exc.message, claim=request if claimed_by_refusal else None)
+        if refusal is None:  # the key holds an answer: a retry of a request that was answered, replayed
+            return request.replay()
         signals.refusal_recorded.send(sender=Subscription, refusal=refusal)
         raise

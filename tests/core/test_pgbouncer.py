@@ -83,9 +83,25 @@ def test_the_pooler_setting_turns_off_server_side_cursors_and_prepared_statement
     assert not direct.get("DISABLE_SERVER_SIDE_CURSORS")
     assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
     assert pooled["OPTIONS"]["prepare_threshold"] is None and "server_side_binding" not in pooled["OPTIONS"]
+    assert direct["OPTIONS"]["prepare_threshold"] == 0 and "server_side_binding" not in direct["OPTIONS"]
     assert (pooled["HOST"], pooled["PORT"]) == ("pgbouncer", 6432)
     with pytest.raises(ImproperlyConfigured):
         database_config("postgres://app@db:5432/earn", "pgpool")
+
+
+def test_prepared_statements_behind_the_pooler_only_when_it_keeps_them(monkeypatch):
+    """PgBouncer 1.21+ with max_prepared_statements (compose's) keeps protocol-level prepared statements."""
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "true")
+    assert database_config("postgres://app@pgbouncer:6432/earn", "pgbouncer")["OPTIONS"]["prepare_threshold"] == 0
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "false")
+    assert database_config("postgres://app@db:5432/earn", "")["OPTIONS"]["prepare_threshold"] is None
+
+
+def test_compose_keeps_prepared_statements_in_its_pooler():
+    ini = (BASE_DIR / "deploy" / "pgbouncer" / "pgbouncer.ini").read_text()
+    kept = re.search(r"^max_prepared_statements\s*=\s*(\d+)", ini, re.M)
+    assert kept and int(kept.group(1)) > 0
+    assert re.search(r"DATABASE_PREPARED_STATEMENTS:\s*\"true\"", (BASE_DIR / "docker-compose.yml").read_text())
 
 
 # --- Through PgBouncer (make test-pgbouncer) -------------------------------------------------------------
