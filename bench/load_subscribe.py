@@ -13,8 +13,10 @@ In order (everything on loopback; the database and the server are removed at the
 3. starts gunicorn (`-w 2 --threads 4`; money/auth throttles raised through THROTTLE_MONEY/THROTTLE_AUTH);
 4. runs C client threads for S seconds, each request for the next customer in turn: with probability
    `--redeem-share` a fast redemption of half a subscription from a position the customer holds, else
-   a subscription to one of the two products (a fresh Idempotency-Key per request); then the same
-   load against GET /api/v1/assets (a trivial authenticated DRF view) for the ratio;
+   a subscription to one of the two products (a fresh Idempotency-Key per request); and the same
+   load against GET /api/v1/assets (a trivial authenticated DRF view) for the ratio, the two alternating
+   in `--rounds` rounds (default 4, S / rounds seconds each) so that a drift of the machine's load
+   (other processes on a shared host) weighs on both alike;
 5. prints throughput, p50/p95/p99 and outcomes by status and error code, then checks with SQL, per
    product: sold_amount = sum of the positions' principal = subscribed − redeemed, sold ≤ cap, one row
    per 2xx answer (nothing lost or doubled), one notification outbox row per 2xx, no customer balance below
@@ -175,6 +177,16 @@ class LoadResult:
     @property
     def throughput(self) -> float:
         return self.requests / self.elapsed if self.elapsed else 0.0
+
+    def add(self, other: LoadResult) -> None:
+        """Another round of the same load, run after this one's: its times shift by this one's length."""
+        for key, at in other.first_seen.items():
+            self.first_seen.setdefault(key, self.elapsed + at)
+        self.elapsed += other.elapsed
+        self.latencies += other.latencies
+        self.outcomes.update(other.outcomes)
+        for key, latencies in other.by_outcome.items():
+            self.by_outcome.setdefault(key, []).extend(latencies)
 
     def count(self, kind: str, outcome: str) -> int:
         return self.outcomes.get((kind, outcome), 0)
@@ -433,6 +445,8 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of each of the two loads")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="the two loads alternate in this many rounds (seconds / rounds each)")
     parser.add_argument("--amount", type=Decimal, default=Decimal("100"), help="per subscription (redeem: half)")
     parser.add_argument("--redeem-share", type=float, default=0.3,
                         help="share of requests that redeem when the customer holds a position")
@@ -445,7 +459,7 @@ def main() -> int:
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database (for inspection)")
     args = parser.parse_args()
     if not (0 < args.seconds <= 300 and 0 < args.concurrency <= 64 and args.customers > 0
-            and 0 <= args.redeem_share <= 1):
+            and 0 <= args.redeem_share <= 1 and 1 <= args.rounds <= 20):
         parser.error("keep the load bounded: 0 < seconds <= 300, 0 < concurrency <= 64, customers > 0")
     funding = args.funding if args.funding is not None else args.amount * 4
     cap = args.cap if args.cap is not None else args.customers * args.amount / 4
@@ -465,15 +479,18 @@ def main() -> int:
         try:
             server_wait(port, server)
             print(f"gunicorn on {HOST}:{port} (-w {args.workers} --threads {args.threads}); "
-                  f"load: {args.concurrency} clients × {args.seconds:.0f}s per endpoint, "
-                  f"redeem share {args.redeem_share}")
+                  f"load: {args.concurrency} clients × {args.seconds:.0f}s per endpoint in {args.rounds} alternating "
+                  f"rounds, redeem share {args.redeem_share}")
+            money = LoadResult("subscribe + redeem (POST /api/v1/subscriptions, POST …/redemptions)")
+            trivial = LoadResult("GET /api/v1/assets")
+            mix = MoneyMix(seeded, amount=args.amount, redeem_share=args.redeem_share, seed_value=args.seed)
             with Chainer():
-                money = run_load("subscribe + redeem (POST /api/v1/subscriptions, POST …/redemptions)", port,
-                                 concurrency=args.concurrency, seconds=args.seconds,
-                                 make_request=MoneyMix(seeded, amount=args.amount, redeem_share=args.redeem_share,
-                                                       seed_value=args.seed))
-                trivial = run_load("GET /api/v1/assets", port, concurrency=args.concurrency, seconds=args.seconds,
-                                   make_request=trivial_requests(seeded))
+                # Alternating rounds: a machine whose load drifts (other processes) weighs on both alike.
+                for _round in range(args.rounds):
+                    money.add(run_load(money.name, port, concurrency=args.concurrency,
+                                       seconds=args.seconds / args.rounds, make_request=mix))
+                    trivial.add(run_load(trivial.name, port, concurrency=args.concurrency,
+                                         seconds=args.seconds / args.rounds, make_request=trivial_requests(seeded)))
         finally:
             server_stop(server)
         print_result(money)

@@ -299,7 +299,7 @@ def _is_id(value: object) -> bool:
 
 
 _CATALOGUE_SQL = f"""SELECT {_OFFER_PRODUCT.columns}, {_OFFER_ASSET.columns}
-                      FROM "earn_product" p JOIN "ledger_asset" a ON a.code = p.asset_id WHERE p.id = %s"""
+                      FROM "earn_product" p JOIN "ledger_asset" a ON a.code = p.asset_id WHERE p.id = %(product)s"""
 
 
 def catalogue_product(*, product_id: int, user: User | AnonymousUser | None = None,
@@ -315,7 +315,7 @@ def catalogue_product(*, product_id: int, user: User | AnonymousUser | None = No
     if not _is_id(product_id):
         return None
     with connection.cursor() as cursor:
-        cursor.execute(_CATALOGUE_SQL, [product_id])
+        cursor.execute(_CATALOGUE_SQL, {"product": product_id})
         row = cursor.fetchone()
     if row is None:
         return None
@@ -365,11 +365,25 @@ _OFFER_SQL = f"""
 
 
 @functools.cache
-def _offer_with_gate_sql() -> str:
-    """The offer and the gate's facts side by side: one round trip for everything a subscription decides on."""
+def _with_gate_sql(sql: str) -> str:
+    """A read of one product (named parameter `product`) and the gate's facts side by side: one round trip for
+    everything a money request decides on."""
     return f"""SELECT f.*, o.* FROM (SELECT 1) one
                  LEFT JOIN LATERAL ({single_facts_sql()}) f ON true
-                 LEFT JOIN LATERAL ({_OFFER_SQL}) o ON true"""
+                 LEFT JOIN LATERAL ({sql}) o ON true"""
+
+
+def _read_with_gate(sql: str, params: dict[str, Any], *, user: User | AnonymousUser, product_id: int,
+                    now: dt.datetime) -> tuple[Sequence[Any] | None, GateContext]:
+    """`sql`'s row (None: no row) and the gate's context for the customer and the product at `now`, read by one
+    prepared statement (none of the tables has months)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_with_gate_sql(sql), {**params, **single_facts_params(user, product_id, now)})
+        both = cursor.fetchone()
+    facts, row = both[:SINGLE_FACTS_WIDTH], both[SINGLE_FACTS_WIDTH:]
+    # kyc_status is never NULL in a customer's row: all NULL, there was no row
+    gate = GateContext.from_single_facts(cast("User", user), product_id, None if facts[1] is None else facts, now=now)
+    return (None if row[0] is None else row), gate
 
 
 def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: dt.date,
@@ -387,19 +401,12 @@ def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: 
         return Offer(None, None, on_date)
     params: dict[str, Any] = {"product": product_id, "approved": TermsStatus.APPROVED.value, "on_date": on_date}
     gate = None
-    with connection.cursor() if now is None else prepared_cursor() as cursor:
-        if now is None:
+    if now is None:
+        with connection.cursor() as cursor:
             cursor.execute(_OFFER_SQL, params)
             row = cursor.fetchone()
-        else:
-            cursor.execute(_offer_with_gate_sql(), {**params, **single_facts_params(user, product_id, now)})
-            both = cursor.fetchone()
-            facts, row = both[:SINGLE_FACTS_WIDTH], both[SINGLE_FACTS_WIDTH:]
-            # kyc_status is never NULL in a customer's row: all NULL, there was no row
-            gate = GateContext.from_single_facts(cast("User", user), product_id, None if facts[1] is None else facts,
-                                                 now=now)
-            if row[0] is None:  # no terms in force
-                row = None
+    else:
+        row, gate = _read_with_gate(_OFFER_SQL, params, user=user, product_id=product_id, now=now)
     if row is None:
         return Offer(catalogue_product(product_id=product_id, user=user), None, on_date, gate)
     terms = _OFFER_TERMS.instance(row)
@@ -410,6 +417,19 @@ def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: 
         return Offer(None, None, on_date, gate)
     _attach_tiers(terms, row[-4:])
     return Offer(product, terms, on_date, gate)
+
+
+def launch_offer(*, product_id: int, user: User, now: dt.datetime) -> tuple[Product | None, GateContext | None]:
+    """What a launch commitment decides on: the product (asset joined) if this customer may see it
+    (catalogue_product), and the gate's context at `now`, in one prepared statement."""
+    if not _is_id(product_id):
+        return None, None
+    row, gate = _read_with_gate(_CATALOGUE_SQL, {"product": product_id}, user=user, product_id=product_id, now=now)
+    if row is None:
+        return None, gate
+    product = _OFFER_PRODUCT.instance(row)
+    product.asset = _OFFER_ASSET.instance(row, _OFFER_PRODUCT.width)
+    return (product if _visible_to(product, user) else None), gate
 
 
 def _attach_tiers(terms: ProductTerms, arrays: Sequence[list]) -> None:

@@ -42,11 +42,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from compliance.gate import GateContext, blocking_codes
-from compliance.services.acknowledgements import refusal_record
 from core.audit import audit_record
 from core.errors import Conflict, NotFound
-from core.idempotency import idempotent
-from core.money import parse_amount, to_decimal_or_none
+from core.idempotency import IdempotentRequest
+from core.money import parse_amount
 from core.refusals import message_for
 from earn import allocation, errors, signals
 from earn.calendar import maturity_date_for, value_date_for
@@ -60,7 +59,8 @@ from earn.models import (
     TermType,
 )
 from earn.refusals import DEFAULT_MESSAGE
-from earn.selectors.products import catalogue_product, terms_in_force
+from earn.selectors.products import launch_offer, terms_in_force
+from earn.services.submission import submit_recording_refusals
 from ledger import services as ledger
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind, LedgerAccount
@@ -106,20 +106,34 @@ def commitment_create(*, user: Any, product_id: int, amount: Any) -> LaunchCommi
     return _commitment_write(user=user, product_id=product_id, amount=amount)
 
 
-def _commitment_write(*, user: Any, product_id: int, amount: Any) -> LaunchCommitment:
-    """`commitment_create` without a savepoint of its own: for callers whose transaction ends with a refusal
-    (the idempotency wrapper's), which spares two statements on the hot path."""
-    product = catalogue_product(product_id=product_id, user=user)
+def _commitment_checked(*, user: Any, product: Product | None, gate: GateContext | None, amount: Any,
+                        now: dt.datetime, writing: bool) -> tuple[Product, Decimal, GateContext]:
+    """Every answer a commitment gives before taking a lock: no such product (404), not a launch, a bad amount
+    (400), the gate's and the launch's refusals. `writing`: inside the commitment's transaction, where the gate's
+    exposure rule takes its lock and reads the holdings again."""
     if product is None:
         raise NotFound(_("No such product."), field="product")
     if not product.is_launch:
         raise _refused(errors.NOT_A_LAUNCH)
     amount = parse_amount(amount, scale=product.asset.scale)
-    now = timezone.now()
-    gate = GateContext.load(user, [product.pk])
+    gate = gate or GateContext.load(user, [product.pk])
+    if writing:
+        gate.for_update()
     codes = commitment_blockers(user, product, amount, now, gate)
     if codes:
         raise errors.SubscriptionRefused(message_for(codes[0], DEFAULT_MESSAGE), codes=codes, field="amount")
+    return product, amount, gate
+
+
+def _commitment_write(*, user: Any, product_id: int, amount: Any,
+                      read: tuple[Product | None, GateContext | None] | None = None) -> LaunchCommitment:
+    """`commitment_create` without a savepoint of its own: for callers whose transaction ends with a refusal
+    (the idempotency wrapper's), which spares two statements on the hot path. `read`: the product and the gate's
+    context read before the transaction (`launch_offer`)."""
+    now = timezone.now()
+    offered, gate = read if read is not None else launch_offer(product_id=product_id, user=user, now=now)
+    product, amount, gate = _commitment_checked(user=user, product=offered, gate=gate, amount=amount, now=now,
+                                                writing=True)
     asset = product.asset_id
     with connection.cursor() as cursor:
         # The barrier (shared), and the customer's two accounts when they exist (one round trip).
@@ -172,16 +186,18 @@ def _commitment_write(*, user: Any, product_id: int, amount: Any) -> LaunchCommi
 
 def commitment_submit(*, user: Any, product_id: int, amount: Any, idempotency_key: str | None,
                       render: Callable[[LaunchCommitment], Any]) -> tuple[int, Any, bool]:
-    """The entry point for API and portal: idempotent on the key; refusals are recorded like subscriptions'."""
+    """The entry point for API and portal: idempotent on the key; refusals are recorded like subscriptions' — the
+    product and the gate's facts read by one statement first, a refusal they decide recorded by one more that
+    claims the key (earn.services.submission), else the commitment in the key's transaction."""
+    now = timezone.now()
+    read = launch_offer(product_id=product_id, user=user, now=now)
     payload = {"product": product_id, "amount": str(amount)}
-    try:
-        return idempotent(user=user, key=idempotency_key, scope="commitments", payload=payload,
-                          action=lambda: (201, render(_commitment_write(user=user, product_id=product_id,
-                                                                        amount=amount))))
-    except errors.SubscriptionRefused as exc:
-        refusal_record(user=user, product_id=product_id, amount=to_decimal_or_none(amount), codes=exc.codes,
-                       detail=exc.message)
-        raise
+    return submit_recording_refusals(
+        user=user, product_id=product_id, amount=amount,
+        request=IdempotentRequest.of(user=user, key=idempotency_key, scope="commitments", payload=payload),
+        check=lambda: _commitment_checked(user=user, product=read[0], gate=read[1], amount=amount, now=now,
+                                          writing=False),
+        action=lambda: (201, render(_commitment_write(user=user, product_id=product_id, amount=amount, read=read))))
 
 
 # --- allocating ---------------------------------------------------------------------------------------

@@ -32,11 +32,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from compliance.gate import GateContext, blocking_codes
-from compliance.services.acknowledgements import refusal_record
 from core.audit import audit_record
-from core.errors import ApplicationError, NotFound
+from core.errors import NotFound
 from core.idempotency import IdempotentRequest
-from core.money import floor_to_scale, parse_amount, to_decimal_or_none
+from core.money import floor_to_scale, parse_amount
 from core.refusals import message_for
 from earn import errors, extensions, signals
 from earn.apy import apy_for
@@ -54,6 +53,7 @@ from earn.models import (
 from earn.refusals import DEFAULT_MESSAGE
 from earn.selectors.positions import tiers_of, user_principal
 from earn.selectors.products import Offer, subscription_offer, terms_in_force
+from earn.services.submission import submit_recording_refusals
 from ledger import services as ledger
 from ledger.errors import InsufficientBalance
 from ledger.models import AccountKind, EntryKind
@@ -298,7 +298,7 @@ def subscription_submit(*, user: User, product_id: int, amount: Any, auto_renew:
 
     The offer and the gate's facts are read first, by one statement outside any transaction. A refusal they
     decide (most of a full product's traffic) is recorded by one more statement, which claims the key too
-    (core.idempotency): no transaction block, no rollback. Otherwise the subscription runs in the key's
+    (earn.services.submission): no transaction block, no rollback. Otherwise the subscription runs in the key's
     transaction and checks again there (`_checked`)."""
     now = timezone.now()
     offer = subscription_offer(product_id=product_id, user=user, on_date=now.date(), now=now)
@@ -309,23 +309,11 @@ def subscription_submit(*, user: User, product_id: int, amount: Any, auto_renew:
         # A strategy registered by an app above earn (a pool takes both assets of its pair in the pool ratio).
         return handler(user=user, product_id=product_id, amount=amount, idempotency_key=idempotency_key)
     payload = {"product": product_id, "amount": str(amount), "auto_renew": bool(auto_renew)}
-    request = IdempotentRequest.of(user=user, key=idempotency_key, scope="subscriptions", payload=payload)
-    claimed_by_refusal = False
-    try:
-        try:
-            _checked(user=user, offer=offer, amount=amount, auto_renew=auto_renew, now=now, writing=False)
-        except errors.SubscriptionRefused:
-            claimed_by_refusal = True
-            raise
-        except ApplicationError:
-            pass  # answered under the key (a replay, or the same answer again inside the transaction)
+    return submit_recording_refusals(
+        user=user, product_id=product_id, amount=amount,
+        request=IdempotentRequest.of(user=user, key=idempotency_key, scope="subscriptions", payload=payload),
+        check=lambda: _checked(user=user, offer=offer, amount=amount, auto_renew=auto_renew, now=now, writing=False),
         # `run` runs the action in its own (outermost) transaction: no savepoint for the subscription.
-        return request.run(lambda: (201, render(_subscribe(user=user, product_id=product_id, amount=amount,
-                                                           auto_renew=auto_renew, offer=offer))))
-    except errors.SubscriptionRefused as exc:
-        refusal = refusal_record(user=user, product_id=product_id, amount=to_decimal_or_none(amount), codes=exc.codes,
-                                 detail=exc.message, claim=request if claimed_by_refusal else None)
-        if refusal is None:  # the key holds an answer: a retry of a request that was answered, replayed
-            return request.replay()
-        signals.refusal_recorded.send(sender=Subscription, refusal=refusal)
-        raise
+        action=lambda: (201, render(_subscribe(user=user, product_id=product_id, amount=amount, auto_renew=auto_renew,
+                                               offer=offer))),
+        announce=lambda refusal: signals.refusal_recorded.send(sender=Subscription, refusal=refusal))
