@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from core.kicks import OncePer
 from core.models import AuditEvent, AuditEventKey
+from core.rows import prepared_cursor
 
 GENESIS_HASH = "0" * 64
 # Only the chainer takes this transaction-scoped advisory lock (one chainer at a time); writers never do.
@@ -126,7 +127,7 @@ def audit_record(*, actor: Any, action: str, obj: Any = None, object_type: str =
                       object_id=object_id, before=before, after=after)
     assert body.endswith(_SEQUENCE_TAIL), body  # the last key; the number goes where the 0 stood
     table = AuditEvent._meta.db_table
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {table} (sequence, created_at, actor_id, action, object_type, object_id, before, after,
                                      payload)
@@ -179,7 +180,7 @@ def audit_record_inserting(*, insert_sql: str, insert_params: list[Any], actor: 
     head, _mark, tail = body[:-2].partition(mark)
     table = AuditEvent._meta.db_table
     prelude, prelude_params = (f"claim AS ({claim[0]}),", claim[1]) if claim else ("", [])
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""WITH {prelude} obj AS ({insert_sql}),
                      n AS (SELECT nextval(pg_get_serial_sequence(%s, 'sequence')) AS s)

@@ -20,12 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import ApplicationError, IdempotencyKeyReused
 from core.models import IdempotencyRecord
+from core.rows import prepared_cursor
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -101,14 +102,13 @@ class IdempotentRequest:
         """Run `action` once per (user, key) in the claim's transaction; returns (status, body, replayed)."""
         with transaction.atomic(durable=True):
             sql, params = self.claim_sql()
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute(sql, params)
                 row = cursor.fetchone()
             if row is None:
                 return self.replay()
             status, body = action()
-            cursor = connection.cursor()  # a plain UPDATE: the ORM's would cost more Python than the statement
-            with cursor:
+            with prepared_cursor() as cursor:  # a plain UPDATE: the ORM's would cost more Python than the statement
                 cursor.execute(f"UPDATE {_TABLE} SET response_status = %s, response_body = %s::jsonb WHERE id = %s",
                                [status, None if body is None else json.dumps(body), row[0]])
             return status, body, False

@@ -65,12 +65,13 @@ def insert(instance: M) -> M:
 
 
 def prepared_cursor() -> CursorWrapper:
-    """A cursor for a money path's hot read: its statements are bound server-side and prepared on first use, so
-    PostgreSQL parses and plans each once per connection instead of on every request (the subscription's read
-    of offer and gate facts, a dozen tables, costs about four times as much to plan as to run).
+    """A cursor for a money path's statements: bound server-side and prepared on first use, so PostgreSQL parses
+    and plans each once per connection instead of on every request (the subscription's read of offer and gate
+    facts, a dozen tables, costs about four times as much to plan as to run).
 
-    Only for statements whose tables have no month partitions: a prepared (generic) plan of a partitioned table
-    locks every month's partition when it runs (docs/OPERATIONS.md, "Partitions and the lock table"). Where
+    Never for a statement that reads a table with month partitions: a prepared (generic) plan of one locks every
+    month's partition when it runs (docs/OPERATIONS.md, "Partitions and the lock table"). Inserting into one is
+    fine: the plan names the parent, and the row's partition is opened when the row is routed. Where
     psycopg prepares nothing (behind PgBouncer unless it keeps prepared statements: DATABASE_PREPARED_STATEMENTS)
     it is a plain server-binding cursor. Django's own cursors bind client-side and are never prepared."""
     connection.close_if_health_check_failed()

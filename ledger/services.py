@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.money import is_multiple_of_scale, to_decimal
+from core.rows import prepared_cursor
 from ledger.errors import IdempotencyKeyReused, InsufficientBalance, InvalidAmount, UnbalancedEntry
 from ledger.models import AccountKind, Asset, EntryKind, JournalEntry, JournalEntryKey, LedgerAccount, Side
 
@@ -162,7 +163,7 @@ def _post(by_key: dict[str, EntrySpec],
     # so two concurrent batches sharing keys in different orders would otherwise deadlock.
     keys = sorted(by_key)
     existing: dict[str, JournalEntry] = {}
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         # Accounts first, then keys: a transaction that already holds these accounts and is about
         # to post the same key must not find us holding the key while we wait for its accounts.
         if locked is None:
@@ -372,7 +373,7 @@ def owner_transfer(*, kind: str, idempotency_key: str, owner_id: int, asset: str
     transaction's own new row (nobody else can see it, let alone lock it, before commit)."""
     amount = to_decimal(amount)
     kinds = [debit_kind, credit_kind]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             """
             SELECT la.id, la.kind, la.balance, a.scale

@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 
 from accounts.models import User
 from core.kicks import OncePer
+from core.rows import prepared_cursor
 from notifications.messages import BODIES, SUBJECTS
 from notifications.models import Notification, OutboxMessage
 
@@ -89,7 +90,7 @@ def notification_send_on_commit(*, user_id: int, kind: str, key: str, params: di
         after_commit(key, "notification_send_task", {"user_id": user_id, "kind": str(kind), "key": key,
                                                      "params": values, "link": link}, notification_send)
         return
-    with connection.cursor() as cursor:  # a plain INSERT: the ORM's would cost more Python than the statement
+    with prepared_cursor() as cursor:  # a plain INSERT: the ORM's would cost more Python than the statement
         cursor.execute(
             f"INSERT INTO {OutboxMessage._meta.db_table} (user_id, kind, key, params, link, created_at) "
             "VALUES (%s, %s, %s, %s::jsonb, %s, %s)",

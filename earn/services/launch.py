@@ -47,6 +47,7 @@ from core.errors import Conflict, NotFound
 from core.idempotency import IdempotentRequest
 from core.money import parse_amount
 from core.refusals import message_for
+from core.rows import prepared_cursor
 from earn import allocation, errors, signals
 from earn.calendar import maturity_date_for, value_date_for
 from earn.lock_objects import product_lock
@@ -135,7 +136,7 @@ def _commitment_write(*, user: Any, product_id: int, amount: Any,
     product, amount, gate = _commitment_checked(user=user, product=offered, gate=gate, amount=amount, now=now,
                                                 writing=True)
     asset = product.asset_id
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         # The barrier (shared), and the customer's two accounts when they exist (one round trip).
         cursor.execute(
             """

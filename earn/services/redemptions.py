@@ -21,6 +21,7 @@ from core.audit import audit_record
 from core.idempotency import IdempotentRequest
 from core.money import floor_to_scale, parse_amount
 from core.refusals import message_for
+from core.rows import prepared_cursor
 from earn import errors, signals
 from earn.interest import simple_interest
 from earn.lock_objects import position_lock
@@ -160,7 +161,7 @@ def _redeem(*, user: User, position_id: int, amount: Any | None, mode: str,
                         "forfeited": plan.forfeited, "mode": plan.mode, "early": plan.early})
     signals.redemption_confirmed.send(sender=Redemption, redemption=redemption)  # an outbox row: before the last write
     # Last: the product row is then held only to commit (subscriptions queue on it).
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("UPDATE earn_product SET sold_amount = sold_amount - %s WHERE id = %s",
                        [plan.amount, product.pk])
     return redemption
@@ -197,7 +198,7 @@ def _redemption_write(position: Position, plan: RedemptionPlan, *, today: dt.dat
         position=position, amount=plan.amount, payout=plan.payout, forfeited=plan.forfeited, mode=plan.mode,
         early=plan.early, status=RedemptionStatus.PENDING if standard else RedemptionStatus.SETTLED,
         settles_at=plan.settles_at, settled_at=None if standard else now, created_at=now)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             """
             WITH red AS (

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,6 +37,7 @@ from core.errors import NotFound
 from core.idempotency import IdempotentRequest
 from core.money import floor_to_scale, parse_amount
 from core.refusals import message_for
+from core.rows import prepared_cursor
 from earn import errors, extensions, signals
 from earn.apy import apy_for
 from earn.calendar import business_day, maturity_date_for, value_date_for
@@ -140,7 +141,7 @@ def _reserve_cap(product_id: int, amount: Decimal, *, lots_of: tuple[int, Decima
         sql += """ AND (SELECT coalesce(sum(p.principal), 0) FROM earn_position p
                         WHERE p.user_id = %s AND p.product_id = earn_product.id AND p.status = 'active') <= %s"""
         params += list(lots_of)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
 
@@ -249,7 +250,7 @@ def _subscription_write(*, user: User, product: Product, terms: ProductTerms, am
     else:
         upsert, held = "", """coalesce((SELECT sum(p.principal) FROM earn_position p
                  WHERE p.user_id = %(user)s AND p.product_id = %(product)s AND p.status = 'active'), 0)"""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""
             WITH pos AS (
