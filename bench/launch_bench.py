@@ -11,8 +11,9 @@ In order (everything on loopback; the throwaway database and the server are remo
    the product's disclosure each) and one live pro-rata launch product; the commitments' amounts are drawn
    first (seeded), so the quota is one fifth of the demand;
 3. starts gunicorn (`-w 2 --threads 4`, money throttle raised) and sends exactly M `POST /api/v1/commitments`
-   from C client threads (each customer's commitments spread over the run, a fresh Idempotency-Key each);
-   then `GET /api/v1/assets` for as long, for the ratio;
+   from C client threads (each customer's commitments spread over the run, a fresh Idempotency-Key each),
+   and `GET /api/v1/assets` for as long, for the ratio: the two alternate in `--rounds` rounds (default 4;
+   a share of the commitments, then the trivial load for as long) so a drifting machine weighs on both alike;
 4. closes the window and runs the allocation job (`launch_allocate`, what the Celery task and
    `manage.py launch_allocate` run), timed;
 5. checks with SQL: one commitment row per 201; Σ allocated + Σ refunded = Σ committed to the unit;
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import http.client
+import itertools
 import json
 import os
 import random
@@ -91,11 +93,13 @@ def seed(*, customers: int, funding: Decimal, quota: Decimal) -> Seed:
     return Seed(products={ASSET: product.pk}, tokens=tokens)
 
 
-def run_commitments(port: int, seeded: Seed, amounts: list[Decimal], *, concurrency: int) -> LoadResult:
-    """Exactly len(amounts) commitments: request i is customer i mod N, so each commits len/N times."""
+def run_commitments(port: int, seeded: Seed, amounts: list[Decimal], *, concurrency: int,
+                    indices: range | None = None) -> LoadResult:
+    """Exactly len(amounts) commitments (those of `indices`): request i is customer i mod N, so each commits
+    len/N times."""
     result = LoadResult("commit (POST /api/v1/commitments)")
     product = seeded.products[ASSET]
-    work = iter(range(len(amounts)))
+    work = iter(indices if indices is not None else range(len(amounts)))
     take = threading.Lock()
     merge = threading.Lock()
     gate = threading.Barrier(concurrency + 1)
@@ -198,9 +202,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the amounts")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="commitments and the trivial load alternate in this many rounds")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database (for inspection)")
     args = parser.parse_args()
-    if not (0 < args.customers <= args.commitments <= 100_000 and 0 < args.concurrency <= 64):
+    if not (0 < args.customers <= args.commitments <= 100_000 and 0 < args.concurrency <= 64
+            and 1 <= args.rounds <= 20):
         parser.error("keep the load bounded: 0 < customers <= commitments <= 100000, 0 < concurrency <= 64")
     amounts = plan_amounts(args.commitments, args.seed)
     demand = sum(amounts, Decimal(0))
@@ -228,9 +235,17 @@ def main() -> int:
             server_wait(port, server)
             print(f"gunicorn on {HOST}:{port} (-w {args.workers} --threads {args.threads}); {args.concurrency} "
                   f"clients; {args.commitments} commitments, {max(per_customer.values())} per customer")
-            commits = run_commitments(port, seeded, amounts, concurrency=args.concurrency)
-            trivial = run_load("GET /api/v1/assets", port, concurrency=args.concurrency,
-                               seconds=max(10.0, min(commits.elapsed, 120.0)), make_request=trivial_requests(seeded))
+            commits = LoadResult("commit (POST /api/v1/commitments)")
+            trivial = LoadResult("GET /api/v1/assets")
+            # Alternating rounds: each share of the commitments, then the trivial load for as long (at least
+            # 10 s in all, at most 120 s), so that a drift of the machine's load weighs on both alike.
+            bounds = [len(amounts) * r // args.rounds for r in range(args.rounds + 1)]
+            for start, end in itertools.pairwise(bounds):
+                batch = run_commitments(port, seeded, amounts, concurrency=args.concurrency, indices=range(start, end))
+                commits.add(batch)
+                trivial.add(run_load(trivial.name, port, concurrency=args.concurrency,
+                                     seconds=max(10.0, min(batch.elapsed * args.rounds, 120.0)) / args.rounds,
+                                     make_request=trivial_requests(seeded)))
         finally:
             server_stop(server)
         print_result(commits)

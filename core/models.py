@@ -15,9 +15,12 @@ class TimeStampedModel(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first answer to a money-moving request, replayed for the same key and body."""
+    """The first answer to a money-moving request, replayed for the same key and body. Without a response
+    (`response_status` NULL, committed) the key is released: its last request was refused before any
+    transaction, and the next request with the key runs afresh (core.idempotency)."""
 
-    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique (user, key) index serves lookups by user (one index less per claim).
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=200)
     scope = models.CharField(max_length=100)
     request_hash = models.CharField(max_length=64)

@@ -13,10 +13,11 @@ rows; the reservation's UPDATE also requires the customer's lots (this one inclu
 it runs after the customer's ledger accounts are locked, which serialises their subscriptions in the
 asset: its snapshot holds every lot of theirs that committed.
 
-A successful subscription through the API costs 12 SQL statements as Django logs them (BEGIN and
-COMMIT included), 13 the first time (the earn account is opened) and one more on the first request of
-a token in a minute; tests/earn/test_subscription_statements.py holds it at 15 or fewer. Its reads are
-hand-written SQL (docs/DESIGN-NOTES.md, "Hand-written SQL on the money paths").
+A successful subscription through the API costs 12 SQL statements as Django logs them (the token's, BEGIN
+and COMMIT included), 13 the first time (the earn account is opened) and one more on the first request of
+a token in a minute; tests/earn/test_subscription_statements.py holds it at 15 or fewer. A refusal decided
+before any transaction costs 3 (tests/earn/test_refusal_keys.py). Its statements are hand-written SQL,
+prepared (docs/DESIGN-NOTES.md, "Hand-written SQL on the money paths").
 """
 
 from __future__ import annotations

@@ -197,3 +197,12 @@ def test_the_money_paths_statements_are_prepared_once_per_connection(assets, fun
     read = [s for s in prepared for table in partitioned
             if re.search(rf"(?<!INSERT INTO )(?<!')\b{table}\b(?!key)", s)]  # (a quoted name is a value)
     assert read == [], read
+
+
+def test_a_claim_writes_one_index_of_user_and_key(db):
+    """The idempotency record's only index by customer is the unique (user, key) one; the foreign key's own
+    index would be written by every claim and serves no query the unique one does not."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [IdempotencyRecord._meta.db_table])
+        indexes = sorted(row[0].split(" USING ")[1] for row in cursor.fetchall())
+    assert indexes == ["btree (id)", "btree (user_id, key)"], indexes
