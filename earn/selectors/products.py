@@ -345,8 +345,9 @@ def _visible_to(product: Product, user: User | AnonymousUser | None) -> bool:
 @dataclass(frozen=True)
 class Offer:
     """What a subscription reads about its product: the product (asset joined), if this customer may see
-    it, and the terms in force on `on_date` with their tiers (None: no terms in force); with `gate`, the
-    compliance gate's facts for this customer and product, read by the same statement."""
+    it, and the terms in force on `on_date` (None: no terms in force; their rate tiers are not read, nothing
+    a subscription decides or writes depends on them); with `gate`, the compliance gate's facts for this
+    customer and product, read by the same statement."""
 
     product: Product | None
     terms: ProductTerms | None
@@ -355,7 +356,7 @@ class Offer:
 
 
 _OFFER_SQL = f"""
-    SELECT {_OFFER_TERMS.columns}, {_OFFER_PRODUCT.columns}, {_OFFER_ASSET.columns}, {_TIER_ARRAYS}
+    SELECT {_OFFER_TERMS.columns}, {_OFFER_PRODUCT.columns}, {_OFFER_ASSET.columns}
       FROM "earn_productterms" t
       JOIN "earn_product" p ON p.id = t.product_id
       JOIN "ledger_asset" a ON a.code = p.asset_id
@@ -388,9 +389,10 @@ def _read_with_gate(sql: str, params: dict[str, Any], *, user: User | AnonymousU
 
 def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: dt.date,
                        now: dt.datetime | None = None) -> Offer:
-    """The product, its asset, its terms in force and their rate tiers in one query (the subscription
-    path reads them on every request). Approved terms are never edited, so nothing here can be stale
-    within the request; a product without terms in force takes a second query (catalogue_product).
+    """The product, its asset and its terms in force in one query (the subscription path reads them on every
+    request; the quote reads the tiers, through `terms_in_force`). Approved terms are never edited, so nothing
+    here can be stale within the request; a product without terms in force takes a second query
+    (catalogue_product).
 
     With `now` (a signed-in customer's subscription at that time) the same statement reads the compliance
     gate's facts for the customer and the product (`Offer.gate`), as `GateContext.load` would.
@@ -415,7 +417,6 @@ def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: 
     terms.product = product
     if not _visible_to(product, user):
         return Offer(None, None, on_date, gate)
-    _attach_tiers(terms, row[-4:])
     return Offer(product, terms, on_date, gate)
 
 
