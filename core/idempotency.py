@@ -56,13 +56,21 @@ def request_hash(scope: str, payload: Any) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _usable(key: str | None) -> bool:
-    return bool(key and key.strip()) and len(key or "") <= MAX_KEY_LENGTH and (key or "").isprintable()
+def _key_refused(key: str | None) -> ApplicationError | None:
+    """Why this Idempotency-Key header is refused, or None."""
+    if not key or not key.strip():
+        return IdempotencyKeyMissing(_("The Idempotency-Key header is required for this request."),
+                                     field="Idempotency-Key")
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        # Control characters (a NUL is refused by PostgreSQL in text) make no sense in a key.
+        return ApplicationError(_("The Idempotency-Key header must be at most 200 printable characters."),
+                                code="IDEMPOTENCY_KEY_INVALID", field="Idempotency-Key")
+    return None
 
 
 def answered_params(user: AbstractBaseUser, key: str | None) -> dict[str, Any]:
     """ANSWERED_SQL's parameters; a key that `IdempotentRequest.of` will refuse holds nothing."""
-    return {"idempotency_user": user.pk, "idempotency_key": key if _usable(key) else None}
+    return {"idempotency_user": user.pk, "idempotency_key": None if _key_refused(key) else key}
 
 
 @dataclass(frozen=True)
@@ -76,13 +84,10 @@ class IdempotentRequest:
 
     @classmethod
     def of(cls, *, user: AbstractBaseUser, key: str | None, scope: str, payload: Any) -> IdempotentRequest:
-        if not key or not key.strip():  # (and `_usable` above)
-            raise IdempotencyKeyMissing(_("The Idempotency-Key header is required for this request."),
-                                        field="Idempotency-Key")
-        if len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            # Control characters (a NUL is refused by PostgreSQL in text) make no sense in a key.
-            raise ApplicationError(_("The Idempotency-Key header must be at most 200 printable characters."),
-                                   code="IDEMPOTENCY_KEY_INVALID", field="Idempotency-Key")
+        refused = _key_refused(key)
+        if refused is not None:
+            raise refused
+        assert key is not None
         return cls(user_id=user.pk, key=key, scope=scope, digest=request_hash(scope, payload))
 
     def claim_sql(self) -> tuple[str, list[Any]]:

@@ -18,6 +18,12 @@ from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
+BIGINT_MAX = 2**63 - 1
+
+
+def is_bigint(value: object) -> bool:
+    """A value a bigint key column can hold (the ORM answers "no rows" for others; raw SQL would raise)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -BIGINT_MAX <= value <= BIGINT_MAX
 
 
 class RowShape(Generic[M]):

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import NotFound
-from core.rows import RowShape, prepared_cursor
+from core.rows import RowShape, is_bigint, prepared_cursor
 from earn.models import Position, Product, ProductTerms
 from ledger.models import Asset
 
@@ -55,18 +55,13 @@ _POSITION_LOCK_SQL = f"""SELECT {POSITION_ROW_COLUMNS} FROM {POSITION_ROW_FROM}
        FOR UPDATE OF pos"""
 
 
-def is_position_id(value: object) -> bool:
-    """A value the bigint key can hold (others find no position; raw SQL would raise)."""
-    return isinstance(value, int) and abs(value) < 2**63
-
-
 def position_lock(position_id: int, *, user: User | None = None) -> Position:
     """Lock the position row only (its product, asset, terms and owner joined, not locked); `user`
     restricts to the owner's positions. Whoever then changes the product's `sold_amount` does it as
     the transaction's last write (the lock order above). One hand-written statement (core.rows),
     prepared: the redemption path takes it on every request, and none of its tables has months."""
     row = None
-    if is_position_id(position_id):
+    if is_bigint(position_id):
         owner = None if user is None else user.pk
         with prepared_cursor() as cursor:
             cursor.execute(_POSITION_LOCK_SQL, [position_id, owner, owner])
@@ -77,7 +72,7 @@ def position_lock(position_id: int, *, user: User | None = None) -> Position:
 
 
 def position_from_row(row: Sequence[Any]) -> Position:
-    """The position from the first POSITION_ROW_WIDTH values of a row of POSITION_ROW_SQL, its related rows attached."""
+    """The position from a row's first POSITION_ROW_WIDTH values (POSITION_ROW_COLUMNS), its related rows attached."""
     at = 0
     position = _POSITION.instance(row)
     at += _POSITION.width

@@ -11,13 +11,12 @@ from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum,
 from django.db.models.functions import Coalesce
 
 from core.idempotency import ANSWERED_SQL, answered_params
-from core.rows import RowShape, prepared_cursor
+from core.rows import RowShape, is_bigint, prepared_cursor
 from earn.interest import Tier
 from earn.lock_objects import (
     POSITION_ROW_COLUMNS,
     POSITION_ROW_FROM,
     POSITION_ROW_WIDTH,
-    is_position_id,
     position_from_row,
 )
 from earn.models import Accrual, Position, Product, ProductTerms, TermsStatus
@@ -62,7 +61,7 @@ def redemption_read(*, position_id: int, user: User, idempotency_key: str | None
                     today: dt.date) -> RedemptionRead | None:
     """The customer's position to redeem from, or None (not theirs, or no such position: the API's 404, answered
     before anything else). One prepared statement: every redemption request reads it."""
-    if not is_position_id(position_id):
+    if not is_bigint(position_id):
         return None
     with prepared_cursor() as cursor:
         cursor.execute(_REDEMPTION_READ_SQL, {"position": position_id, "user": user.pk, "today": today,

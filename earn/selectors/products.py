@@ -7,7 +7,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db import connection
 from django.db.models import Prefetch, QuerySet, Sum
@@ -18,7 +18,7 @@ from compliance.category_selectors import category_access, offered_filter
 from compliance.gate import SINGLE_FACTS_WIDTH, GateContext, single_facts_params, single_facts_sql
 from compliance.models import Disclosure
 from compliance.selectors import disclosures_current_bulk
-from core.rows import RowShape, prepared_cursor
+from core.rows import RowShape, is_bigint, prepared_cursor
 from earn import extensions
 from earn.apy import apy_for, as_fraction, as_percent
 from earn.models import (
@@ -290,12 +290,6 @@ def own_position_product(position_id: int, user: User) -> int | None:
 _OFFER_TERMS = _TERMS
 _OFFER_PRODUCT = RowShape(Product, "p")
 _OFFER_ASSET = RowShape(Asset, "a")
-BIGINT_MAX = 2**63 - 1
-
-
-def _is_id(value: object) -> bool:
-    """A value a bigint key column can hold (the ORM answers "no rows" for others; raw SQL would raise)."""
-    return isinstance(value, int) and not isinstance(value, bool) and -BIGINT_MAX <= value <= BIGINT_MAX
 
 
 _CATALOGUE_SQL = f"""SELECT {_OFFER_PRODUCT.columns}, {_OFFER_ASSET.columns}
@@ -312,7 +306,7 @@ def catalogue_product(*, product_id: int, user: User | AnonymousUser | None = No
     `offered_only` (the catalogue's product page): a published product whose category the customer may not
     be offered (compliance's category rules) is None too, unless they hold it: a rule change never takes a
     customer's own product from them."""
-    if not _is_id(product_id):
+    if not is_bigint(product_id):
         return None
     with connection.cursor() as cursor:
         cursor.execute(_CATALOGUE_SQL, {"product": product_id})
@@ -374,7 +368,7 @@ def _with_gate_sql(sql: str) -> str:
                  LEFT JOIN LATERAL ({sql}) o ON true"""
 
 
-def _read_with_gate(sql: str, params: dict[str, Any], *, user: User | AnonymousUser, product_id: int,
+def _read_with_gate(sql: str, params: dict[str, Any], *, user: User, product_id: int,
                     now: dt.datetime) -> tuple[Sequence[Any] | None, GateContext]:
     """`sql`'s row (None: no row) and the gate's context for the customer and the product at `now`, read by one
     prepared statement (none of the tables has months)."""
@@ -383,32 +377,24 @@ def _read_with_gate(sql: str, params: dict[str, Any], *, user: User | AnonymousU
         both = cursor.fetchone()
     facts, row = both[:SINGLE_FACTS_WIDTH], both[SINGLE_FACTS_WIDTH:]
     # kyc_status is never NULL in a customer's row: all NULL, there was no row
-    gate = GateContext.from_single_facts(cast("User", user), product_id, None if facts[1] is None else facts, now=now)
+    gate = GateContext.from_single_facts(user, product_id, None if facts[1] is None else facts, now=now)
     return (None if row[0] is None else row), gate
 
 
-def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: dt.date,
-                       now: dt.datetime | None = None) -> Offer:
-    """The product, its asset and its terms in force in one query (the subscription path reads them on every
-    request; the quote reads the tiers, through `terms_in_force`). Approved terms are never edited, so nothing
-    here can be stale within the request; a product without terms in force takes a second query
-    (catalogue_product).
-
-    With `now` (a signed-in customer's subscription at that time) the same statement reads the compliance
-    gate's facts for the customer and the product (`Offer.gate`), as `GateContext.load` would.
+def subscription_offer(*, product_id: int, user: User, now: dt.datetime) -> Offer:
+    """The product, its asset and its terms in force on `now`'s day, and the compliance gate's facts for the
+    customer and the product at `now` (`Offer.gate`, as `GateContext.load` would read them), in one query: the
+    subscription path reads them on every request (the quote reads the tiers, through `terms_in_force`).
+    Approved terms are never edited, so nothing here can be stale within the request; a product without terms
+    in force takes a second query (catalogue_product).
 
     Hand-written SQL (core.rows): building and compiling the same ORM query cost more Python than the
     rest of the read."""
-    if not _is_id(product_id):
+    on_date = now.date()
+    if not is_bigint(product_id):
         return Offer(None, None, on_date)
     params: dict[str, Any] = {"product": product_id, "approved": TermsStatus.APPROVED.value, "on_date": on_date}
-    gate = None
-    if now is None:
-        with connection.cursor() as cursor:
-            cursor.execute(_OFFER_SQL, params)
-            row = cursor.fetchone()
-    else:
-        row, gate = _read_with_gate(_OFFER_SQL, params, user=user, product_id=product_id, now=now)
+    row, gate = _read_with_gate(_OFFER_SQL, params, user=user, product_id=product_id, now=now)
     if row is None:
         return Offer(catalogue_product(product_id=product_id, user=user), None, on_date, gate)
     terms = _OFFER_TERMS.instance(row)
@@ -423,7 +409,7 @@ def subscription_offer(*, product_id: int, user: User | AnonymousUser, on_date: 
 def launch_offer(*, product_id: int, user: User, now: dt.datetime) -> tuple[Product | None, GateContext | None]:
     """What a launch commitment decides on: the product (asset joined) if this customer may see it
     (catalogue_product), and the gate's context at `now`, in one prepared statement."""
-    if not _is_id(product_id):
+    if not is_bigint(product_id):
         return None, None
     row, gate = _read_with_gate(_CATALOGUE_SQL, {"product": product_id}, user=user, product_id=product_id, now=now)
     if row is None:

@@ -162,7 +162,7 @@ def _subscribe(*, user: User, product_id: int, amount: Any, auto_renew: bool, of
     """The subscription itself, inside the caller's transaction (no savepoint of its own)."""
     now = timezone.now()
     if offer is None or offer.on_date != now.date():
-        offer = subscription_offer(product_id=product_id, user=user, on_date=now.date(), now=now)
+        offer = subscription_offer(product_id=product_id, user=user, now=now)
     product, terms, amount, gate = _checked(user=user, offer=offer, amount=amount, auto_renew=auto_renew, now=now,
                                             writing=True)
     demand = product.term_type == TermType.DEMAND
@@ -303,7 +303,7 @@ def subscription_submit(*, user: User, product_id: int, amount: Any, auto_renew:
     (earn.services.submission): no transaction block, no rollback. Otherwise the subscription runs in the key's
     transaction and checks again there (`_checked`)."""
     now = timezone.now()
-    offer = subscription_offer(product_id=product_id, user=user, on_date=now.date(), now=now)
+    offer = subscription_offer(product_id=product_id, user=user, now=now)
     strategy = (offer.product.strategy if offer.product is not None
                 else Product.objects.filter(pk=product_id).values_list("strategy", flat=True).first())
     handler = extensions.SUBSCRIBE_HANDLERS.get(strategy or "")
