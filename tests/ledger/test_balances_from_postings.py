@@ -139,6 +139,26 @@ class TestPostingsMoveBalances:
                  [entry_id, usdt["available"].pk, entry_id, usdt["available"].pk])
         assert balance(usdt["available"]) == Decimal("100")
 
+    def test_small_and_large_statements_alike_in_one_session(self, usdt):
+        """Up to 16 postings take the trigger's cached plan, more its per-call plan: sizes alternating in one
+        session (the cached plan made for the first small one serves the later ones) move balances exactly."""
+        others = [ledger.account_for(owner_id=u.pk, asset="USDT", kind=AccountKind.AVAILABLE)
+                  for u in UserFactory.create_batch(40)]
+        expected = {account.pk: Decimal("0") for account in others}
+        for n, size in enumerate([2, 17, 16, 41, 3, 16, 17]):
+            credited = others[: size - 1]
+            with _function_calls() as calls:
+                ledger.entries_post([ledger.EntrySpec(
+                    EntryKind.TRANSFER, f"sizes:{n}",
+                    [ledger.Leg.debit(usdt["external"], str(size - 1))]
+                    + [ledger.Leg.credit(account, "1") for account in credited])])
+            assert calls["ledger_post_balances"] == 1
+            for account in credited:
+                expected[account.pk] += 1
+        assert {account.pk: balance(account) for account in others} == expected
+        assert balance(usdt["external"]) == Decimal("-100") - sum(expected.values())
+        assert _mismatched_accounts() == []
+
     def test_an_overdraft_through_postings_hits_the_non_negative_check(self, usdt):
         with pytest.raises(IntegrityError, match="ledgeraccount_user_balance_non_negative"), transaction.atomic():
             entry_id = raw_entry("raw:overdraft")
