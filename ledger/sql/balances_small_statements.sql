@@ -5,8 +5,9 @@
 -- table would never serve one of 10 000 rows (or the reverse). Planning was about half of the trigger's
 -- cost on a request: 0.39 ms a call, 0.21 ms with a cached plan. Now a statement of at most 16 postings
 -- runs the same UPDATE as static SQL, whose plan PL/pgSQL keeps for the session (made, and remade after
--- an invalidation, only on this branch, so always for a small table: an index probe per account); a
--- larger one runs it through EXECUTE as before. Same rule, same balances, same errors; the function
+-- an invalidation, only on this branch, so always for a small table: an index probe per account; a plan
+-- made while the accounts table itself was tiny, in a new database, is remade when autovacuum's ANALYZE
+-- of the growing table invalidates it); a larger one runs it through EXECUTE as before. Same rule, same balances, same errors; the function
 -- keeps its owner, SECURITY DEFINER and fixed search_path (CREATE OR REPLACE keeps the first two).
 
 SELECT set_config('ledger.saved_search_path', current_setting('search_path'), true);
