@@ -10,10 +10,12 @@ In order (everything on loopback; the throwaway database and the server are remo
 2. seeds N customers (funded in USDT through ledger.deposit_credit, an API token and an acknowledgement of
    the product's disclosure each) and one live pro-rata launch product; the commitments' amounts are drawn
    first (seeded), so the quota is one fifth of the demand;
-3. starts gunicorn (`-w 2 --threads 4`, money throttle raised) and sends exactly M `POST /api/v1/commitments`
-   from C client threads (each customer's commitments spread over the run, a fresh Idempotency-Key each),
-   and `GET /api/v1/assets` for as long, for the ratio: the two alternate in `--rounds` rounds (default 4;
-   a share of the commitments, then the trivial load for as long) so a drifting machine weighs on both alike;
+3. starts gunicorn (`-w 2 --threads 4`, money throttle raised), warms it for `--warmup` seconds (default 2)
+   with requests that write nothing (the trivial GET, a commitment refused by validation), and sends exactly
+   M `POST /api/v1/commitments` from C client threads (each customer's commitments spread over the run, a
+   fresh Idempotency-Key each), and `GET /api/v1/assets` for as long, for the ratio: the two alternate in
+   `--rounds` rounds (default 4; a share of the commitments, then the trivial load for as long) so a drifting
+   machine weighs on both alike;
 4. closes the window and runs the allocation job (`launch_allocate`, what the Celery task and
    `manage.py launch_allocate` run), timed;
 5. checks with SQL: one commitment row per 201; Σ allocated + Σ refunded = Σ committed to the unit;
@@ -55,6 +57,7 @@ from load_subscribe import (
     server_stop,
     server_wait,
     trivial_requests,
+    warm_up,
 )
 
 ASSET = "USDT"
@@ -204,10 +207,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the amounts")
     parser.add_argument("--rounds", type=int, default=4,
                         help="commitments and the trivial load alternate in this many rounds")
+    parser.add_argument("--warmup", type=float, default=2.0,
+                        help="seconds of requests that write nothing before the timed rounds (0: none)")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database (for inspection)")
     args = parser.parse_args()
     if not (0 < args.customers <= args.commitments <= 100_000 and 0 < args.concurrency <= 64
-            and 1 <= args.rounds <= 20):
+            and 0 <= args.warmup <= 60 and 1 <= args.rounds <= 20):
         parser.error("keep the load bounded: 0 < customers <= commitments <= 100000, 0 < concurrency <= 64")
     amounts = plan_amounts(args.commitments, args.seed)
     demand = sum(amounts, Decimal(0))
@@ -235,6 +240,8 @@ def main() -> int:
             server_wait(port, server)
             print(f"gunicorn on {HOST}:{port} (-w {args.workers} --threads {args.threads}); {args.concurrency} "
                   f"clients; {args.commitments} commitments, {max(per_customer.values())} per customer")
+            warm_up(port, seeded, concurrency=args.concurrency, seconds=args.warmup,
+                    posts=[("/api/v1/commitments", {"product": product_id, "amount": "0"})])
             commits = LoadResult("commit (POST /api/v1/commitments)")
             trivial = LoadResult("GET /api/v1/assets")
             # Alternating rounds: each share of the commitments, then the trivial load for as long (at least

@@ -375,27 +375,28 @@ class MoneyMix:
         return Request("subscribe", "POST", "/api/v1/subscriptions", body, auth, remember)
 
 
-def warmup_requests(seeded: Seed) -> Callable[[], Request]:
-    """Requests that write nothing, through both loads' code: the trivial GET, a subscription refused by
-    validation (400) and a redemption of a position that does not exist (404). Each gunicorn process loads
-    its URLconf and views and each thread opens its database connection before the timed rounds, which
-    otherwise charge that one-time work to whichever load runs first."""
+def warm_up(port: int, seeded: Seed, *, posts: list[tuple[str, dict]], concurrency: int, seconds: float) -> None:
+    """Requests that write nothing, through both loads' code, before the timed rounds: the trivial GET and
+    `posts` (path, body), each refused (by validation, or 404). Each gunicorn process loads its URLconf and
+    views and each thread opens its database connection here, which would otherwise charge that one-time
+    work to whichever load runs first."""
+    if seconds <= 0:
+        return
     turn = itertools.count()
-    product = next(iter(seeded.products.values()))
 
     def make() -> Request:
         n = next(turn)
         auth = {"Authorization": f"Token {seeded.tokens[n % len(seeded.tokens)]}", "Content-Type": "application/json",
                 "Idempotency-Key": uuid.uuid4().hex}
-        if n % 3 == 0:
+        kind = n % (len(posts) + 1)
+        if kind == len(posts):
             return Request("warm-up", "GET", "/api/v1/assets", None, auth)
-        if n % 3 == 1:
-            body = json.dumps({"product": product, "amount": "0"}).encode()
-            return Request("warm-up", "POST", "/api/v1/subscriptions", body, auth)
-        body = json.dumps({"amount": "1", "mode": "fast"}).encode()
-        return Request("warm-up", "POST", "/api/v1/positions/999999999/redemptions", body, auth)
+        path, body = posts[kind]
+        return Request("warm-up", "POST", path, json.dumps(body).encode(), auth)
 
-    return make
+    warm = run_load("warm-up", port, concurrency=concurrency, seconds=seconds, make_request=make)
+    outcomes = ", ".join(f"{n} × {outcome}" for (_kind, outcome), n in sorted(warm.outcomes.items()))
+    print(f"warm-up: {warm.requests} requests in {warm.elapsed:.1f}s ({outcomes}), not counted")
 
 
 def trivial_requests(seeded: Seed) -> Callable[[], Request]:
@@ -539,10 +540,10 @@ def main() -> int:
             money = LoadResult("subscribe + redeem (POST /api/v1/subscriptions, POST …/redemptions)")
             trivial = LoadResult("GET /api/v1/assets")
             mix = MoneyMix(seeded, amount=args.amount, redeem_share=args.redeem_share, seed_value=args.seed)
-            if args.warmup > 0:
-                warm = run_load("warm-up", port, concurrency=args.concurrency, seconds=args.warmup,
-                                make_request=warmup_requests(seeded))
-                print(f"warm-up: {warm.requests} requests in {warm.elapsed:.1f}s ({dict(warm.outcomes)}), not counted")
+            product = next(iter(seeded.products.values()))
+            warm_up(port, seeded, concurrency=args.concurrency, seconds=args.warmup,
+                    posts=[("/api/v1/subscriptions", {"product": product, "amount": "0"}),
+                           ("/api/v1/positions/999999999/redemptions", {"amount": "1", "mode": "fast"})])
             with Chainer():
                 # Alternating rounds: a machine whose load drifts (other processes) weighs on both alike.
                 for _round in range(args.rounds):
