@@ -29,7 +29,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.dates import day_end, parse_day
 from earn.services.accrual import days_pending
-from ledger.models import Asset
+from ledger.models import Asset, JournalEntryKey
 from liabilities import merkle
 from liabilities.models import LiabilityNode, LiabilityRun, LiabilitySnapshot
 
@@ -37,7 +37,11 @@ LIABILITY_KINDS = ("available", "earn", "accrued", "pending", "committed")
 
 
 class NotReady(Exception):
-    """The day has not ended, or its accrual is not done yet."""
+    """The day has not ended, or its accrual is not done yet (or NothingOwed)."""
+
+
+class NothingOwed(NotReady):
+    """The ledger had no entry by the end of the day: there is nothing to prove, now or later."""
 
 
 def date_parse(text: str) -> dt.date:
@@ -118,6 +122,12 @@ def _require_ready(day: dt.date) -> None:
         raise NotReady(f"{day} has not ended yet")
     if day in days_pending(until=day):
         raise NotReady(f"the accrual of {day} is not done yet")
+    # A snapshot is permanent: a day before the ledger's first entry (a mistyped year, say) would be an empty
+    # run on record for good. Entry ids grow with time and the keys outlive detached months: one index probe.
+    first = JournalEntryKey.objects.order_by("entry_id").values_list("entry_created_at", flat=True).first()
+    if first is None or first >= day_end(day):
+        since = f" (its first is of {first.date()})" if first is not None else ""
+        raise NothingOwed(f"{day} is before the ledger's first entry{since}: nothing was owed")
 
 
 def _tree(snapshot_rows: Any) -> tuple[list[list[merkle.Node]], int]:

@@ -236,10 +236,15 @@ def test_not_before_the_day_ends_nor_before_its_accrual(assets, fund):
         liabilities_build(DAY)
     with pytest.raises(CommandError, match="accrual"), at(2026, 3, 4, 1):
         call_command("liabilities_snapshot", "--date", "2026-03-03")
+    for before in ("0001-01-01", "2026-02-28"):  # a mistyped year would be an empty snapshot on record for good
+        with pytest.raises(CommandError, match=r"before the ledger's first entry \(its first is of 2026-03-01\)"), \
+                at(2026, 3, 4, 1):
+            call_command("liabilities_snapshot", "--date", before)
     for bad in ("03/03/2026", "2026-W10-2", "0000-00-00", "2026-03-03\x00"):  # a week date was read as a day
         with pytest.raises(CommandError, match="YYYY-MM-DD"):
             call_command("liabilities_snapshot", "--date", bad)
     assert not LiabilitySnapshot.objects.exists()
+    assert not LiabilityRun.objects.exists()
 
 
 def test_roots_are_public_and_dates_are_validated(book, django_assert_max_num_queries):
@@ -285,6 +290,15 @@ def test_a_customer_gets_only_their_own_proof(book, django_assert_max_num_querie
     assert client.get("/api/v1/liabilities/proof?date=2026-03-01").status_code == 404
     bad = client.get("/api/v1/liabilities/proof?date=yesterday")
     assert bad.status_code == 400 and bad.json()["code"] == "INVALID"
+
+
+def test_the_daily_task_on_a_ledger_with_no_entry_yet_writes_nothing_and_does_not_retry(assets):
+    from liabilities.tasks import liabilities_snapshot_task
+
+    with at(2026, 3, 4, 2):
+        result = liabilities_snapshot_task.apply()
+    assert result.successful() and result.get() == {"date": "2026-03-03", "status": "nothing owed", "roots": {}}
+    assert not LiabilityRun.objects.exists()
 
 
 def test_the_daily_task_builds_yesterday_after_the_accrual(book, settings):
