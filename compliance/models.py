@@ -132,7 +132,12 @@ class AcknowledgementKey(models.Model):
     It also carries who acknowledged which disclosure of which product, so the gate finds a customer's latest
     acknowledgement here: a query of the partitioned table without a month would lock every month's partition
     and index on every money request. Keys of months detached before these columns existed have none. The
-    acknowledgement row's own foreign keys vouch for the three ids, so they have no constraint here."""
+    acknowledgement row's own foreign keys vouch for the three ids, so they have no constraint here.
+
+    Subscriptions and launch commitments reference (id, user, product) (compliance 0015): the database itself
+    refuses one that cites another customer's acknowledgement, or one of another product. The application's
+    database role may only read this table (core.db_roles.TRIGGER_FILLED_TABLES), so it cannot write a key
+    row that vouches for an acknowledgement never given."""
 
     id = models.BigIntegerField(primary_key=True)
     accepted_at = models.DateTimeField()
@@ -146,6 +151,8 @@ class AcknowledgementKey(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["user", "product", "-accepted_at", "-id"], name="ackkey_user_product_idx")]
+        # What the subscriptions' and commitments' (acknowledgement, user, product) foreign keys reference.
+        constraints = [models.UniqueConstraint(fields=["id", "user", "product"], name="ackkey_id_user_product")]
 
     def __str__(self) -> str:
         return f"acknowledgement {self.id} ({self.accepted_at:%Y-%m})"

@@ -28,6 +28,11 @@ APPEND_ONLY_TABLES = ("ledger_journalentry", "ledger_journalentrykey", "ledger_p
                       "liabilities_liabilitysnapshot", "liabilities_liabilityleaf", "liabilities_liabilitynode")
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 APPEND_ONLY_PRIVILEGES = ("SELECT", "INSERT")
+# Append-only key tables that only SECURITY DEFINER triggers write (from the audit event or acknowledgement
+# being inserted): SELECT only. A subscription's and a commitment's foreign key trusts the acknowledgement's key
+# row (who acknowledged which product); one the application could write would vouch for an acknowledgement
+# never given, and a forged audit key would take a sequence or chain position from the trail.
+TRIGGER_FILLED_TABLES = ("core_auditeventkey", "compliance_acknowledgementkey")
 # Column-level UPDATE on append-only tables, for a step that fills in columns written empty: the audit
 # chainer (core.audit.audit_chain) links events after their commit. The table's trigger still refuses any
 # other change, and a chained event's chain columns (docs/OPERATIONS.md, "Database roles").
@@ -80,7 +85,8 @@ def runtime_grants_apply(connection: BaseDatabaseWrapper, role: str) -> list[str
         if missing:
             raise RoleError(f"append-only tables not found (run migrate first): {', '.join(missing)}")
         for table in tables:
-            privileges = APPEND_ONLY_PRIVILEGES if table in APPEND_ONLY_TABLES else TABLE_PRIVILEGES
+            privileges = (("SELECT",) if table in TRIGGER_FILLED_TABLES
+                          else APPEND_ONLY_PRIVILEGES if table in APPEND_ONLY_TABLES else TABLE_PRIVILEGES)
             cursor.execute(f"REVOKE ALL ON TABLE {SCHEMA}.{quote(table)} FROM {who}")
             cursor.execute(f"GRANT {', '.join(privileges)} ON TABLE {SCHEMA}.{quote(table)} TO {who}")
             if table in APPEND_ONLY_COLUMN_UPDATES:
@@ -148,6 +154,7 @@ def runtime_privilege_problems(cursor, role: str) -> list[str]:
         problems.append(f"{role} owns (or inherits ownership of) {', '.join(owned[:10])}")
     checks: list[tuple[str, tuple[str, ...] | None]] = [(privilege, None) for privilege in NEVER_PRIVILEGES]
     checks += [(privilege, APPEND_ONLY_TABLES) for privilege in ("UPDATE", "DELETE")]
+    checks += [("INSERT", TRIGGER_FILLED_TABLES)]
     for privilege, only in checks:
         # A partition of an append-only table counts as that table (pg_partition_root).
         cursor.execute(

@@ -72,16 +72,38 @@ def test_the_id_is_unique_across_months_and_references_are_enforced(subscribed):
              " language, accepted_at, user_agent, previous_sha256) SELECT id, user_id, product_id, disclosure_id,"
              f" disclosure_version, sha256, statements, language, '2027-03-05', '', '' FROM {TABLE} WHERE id = %s"
              " RETURNING id", [ack.pk])
-    for table in ("earn_subscription", "earn_launchcommitment", "pools_pooldeposit"):
-        assert _one("SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = %s::regclass"
-                    " AND contype = 'f' AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid ="
-                    " %s::regclass AND attname = 'acknowledgement_id')]", [table, table]) == \
-            ("compliance_acknowledgementkey",)
+    for table, columns in (("earn_subscription", "acknowledgement_id, user_id, product_id"),
+                           ("earn_launchcommitment", "acknowledgement_id, user_id, product_id"),
+                           ("pools_pooldeposit", "acknowledgement_id")):
+        assert _one("SELECT confrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
+                    " WHERE conrelid = %s::regclass AND contype = 'f' AND conkey[1] = (SELECT attnum"
+                    " FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'acknowledgement_id')",
+                    [table, table])[1].startswith(f"FOREIGN KEY ({columns}) REFERENCES compliance_acknowledgementkey")
     with pytest.raises(IntegrityError, match="subscription_acknowledgement_key_fk"), transaction.atomic(), \
             connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("UPDATE earn_subscription SET acknowledgement_id = %s WHERE id = %s",
                        [ack.pk + 1000, subscribed.pk])
+
+
+def test_a_subscription_cannot_cite_another_customers_or_another_products_acknowledgement(subscribed):
+    """The foreign key carries the customer and the product: only the application stood in the way before."""
+    other_customer = UserFactory(country="HK")
+    theirs = acknowledge(other_customer, subscribed.product)
+    other_product = live_product("USDT", tiers=[(0, None, "0.02")])
+    with _travel(2027, 3, 4):
+        elsewhere = acknowledge(subscribed.user, other_product)
+    for ack in (theirs, elsewhere):
+        with pytest.raises(IntegrityError, match="subscription_acknowledgement_key_fk"), transaction.atomic(), \
+                connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("UPDATE earn_subscription SET acknowledgement_id = %s WHERE id = %s",
+                           [ack.pk, subscribed.pk])
+    # Its own acknowledgement of its own product still passes.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("UPDATE earn_subscription SET acknowledgement_id = acknowledgement_id WHERE id = %s",
+                       [subscribed.pk])
 
 
 def test_the_key_row_says_who_acknowledged_which_disclosure(subscribed):

@@ -109,6 +109,10 @@ DANGEROUS = [
       for column in [SOME_COLUMN.get(table, "created_at")]],
     *[f"DELETE FROM {table}" for table in APPEND_ONLY_TABLES],
     *[f"TRUNCATE {table}" for table in APPEND_ONLY_TABLES],
+    # Key rows come from the audit event's or acknowledgement's own insert, never from the application.
+    "INSERT INTO compliance_acknowledgementkey (id, accepted_at, user_id, product_id, disclosure_id)"
+    " VALUES (987654321, now(), NULL, NULL, NULL)",
+    "INSERT INTO core_auditeventkey (sequence, created_at) VALUES (987654321, now())",
     # A partition (core/partitions.py) is not addressable by the runtime role at all.
     "DELETE FROM ledger_posting_default",
     "UPDATE ledger_journalentry_default SET memo = memo",

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from core.db_roles import APPEND_ONLY_TABLES, RoleError, runtime_grants_apply
+from core.db_roles import APPEND_ONLY_TABLES, TRIGGER_FILLED_TABLES, RoleError, runtime_grants_apply
 
 
 class Command(BaseCommand):
@@ -31,5 +31,7 @@ class Command(BaseCommand):
         except RoleError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"{role}: SELECT, INSERT, UPDATE, DELETE on {len(tables) - len(APPEND_ONLY_TABLES)} "
-                          f"tables; SELECT, INSERT only on {', '.join(APPEND_ONLY_TABLES)}; "
+                          f"tables; SELECT, INSERT only on "
+                          f"{', '.join(t for t in APPEND_ONLY_TABLES if t not in TRIGGER_FILLED_TABLES)}; "
+                          f"SELECT only on {', '.join(TRIGGER_FILLED_TABLES)}; "
                           "no TRUNCATE; sequences USAGE.")
