@@ -37,7 +37,6 @@ import random
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +49,7 @@ from load_subscribe import (
     Seed,
     classify,
     free_port,
+    money_headers,
     print_result,
     reconcile,
     run_load,
@@ -119,8 +119,7 @@ def run_commitments(port: int, seeded: Seed, amounts: list[Decimal], *, concurre
                 break
             token = seeded.tokens[i % len(seeded.tokens)]
             body = json.dumps({"product": product, "amount": str(amounts[i])}).encode()
-            headers = {"Authorization": f"Token {token}", "Content-Type": "application/json",
-                       "Idempotency-Key": uuid.uuid4().hex}
+            headers = money_headers(token)
             started = time.perf_counter()
             try:
                 conn.request("POST", "/api/v1/commitments", body=body, headers=headers)

@@ -337,6 +337,11 @@ def run_load(name: str, port: int, *, concurrency: int, seconds: float,
     return result
 
 
+def money_headers(token: str) -> dict[str, str]:
+    """A money request's headers: the customer's token, a JSON body and a fresh Idempotency-Key."""
+    return {"Authorization": f"Token {token}", "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+
+
 class MoneyMix:
     """Round-robin over the customers: redeem half a subscription from a position they hold (with
     probability `redeem_share`), else subscribe `amount` to one of the products."""
@@ -352,8 +357,7 @@ class MoneyMix:
 
     def __call__(self) -> Request:
         customer = next(self.turn) % len(self.seeded.tokens)
-        auth = {"Authorization": f"Token {self.seeded.tokens[customer]}", "Content-Type": "application/json",
-                "Idempotency-Key": uuid.uuid4().hex}
+        auth = money_headers(self.seeded.tokens[customer])
         with self.lock:
             held = self.positions.get(customer, [])
             redeem = bool(held) and self.random.random() < self.redeem_share
@@ -386,8 +390,7 @@ def warm_up(port: int, seeded: Seed, *, posts: list[tuple[str, dict]], concurren
 
     def make() -> Request:
         n = next(turn)
-        auth = {"Authorization": f"Token {seeded.tokens[n % len(seeded.tokens)]}", "Content-Type": "application/json",
-                "Idempotency-Key": uuid.uuid4().hex}
+        auth = money_headers(seeded.tokens[n % len(seeded.tokens)])
         kind = n % (len(posts) + 1)
         if kind == len(posts):
             return Request("warm-up", "GET", "/api/v1/assets", None, auth)
