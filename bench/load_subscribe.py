@@ -39,6 +39,7 @@ machine; the ratio is the steadier figure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import itertools
 import json
@@ -175,6 +176,7 @@ class LoadResult:
     cpu_busy: float = 0.0  # CPU-seconds the whole machine spent busy during the load (/proc/stat)
     cpu_total: float = 0.0  # CPU-seconds the machine had (wall time × CPUs)
     rounds: list[float] = field(default_factory=list)  # throughput of each round, in order
+    cpu_by: Counter = field(default_factory=Counter)  # CPU-seconds by process group (process_cpu)
 
     @property
     def requests(self) -> int:
@@ -191,6 +193,7 @@ class LoadResult:
         self.elapsed += other.elapsed
         self.cpu_busy += other.cpu_busy
         self.cpu_total += other.cpu_total
+        self.cpu_by.update(other.cpu_by)
         self.rounds += other.rounds or [other.throughput]
         self.latencies += other.latencies
         self.outcomes.update(other.outcomes)
@@ -223,6 +226,42 @@ def cpu_times() -> tuple[float, float]:
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
     total = sum(fields[:8])  # guest time is already in user
     return (total - idle) / ticks, total / ticks
+
+
+def _stat_cpu(path: str) -> tuple[str, int, float]:
+    """(comm, ppid, utime + stime seconds) of one /proc/<pid>[/task/<tid>]/stat."""
+    with open(path) as stat:
+        text = stat.read()
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    fields = text[text.rindex(")") + 2:].split()
+    return comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(server_pid: int, chainer_tid: int | None) -> Counter:
+    """CPU-seconds since start by group: the gunicorn master and workers, every PostgreSQL process, this script's
+    client threads, and its audit chainer thread (standing in for the worker). Empty where /proc is missing."""
+    groups: Counter = Counter()
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return groups
+    for pid in pids:
+        try:
+            comm, ppid, cpu = _stat_cpu(f"/proc/{pid}/stat")
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if pid == server_pid or ppid == server_pid:
+            groups["gunicorn"] += cpu
+        elif comm == "postgres" or comm.startswith("postgres:"):
+            groups["PostgreSQL"] += cpu
+        elif pid == os.getpid():
+            chainer = 0.0
+            if chainer_tid is not None:
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    chainer = _stat_cpu(f"/proc/{pid}/task/{chainer_tid}/stat")[2]
+            groups["clients"] += cpu - chainer
+            groups["chainer"] += chainer
+    return groups
 
 
 def classify(status: int, body: bytes) -> str:
@@ -282,8 +321,9 @@ def audit_checks() -> bool:
 
 
 def run_load(name: str, port: int, *, concurrency: int, seconds: float,
-             make_request: Callable[[], Request]) -> LoadResult:
-    """`concurrency` threads, each on its own keep-alive connection, until the deadline."""
+             make_request: Callable[[], Request], cpu: Callable[[], Counter] = Counter) -> LoadResult:
+    """`concurrency` threads, each on its own keep-alive connection, until the deadline; `cpu` gives CPU-seconds
+    by process group (process_cpu), read before and after."""
     result = LoadResult(name)
     lock = threading.Lock()
     start_gate = threading.Barrier(concurrency + 1)
@@ -328,11 +368,14 @@ def run_load(name: str, port: int, *, concurrency: int, seconds: float,
     deadline = time.monotonic() + seconds
     started = run_start = time.perf_counter()
     busy_before, total_before = cpu_times()
+    groups_before = cpu()
     start_gate.wait()
     for thread in threads:
         thread.join(timeout=seconds + 60)
     result.elapsed = time.perf_counter() - started
     busy_after, total_after = cpu_times()
+    result.cpu_by = cpu()
+    result.cpu_by.subtract(groups_before)
     result.cpu_busy, result.cpu_total = busy_after - busy_before, total_after - total_before
     return result
 
@@ -425,6 +468,11 @@ def print_result(result: LoadResult) -> None:
     if result.cpu_total:
         print(f"CPU busy:    {100 * result.cpu_busy / result.cpu_total:.0f} % of the machine's "
               f"{os.cpu_count()} CPUs (clients, gunicorn, PostgreSQL)")
+    if result.cpu_by and result.requests:
+        parts = dict(result.cpu_by)
+        parts["other"] = result.cpu_busy - sum(parts.values())
+        print("CPU ms/req:  " + "  ".join(f"{name} {1000 * seconds / result.requests:.2f}"
+                                         for name, seconds in parts.items()))
     print("outcomes:                                       count   first at   p50 ms   p95 ms   p99 ms")
     for (kind, outcome), count in sorted(result.outcomes.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1])):
         lat = result.by_outcome.get((kind, outcome), [])
@@ -547,13 +595,17 @@ def main() -> int:
             warm_up(port, seeded, concurrency=args.concurrency, seconds=args.warmup,
                     posts=[("/api/v1/subscriptions", {"product": product, "amount": "0"}),
                            ("/api/v1/positions/999999999/redemptions", {"amount": "1", "mode": "fast"})])
-            with Chainer():
+            with Chainer() as chainer:
+                def cpu() -> Counter:
+                    return process_cpu(server.pid, chainer.thread.native_id)
+
                 # Alternating rounds: a machine whose load drifts (other processes) weighs on both alike.
                 for _round in range(args.rounds):
                     money.add(run_load(money.name, port, concurrency=args.concurrency,
-                                       seconds=args.seconds / args.rounds, make_request=mix))
+                                       seconds=args.seconds / args.rounds, make_request=mix, cpu=cpu))
                     trivial.add(run_load(trivial.name, port, concurrency=args.concurrency,
-                                         seconds=args.seconds / args.rounds, make_request=trivial_requests(seeded)))
+                                         seconds=args.seconds / args.rounds, make_request=trivial_requests(seeded),
+                                         cpu=cpu))
         finally:
             server_stop(server)
         print_result(money)

@@ -217,6 +217,7 @@ def main() -> int:
     parser.add_argument("--profile", choices=KINDS, help="cProfile (CPU time) of this kind's requests")
     parser.add_argument("--callgrind", nargs="*", choices=KINDS, help="instructions per request under callgrind")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--dump", metavar="FILE", help="with --profile: also write the pstats file (pstats, snakeviz)")
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--state", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -241,6 +242,8 @@ def main() -> int:
             for _ in range(args.requests):
                 expect(args.profile, calls[args.profile]())
             profiler.disable()
+            if args.dump:
+                profiler.dump_stats(args.dump)
             for order in ("cumulative", "tottime"):
                 out = io.StringIO()
                 pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)

@@ -73,7 +73,9 @@ def insert(instance: M) -> M:
 def prepared_cursor() -> CursorWrapper:
     """A cursor for a money path's statements: bound server-side and prepared on first use, so PostgreSQL parses
     and plans each once per connection instead of on every request (the subscription's read of offer and gate
-    facts, a dozen tables, costs about four times as much to plan as to run).
+    facts, a dozen tables, costs about four times as much to plan as to run). Once: the connection runs with
+    plan_cache_mode = force_generic_plan (config/settings/base.py); under `auto` they were planned again with
+    the values of more than half of their executions.
 
     Never for a statement that reads a table with month partitions: a prepared (generic) plan of one locks every
     month's partition when it runs (docs/OPERATIONS.md, "Partitions and the lock table"). Inserting into one is

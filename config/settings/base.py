@@ -102,6 +102,7 @@ DATABASE_URL = env("DATABASE_URL", default="") or embedded.database_url()
 # (docs/OPERATIONS.md, "Behind PgBouncer"): QuerySet.iterator() then fetches without server-side cursors, and
 # psycopg prepares no statement (below). Migrations connect directly, not through it.
 POOLERS = ("", "pgbouncer")
+PLAN_CACHE_MODES = ("force_generic_plan", "auto", "force_custom_plan", "")  # "": the server's setting
 DATABASE_POOLER = env("DATABASE_POOLER", default="")
 # Reports, exports, statements and history read from REPLICA_DATABASE_URL when it is set (core.db_router;
 # OPERATIONS.md, "Read replica"); money paths always use DATABASE_URL. REPLICA_DATABASE_POOLER as above.
@@ -126,6 +127,18 @@ def database_config(url: str, pooler: str) -> dict[str, Any]:
     # its server sessions (1.21 or later with max_prepared_statements > 0): DATABASE_PREPARED_STATEMENTS=true.
     prepared = env.bool("DATABASE_PREPARED_STATEMENTS", default=pooler == "")
     config.setdefault("OPTIONS", {})["prepare_threshold"] = 0 if prepared else None
+    # ... and each runs the plan made once for it. PostgreSQL's default (plan_cache_mode = auto) kept re-planning
+    # them with the values at hand: under load the subscription's offer read (a dozen tables, 1.6 ms to plan, 0.2
+    # to run) was planned on more than half of its executions. None of them reads a table with month partitions
+    # (prepared_cursor), and the triggers' reads of those run through EXECUTE, which plans per call whatever the
+    # mode. A startup option costs no round trip; through PgBouncer set it on the role (docs/OPERATIONS.md).
+    plan_cache_mode = env("DATABASE_PLAN_CACHE_MODE", default="force_generic_plan")
+    if plan_cache_mode not in PLAN_CACHE_MODES:
+        raise ImproperlyConfigured(f"DATABASE_PLAN_CACHE_MODE is one of {', '.join(map(repr, PLAN_CACHE_MODES))}, "
+                                   f"not {plan_cache_mode!r}")
+    if prepared and pooler == "" and plan_cache_mode:
+        given = config["OPTIONS"].get("options", "")  # the URL's own ?options=, kept
+        config["OPTIONS"]["options"] = f"{given} -c plan_cache_mode={plan_cache_mode}".strip()
     return config
 
 

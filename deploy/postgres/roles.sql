@@ -43,6 +43,16 @@ BEGIN
         EXECUTE format('REVOKE %I FROM %I', owner_role, runtime_role);
     END IF;
 
+    -- The runtime role's prepared statements run the plan made once for them (config/settings/base.py,
+    -- DATABASE_PLAN_CACHE_MODE; a direct connection asks for it at start-up, one through PgBouncer cannot).
+    IF NOT EXISTS (SELECT 1 FROM pg_db_role_setting s
+                    WHERE s.setrole = to_regrole(runtime_role)
+                      AND s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+                      AND 'plan_cache_mode=force_generic_plan' = ANY (s.setconfig)) THEN
+        EXECUTE format('ALTER ROLE %I IN DATABASE %I SET plan_cache_mode = force_generic_plan',
+                       runtime_role, current_database());
+    END IF;
+
     EXECUTE format('ALTER DATABASE %I OWNER TO %I', current_database(), owner_role);
     EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
     EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', current_database(), runtime_role);

@@ -246,6 +246,9 @@ def test_migrations_run_as_the_owner_and_the_app_as_the_runtime_role(transaction
             assert owners == [(OWNER,)]
             assert check.execute("SELECT count(*) FROM ledger_posting").fetchone()[0] > 0
             assert runtime_privilege_problems(check.cursor(), ROLE) == []
+        # Also through a pooler, which passes no start-up options: the role's own setting in this database.
+        with psycopg.connect(_conninfo(ROLE, name)) as runtime:
+            assert runtime.execute("SHOW plan_cache_mode").fetchone()[0] == "force_generic_plan"
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()

@@ -97,6 +97,23 @@ def test_prepared_statements_behind_the_pooler_only_when_it_keeps_them(monkeypat
     assert database_config("postgres://app@db:5432/earn", "")["OPTIONS"]["prepare_threshold"] is None
 
 
+def test_direct_connections_ask_for_generic_plans_of_their_prepared_statements(monkeypatch):
+    """A start-up option (no round trip); the pooler passes none, so there the role carries it (roles.sql)."""
+    direct = database_config("postgres://app@db:5432/earn", "")
+    assert direct["OPTIONS"]["options"] == "-c plan_cache_mode=force_generic_plan"
+    assert "options" not in database_config("postgres://app@pgbouncer:6432/earn", "pgbouncer")["OPTIONS"]
+    kept = database_config("postgres://app@db:5432/earn?options=-c%20statement_timeout%3D5000", "")
+    assert kept["OPTIONS"]["options"] == "-c statement_timeout=5000 -c plan_cache_mode=force_generic_plan"
+    monkeypatch.setenv("DATABASE_PLAN_CACHE_MODE", "")
+    assert "options" not in database_config("postgres://app@db:5432/earn", "")["OPTIONS"]
+    monkeypatch.setenv("DATABASE_PLAN_CACHE_MODE", "generic")
+    with pytest.raises(ImproperlyConfigured):
+        database_config("postgres://app@db:5432/earn", "")
+    monkeypatch.setenv("DATABASE_PLAN_CACHE_MODE", "auto")
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "false")
+    assert "options" not in database_config("postgres://app@db:5432/earn", "")["OPTIONS"]
+
+
 def test_compose_keeps_prepared_statements_in_its_pooler():
     ini = (BASE_DIR / "deploy" / "pgbouncer" / "pgbouncer.ini").read_text()
     kept = re.search(r"^max_prepared_statements\s*=\s*(\d+)", ini, re.M)

@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -159,3 +160,29 @@ def test_a_redemption_runs_in_the_idempotency_transaction_without_a_savepoint(as
     assert balance(user, "USDT", AccountKind.EARN) == Decimal("60")
     assert Position.objects.get(user=user).principal == Decimal("60")
     assert ledger_reconcile().ok
+
+
+@pytest.mark.skipif(settings.DATABASES["default"]["OPTIONS"].get("prepare_threshold") is None,
+                    reason="psycopg prepares nothing here (behind PgBouncer without DATABASE_PREPARED_STATEMENTS)")
+def test_the_money_statements_run_the_plan_made_once_for_them(assets, fund, quiet_notifications):
+    """PostgreSQL's default plan_cache_mode (auto) plans a prepared statement anew on each of its first five
+    executions and then whenever the one-off plans looked cheaper: under load the subscription's offer read
+    (a dozen tables) was planned on more than half of its executions. The connection asks for the plan made
+    once (DATABASE_PLAN_CACHE_MODE): no execution of a money path's prepared statement makes a custom plan."""
+    product = live_product("USDT", total_cap="250")
+    customers = [_customer(product, fund) for _ in range(3)]
+    for n, (_user, client) in enumerate(customers * 2):  # subscriptions, then refusals at the cap (three reads each)
+        client.post("/api/v1/subscriptions", {"product": product.pk, "amount": str(40 + n)}, format="json",
+                    HTTP_IDEMPOTENCY_KEY=f"k{n}")
+    position = Position.objects.filter(user=customers[0][0]).get()
+    redeemed = customers[0][1].post(f"/api/v1/positions/{position.pk}/redemptions", {"amount": "10", "mode": "fast"},
+                                    format="json", HTTP_IDEMPOTENCY_KEY="r")
+    assert redeemed.status_code == 201, redeemed.json()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_generic_plan"
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    offer = [row for row in prepared if "LEFT JOIN LATERAL" in row[0] and "u.kyc_status" in row[0]]
+    assert offer and offer[0][1] >= 6  # six subscription requests read the offer; each ran the generic plan
+    assert [row[0][:80] for row in prepared if row[2]] == []  # no custom plan, for any of them
