@@ -238,8 +238,8 @@ def _stat_cpu(path: str) -> tuple[str, int, float]:
 
 
 def process_cpu(server_pid: int, chainer_tid: int | None) -> Counter:
-    """CPU-seconds since start by group: the gunicorn master and workers, every PostgreSQL process, this script's
-    client threads, and its audit chainer thread (standing in for the worker). Empty where /proc is missing."""
+    """CPU-seconds since start by (group, pid): the gunicorn master and workers, every PostgreSQL process, this
+    script's client threads, and its audit chainer thread (standing in for the worker). Empty without /proc."""
     groups: Counter = Counter()
     try:
         pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
@@ -251,16 +251,16 @@ def process_cpu(server_pid: int, chainer_tid: int | None) -> Counter:
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
         if pid == server_pid or ppid == server_pid:
-            groups["gunicorn"] += cpu
+            groups[("gunicorn", pid)] += cpu
         elif comm == "postgres" or comm.startswith("postgres:"):
-            groups["PostgreSQL"] += cpu
+            groups[("PostgreSQL", pid)] += cpu
         elif pid == os.getpid():
             chainer = 0.0
             if chainer_tid is not None:
                 with contextlib.suppress(OSError, ValueError, IndexError):
                     chainer = _stat_cpu(f"/proc/{pid}/task/{chainer_tid}/stat")[2]
-            groups["clients"] += cpu - chainer
-            groups["chainer"] += chainer
+            groups[("clients", pid)] += cpu - chainer
+            groups[("chainer", pid)] += chainer
     return groups
 
 
@@ -374,8 +374,10 @@ def run_load(name: str, port: int, *, concurrency: int, seconds: float,
         thread.join(timeout=seconds + 60)
     result.elapsed = time.perf_counter() - started
     busy_after, total_after = cpu_times()
-    result.cpu_by = cpu()
-    result.cpu_by.subtract(groups_before)
+    groups_after = cpu()
+    # By process: one that ended meanwhile (a connection past CONN_MAX_AGE) counts nothing, not minus its life.
+    for (group, pid), seconds in groups_after.items():
+        result.cpu_by[group] += seconds - groups_before.get((group, pid), 0.0)
     result.cpu_busy, result.cpu_total = busy_after - busy_before, total_after - total_before
     return result
 
