@@ -75,7 +75,7 @@ def prepared_cursor() -> CursorWrapper:
     and plans each once per connection instead of on every request (the subscription's read of offer and gate
     facts, a dozen tables, costs about four times as much to plan as to run). Once: the connection runs with
     plan_cache_mode = force_generic_plan (config/settings/base.py); under `auto` they were planned again with
-    the values of more than half of their executions.
+    the values of more than half of their executions. A rollback keeps them (core.db_backend).
 
     Never for a statement that reads a table with month partitions: a prepared (generic) plan of one locks every
     month's partition when it runs (docs/OPERATIONS.md, "Partitions and the lock table"). Inserting into one is

@@ -115,6 +115,7 @@ def database_config(url: str, pooler: str) -> dict[str, Any]:
     if pooler not in POOLERS:
         raise ImproperlyConfigured(f"DATABASE_POOLER is one of {', '.join(repr(p) for p in POOLERS)}, not {pooler!r}")
     config = env.db_url_config(url)
+    config["ENGINE"] = "core.db_backend"  # Django's, keeping prepared statements across a rollback
     config["ATOMIC_REQUESTS"] = False
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True

@@ -101,6 +101,7 @@ def test_direct_connections_ask_for_generic_plans_of_their_prepared_statements(m
     """A start-up option (no round trip); the pooler passes none, so there the role carries it (roles.sql)."""
     direct = database_config("postgres://app@db:5432/earn", "")
     assert direct["OPTIONS"]["options"] == "-c plan_cache_mode=force_generic_plan"
+    assert direct["ENGINE"] == "core.db_backend"  # Django's, keeping prepared statements across a rollback
     assert "options" not in database_config("postgres://app@pgbouncer:6432/earn", "pgbouncer")["OPTIONS"]
     kept = database_config("postgres://app@db:5432/earn?options=-c%20statement_timeout%3D5000", "")
     assert kept["OPTIONS"]["options"] == "-c statement_timeout=5000 -c plan_cache_mode=force_generic_plan"
