@@ -38,6 +38,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -48,9 +49,11 @@ from load_subscribe import (
     LoadResult,
     Seed,
     classify,
+    cpu_measured,
     free_port,
     money_headers,
     print_result,
+    process_cpu,
     reconcile,
     run_load,
     server_start,
@@ -97,9 +100,9 @@ def seed(*, customers: int, funding: Decimal, quota: Decimal) -> Seed:
 
 
 def run_commitments(port: int, seeded: Seed, amounts: list[Decimal], *, concurrency: int,
-                    indices: range | None = None) -> LoadResult:
+                    indices: range | None = None, cpu: Callable[[], Counter] = Counter) -> LoadResult:
     """Exactly len(amounts) commitments (those of `indices`): request i is customer i mod N, so each commits
-    len/N times."""
+    len/N times. `cpu`: as run_load's."""
     result = LoadResult("commit (POST /api/v1/commitments)")
     product = seeded.products[ASSET]
     work = iter(indices if indices is not None else range(len(amounts)))
@@ -145,10 +148,11 @@ def run_commitments(port: int, seeded: Seed, amounts: list[Decimal], *, concurre
     for thread in threads:
         thread.start()
     started = time.perf_counter()
-    gate.wait()
-    for thread in threads:
-        thread.join()
-    result.elapsed = time.perf_counter() - started
+    with cpu_measured(result, cpu):
+        gate.wait()
+        for thread in threads:
+            thread.join()
+        result.elapsed = time.perf_counter() - started
     return result
 
 
@@ -246,12 +250,16 @@ def main() -> int:
             # Alternating rounds: each share of the commitments, then the trivial load for as long (at least
             # 10 s in all, at most 120 s), so that a drift of the machine's load weighs on both alike.
             bounds = [len(amounts) * r // args.rounds for r in range(args.rounds + 1)]
+            def cpu() -> Counter:
+                return process_cpu(server.pid, None)
+
             for start, end in itertools.pairwise(bounds):
-                batch = run_commitments(port, seeded, amounts, concurrency=args.concurrency, indices=range(start, end))
+                batch = run_commitments(port, seeded, amounts, concurrency=args.concurrency, indices=range(start, end),
+                                        cpu=cpu)
                 commits.add(batch)
                 trivial.add(run_load(trivial.name, port, concurrency=args.concurrency,
                                      seconds=max(10.0, min(batch.elapsed * args.rounds, 120.0)) / args.rounds,
-                                     make_request=trivial_requests(seeded)))
+                                     make_request=trivial_requests(seeded), cpu=cpu))
         finally:
             server_stop(server)
         print_result(commits)

@@ -53,7 +53,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -260,7 +260,8 @@ def process_cpu(server_pid: int, chainer_tid: int | None) -> Counter:
                 with contextlib.suppress(OSError, ValueError, IndexError):
                     chainer = _stat_cpu(f"/proc/{pid}/task/{chainer_tid}/stat")[2]
             groups[("clients", pid)] += cpu - chainer
-            groups[("chainer", pid)] += chainer
+            if chainer_tid is not None:
+                groups[("chainer", pid)] += chainer
     return groups
 
 
@@ -367,19 +368,25 @@ def run_load(name: str, port: int, *, concurrency: int, seconds: float,
         thread.start()
     deadline = time.monotonic() + seconds
     started = run_start = time.perf_counter()
+    with cpu_measured(result, cpu):
+        start_gate.wait()
+        for thread in threads:
+            thread.join(timeout=seconds + 60)
+        result.elapsed = time.perf_counter() - started
+    return result
+
+
+@contextlib.contextmanager
+def cpu_measured(result: LoadResult, cpu: Callable[[], Counter]) -> Iterator[None]:
+    """The machine's busy CPU (/proc/stat) and each process group's (`cpu`, process_cpu) over the block."""
     busy_before, total_before = cpu_times()
     groups_before = cpu()
-    start_gate.wait()
-    for thread in threads:
-        thread.join(timeout=seconds + 60)
-    result.elapsed = time.perf_counter() - started
+    yield
     busy_after, total_after = cpu_times()
-    groups_after = cpu()
     # By process: one that ended meanwhile (a connection past CONN_MAX_AGE) counts nothing, not minus its life.
-    for (group, pid), seconds in groups_after.items():
+    for (group, pid), seconds in cpu().items():
         result.cpu_by[group] += seconds - groups_before.get((group, pid), 0.0)
     result.cpu_busy, result.cpu_total = busy_after - busy_before, total_after - total_before
-    return result
 
 
 def money_headers(token: str) -> dict[str, str]:
