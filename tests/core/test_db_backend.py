@@ -20,7 +20,7 @@ from earn.models import Position, Product
 from ledger.models import AccountKind
 from ledger.reconcile import ledger_reconcile
 from tests.earn.factories import live_product
-from tests.earn.helpers import acknowledge, balance
+from tests.earn.helpers import acknowledge, balance, cap_filled_meanwhile
 from tests.factories import UserFactory
 
 pytestmark = [
@@ -97,13 +97,7 @@ def test_a_subscription_refused_inside_its_transaction_leaves_the_money_statemen
                        HTTP_IDEMPOTENCY_KEY="first").status_code == 201
     prepared = _prepared()
     offer = next(name for name, sql in prepared.items() if "u.kyc_status" in sql)
-    real = subscriptions._reserve_cap
-
-    def late(product_id, amount, **kwargs):
-        Product.objects.filter(pk=product_id).update(sold_amount=Decimal("150"))  # someone else's, same tx here
-        return real(product_id, amount, **kwargs)
-
-    monkeypatch.setattr(subscriptions, "_reserve_cap", late)
+    real = cap_filled_meanwhile(monkeypatch, "150")
     refused = client.post("/api/v1/subscriptions", {"product": product.pk, "amount": "10"}, format="json",
                           HTTP_IDEMPOTENCY_KEY="late")
     assert refused.status_code == 409 and refused.json()["code"] == "CAP_REACHED"

@@ -45,3 +45,21 @@ def demand_savers(fund, count: int):
         with at(2026, 3, 1, 9):
             subscription_create(user=user, product_id=product.pk, amount="1000")
     return product
+
+
+def cap_filled_meanwhile(monkeypatch, sold: str):
+    """Another subscription fills the product's cap between this one's read and its reservation (in the same
+    transaction here): the reservation's conditional UPDATE then refuses. Returns the real reservation."""
+    from decimal import Decimal
+
+    from earn.models import Product
+    from earn.services import subscriptions
+
+    real = subscriptions._reserve_cap
+
+    def late(product_id, amount, **kwargs):
+        Product.objects.filter(pk=product_id).update(sold_amount=Decimal(sold))
+        return real(product_id, amount, **kwargs)
+
+    monkeypatch.setattr(subscriptions, "_reserve_cap", late)
+    return real

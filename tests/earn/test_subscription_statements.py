@@ -21,7 +21,7 @@ from earn.models import Position, Product
 from ledger.models import AccountKind
 from ledger.reconcile import ledger_reconcile
 from tests.earn.factories import live_product
-from tests.earn.helpers import acknowledge, balance
+from tests.earn.helpers import acknowledge, balance, cap_filled_meanwhile
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -99,17 +99,9 @@ def test_a_refusal_at_the_cap_takes_no_lock_and_changes_nothing(assets, fund, qu
 def test_the_cap_reserved_last_still_refuses_when_it_fills_meanwhile(assets, fund, quiet_notifications, monkeypatch):
     """The read of the product says there is room; another subscription fills the cap before ours reaches
     its reservation: the conditional UPDATE refuses and everything this one wrote is rolled back."""
-    from earn.services import subscriptions
-
     product = live_product("USDT", total_cap="150")
     user, client = _customer(product, fund)
-    real = subscriptions._reserve_cap
-
-    def late(product_id, amount, **kwargs):
-        Product.objects.filter(pk=product_id).update(sold_amount=Decimal("100"))  # someone else's, same tx here
-        return real(product_id, amount, **kwargs)
-
-    monkeypatch.setattr(subscriptions, "_reserve_cap", late)
+    cap_filled_meanwhile(monkeypatch, "100")
     response = client.post("/api/v1/subscriptions", {"product": product.pk, "amount": "100"}, format="json",
                            HTTP_IDEMPOTENCY_KEY="late")
     assert response.status_code == 409 and response.json()["code"] == "CAP_REACHED"
