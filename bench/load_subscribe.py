@@ -238,8 +238,9 @@ def _stat_cpu(path: str) -> tuple[str, int, float]:
 
 
 def process_cpu(server_pid: int, chainer_tid: int | None) -> Counter:
-    """CPU-seconds since start by (group, pid): the gunicorn master and workers, every PostgreSQL process, this
-    script's client threads, and its audit chainer thread (standing in for the worker). Empty without /proc."""
+    """CPU-seconds since start by (group, pid): the gunicorn master and workers, every PostgreSQL process, Redis,
+    the kernel's threads, this script's client threads, and its audit chainer thread (standing in for the
+    worker). Empty without /proc."""
     groups: Counter = Counter()
     try:
         pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
@@ -254,6 +255,10 @@ def process_cpu(server_pid: int, chainer_tid: int | None) -> Counter:
             groups[("gunicorn", pid)] += cpu
         elif comm == "postgres" or comm.startswith("postgres:"):
             groups[("PostgreSQL", pid)] += cpu
+        elif comm.startswith("redis-server"):
+            groups[("Redis", pid)] += cpu
+        elif ppid == 2:  # the kernel's own threads (block I/O, journal, network), e.g. for WAL flushes
+            groups[("kernel", pid)] += cpu
         elif pid == os.getpid():
             chainer = 0.0
             if chainer_tid is not None:

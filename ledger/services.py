@@ -365,25 +365,34 @@ def deposit_credit(*, user_id: int, asset: str, amount: Decimal | str, reference
     )
 
 
+def owner_accounts_lock_sql(owner_id: int, asset: str, kinds: Sequence[str], *,
+                            when: str = "TRUE") -> tuple[str, list[Any]]:
+    """The statement `owner_transfer` finds, locks (ascending id) and reads a customer's accounts with: rows of
+    (id, kind, balance, scale). For a caller that runs it as a CTE of its own statement and passes the rows
+    on (`owner_transfer(locked_rows=…)`); `when`: an SQL condition it adds (e.g. that its own write came first)."""
+    return (f"""
+            SELECT la.id, la.kind, la.balance, a.scale
+              FROM ledger_ledgeraccount la JOIN ledger_asset a ON a.code = la.asset_id
+             WHERE la.owner_id = %s AND la.asset_id = %s AND la.kind = ANY(%s::text[]) AND ({when})
+             ORDER BY la.id FOR UPDATE OF la
+            """, [owner_id, asset, list(kinds)])
+
+
 def owner_transfer(*, kind: str, idempotency_key: str, owner_id: int, asset: str, debit_kind: str, credit_kind: str,
-                   amount: Decimal, reference: str = "", memo: str = "") -> JournalEntry:
+                   amount: Decimal, reference: str = "", memo: str = "",
+                   locked_rows: Iterable[Sequence[Any]] | None = None) -> JournalEntry:
     """Move `amount` between two of a customer's accounts in one asset (e.g. available → earn), opening
     the credited one if need be. The money path's form of `transfer`: the accounts are found, locked in
-    ascending id order and their balances and scale read by one statement; an account opened here is this
+    ascending id order and their balances and scale read by one statement (`owner_accounts_lock_sql`; its rows
+    as `locked_rows` when the caller ran it in this transaction just now); an account opened here is this
     transaction's own new row (nobody else can see it, let alone lock it, before commit)."""
     amount = to_decimal(amount)
     kinds = [debit_kind, credit_kind]
     with prepared_cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT la.id, la.kind, la.balance, a.scale
-              FROM ledger_ledgeraccount la JOIN ledger_asset a ON a.code = la.asset_id
-             WHERE la.owner_id = %s AND la.asset_id = %s AND la.kind = ANY(%s::text[])
-             ORDER BY la.id FOR UPDATE OF la
-            """,
-            [owner_id, asset, kinds],
-        )
-        rows = {row[1]: row for row in cursor.fetchall()}
+        if locked_rows is None:
+            cursor.execute(*owner_accounts_lock_sql(owner_id, asset, kinds))
+            locked_rows = cursor.fetchall()
+        rows = {row[1]: row for row in locked_rows if row[1] in kinds}
         missing = [k for k in kinds if k not in rows]
         if missing:
             cursor.execute(

@@ -2,13 +2,17 @@
 
 Committing (`commitment_create`) moves the amount at once, through the ledger, from the customer's
 `available` account to their `committed` account and records a `LaunchCommitment`. There is no cap to
-reserve, so it never locks the product row: two customers' commitments share no row at all.
+reserve, so it never locks the product row: two customers' commitments share no row at all. One statement
+claims the Idempotency-Key, inserts the commitment and locks the customer's two accounts; one more posts.
 
 Lock order of the commit path: the launch barrier *shared* (a transaction-scoped advisory lock keyed by
-the product, `LAUNCH_LOCK_CLASS`), then the customer's ledger accounts in ascending id (taken by
-`ledger.services`). The allocation job's close step takes the same barrier *exclusive*: it waits for
-every commitment in flight to commit or roll back, and a commitment arriving later finds the run row and
-is refused, so no commitment is written after the allocation read them.
+the product, `LAUNCH_LOCK_CLASS`, taken by the database's trigger on the commitment insert:
+earn/sql/launch_barrier.sql), then the customer's ledger accounts in ascending id, then (the insert's
+foreign-key checks, at the statement's end) a key-share lock on the product row, which only a writer of
+the product's key would wait for. The allocation job's close step takes the same barrier *exclusive*: it
+waits for every commitment in flight to commit or roll back, and a commitment arriving later is refused
+by the trigger, which reads the run row after the barrier is granted, so no commitment is written after
+the allocation read them.
 
 The allocation (`launch_allocate`, the Celery task `launch_allocate_task` and `manage.py launch_allocate`)
 goes in steps, each one transaction, progress in `LaunchRun`:
@@ -37,7 +41,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,11 +104,16 @@ def commitment_blockers(user: Any, product: Product, amount: Decimal, now: dt.da
     return codes
 
 
+_NO_CLAIM: tuple[str, list[Any]] = ("SELECT NULL::bigint AS id", [])  # no Idempotency-Key: nothing to claim
+
+
 @transaction.atomic
 def commitment_create(*, user: Any, product_id: int, amount: Any) -> LaunchCommitment:
     """Commit `amount` to a launch: the money moves to the committed account now; refusals raise
     SubscriptionRefused with every reason code (and nothing is written)."""
-    return _commitment_write(user=user, product_id=product_id, amount=amount)
+    done = _commitment_write(user=user, product_id=product_id, amount=amount)
+    assert done is not None  # without a key nothing can be answered already
+    return done[0]
 
 
 def _commitment_checked(*, user: Any, product: Product | None, gate: GateContext | None, amount: Any,
@@ -127,78 +136,92 @@ def _commitment_checked(*, user: Any, product: Product | None, gate: GateContext
 
 
 def _commitment_write(*, user: Any, product_id: int, amount: Any,
-                      read: tuple[Product | None, GateContext | None] | None = None) -> LaunchCommitment:
+                      read: tuple[Product | None, GateContext | None] | None = None,
+                      claim: tuple[str, list[Any]] = _NO_CLAIM) -> tuple[LaunchCommitment, int | None] | None:
     """`commitment_create` without a savepoint of its own: for callers whose transaction ends with a refusal
     (the idempotency wrapper's), which spares two statements on the hot path. `read`: the product and the gate's
-    context read before the transaction (`launch_offer`)."""
+    context read before the transaction (`launch_offer`). `claim`: the idempotency key's claim
+    (IdempotentRequest.run_claiming), made by the same statement as the commitment; returns the commitment and
+    the key's record id, or None when that claim took nothing (the key holds an answer: nothing is written)."""
     now = timezone.now()
     offered, gate = read if read is not None else launch_offer(product_id=product_id, user=user, now=now)
     product, amount, gate = _commitment_checked(user=user, product=offered, gate=gate, amount=amount, now=now,
                                                 writing=True)
     asset = product.asset_id
-    with prepared_cursor() as cursor:
-        # The barrier (shared), and the customer's two accounts when they exist (one round trip).
-        cursor.execute(
-            """
-            SELECT pg_advisory_xact_lock_shared(%s, %s),
-                   (SELECT id FROM ledger_ledgeraccount WHERE owner_id = %s AND asset_id = %s AND kind = 'available'),
-                   (SELECT id FROM ledger_ledgeraccount WHERE owner_id = %s AND asset_id = %s AND kind = 'committed')
-            """,
-            [LAUNCH_LOCK_CLASS, product.pk, user.pk, asset, user.pk, asset],
-        )
-        _locked, available_id, committed_id = cursor.fetchone()
-        if available_id is None or committed_id is None:
-            # A first commitment: the committed account is new, and the earn account the allocation will
-            # credit is made now too, so the allocation job finds every account it needs in one read.
-            accounts = ledger.accounts_ensure([(user.pk, asset, AccountKind.AVAILABLE),
-                                               (user.pk, asset, AccountKind.COMMITTED),
-                                               (user.pk, asset, AccountKind.EARN)])
-            available = accounts[(user.pk, asset, AccountKind.AVAILABLE)]
-            committed = accounts[(user.pk, asset, AccountKind.COMMITTED)]
-        else:
-            # With their asset (its scale) at hand, the posting looks nothing more up.
-            available = LedgerAccount(id=available_id, owner_id=user.pk, asset=product.asset,
-                                      kind=AccountKind.AVAILABLE)
-            committed = LedgerAccount(id=committed_id, owner_id=user.pk, asset=product.asset,
-                                      kind=AccountKind.COMMITTED)
-        # A new statement, so a new snapshot: a run row committed while we waited for the barrier is seen.
-        cursor.execute(
-            """
-            INSERT INTO earn_launchcommitment (user_id, product_id, amount, status, acknowledgement_id, created_at)
-            SELECT %s, %s, %s, 'committed', %s, %s
-             WHERE NOT EXISTS (SELECT 1 FROM earn_launchrun WHERE product_id = %s)
-            RETURNING id
-            """,
-            [user.pk, product.pk, amount, gate.latest_ack.get(product.pk), now, product.pk],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise _refused(errors.OUTSIDE_WINDOW)
-    commitment = LaunchCommitment(id=row[0], user=user, product=product, amount=amount,
-                                  status=CommitmentStatus.COMMITTED,
-                                  acknowledgement_id=gate.latest_ack.get(product.pk), created_at=now)
+    kinds = (AccountKind.AVAILABLE, AccountKind.COMMITTED)
+    lock_sql, lock_params = ledger.owner_accounts_lock_sql(user.pk, asset, kinds,
+                                                           when="EXISTS (SELECT 1 FROM commitment)")
+    claim_sql, claim_params = claim
+    acknowledgement = gate.latest_ack.get(product.pk)
+    # One statement: the key's claim, the commitment (whose trigger takes the launch's barrier shared and refuses
+    # it once the allocation closed the launch: earn/sql/launch_barrier.sql), then the customer's two accounts
+    # locked in ascending id with their balances, for the posting.
     try:
-        ledger.transfer(kind=EntryKind.LAUNCH_COMMIT, idempotency_key=f"launch-commit:{commitment.pk}",
-                        debit=available, credit=committed, amount=amount, reference=f"launch:{product.pk}")
+        with prepared_cursor() as cursor:
+            cursor.execute(
+                f"""
+                WITH claim AS ({claim_sql}),
+                commitment AS (
+                    INSERT INTO earn_launchcommitment (user_id, product_id, amount, status, acknowledgement_id,
+                                                       created_at)
+                    SELECT %s, %s, %s, 'committed', %s, %s FROM claim
+                    RETURNING id
+                ), locked AS ({lock_sql})
+                SELECT claim.id, commitment.id, locked.id, locked.kind, locked.balance, locked.scale
+                  FROM claim JOIN commitment ON TRUE LEFT JOIN locked ON TRUE
+                """,
+                [*claim_params, user.pk, product.pk, amount, acknowledgement, now, *lock_params],
+            )
+            rows = cursor.fetchall()
+    except DatabaseError as exc:
+        if _launch_closed(exc):
+            raise _refused(errors.OUTSIDE_WINDOW) from exc
+        raise
+    if not rows:
+        return None
+    record, commitment_id = rows[0][0], rows[0][1]
+    commitment = LaunchCommitment(id=commitment_id, user=user, product=product, amount=amount,
+                                  status=CommitmentStatus.COMMITTED, acknowledgement_id=acknowledgement,
+                                  created_at=now)
+    try:
+        ledger.owner_transfer(kind=EntryKind.LAUNCH_COMMIT, idempotency_key=f"launch-commit:{commitment.pk}",
+                              owner_id=user.pk, asset=asset, debit_kind=AccountKind.AVAILABLE,
+                              credit_kind=AccountKind.COMMITTED, amount=amount, reference=f"launch:{product.pk}",
+                              locked_rows=[row[2:] for row in rows if row[2] is not None])
     except InsufficientBalance as exc:
         raise _refused(errors.INSUFFICIENT_BALANCE) from exc
-    return commitment
+    return commitment, record
+
+
+def _launch_closed(exc: DatabaseError) -> bool:
+    """Whether the database refused a commitment because the allocation closed its launch (the barrier trigger)."""
+    return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) == "launch_closed"
 
 
 def commitment_submit(*, user: Any, product_id: int, amount: Any, idempotency_key: str | None,
                       render: Callable[[LaunchCommitment], Any]) -> tuple[int, Any, bool]:
     """The entry point for API and portal: idempotent on the key; refusals are recorded like subscriptions' — the
     product and the gate's facts read by one statement first, a refusal they decide recorded by one more that
-    claims the key (earn.services.submission), else the commitment in the key's transaction."""
+    claims the key (earn.services.submission), else the commitment in the key's transaction, whose first
+    statement claims the key too."""
     now = timezone.now()
     read = launch_offer(product_id=product_id, user=user, now=now)
     payload = {"product": product_id, "amount": str(amount)}
+
+    def commit(claim: tuple[str, list[Any]]) -> tuple[int, Any, int] | None:
+        done = _commitment_write(user=user, product_id=product_id, amount=amount, read=read, claim=claim)
+        if done is None:
+            return None
+        commitment, record = done
+        assert record is not None  # the claim's row
+        return 201, render(commitment), record
+
     return submit_recording_refusals(
         user=user, product_id=product_id, amount=amount,
         request=IdempotentRequest.of(user=user, key=idempotency_key, scope="commitments", payload=payload),
         check=lambda: _commitment_checked(user=user, product=read[0], gate=read[1], amount=amount, now=now,
                                           writing=False),
-        action=lambda: (201, render(_commitment_write(user=user, product_id=product_id, amount=amount, read=read))))
+        claiming=commit)
 
 
 # --- allocating ---------------------------------------------------------------------------------------
@@ -345,7 +368,7 @@ def _accounts_of(users: list[int], asset: str) -> dict[tuple[int, str, str], Led
         found = {(owner, asset, kind): LedgerAccount(id=pk, owner_id=owner, asset_id=asset, kind=kind)
                  for pk, owner, kind in cursor.fetchall()}
     missing = [(u, asset, str(k)) for u in users for k in kinds if (u, asset, str(k)) not in found]
-    if missing:  # made at the first commitment already (see _commitment_write); here only for older rows
+    if missing:  # a first position's earn account (a commitment opens only the committed one): one statement
         found.update(ledger.accounts_ensure(missing))
     return found
 

@@ -14,9 +14,11 @@ from earn import errors
 
 
 def submit_recording_refusals(*, user: Any, product_id: int, amount: Any, request: IdempotentRequest,
-                              check: Callable[[], object], action: Callable[[], tuple[int, Any]],
+                              check: Callable[[], object], action: Callable[[], tuple[int, Any]] | None = None,
+                              claiming: Callable[[tuple[str, list[Any]]], tuple[int, Any, int] | None] | None = None,
                               announce: Callable[[Refusal], object] | None = None) -> tuple[int, Any, bool]:
     """Run `action` in the key's transaction (`request.run`) unless `check` refuses first; record every refusal.
+    (`claiming` instead of `action`: an action whose first statement claims the key, `request.run_claiming`.)
 
     `check` decides, on what was read before any transaction, what it can: it raises SubscriptionRefused for a
     refusal (most of a full product's traffic). That refusal is recorded by one statement that claims the key too
@@ -34,6 +36,9 @@ def submit_recording_refusals(*, user: Any, product_id: int, amount: Any, reques
             raise
         except ApplicationError:
             pass
+        if claiming is not None:
+            return request.run_claiming(claiming)
+        assert action is not None
         return request.run(action)
     except errors.SubscriptionRefused as exc:
         refusal = refusal_record(user=user, product_id=product_id, amount=to_decimal_or_none(amount), codes=exc.codes,

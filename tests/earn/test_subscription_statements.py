@@ -178,3 +178,33 @@ def test_the_money_statements_run_the_plan_made_once_for_them(assets, fund, quie
     offer = [row for row in prepared if "LEFT JOIN LATERAL" in row[0] and "u.kyc_status" in row[0]]
     assert offer and offer[0][1] >= 6  # six subscription requests read the offer; each ran the generic plan
     assert [row[0][:80] for row in prepared if row[2]] == []  # no custom plan, for any of them
+
+
+def test_a_commitment_claims_its_key_inserts_and_locks_its_accounts_in_one_statement(assets, fund):
+    from earn.models import LaunchCommitment
+    from tests.earn.factories import launch_product
+
+    product = launch_product("USDT")
+    user, client = _customer(product, fund)
+
+    def commit(key):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post("/api/v1/commitments", {"product": product.pk, "amount": "10"}, format="json",
+                                   HTTP_IDEMPOTENCY_KEY=key)
+        return response, [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+
+    first, first_sql = commit("first")  # opens the committed account
+    second, second_sql = commit("second")
+    assert first.status_code == second.status_code == 201, (first.json(), second.json())
+    # Authentication, the offer and the gate's facts, [claim + commitment + accounts locked], the posting, the
+    # key's answer.
+    assert len(second_sql) == 5, "\n".join(second_sql)
+    assert len(first_sql) <= 6, "\n".join(first_sql)
+    written = next(sql for sql in second_sql if "INSERT INTO earn_launchcommitment" in sql)
+    assert "core_idempotencyrecord" in written and "FOR UPDATE" in written
+    replay = client.post("/api/v1/commitments", {"product": product.pk, "amount": "10"}, format="json",
+                         HTTP_IDEMPOTENCY_KEY="second")
+    assert replay.status_code == 201 and replay.json() == second.json() and replay["Idempotent-Replayed"] == "true"
+    assert LaunchCommitment.objects.filter(user=user).count() == 2
+    assert balance(user, "USDT", AccountKind.COMMITTED) == 20 and balance(user, "USDT") == 9980
+    assert ledger_reconcile().ok
