@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -130,11 +130,19 @@ class IdempotentRequest:
             return status, body, False
 
 
+_ANSWER_SQL = f"UPDATE {_TABLE} SET response_status = %s, response_body = %s::jsonb WHERE id = %s"
+
+
 def _answer(record: int, status: int, body: Any) -> None:
-    """Store the answer under the claimed key (a plain UPDATE: the ORM's would cost more Python than the statement)."""
+    """Store the answer under the claimed key, the transaction's last write: sent with its COMMIT when the
+    backend can (core.db_backend.send_with_commit), else now (a plain UPDATE: the ORM's would cost more Python
+    than the statement)."""
+    params = [status, None if body is None else json.dumps(body), record]
+    send_with_commit = getattr(connection, "send_with_commit", None)
+    if send_with_commit is not None and send_with_commit(_ANSWER_SQL, params):
+        return
     with prepared_cursor() as cursor:
-        cursor.execute(f"UPDATE {_TABLE} SET response_status = %s, response_body = %s::jsonb WHERE id = %s",
-                       [status, None if body is None else json.dumps(body), record])
+        cursor.execute(_ANSWER_SQL, params)
 
 
 def idempotent(*, user: AbstractBaseUser, key: str | None, scope: str, payload: Any,
