@@ -15,6 +15,7 @@ ascending id, then the product row last.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections import defaultdict
@@ -365,54 +366,55 @@ def deposit_credit(*, user_id: int, asset: str, amount: Decimal | str, reference
     )
 
 
-def owner_accounts_lock_sql(owner_id: int, asset: str, kinds: Sequence[str], *,
-                            when: str = "TRUE") -> tuple[str, list[Any]]:
-    """The statement `owner_transfer` finds, locks (ascending id) and reads a customer's accounts with: rows of
-    (id, kind, balance, scale). For a caller that runs it as a CTE of its own statement and passes the rows
-    on (`owner_transfer(locked_rows=…)`); `when`: an SQL condition it adds (e.g. that its own write came first)."""
+def owner_accounts_sql(owner_id: int, asset: str, kinds: Sequence[str], *, now: dt.datetime,
+                       when: str = "TRUE") -> tuple[str, list[Any]]:
+    """Three CTEs that find, lock (ascending id) and read a customer's accounts of one asset, opening those
+    missing: `owner_accounts` has rows of (id, kind, balance, scale). An account opened here is this
+    transaction's own new row, so nobody else can lock it before commit; one opened meanwhile by another
+    transaction is in neither part (its key conflicts), and `owner_transfer` falls back to `accounts_ensure`.
+    `owner_transfer` runs them as its statement; a caller may put them after CTEs of its own and pass the rows
+    on (`owner_transfer(locked_rows=…)`), `when` being an SQL condition it adds (e.g. that its own write came
+    first)."""
     return (f"""
+        owner_locked AS (
             SELECT la.id, la.kind, la.balance, a.scale
               FROM ledger_ledgeraccount la JOIN ledger_asset a ON a.code = la.asset_id
              WHERE la.owner_id = %s AND la.asset_id = %s AND la.kind = ANY(%s::text[]) AND ({when})
              ORDER BY la.id FOR UPDATE OF la
-            """, [owner_id, asset, list(kinds)])
+        ), owner_opened AS (
+            INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
+            SELECT %s, a.code, t.k, 0, %s FROM unnest(%s::text[]) AS t(k) JOIN ledger_asset a ON a.code = %s
+             WHERE ({when}) AND NOT EXISTS (SELECT 1 FROM ledger_ledgeraccount x
+                                             WHERE x.owner_id = %s AND x.asset_id = %s AND x.kind = t.k)
+            ON CONFLICT (owner_id, asset_id, kind) DO NOTHING
+            RETURNING id, kind, balance
+        ), owner_accounts AS (
+            SELECT id, kind, balance, scale FROM owner_locked
+             UNION ALL
+            SELECT o.id, o.kind, o.balance, a.scale FROM owner_opened o JOIN ledger_asset a ON a.code = %s
+        )""", [owner_id, asset, list(kinds), owner_id, now, list(kinds), asset, owner_id, asset, asset])
 
 
 def owner_transfer(*, kind: str, idempotency_key: str, owner_id: int, asset: str, debit_kind: str, credit_kind: str,
                    amount: Decimal, reference: str = "", memo: str = "",
                    locked_rows: Iterable[Sequence[Any]] | None = None) -> JournalEntry:
     """Move `amount` between two of a customer's accounts in one asset (e.g. available → earn), opening
-    the credited one if need be. The money path's form of `transfer`: the accounts are found, locked in
-    ascending id order and their balances and scale read by one statement (`owner_accounts_lock_sql`; its rows
-    as `locked_rows` when the caller ran it in this transaction just now); an account opened here is this
-    transaction's own new row (nobody else can see it, let alone lock it, before commit)."""
+    the credited one if need be. The money path's form of `transfer`: the accounts are found (or opened), locked
+    in ascending id order and their balances and scale read by one statement (`owner_accounts_sql`; its rows as
+    `locked_rows` when the caller ran it in this transaction just now), and the entry posted by one more."""
     amount = to_decimal(amount)
     kinds = [debit_kind, credit_kind]
-    with prepared_cursor() as cursor:
-        if locked_rows is None:
-            cursor.execute(*owner_accounts_lock_sql(owner_id, asset, kinds))
+    if locked_rows is None:
+        ctes, params = owner_accounts_sql(owner_id, asset, kinds, now=timezone.now())
+        with prepared_cursor() as cursor:
+            cursor.execute(f"WITH {ctes} SELECT id, kind, balance, scale FROM owner_accounts", params)
             locked_rows = cursor.fetchall()
-        rows = {row[1]: row for row in locked_rows if row[1] in kinds}
-        missing = [k for k in kinds if k not in rows]
-        if missing:
-            cursor.execute(
-                """
-                WITH made AS (
-                    INSERT INTO ledger_ledgeraccount (owner_id, asset_id, kind, balance, created_at)
-                    SELECT %s, %s, k, 0, %s FROM unnest(%s::text[]) AS t(k)
-                    ON CONFLICT (owner_id, asset_id, kind) DO NOTHING
-                    RETURNING id, kind, balance, asset_id
-                )
-                SELECT made.id, made.kind, made.balance, a.scale FROM made JOIN ledger_asset a ON a.code = made.asset_id
-                """,
-                [owner_id, asset, timezone.now(), missing],
-            )
-            rows.update({row[1]: row for row in cursor.fetchall()})
-            if any(k not in rows for k in kinds):  # opened meanwhile by another transaction, or an unknown asset
-                accounts = accounts_ensure([(owner_id, asset, k) for k in kinds])
-                return transfer(kind=kind, idempotency_key=idempotency_key, amount=amount, reference=reference,
-                                memo=memo, debit=accounts[(owner_id, asset, debit_kind)],
-                                credit=accounts[(owner_id, asset, credit_kind)])
+    rows = {row[1]: row for row in locked_rows if row[1] in kinds}
+    if any(k not in rows for k in kinds):  # opened meanwhile by another transaction, or an unknown asset
+        accounts = accounts_ensure([(owner_id, asset, k) for k in kinds])
+        return transfer(kind=kind, idempotency_key=idempotency_key, amount=amount, reference=reference,
+                        memo=memo, debit=accounts[(owner_id, asset, debit_kind)],
+                        credit=accounts[(owner_id, asset, credit_kind)])
     debit, credit = rows[debit_kind], rows[credit_kind]
     spec = EntrySpec(kind, idempotency_key, (Leg(debit[0], asset, Side.DEBIT, amount, debit[3]),
                                              Leg(credit[0], asset, Side.CREDIT, amount, credit[3])), reference, memo)

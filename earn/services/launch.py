@@ -149,13 +149,13 @@ def _commitment_write(*, user: Any, product_id: int, amount: Any,
                                                 writing=True)
     asset = product.asset_id
     kinds = (AccountKind.AVAILABLE, AccountKind.COMMITTED)
-    lock_sql, lock_params = ledger.owner_accounts_lock_sql(user.pk, asset, kinds,
-                                                           when="EXISTS (SELECT 1 FROM commitment)")
+    accounts_ctes, accounts_params = ledger.owner_accounts_sql(user.pk, asset, kinds, now=now,
+                                                               when="EXISTS (SELECT 1 FROM commitment)")
     claim_sql, claim_params = claim
     acknowledgement = gate.latest_ack.get(product.pk)
     # One statement: the key's claim, the commitment (whose trigger takes the launch's barrier shared and refuses
     # it once the allocation closed the launch: earn/sql/launch_barrier.sql), then the customer's two accounts
-    # locked in ascending id with their balances, for the posting.
+    # locked in ascending id with their balances (the committed one opened at a first commitment), for the posting.
     try:
         with prepared_cursor() as cursor:
             cursor.execute(
@@ -166,11 +166,11 @@ def _commitment_write(*, user: Any, product_id: int, amount: Any,
                                                        created_at)
                     SELECT %s, %s, %s, 'committed', %s, %s FROM claim
                     RETURNING id
-                ), locked AS ({lock_sql})
-                SELECT claim.id, commitment.id, locked.id, locked.kind, locked.balance, locked.scale
-                  FROM claim JOIN commitment ON TRUE LEFT JOIN locked ON TRUE
+                ), {accounts_ctes}
+                SELECT claim.id, commitment.id, acc.id, acc.kind, acc.balance, acc.scale
+                  FROM claim JOIN commitment ON TRUE LEFT JOIN owner_accounts acc ON TRUE
                 """,
-                [*claim_params, user.pk, product.pk, amount, acknowledgement, now, *lock_params],
+                [*claim_params, user.pk, product.pk, amount, acknowledgement, now, *accounts_params],
             )
             rows = cursor.fetchall()
     except DatabaseError as exc:

@@ -197,3 +197,53 @@ def test_replay_racing_a_transaction_that_holds_the_accounts_does_not_deadlock(a
     assert results["a"] == results["b"]
     available.refresh_from_db()
     assert available.balance == Decimal("39")
+
+
+def test_owner_transfer_when_another_transaction_opens_the_credited_account_meanwhile(assets):
+    """The lock-and-open statement does not see an account another transaction is opening; its insert waits
+    for that transaction, finds the account taken, and the transfer goes through the account that now exists."""
+    user = UserFactory()
+    ledger.deposit_credit(user_id=user.pk, asset="USDT", amount=Decimal("100"), reference=f"race-{user.pk}")
+    opened, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def opener() -> None:
+        try:
+            with transaction.atomic():
+                ledger.accounts_ensure([(user.pk, "USDT", AccountKind.EARN)])
+                opened.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=opener, daemon=True)
+    thread.start()
+    assert opened.wait(10)
+
+    def waiting_on_the_insert() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                           " AND query LIKE %s", ["%owner_opened%"])
+            return cursor.fetchone()[0] > 0
+
+    def transfer() -> None:
+        try:
+            ledger.owner_transfer(kind=EntryKind.SUBSCRIPTION, idempotency_key=f"race-transfer-{user.pk}",
+                                  owner_id=user.pk, asset="USDT", debit_kind=AccountKind.AVAILABLE,
+                                  credit_kind=AccountKind.EARN, amount=Decimal("40"))
+        finally:
+            done.set()
+            connection.close()
+
+    mover = threading.Thread(target=transfer, daemon=True)
+    mover.start()
+    deadline = time.monotonic() + 10
+    while not (waited := waiting_on_the_insert()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert waited and not done.is_set()  # the transfer waits for the account being opened
+    release.set()
+    thread.join(10)
+    mover.join(10)
+    accounts = LedgerAccount.objects.filter(owner_id=user.pk, asset_id="USDT")
+    assert accounts.filter(kind=AccountKind.EARN).count() == 1
+    assert accounts.get(kind=AccountKind.EARN).balance == 40 and accounts.get(kind=AccountKind.AVAILABLE).balance == 60
+    assert ledger_reconcile().ok
