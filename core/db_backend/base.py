@@ -61,7 +61,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return super()._commit()  # type: ignore[misc]  # not in django-stubs
         sql = f"{ClientCursor(self.connection).mogrify(*final)}; COMMIT"
         with debug_transaction(self, sql), self.wrap_database_errors:
-            if not _command(self.connection, sql.encode()):
+            if not _command(self.connection, sql.encode(self.connection.info.encoding)):
                 with self.connection.cursor() as cursor:  # a pipeline open: psycopg's way, two round trips
                     cursor.execute(*final)
                 self.connection.commit()

@@ -28,10 +28,10 @@ def status_of(record) -> int | None:
 
 def test_the_last_write_goes_with_the_commit_in_one_round_trip(record):
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
-        assert connection.send_with_commit(ANSWER, [201, '{"it\'s": "quoted"}', record.pk])
+        assert connection.send_with_commit(ANSWER, [201, '{"it\'s": "已提交"}', record.pk])
         assert status_of(record) is None  # not sent yet
     assert status_of(record) == 201
-    assert IdempotencyRecord.objects.get(pk=record.pk).response_body == {"it's": "quoted"}
+    assert IdempotencyRecord.objects.get(pk=record.pk).response_body == {"it's": "已提交"}
     sent = queries.captured_queries[-1]["sql"]
     assert sent.startswith("UPDATE core_idempotencyrecord") and sent.endswith("; COMMIT")
     assert not any(q["sql"] == "COMMIT" for q in queries.captured_queries)  # no separate COMMIT
