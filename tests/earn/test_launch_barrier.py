@@ -16,9 +16,9 @@ from earn import errors
 from earn.models import LaunchCommitment, LaunchRun
 from earn.services import launch as services
 from ledger.models import AccountKind
+from tests.earn.factories import launch_product
 from tests.earn.helpers import balance
 from tests.earn.test_launch import after_window, customer
-from tests.earn.factories import launch_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
