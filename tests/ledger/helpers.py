@@ -31,5 +31,25 @@ def raw_posting(entry_id: int, account: LedgerAccount, side: str, amount: str, a
         )
 
 
+def raw_postings(entry_id: int, legs: list[tuple[LedgerAccount, str, str]]) -> None:
+    """INSERT several postings (account, side, amount) in one statement, as the services do."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)"
+            " SELECT %s, a, s, d, x, %s FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::numeric[]) AS t(a, s, d, x)",
+            [entry_id, now, [a.pk for a, _d, _x in legs], [a.asset_id for a, _d, _x in legs],
+             [d for _a, d, _x in legs], [Decimal(x) for _a, _d, x in legs]],
+        )
+
+
+def key_row(entry_id: int) -> tuple[int | None, int, bool]:
+    """(entry_txid, legs, posted_at_once) of the entry's key row: what the ledger's triggers recorded."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT entry_txid, legs, posted_at_once FROM ledger_journalentrykey WHERE entry_id = %s",
+                       [entry_id])
+        return cursor.fetchone()
+
+
 def balance(account: LedgerAccount) -> Decimal:
     return LedgerAccount.objects.values_list("balance", flat=True).get(pk=account.pk)
