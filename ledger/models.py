@@ -134,7 +134,9 @@ class JournalEntry(models.Model):
 class JournalEntryKey(models.Model):
     """The idempotency keys of journal entries, unique across every month's partition, kept after a month is
     detached (a key is never reused). Written in the transaction that writes the entry: by
-    `ledger.services` first (ON CONFLICT DO NOTHING finds a replay), else by the entries' insert trigger."""
+    `ledger.services` first (ON CONFLICT DO NOTHING finds a replay), else by the entries' insert trigger.
+    The table also has columns this model leaves out, kept by the ledger's triggers only (entry_txid, legs,
+    posted_at_once: ledger/sql/entry_key_progress.sql); a row must open with them empty."""
 
     idempotency_key = models.CharField(max_length=200, primary_key=True)
     entry_id = models.BigIntegerField(unique=True)
