@@ -37,7 +37,7 @@ from earn.models import Accrual, Position
 from earn.services import accrual
 from earn.services.redemptions import redemption_create
 from earn.services.subscriptions import subscription_create
-from ledger.models import JournalEntry, Posting
+from ledger.models import JournalEntry, JournalEntryKey, Posting
 from ledger.reconcile import ledger_reconcile
 from tests.earn.factories import live_product
 from tests.earn.helpers import acknowledge
@@ -170,6 +170,20 @@ def test_the_runtime_role_can_write_a_balanced_entry_in_sql(book):
                 runtime.execute("INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at) "
                                 "VALUES (%s, %s, 'USDT', %s, 1, now())", [entry, account, side])
         assert runtime.execute("SELECT count(*) FROM ledger_posting WHERE entry_id = %s", [entry]).fetchone()[0] == 2
+
+
+def test_the_runtime_role_cannot_vouch_for_an_entry_on_its_key_row(book):
+    """The key row's progress (whose entry, how many postings, balanced at once) is the ledger triggers' to write:
+    the runtime role can neither open a key row with it filled in nor update it."""
+    with psycopg.connect(_conninfo(ROLE), autocommit=True) as runtime:
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="must open empty"):
+            runtime.execute("INSERT INTO ledger_journalentrykey (idempotency_key, entry_id, entry_created_at,"
+                            " entry_txid, legs, posted_at_once)"
+                            " VALUES ('roles-forged', nextval('ledger_journalentry_id_seq'), now(), txid_current(), 2,"
+                            " true)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            runtime.execute("UPDATE ledger_journalentrykey SET posted_at_once = true")
+    assert not JournalEntryKey.objects.filter(idempotency_key="roles-forged").exists()
 
 
 def test_grants_are_least_privilege_and_reapplied(runtime_role):
