@@ -37,7 +37,8 @@ def raw_postings(entry_id: int, legs: list[tuple[LedgerAccount, str, str]]) -> N
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO ledger_posting (entry_id, account_id, asset_id, side, amount, created_at)"
-            " SELECT %s, a, s, d, x, %s FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::numeric[]) AS t(a, s, d, x)",
+            " SELECT %s, a, s, d, x, %s"
+            "   FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::numeric[]) AS t(a, s, d, x)",
             [entry_id, now, [a.pk for a, _d, _x in legs], [a.asset_id for a, _d, _x in legs],
              [d for _a, d, _x in legs], [Decimal(x) for _a, _d, x in legs]],
         )

@@ -291,7 +291,8 @@ class TestChecksStayLinear:
                 "       + coalesce(idx_tup_fetch, 0))::bigint"
                 "  FROM pg_stat_xact_user_tables"
                 " WHERE coalesce(pg_partition_root(relid), relid) IN"
-                "       ('ledger_posting'::regclass, 'ledger_journalentry'::regclass, 'ledger_journalentrykey'::regclass)"
+                "       ('ledger_posting'::regclass, 'ledger_journalentry'::regclass,"
+                "        'ledger_journalentrykey'::regclass)"
                 " GROUP BY 1"
             )
             return dict(cursor.fetchall())
