@@ -118,3 +118,26 @@ def test_the_database_refuses_any_commitment_once_the_launch_is_closed(assets):
     assert refused.value.__cause__.diag.constraint_name == "launch_closed"
     assert "closed for allocation" in str(refused.value)
     assert not LaunchCommitment.objects.exists()
+
+
+def test_through_the_api_a_commitment_after_the_close_is_a_409_recorded_and_its_key_released(assets):
+    """The database's refusal reaches the customer as OUTSIDE_WINDOW, recorded like any refusal, with no money
+    moved; the Idempotency-Key holds no answer, so the same request can be retried."""
+    from rest_framework.test import APIClient
+
+    from compliance.models import Refusal
+    from core.models import IdempotencyRecord
+
+    product = launch_product("USDT")
+    alice = customer(product, "1000")
+    client = APIClient()
+    client.force_authenticate(alice)
+    close_by_hand(product.pk)  # closed while the clock is still inside the window
+    refused = client.post("/api/v1/commitments", {"product": product.pk, "amount": "10"}, format="json",
+                          HTTP_IDEMPOTENCY_KEY="after-close")
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == errors.OUTSIDE_WINDOW
+    assert Refusal.objects.filter(user=alice, product=product, codes__contains=[errors.OUTSIDE_WINDOW]).count() == 1
+    assert not IdempotencyRecord.objects.filter(user=alice, key="after-close", response_status__isnull=False).exists()
+    assert not LaunchCommitment.objects.exists()
+    assert balance(alice, "USDT") == 1000 and balance(alice, "USDT", AccountKind.COMMITTED) == 0
