@@ -105,16 +105,17 @@ class IdempotentRequest:
 
     def run(self, action: Callable[[], tuple[int, Any]]) -> tuple[int, Any, bool]:
         """Run `action` once per (user, key) in the claim's transaction; returns (status, body, replayed)."""
-        with transaction.atomic(durable=True):
-            sql, params = self.claim_sql()
+
+        def claim_then_act(claim: tuple[str, list[Any]]) -> tuple[int, Any, int] | None:
             with prepared_cursor() as cursor:
-                cursor.execute(sql, params)
+                cursor.execute(*claim)
                 row = cursor.fetchone()
             if row is None:
-                return self.replay()
+                return None
             status, body = action()
-            _answer(row[0], status, body)
-            return status, body, False
+            return status, body, row[0]
+
+        return self.run_claiming(claim_then_act)
 
     def run_claiming(self, action: Callable[[tuple[str, list[Any]]], tuple[int, Any, int] | None]
                      ) -> tuple[int, Any, bool]:
